@@ -1,0 +1,370 @@
+"""The ``rbb`` command line."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .workspace import Workspace, WorkspaceBusy
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class UserError(click.ClickException):
+    """A mistake in how rbb was called or in its input: a message, never a traceback."""
+
+    def show(self, file=None) -> None:  # noqa: ARG002
+        err_console.print(f"[bold red]rbb:[/] {self.message}")
+
+
+def root_option(func):
+    @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Workspace folder holding data/ and reports/ (default: current directory).")
+    @click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
+    @functools.wraps(func)
+    def wrapper(*args, root=None, wait=False, **kwargs):
+        return func(*args, ws=Workspace.at(root), wait=wait, **kwargs)
+    return wrapper
+
+
+def _guard(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .registry import RegisterError
+        try:
+            return func(*args, **kwargs)
+        except WorkspaceBusy as exc:
+            raise UserError(str(exc)) from None
+        except RegisterError as exc:
+            raise UserError(f"organisation register: {exc}") from None
+        except PermissionError as exc:
+            raise UserError(f"no permission: {exc.filename}") from None
+    return wrapper
+
+
+def _default_year(ws: Workspace) -> int | None:
+    from . import warehouse
+    if not ws.db_path.exists():
+        return None
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        if not warehouse.table_exists(con, "submissions"):
+            return None
+        y = con.execute("SELECT max(year) FROM submissions").fetchone()[0]
+        return int(y) if y is not None else None
+    finally:
+        con.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rbb-benchmark")
+def main() -> None:
+    """rbb: the Rijksbrede Benchmarkgroep benchmark pipeline (ingest, validate, compute, report)."""
+
+
+# --------------------------------------------------------------------------------------- template
+
+@main.command()
+@click.option("--year", type=int, required=True, help="Reporting year the template asks for.")
+@click.option("--org", "org", default=None, help="Organisation code to prefill.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_guard
+def template(year: int, org: str | None, output: Path) -> None:
+    """Write the Excel submission template."""
+    from .registry import organisations_by_code
+    from .template import write_workbook
+    if org is not None and org.upper() not in organisations_by_code(None):
+        raise UserError(f"unknown organisation code {org!r}")
+    write_workbook(output, year, org.upper() if org else None)
+    console.print(f"Template written: {output}")
+
+
+# ----------------------------------------------------------------------------------------- ingest
+
+def _run_ingest(ws: Workspace, year: int | None, quiet: bool = False) -> list:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import warehouse
+    from .ingest import ingest as do_ingest
+    from .reports.feedback import write_feedback
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def tick(label: str, done: int, total: int) -> None:
+            progress.update(task, description=f"ingest {label}", completed=done, total=total)
+
+        results = do_ingest(ws, year, progress=tick)
+    if results:
+        con = warehouse.connect(ws.db_path)
+        try:
+            write_feedback(con, ws.reports, [r.submission_id for r in results], langs=("nl", "en"))
+        finally:
+            con.close()
+    return results
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, default=None, help="Only this reporting year.")
+@_guard
+def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
+    """Ingest and validate new deliveries from data/raw/<year>/<ORG>/."""
+    ws.ensure()
+    with ws.writer_lock(wait=wait):
+        results = _run_ingest(ws, year)
+    if not results:
+        console.print("No new deliveries.")
+        return
+    t = Table(title="New deliveries")
+    for c in ("org", "year", "version", "file", "status", "errors", "warnings"):
+        t.add_column(c)
+    for r in results:
+        style = "red" if r.status == "rejected" else ("yellow" if r.n_warnings else "green")
+        t.add_row(r.org_code, str(r.year), str(r.version), r.name, f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
+    console.print(t)
+    console.print(f"Feedback reports: {ws.reports}/<year>/validation/")
+
+
+# ------------------------------------------------------------------------------------------ check
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl")
+@_guard
+def check(files: tuple[Path, ...], lang: str) -> None:
+    """Validate submission files without loading them; exit 1 when there are errors."""
+    from .ingest import check_files
+    any_errors = False
+    for path, item in check_files(list(files)):
+        errors = item.n_errors
+        any_errors |= errors > 0
+        head = f"[bold]{path}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
+        console.print(head)
+        for f in item.findings:
+            colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+            console.print(f"  [{colour}]{f.severity:<7}[/] {f.cell or '-'}: {f.message(lang)}", soft_wrap=True)
+    sys.exit(1 if any_errors else 0)
+
+
+# ----------------------------------------------------------------------------------------- status
+
+@main.command()
+@root_option
+@click.option("--year", type=int, default=None)
+@click.option("--history", "show_history", is_flag=True, help="Show every version received per organisation.")
+@_guard
+def status(ws: Workspace, wait: bool, year: int | None, show_history: bool) -> None:  # noqa: ARG001
+    """Submission status per organisation: missing, rejected, accepted (with open warnings)."""
+    from . import warehouse
+    from .registry import load_organisations
+    from .status import history_table, status_table
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    year = year or _default_year(ws)
+    if year is None:
+        raise UserError("no submissions yet; run 'rbb ingest' first")
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        print_status(con, load_organisations(ws.root), year)
+        if show_history:
+            h = history_table(con, year)
+            t = Table(title=f"Versions received {year}")
+            for c in h.columns:
+                t.add_column(str(c))
+            for rec in h.itertuples(index=False):
+                t.add_row(*[str(x) for x in rec])
+            console.print(t)
+    finally:
+        con.close()
+
+
+def print_status(con, orgs, year: int) -> None:
+    from .status import status_table
+    df = status_table(con, orgs, year)
+    labels = {"missing": "[dim]missing[/]", "rejected": "[red]rejected[/]",
+              "accepted_with_warnings": "[yellow]accepted, open warnings[/]", "accepted": "[green]accepted[/]"}
+    t = Table(title=f"Submissions {year}")
+    for c in ("org", "name", "state", "in force", "versions", "errors (latest)", "open warnings"):
+        t.add_column(c)
+    for r in df.itertuples(index=False):
+        t.add_row(r.org_code, r.name, labels[r.state], "-" if r.version_in_force is None else f"v{r.version_in_force}",
+                  str(r.versions), "-" if r.errors is None else str(r.errors),
+                  "-" if r.open_warnings is None else str(r.open_warnings))
+    console.print(t)
+    counts = df["state"].value_counts().to_dict()
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+# ---------------------------------------------------------------------------------------- compute
+
+@main.command()
+@root_option
+@click.option("--year", type=int, default=None, help="Check that this year has data (all years are recomputed).")
+@_guard
+def compute(ws: Workspace, wait: bool, year: int | None) -> None:
+    """Compute indicators, comparisons, composite index and efficiency into the warehouse."""
+    from .compute import compute as do_compute
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    with ws.writer_lock(wait=wait):
+        try:
+            with console.status("computing"):
+                counts = do_compute(ws, year)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    for name, n in counts.items():
+        console.print(f"{name:<24}{n:>8} rows")
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder (default: data/processed/exports/<year>).")
+@_guard
+def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:  # noqa: ARG001
+    """Export indicators and comparisons for analysts."""
+    from .export import export as do_export
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
+    try:
+        paths = do_export(ws, year, fmt, output)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    for p in paths:
+        console.print(f"written {p}")
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, default=None)
+@click.option("--org", default=None, help="Only this organisation's report.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--open", "open_mode", is_flag=True, help="Analyst mode: name every organisation (restricted!).")
+@_guard
+def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool) -> None:
+    """Write the HTML reports into reports/<year>/."""
+    from .reports.build import build_reports
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
+    with ws.writer_lock(wait=wait):
+        try:
+            paths = build_reports(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
+                                  open_mode=open_mode)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise UserError(str(exc)) from None
+    console.print(f"{len(paths)} report files written under {ws.reports}")
+    for p in paths[:3]:
+        console.print(f"  {p}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--inputs", required=True, help="Comma-separated input columns.")
+@click.option("--outputs", required=True, help="Comma-separated output columns.")
+@click.option("--rts", type=click.Choice(["crs", "vrs", "drs", "irs"]), default="crs", show_default=True)
+@click.option("--orientation", type=click.Choice(["in", "out"]), default="in", show_default=True)
+@click.option("--id", "id_col", default=None, help="Unit id column (default: the first column).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_col: str | None, output: Path | None) -> None:
+    """Data envelopment analysis on any CSV (one row per unit)."""
+    from .methods.dea import DeaInputError, main_dea_cli
+    if not file.exists():
+        raise UserError(f"{file} does not exist")
+    try:
+        frame = main_dea_cli(file, inputs, outputs, rts, orientation, id_col, output)
+    except DeaInputError as exc:
+        raise UserError(str(exc)) from None
+    if output is None:
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        console.print(f"written {output} ({len(frame)} units)")
+
+
+@main.group(invoke_without_command=True)
+@root_option
+@click.option("--year", type=int, default=None)
+@click.pass_context
+@_guard
+def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> None:
+    """Pilot selection: shortlist of weak organisation × strong partner pairs, and follow-up of pilots."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = ws
+        return
+    from .pilots import run_pilots
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
+    with ws.writer_lock(wait=wait):
+        try:
+            result = run_pilots(ws, year)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    for key, value in result.items():
+        if isinstance(value, (str, int, float, Path)):
+            console.print(f"{key}: {value}")
+
+
+@pilots.command("add")
+@click.option("--org", required=True)
+@click.option("--indicator", required=True)
+@click.option("--partner", required=True)
+@click.option("--start-year", type=int, required=True)
+@click.option("--note", default="")
+@click.pass_obj
+def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str) -> None:
+    """Record a chosen pilot in data/pilots_register.csv."""
+    from .pilots import add_pilot
+    try:
+        add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    console.print(f"pilot recorded: {org.upper()} × {partner.upper()} on {indicator} from {start_year}")
+
+
+# ------------------------------------------------------------------------------------------- docs
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"))
+def docs(output: Path) -> None:
+    """Regenerate the generated documentation (data dictionary, indicator catalogue)."""
+    from .docs_gen import write_docs
+    for p in write_docs(output):
+        console.print(f"written {p}")
+
+
+# ------------------------------------------------------------------------------------------- demo
+
+@main.command()
+@root_option
+@click.option("--seed", type=int, default=2025, show_default=True)
+@click.option("--years", default="2021-2025", show_default=True, help="Range of reporting years, e.g. 2021-2025.")
+@_guard
+def demo(ws: Workspace, wait: bool, seed: int, years: str) -> None:
+    """Generate realistic synthetic submissions for all members and run the whole pipeline."""
+    from .demo import run_demo
+    try:
+        lo, _, hi = years.partition("-")
+        year_list = list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise UserError(f"--years must look like 2021-2025, not {years!r}") from None
+    if not year_list or len(year_list) > 30:
+        raise UserError("--years must span 1 to 30 years")
+    ws.ensure()
+    with ws.writer_lock(wait=wait):
+        run_demo(ws, seed=seed, years=year_list, console=console)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,95 @@
+"""From raw cell values to typed columns, driven by the registry.
+
+Each registry field becomes two columns: ``<code>__raw``, the value as a canonical string (``None`` for
+an empty cell or a placeholder such as ``n.v.t.``), which validation checks for type, and ``<code>``,
+the typed value (``NaN``/``None`` where the raw value is empty or not of the field's type).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from .readers import PLACEHOLDERS, RawSheet
+from .registry import Field, Sheet
+
+NUMBER_RE = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+INTEGER_RE = r"^-?\d+$"
+_NUMBER = re.compile(NUMBER_RE)
+_THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
+_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
+    """The canonical text of a raw value, or None when the cell is empty or a placeholder."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and "date" in value:
+        return f"datum {value['date']}"
+    if isinstance(value, bool):
+        text = "ja" if value else "nee"
+    elif isinstance(value, (int, np.integer)):
+        text = str(int(value))
+    elif isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf"
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    else:
+        text = str(value).strip()
+    if text.casefold() in PLACEHOLDERS:
+        return None
+    if f.is_numeric and isinstance(value, str):
+        text = _SPACES.sub("", text).lstrip("€")
+        if decimal_comma:
+            if _THOUSANDS_DOT.match(text):
+                text = text.replace(".", "")
+            text = text.replace(",", ".") if text.count(",") == 1 else text
+        elif _THOUSANDS_COMMA.match(text):
+            text = text.replace(",", "")
+        if _NUMBER.match(text):
+            number = float(text)
+            if f.type == "integer" and number.is_integer() and abs(number) < 1e15:
+                text = str(int(number))
+    elif f.type == "code":
+        if f.codes:
+            text = {c.casefold(): c for c in f.codes}.get(text.casefold(), text)
+        else:
+            text = text.upper()
+    return text
+
+
+def typed(text: str | None, f: Field) -> object:
+    if text is None:
+        return None
+    if f.is_numeric:
+        return float(text) if _NUMBER.match(text) else None
+    return text
+
+
+def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
+    """One row per data row of the sheet: ``__row`` plus typed and raw columns for each present field."""
+    records: list[dict[str, object]] = []
+    present = [f for f in sheet.fields if f.code in raw.columns]
+    for rownum, values in raw.rows:
+        rec: dict[str, object] = {"__row": rownum}
+        for f in present:
+            text = canonical(values.get(f.code), f, raw.decimal_comma)
+            rec[f"{f.code}__raw"] = text
+            rec[f.code] = typed(text, f)
+        records.append(rec)
+    columns = ["__row"] + [c for f in present for c in (f"{f.code}__raw", f.code)]
+    df = pd.DataFrame.from_records(records, columns=columns)
+    for f in present:
+        if f.is_numeric:
+            df[f.code] = pd.to_numeric(df[f.code], errors="coerce").astype("float64")
+        else:
+            df[f.code] = df[f.code].astype(object)
+        df[f"{f.code}__raw"] = df[f"{f.code}__raw"].astype(object)
+    df["__row"] = df["__row"].astype("int64")
+    return df

@@ -1,0 +1,3 @@
+SELECT org_code, year, submission_id, n_uitstroom_personeel AS numerator, gem_personeelsleden AS denominator,
+       gem_personeelsleden AS n
+FROM int_org

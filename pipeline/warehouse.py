@@ -1,0 +1,103 @@
+"""The DuckDB warehouse ``data/processed/benchmark.duckdb``: schema, connection and submission history.
+
+Accepted submissions are stored in one wide table per sheet (``f_<sheet>``), keyed by ``submission_id``,
+so every version stays queryable; the views ``v_<sheet>`` show only the version in force per
+organisation and year. Rejected submissions never reach the fact tables.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from .registry import Organisation, Registry, registry
+
+SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "text": "VARCHAR", "code": "VARCHAR", "date": "DATE"}
+
+STATUSES = ("accepted", "accepted_with_warnings", "rejected", "superseded")
+
+
+def fact_columns(reg: Registry, sheet_code: str) -> list[tuple[str, str]]:
+    sheet = reg.sheet(sheet_code)
+    cols = [("submission_id", "INTEGER NOT NULL"), ("org_code", "VARCHAR NOT NULL"), ("year", "INTEGER NOT NULL"),
+            ("source_row", "INTEGER NOT NULL")]
+    for f in sheet.fields:
+        if f.code in ("org_code",):
+            continue
+        cols.append((f.code, SQL_TYPES[f.type]))
+    return cols
+
+
+def schema_sql(reg: Registry) -> list[str]:
+    stmts = [
+        """CREATE TABLE IF NOT EXISTS organisations (
+            org_code VARCHAR PRIMARY KEY, name VARCHAR, abbreviation VARCHAR, cluster VARCHAR, size_class VARCHAR,
+            member_since INTEGER, member_until INTEGER, predecessor_codes VARCHAR, successor_code VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS submissions (
+            submission_id INTEGER PRIMARY KEY, org_code VARCHAR, year INTEGER, version INTEGER,
+            sha256 VARCHAR NOT NULL, original_name VARCHAR, fmt VARCHAR, size_bytes BIGINT,
+            received_at TIMESTAMP, stored_path VARCHAR, encoding VARCHAR, status VARCHAR NOT NULL,
+            n_errors INTEGER, n_warnings INTEGER, n_warnings_explained INTEGER, in_force BOOLEAN NOT NULL,
+            registry_version VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS submission_files (
+            submission_id INTEGER, file_name VARCHAR, sha256 VARCHAR, size_bytes BIGINT, stored_path VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS findings (
+            submission_id INTEGER, org_code VARCHAR, year INTEGER, version INTEGER, seq INTEGER, severity VARCHAR,
+            rule VARCHAR, sheet VARCHAR, cell VARCHAR, row_number INTEGER, field VARCHAR, value VARCHAR,
+            message_nl VARCHAR, message_en VARCHAR, explained BOOLEAN, explanation VARCHAR)""",
+    ]
+    for sheet in reg.sheets:
+        cols = ",\n  ".join(f'"{c}" {t}' for c, t in fact_columns(reg, sheet.code))
+        stmts.append(f"CREATE TABLE IF NOT EXISTS f_{sheet.code} (\n  {cols})")
+        stmts.append(
+            f"CREATE OR REPLACE VIEW v_{sheet.code} AS SELECT f.* FROM f_{sheet.code} f "
+            f"JOIN submissions s USING (submission_id) WHERE s.in_force"
+        )
+    return stmts
+
+
+def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path), read_only=read_only)
+    con.execute("SET threads TO 2")
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection, reg: Registry | None = None) -> None:
+    for stmt in schema_sql(reg or registry()):
+        con.execute(stmt)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation]) -> None:
+    df = pd.DataFrame([{
+        "org_code": o.org_code, "name": o.name, "abbreviation": o.abbreviation, "cluster": o.cluster,
+        "size_class": o.size_class, "member_since": o.member_since, "member_until": o.member_until,
+        "predecessor_codes": ";".join(o.predecessor_codes) or None, "successor_code": o.successor_code,
+    } for o in orgs])
+    df["member_until"] = df["member_until"].astype("Int64")
+    with transaction(con):
+        con.execute("DELETE FROM organisations")
+        con.register("_orgs", df)
+        con.execute("INSERT INTO organisations SELECT * FROM _orgs ORDER BY org_code")
+        con.unregister("_orgs")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])

@@ -1,0 +1,108 @@
+"""A workspace is one benchmark round's folder: ``data/raw``, ``data/processed`` and ``reports``."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+
+class WorkspaceBusy(RuntimeError):
+    """Another rbb process is writing to this workspace."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path | None) -> "Workspace":
+        return cls(Path(root or ".").resolve())
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def inbox(self) -> Path:
+        """Every file received, stored under its checksum."""
+        return self.processed / "inbox"
+
+    @property
+    def db_path(self) -> Path:
+        return self.processed / "benchmark.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.processed / ".rbb.lock"
+
+    def ensure(self) -> "Workspace":
+        for p in (self.raw, self.processed, self.reports):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @contextmanager
+    def writer_lock(self, wait: bool = False, timeout: float = 600.0) -> Iterator[None]:
+        """Hold the workspace's single-writer lock; raise WorkspaceBusy if another process holds it."""
+        self.processed.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if not wait or time.monotonic() > deadline:
+                        holder = _read_holder(self.lock_path)
+                        raise WorkspaceBusy(
+                            f"another rbb process{holder} is writing to {self.root}; "
+                            "wait until it is finished or run with --wait"
+                        ) from None
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            yield
+        finally:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+
+def _read_holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        return ""
+    return f" (PID {pid})" if pid.isdigit() else ""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file via a temporary name and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

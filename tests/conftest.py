@@ -1,0 +1,42 @@
+"""Shared fixtures: a demo workspace built once per test session by the real pipeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+DEMO_YEARS = [2023, 2024, 2025]
+DEMO_SEED = 2025
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory):
+    """The full demo pipeline (generate, ingest, compute, reports, pilots) for 2023–2025."""
+    from pipeline.demo import run_demo
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.at(tmp_path_factory.mktemp("demo")).ensure()
+    with ws.writer_lock():
+        run_demo(ws, seed=DEMO_SEED, years=DEMO_YEARS, console=Console(file=open(os.devnull, "w")))
+    return ws
+
+
+@pytest.fixture()
+def con(demo_workspace):
+    from pipeline.warehouse import connect
+
+    c = connect(demo_workspace.db_path, read_only=True)
+    yield c
+    c.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    chromium = Path("/usr/bin/chromium").exists()
+    for item in items:
+        if "browser" in item.keywords and not chromium:
+            item.add_marker(pytest.mark.skip(reason="Debian chromium is not installed"))

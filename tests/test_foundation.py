@@ -1,0 +1,264 @@
+"""The foundation end to end: registry, template, readers, Great Expectations validation, warehouse."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.demo_data import planted_faults
+from pipeline.ingest import check_files, ingest
+from pipeline.registry import load_organisations, registry
+from pipeline.template import write_workbook
+from pipeline.workspace import Workspace, WorkspaceBusy
+
+DEMO_SEED, DEMO_YEARS = 2025, [2023, 2024, 2025]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ registry, template, docs
+
+def test_registry_covers_every_indicator_field():
+    from pipeline.compute import catalogue
+    fields = {f"{f.sheet}.{f.code}" for f in registry().all_fields()}
+    for ind in catalogue():
+        for f in ind.fields:
+            assert f in fields, f"{ind.code} needs {f}, which the registry does not declare"
+    assert len(catalogue()) >= 25
+
+
+def test_register_has_35_members():
+    members = [o for o in load_organisations() if o.is_member(2025)]
+    assert len(members) >= 35
+    duo = next(o for o in load_organisations() if o.org_code == "DUO")
+    assert set(duo.predecessor_codes) == {"IBG", "CFI"}
+
+
+def test_generated_docs_match_registry():
+    from pipeline.docs_gen import data_dictionary, indicators_doc
+    assert (ROOT / "docs" / "data-dictionary.md").read_text("utf-8") == data_dictionary(), "run: rbb docs"
+    assert (ROOT / "docs" / "indicators.md").read_text("utf-8") == indicators_doc(), "run: rbb docs"
+
+
+def test_template_matches_registry(tmp_path):
+    import openpyxl
+    path = write_workbook(tmp_path / "t.xlsx", 2025, "DUO")
+    wb = openpyxl.load_workbook(path)
+    reg = registry()
+    for sheet in reg.sheets:
+        ws = wb[sheet.name_nl]
+        codes = [c.value for c in ws[3]]
+        assert codes == sheet.field_codes
+        labels = [c.value.rstrip(" *") for c in ws[1]]
+        assert labels == [f.label_nl for f in sheet.fields]
+        assert ws.protection.sheet, "header cells are locked"
+        assert ws.data_validations.dataValidation, "data validation present"
+    assert wb["Organisatie"]["A4"].value == "DUO"
+    assert "Instructies" in wb.sheetnames
+
+
+def test_gx_fingerprint_switch_exists():
+    import great_expectations.execution_engine.pandas_execution_engine as pee
+    assert hasattr(pee, "HASH_THRESHOLD")
+
+
+# ------------------------------------------------------------------ demo: planted faults
+
+def test_demo_status(con):
+    counts = dict(con.execute("SELECT status, count(*) FROM submissions GROUP BY 1").fetchall())
+    assert counts["rejected"] == 6
+    assert sum(counts.values()) == 3 * 35 - 1 + 1   # LBIO missing in 2025, one resubmission
+    in_force = con.execute("SELECT count(*) FROM submissions WHERE in_force AND year = 2025").fetchone()[0]
+    assert in_force == 35 - 1 - 5   # LBIO missing, five rejected without correction
+
+
+@pytest.mark.parametrize("fault", [f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["severity"]], ids=lambda f: f["id"])
+def test_planted_fault_caught(con, fault):
+    rows = con.execute(
+        """SELECT f.severity, f.rule, f.sheet, f.cell, f.field, f.explained, s.status FROM findings f
+           JOIN submissions s USING (submission_id) WHERE s.org_code = ? AND s.year = ? AND s.version = 1""",
+        [fault["org_code"], fault["year"]]).fetch_df()
+    expected_rule = {"required_sheet": "sheet_missing", "yoy": "yoy_change"}.get(fault["rule"], fault["rule"])
+    hit = rows[(rows["severity"] == fault["severity"]) & (rows["rule"].str.replace("rule:", "") == expected_rule)]
+    if fault["field"] and fault["id"] != "missing_sheet":
+        hit = hit[(hit["field"] == fault["field"]) | (hit["rule"].str.startswith("rule:"))]
+    assert len(hit) >= 1, rows
+    status = rows["status"].iloc[0]
+    if fault["severity"] == "error":
+        assert status == "rejected"
+        name = registry().sheet(fault["sheet"]).name_nl
+        assert all(name in c or f"{fault['sheet']}.csv" in c for c in hit["cell"]), hit["cell"].tolist()
+    else:
+        assert status in ("accepted", "accepted_with_warnings")
+        if fault["id"] == "yoy_jump_explained":
+            assert hit["explained"].all()
+        else:
+            assert not hit["explained"].any()
+
+
+def test_cell_reference_points_at_the_cell(con):
+    """The text in a number cell is reported at its exact Excel cell or CSV line and column."""
+    fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "text_in_number")
+    cell, value = con.execute(
+        "SELECT cell, value FROM findings WHERE org_code = ? AND year = ? AND rule = 'type'",
+        [fault["org_code"], fault["year"]]).fetchone()
+    assert "1200" in value
+    assert cell.endswith(str(4 + fault["row"])) or f"regel {2 + fault['row']}" in cell
+
+
+def test_resubmission_supersedes_rejected(con):
+    fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "resubmission")
+    rows = con.execute("SELECT version, status, in_force FROM submissions WHERE org_code = ? AND year = ? ORDER BY version",
+                       [fault["org_code"], fault["year"]]).fetchall()
+    assert rows == [(1, "rejected", False), (2, rows[1][1], True)]
+    assert rows[1][1].startswith("accepted")
+    n = con.execute("SELECT count(*) FROM v_organisatie WHERE org_code = ? AND year = ?",
+                    [fault["org_code"], fault["year"]]).fetchone()[0]
+    assert n == 1
+
+
+def test_rejected_submission_loads_nothing(con):
+    n = con.execute("""SELECT count(*) FROM f_organisatie f JOIN submissions s USING (submission_id)
+                       WHERE s.status = 'rejected'""").fetchone()[0]
+    assert n == 0
+
+
+def test_feedback_reports_written(demo_workspace, con):
+    for org, year, version in con.execute("SELECT org_code, year, version FROM submissions").fetchall():
+        page = demo_workspace.reports / str(year) / "validation" / f"{org}_v{version}.html"
+        assert page.exists()
+    fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "duplicate_product")
+    html = (demo_workspace.reports / "2025" / "validation" / f"{fault['org_code']}_v1.html").read_text("utf-8")
+    assert "Afgewezen" in html and "Producten!A" in html and "KENT" in html
+
+
+def test_every_received_file_is_kept(demo_workspace, con):
+    for stored, in con.execute("SELECT stored_path FROM submissions").fetchall():
+        assert (demo_workspace.root / stored).exists()
+
+
+# ------------------------------------------------------------------ ingest behaviour on a small workspace
+
+def _small_workspace(tmp_path: Path, demo_workspace: Workspace, orgs: list[str], year: int = 2025) -> Workspace:
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    for org in orgs:
+        src = demo_workspace.raw / str(year) / org
+        shutil.copytree(src, ws.raw / str(year) / org)
+    return ws
+
+
+def test_identical_redelivery_is_noop_and_hostile_files_become_findings(tmp_path, demo_workspace):
+    ws = _small_workspace(tmp_path, demo_workspace, ["DUO", "SVB"])
+    first = ingest(ws)
+    assert {r.status for r in first} <= {"accepted", "accepted_with_warnings"}
+    assert ingest(ws) == []
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    before = con.execute("SELECT count(*) FROM f_enquete").fetchone()[0]
+    con.close()
+
+    bad = ws.raw / "2025" / "DUO"
+    good = next(bad.glob("*.xlsx"), None) or next(p for p in bad.iterdir())
+    (bad / "zero.xlsx").write_bytes(b"")
+    (bad / "renamed.xlsx").write_text("dit is geen werkboek", encoding="utf-8")
+    if good.suffix == ".xlsx":
+        data = good.read_bytes()
+        (bad / "truncated.xlsx").write_bytes(data[: len(data) // 2])
+    sparse = bad / "sparse.xlsx"
+    _sparse_workbook(sparse)
+    utf16 = bad / "utf16"
+    utf16.mkdir()
+    (utf16 / "organisatie.csv").write_bytes("org_code;jaar\r\nDUO;2025\r\n".encode("utf-16"))
+    results = ingest(ws)
+    assert len(results) >= 4
+    by_name = {r.name: r for r in results}
+    assert all(r.status == "rejected" for r in results)
+    assert by_name["zero.xlsx"].findings[0].rule == "file_empty"
+    assert by_name["renamed.xlsx"].findings[0].rule == "file_not_xlsx"
+    assert by_name["sparse.xlsx"].findings[0].rule == "file_used_range"
+    assert any(f.rule == "encoding_utf16" for f in by_name["utf16"].findings)
+    if "truncated.xlsx" in by_name:
+        assert by_name["truncated.xlsx"].findings[0].rule in ("file_not_xlsx", "file_corrupt")
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    assert con.execute("SELECT count(*) FROM f_enquete").fetchone()[0] == before
+    assert con.execute("SELECT count(*) FROM submissions WHERE org_code='DUO' AND in_force").fetchone()[0] == 1
+    con.close()
+
+
+def _sparse_workbook(path: Path) -> None:
+    """A few KB workbook whose used range spans the whole sheet (A1 and XFD1048576)."""
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>org_code</t></is></c></row>'
+             '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+    files = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Organisatie" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+
+
+def test_folder_must_match_organisation_in_file(tmp_path, demo_workspace):
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    src = next((demo_workspace.raw / "2025" / "DUO").iterdir())
+    target = ws.raw / "2025" / "SVB"
+    target.mkdir(parents=True)
+    (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / src.name)
+    (result,) = ingest(ws)
+    assert result.status == "rejected"
+    assert any(f.rule == "org_mismatch" for f in result.findings)
+
+
+def test_check_command_exit_codes(demo_workspace):
+    good = next(p for p in sorted((demo_workspace.raw / "2025" / "DUO").iterdir()))
+    fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "duplicate_product")
+    bad = next((demo_workspace.raw / "2025" / fault["org_code"]).iterdir())
+    ok = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ko = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(bad)], capture_output=True, text=True)
+    assert ko.returncode == 1
+    assert "Traceback" not in ko.stderr and "KENT" in ko.stdout
+
+
+def test_check_reads_without_writing(tmp_path):
+    (tmp_path / "x.xlsx").write_text("no", encoding="utf-8")
+    ((_, item),) = check_files([tmp_path / "x.xlsx"])
+    assert item.n_errors == 1
+    assert list(tmp_path.iterdir()) == [tmp_path / "x.xlsx"]
+
+
+def test_second_writer_gets_clear_message(tmp_path):
+    ws = Workspace.at(tmp_path).ensure()
+    with ws.writer_lock():
+        with pytest.raises(WorkspaceBusy, match="another rbb process"):
+            with ws.writer_lock():
+                pass
+        proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "ingest", "--root", str(tmp_path)],
+                              capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "another rbb process" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_status_command(demo_workspace):
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--root", str(demo_workspace.root),
+                           "--year", "2025"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "LBIO" in proc.stdout and "missing" in proc.stdout and "rejected" in proc.stdout
