@@ -46,7 +46,7 @@ PARTNER_CRITERIA = ("same_cluster", "same_size_class", "significantly_better", "
 COV_TYPES = ("HC1", "cluster")
 
 
-class PilotError(RuntimeError):
+class PilotError(ValueError):
     """The warehouse lacks what pilot selection needs."""
 
 
@@ -407,8 +407,9 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
         if not (streak >= cfg["min_bottom_years"] or (worse and cfg["significant_qualifies"])):
             continue
         sign = 1.0 if meta["direction"] == "higher" else -1.0
-        cluster_ok = bool(rec.get("cluster_published")) if not _missing(rec.get("cluster_published")) else False
-        cluster_ok = cluster_ok and not math.isnan(_float(rec.get("cluster_median")))
+        published = rec.get("cluster_published")
+        cluster_ok = (not _missing(published) and bool(published)
+                      and not math.isnan(_float(rec.get("cluster_median"))))
         prefix = "cluster_" if cluster_ok else ""
         median = _float(rec.get(f"{prefix}median"))
         iqr = _float(rec.get(f"{prefix}p75")) - _float(rec.get(f"{prefix}p25"))
@@ -436,20 +437,9 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
         total_weight = sum(weights[k] for k in applicable)
         score = sum(weights[k] * crit[k] for k in applicable) / total_weight if total_weight else 0.0
 
-        reasons_nl, reasons_en = [], []
-        unclean = _unclean_fields(meta["fields"], warnings.get(org))
-        if unclean:
-            listed = ", ".join(f"{k} ({n}x)" if n > 1 else k for k, n in unclean)
-            reasons_nl.append(f"onverklaarde waarschuwing op {listed} in de levering {year}")
-            reasons_en.append(f"unexplained warning on {listed} in the {year} submission")
-        bad_flags = sorted(exclude_flags & set(flags.get((org, ind), [])))
-        if bad_flags:
-            reasons_nl.append(f"waarde gemarkeerd als {', '.join(bad_flags)}")
-            reasons_en.append(f"value flagged {', '.join(bad_flags)}")
-        if (org, ind) in registered:
-            starts = ", ".join(str(s) for s in sorted(registered[(org, ind)]))
-            reasons_nl.append(f"er is al een pilot geregistreerd (start {starts})")
-            reasons_en.append(f"a pilot is already registered (start {starts})")
+        reasons_nl, reasons_en = _exclusion_reasons(
+            year, _unclean_fields(meta["fields"], warnings.get(org)),
+            sorted(exclude_flags & set(flags.get((org, ind), []))), registered.get((org, ind), []))
         composite_hit = composite.get(org)
         rows.append({
             "year": year, "org_code": org, "org_name": orgs.get(org, {}).get("name", org),
@@ -480,6 +470,23 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
     out = out.sort_values(["excluded", "score", "org_code", "indicator_code"],
                           ascending=[True, False, True, True], kind="mergesort")
     return out.reset_index(drop=True)
+
+
+def _exclusion_reasons(year: int, unclean: list[tuple[str, int]], bad_flags: list[str],
+                       registered_starts: list[int]) -> tuple[list[str], list[str]]:
+    nl, en = [], []
+    if unclean:
+        listed = ", ".join(f"{k} ({n}x)" if n > 1 else k for k, n in unclean)
+        nl.append(f"onverklaarde waarschuwing op {listed} in de levering {year}")
+        en.append(f"unexplained warning on {listed} in the {year} submission")
+    if bad_flags:
+        nl.append(f"waarde gemarkeerd als {', '.join(bad_flags)}")
+        en.append(f"value flagged {', '.join(bad_flags)}")
+    if registered_starts:
+        starts = ", ".join(str(s) for s in sorted(registered_starts))
+        nl.append(f"er is al een pilot geregistreerd (start {starts})")
+        en.append(f"a pilot is already registered (start {starts})")
+    return nl, en
 
 
 _CANDIDATE_COLUMNS = [
@@ -528,7 +535,6 @@ def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
     cap = cfg["persistence_cap_years"]
     current = comp[comp["year"] == year]
     by_indicator = {ind: g.to_dict("records") for ind, g in current.groupby("indicator_code", sort=True)}
-    size_rank = {s: i for i, s in enumerate(SIZE_CLASSES)}
     rows = []
     for cand in candidates.to_dict("records"):
         org, ind = cand["org_code"], cand["indicator_code"]
@@ -550,8 +556,7 @@ def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
                 continue
             them = orgs.get(p, {})
             same_cluster = bool(me.get("cluster")) and me.get("cluster") == them.get("cluster")
-            a, b = size_rank.get(me.get("size_class", "")), size_rank.get(them.get("size_class", ""))
-            size_match = "other" if a is None or b is None else ("same" if a == b else "adjacent" if abs(a - b) == 1 else "other")
+            size_match = _size_match(me.get("size_class", ""), them.get("size_class", ""))
             score = (pw["same_cluster"] * same_cluster
                      + pw["same_size_class"] * {"same": 1.0, "adjacent": 0.5}.get(size_match, 0.0)
                      + pw["significantly_better"] * better
@@ -569,6 +574,14 @@ def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
         for rank, o in enumerate(options, start=1):
             rows.append({**o, "partner_rank": rank})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _size_match(a: str, b: str) -> str:
+    """'same', 'adjacent' (klein-middel, middel-groot) or 'other'."""
+    if a not in SIZE_CLASSES or b not in SIZE_CLASSES:
+        return "other"
+    distance = abs(SIZE_CLASSES.index(a) - SIZE_CLASSES.index(b))
+    return {0: "same", 1: "adjacent"}.get(distance, "other")
 
 
 def _partner_evidence(better: bool, top_years: int, is_peer: bool, lam: float, same_cluster: bool,
@@ -696,7 +709,7 @@ def format_difference(value: Any, unit: str = "", decimals: int = 1, lang: str =
         return f"{text}\u00a0pp" if lang == "en" else f"{text}\u00a0%-punt"
     if unit == "‰":
         return f"{text}\u00a0‰-point" if lang == "en" else f"{text}\u00a0‰-punt"
-    return sign + format_value(x, unit, decimals, lang) if signed and x > 0 else format_value(x, unit, decimals, lang)
+    return sign + format_value(x, unit, decimals, lang)
 
 
 def rationale(entry: Mapping[str, Any], lang: str = "nl", max_partner: int = 2) -> str:
@@ -929,8 +942,10 @@ def follow_up(data: PilotData, register: pd.DataFrame, year: int,
     cat = _catalogue_map(data.catalogue)
     orgs = _org_map(data)
     iv = data.indicator_values
-    if not iv.empty and "flags" in iv.columns:
-        iv = iv[~iv["flags"].fillna("").astype(str).str.split(";").apply(lambda fl: "suppressed" in fl)]
+    bad_flags = set(cfg.get("exclude_flags") or [])
+    if not iv.empty and "flags" in iv.columns and bad_flags:
+        flagged = iv["flags"].map(lambda fl: bool(bad_flags & set(_text(fl).split(";"))))
+        iv = iv[~flagged]
     iv = iv.dropna(subset=["value"]) if not iv.empty else iv
     out = []
     if register is None or register.empty:
@@ -1003,7 +1018,7 @@ def _follow_up_one(rec: Mapping[str, Any], iv: pd.DataFrame, cat: Mapping[str, A
     if len(before) < cfg["min_years_before"]:
         short_nl.append(f"{len(before)} jaar met gegevens vóór de start (minimaal {cfg['min_years_before']})")
         short_en.append(f"{len(before)} year(s) with data before the start (at least {cfg['min_years_before']} needed)")
-    if len(controls) < cfg["min_controls"]:
+    if len(controls) < cfg["min_controls"] and start <= year:
         short_nl.append(f"{len(controls)} vergelijkbare organisaties met gegevens (minimaal {cfg['min_controls']})")
         short_en.append(f"{len(controls)} comparable organisations with data (at least {cfg['min_controls']} needed)")
     if not short_nl:
@@ -1029,8 +1044,8 @@ def _verdict(r: Mapping[str, Any], short_nl: list[str], short_en: list[str],
              cfg: Mapping[str, Any]) -> dict[str, str]:
     if short_nl:
         return {"verdict": "too_little_data",
-                "verdict_nl": f"{TOO_LITTLE_NL} ({'; '.join(short_nl)}).",
-                "verdict_en": f"{TOO_LITTLE_EN} ({'; '.join(short_en)})."}
+                "verdict_nl": f"{TOO_LITTLE_NL}: {'; '.join(short_nl)}.",
+                "verdict_en": f"{TOO_LITTLE_EN}: {'; '.join(short_en)}."}
     lang_fmt = lambda v, lang: format_difference(v, r["unit"], r["decimals"], lang)  # noqa: E731
     pct = f"{int(round(float(cfg['confidence']) * 100))}%"
     ci_nl = f"{pct}-betrouwbaarheidsinterval {lang_fmt(r['ci_low'], 'nl')} tot {lang_fmt(r['ci_high'], 'nl')}"
@@ -1085,7 +1100,7 @@ def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, 
             findings = con.execute(
                 "SELECT f.org_code, f.year, f.severity, f.rule, f.sheet, f.field, f.explained, s.in_force "
                 "FROM findings f JOIN submissions s USING (submission_id) "
-                "WHERE s.in_force AND f.severity = 'warning' AND f.year <= ?", [year]).df()
+                "WHERE s.in_force AND f.severity = 'warning' AND f.year = ?", [year]).df()
         organisatie = pd.DataFrame()
         if warehouse.table_exists(con, "v_organisatie"):
             organisatie = con.execute(
@@ -1140,6 +1155,17 @@ def run_pilots(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     atomic_write_text(paths["html"], render_report(result, "nl"))
     atomic_write_text(paths["html_en"], render_report(result, "en"))
     result["paths"] = paths
+    result.update(paths)
+    candidates = result["candidates"]
+    n_excluded = int(candidates["excluded"].sum()) if not candidates.empty else 0
+    result["n_candidates"] = len(candidates) - n_excluded
+    result["n_excluded"] = n_excluded
+    result["n_shortlisted"] = len(result["shortlist"])
+    result["n_registered"] = len(register)
+    verdicts = Counter(f["verdict"] for f in result["follow_up"])
+    follow = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "none"
+    result["summary"] = (f"Pilot selection {year}: {result['n_shortlisted']} shortlisted of {result['n_candidates']} "
+                         f"candidates, {n_excluded} excluded; follow-up of {len(register)} registered pilot(s): {follow}")
     return result
 
 
@@ -1190,7 +1216,8 @@ def _evidence_rows(c: Mapping[str, Any], cfg: Mapping[str, Any], nl: bool) -> li
         ("DEA-efficiëntie (input)" if nl else "DEA efficiency (input)", _dea_text(c, nl)),
     ]
     crit = ", ".join(
-        f"{_CRITERIA_LABELS[k][0 if nl else 1]} {fmt_number(c[f'c_{k}'], 2, lang)} × {fmt_number(cfg['weights'][k], 2, lang)}"
+        f"{_CRITERIA_LABELS[k][0 if nl else 1]} {fmt_number(c[f'c_{k}'], 2, lang)} "
+        f"× {fmt_number(cfg['weights'][k], 2, lang)}"
         for k in CRITERIA if not math.isnan(_float(c[f"c_{k}"])))
     rows.append(("Criteria × gewicht" if nl else "Criteria × weight", crit))
     rows.append(("Score", fmt_number(c["score"], 3, lang)))
@@ -1331,10 +1358,4 @@ def demo_stage(ws: Workspace, years: Sequence[int]) -> str:
             add_pilot(ws, org, ind, partner, years[0] + 2,
                       note=f"Demo: {org} was in het laagste kwartiel in {years[0]}; partner {partner} in het beste.")
             added = f"; registered demo pilot {org}/{ind} with {partner} from {years[0] + 2}"
-    result = run_pilots(ws, years[-1])
-    n_excluded = int(result["candidates"]["excluded"].sum()) if not result["candidates"].empty else 0
-    verdicts = Counter(f["verdict"] for f in result["follow_up"])
-    follow = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "none"
-    return (f"Pilot selection {result['year']}: {len(result['shortlist'])} shortlisted of "
-            f"{len(result['candidates']) - n_excluded} candidates, {n_excluded} excluded; "
-            f"follow-up: {follow}{added}")
+    return run_pilots(ws, years[-1])["summary"] + added

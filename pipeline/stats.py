@@ -7,13 +7,15 @@ Conventions (documented in docs/indicators.md):
 - quartile 1 is the best quartile: higher-is-better values at or above P75, lower-is-better at or below
   P25; values exactly on a boundary go to the better quartile;
 - percentile = 100 · (N − rank) / (N − 1): the share of the other organisations that do worse or tie lower;
-- robust z = (value − median) / (1.4826 · MAD), undefined when MAD is 0.
+- robust z = (value − median) / (1.4826 · MAD) with 1.4826 = 1/Φ⁻¹(0.75), undefined when MAD is 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats as sps
+
+MAD_SCALE = 1.0 / sps.norm.ppf(0.75)   # 1.4826…: makes the MAD consistent with the standard deviation
 
 
 def weighted_mean_ci(sum_w, sum_w2, sum_wx, sum_wx2, n, confidence: float = 0.95):
@@ -81,7 +83,7 @@ def robust_z(values, reference=None) -> np.ndarray:
     if ref.size == 0:
         return np.full(v.shape, np.nan)
     med = np.median(ref)
-    mad = 1.4826 * np.median(np.abs(ref - med))
+    mad = MAD_SCALE * np.median(np.abs(ref - med))
     if mad == 0:
         return np.full(v.shape, np.nan)
     return (v - med) / mad

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import duckdb
@@ -265,7 +266,7 @@ def test_no_partner_left_is_recorded():
 
 
 def test_shortlist_size_and_one_pilot_per_organisation():
-    rows = overload_rows() + [r for r in tijdig_rows()]
+    rows = overload_rows() + tijdig_rows()
     data = data_for(rows)
     cand = pilots.find_candidates(data, 2023, config())
     partners = pilots.find_partners(data, cand, 2023, config())
@@ -316,7 +317,7 @@ def test_shortlist_csv_has_required_columns_and_escapes_formulas():
     short = pilots.build_shortlist(cand, pilots.find_partners(data, cand, 2023, config()), config())
     short.loc[0, "rationale_nl"] = "=HYPERLINK(\"http://x\")"
     text = pilots.shortlist_csv(short)
-    table = pd.read_csv(__import__("io").StringIO(text))
+    table = pd.read_csv(io.StringIO(text))
     for col in ("org_code", "indicator_code", "partner_org_code", "score", "rationale", "rank", "rationale_en"):
         assert col in table.columns
     assert table.loc[0, "rationale"].startswith("'=")
@@ -468,6 +469,18 @@ def test_too_little_data_gives_the_honest_verdict(case):
     assert res["verdict_nl"].startswith("Te weinig gegevens om een effect vast te stellen")
     assert res["verdict_en"].startswith("Too little data to tell")
     assert math.isnan(res["estimate"]) and math.isnan(res["se"])
+
+
+def test_follow_up_ignores_suppressed_values():
+    panel = did_panel()
+    clusters = {u: "uitkeren" for u in panel["unit"].unique()}
+    data = follow_data(panel, clusters)
+    data.indicator_values.loc[(data.indicator_values["org_code"] == "T") & (data.indicator_values["year"] < 2022),
+                              "flags"] = "suppressed"
+    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
+                              "start_year": 2022, "note": ""}])
+    [res] = pilots.follow_up(data, register, 2024, config())
+    assert res["n_treated_before"] == 0 and res["verdict"] == "too_little_data"
 
 
 def test_one_year_either_side_is_marked_indicative():

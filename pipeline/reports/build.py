@@ -427,8 +427,8 @@ def _csv_number(value: Any, decimals: int | None, lang: str) -> str:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, int) or decimals is None:
-        text = str(value)
+    if decimals is None:
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     else:
         text = f"{float(value):.{decimals}f}"
     return text.replace(".", ",") if lang == "nl" else text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any, Sequence
 
-import plotly.io as pio
+from plotly.io.json import to_json_plotly
 
 Figure = dict[str, Any]
 
@@ -376,6 +376,12 @@ def rank_interval(rank: float, rank_lo: float, rank_hi: float, median_rank: floa
 
 
 def to_div(fig: Figure, div_id: str) -> str:
-    """The figure as an HTML fragment with a fixed div id; plotly.js itself is added once per page."""
-    return pio.to_html(fig, config=CONFIG, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False,
-                       default_height=f"{fig['layout']['height']}px")
+    """The chart container plus its figure as JSON; the page's chart loader draws it with plotly.js.
+
+    The JSON is Plotly's own encoding, which escapes ``<``, ``>`` and ``/``, so no text in a figure can end the
+    script element. ``div_id`` must be a fixed, HTML-safe id.
+    """
+    spec = to_json_plotly({"data": fig["data"], "layout": fig["layout"], "config": CONFIG})
+    height = int(fig["layout"]["height"])
+    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>\n'
+            f'<script type="application/json" class="chart-spec" data-target="{div_id}">{spec}</script>')

@@ -1,0 +1,462 @@
+"""HTML reports: offline and self-contained, deterministic, anonymised, escaped and accessible."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import duckdb
+import plotly.graph_objects as go
+import pytest
+from markupsafe import escape
+
+from pipeline.reports import build
+from pipeline.reports.build import build_reports, csv_data_uri, format_value
+from pipeline.reports.render import CSP
+from pipeline.workspace import Workspace
+
+YEAR = 2025
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def reporting_orgs(db: Path, year: int = YEAR) -> list[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT DISTINCT org_code FROM submissions WHERE year = ? AND in_force ORDER BY 1", [year]).fetchall()]
+    finally:
+        con.close()
+
+
+def copy_workspace(src: Workspace, root: Path) -> Workspace:
+    """A fresh workspace holding a copy of the demo warehouse (and nothing else)."""
+    ws = Workspace.at(root).ensure()
+    shutil.copy2(src.db_path, ws.db_path)
+    return ws
+
+
+class Page(HTMLParser):
+    """Text nodes, attribute values and inline scripts of a report, with the indicator section of each."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[tuple[str | None, str]] = []
+        self.attrs: list[tuple[str | None, str, str]] = []
+        self.scripts: list[str] = []
+        self.specs: list[dict[str, str]] = []
+        self.sections: list[str | None] = []
+        self.section_attrs: dict[str, dict[str, str]] = {}
+        self._tags: list[str] = []
+        self._script_target: str | None = None
+        self._script: list[str] = []
+
+    @property
+    def indicator(self) -> str | None:
+        return next((s for s in reversed(self.sections) if s), None)
+
+    def handle_starttag(self, tag, attrs):
+        d = {k: v or "" for k, v in attrs}
+        if tag == "section":
+            self.sections.append(d.get("data-indicator"))
+            if d.get("data-indicator"):
+                self.section_attrs[d["data-indicator"]] = d
+        for k, v in attrs:
+            self.attrs.append((self.indicator, k, v or ""))
+        self._tags.append(tag)
+        if tag == "script":
+            self._script_target = d.get("data-target") if d.get("type") == "application/json" else None
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            text = "".join(self._script)
+            self.scripts.append(text)
+            if self._script_target:
+                self.specs.append({"target": self._script_target, "json": text})
+            self._script, self._script_target = [], None
+        if tag == "section" and self.sections:
+            self.sections.pop()
+        if self._tags and self._tags[-1] == tag:
+            self._tags.pop()
+
+    def handle_data(self, data):
+        current = self._tags[-1] if self._tags else ""
+        if current == "script":
+            self._script.append(data)
+        elif current != "style" and data.strip():
+            self.texts.append((self.indicator, data))
+
+    def figures(self) -> dict[str, dict]:
+        """Every chart's figure spec (data, layout, config) keyed by its div id."""
+        return {spec["target"]: json.loads(spec["json"]) for spec in self.specs}
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text("utf-8"))
+    page.close()
+    return page
+
+
+def json_strings(obj) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in json_strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in json_strings(v)]
+    return []
+
+
+def csv_cells(uri: str) -> list[str]:
+    text = unquote(uri.split(",", 1)[1]).lstrip("\ufeff")
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+
+
+def whole_word(token: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w&-]){re.escape(token)}(?![\w&-])")
+
+
+# ---------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def reports(demo_workspace) -> Path:
+    """The reports the demo pipeline wrote (``rbb demo`` builds the last year in Dutch)."""
+    path = demo_workspace.reports / str(YEAR)
+    assert (path / "index.html").exists(), "rbb demo should have built the reports"
+    return path
+
+
+@pytest.fixture(scope="module")
+def warehouse_frames(demo_workspace):
+    con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
+    try:
+        yield {
+            "orgs": con.execute("SELECT org_code, name, abbreviation, cluster FROM organisations").fetchall(),
+            "values": con.execute("SELECT org_code, year, indicator_code, value, ci_low, ci_high FROM indicator_values"
+                                  " WHERE value IS NOT NULL").fetchall(),
+            "stats": con.execute("SELECT year, indicator_code, scope, mean, median, p25, p75, min, max, published "
+                                 "FROM benchmark_stats").fetchall(),
+            "catalogue": {r[0]: r for r in con.execute(
+                "SELECT code, decimals, name_nl, name_en, description, caveat, numerator, denominator, unit "
+                "FROM indicator_catalogue").fetchall()},
+            "cluster_raw": con.execute(
+                """SELECT v.indicator_code, o.cluster, count(*) AS n, median(v.value), quantile_cont(v.value, 0.25),
+                          quantile_cont(v.value, 0.75)
+                   FROM indicator_values v JOIN organisations o USING (org_code)
+                   WHERE v.year = ? AND v.value IS NOT NULL GROUP BY ALL""", [YEAR]).fetchall(),
+            "unpublished": {(r[0], r[1]) for r in con.execute(
+                "SELECT indicator_code, scope FROM benchmark_stats WHERE year = ? AND scope_kind = 'cluster' "
+                "AND NOT published", [YEAR]).fetchall()},
+            "comparisons": con.execute("SELECT * FROM comparisons WHERE org_code IS NOT NULL").fetch_df(),
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield b
+        b.close()
+
+
+def open_report(browser, path: Path):
+    """Load a report from file:// and wait until every chart has rendered; returns (page, problems)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems = {"console": [], "network": [], "dialogs": []}
+    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems["console"].append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else problems["network"].append(r.url))
+    page.on("dialog", lambda d: (problems["dialogs"].append(d.message), d.dismiss()))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))",
+        timeout=30_000)
+    return page, problems
+
+
+# ------------------------------------------------------------------------------------- unit level
+
+
+def test_csv_download_escapes_formulas_and_uses_dutch_numbers():
+    uri = csv_data_uri(["naam", "waarde"], [["=HYPERLINK(\"x\")", ("num", 1234.5, 1)], ["@SUM", ("num", -2.25, 2)],
+                                            ["+31 20", ("num", None, 1)], ["-x", ("num", 3, None)]], "nl")
+    assert uri.startswith("data:text/csv;charset=utf-8,")
+    text = unquote(uri.split(",", 1)[1])
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows == [["naam", "waarde"], ["'=HYPERLINK(\"x\")", "1234,5"], ["'@SUM", "-2,25"], ["'+31 20", ""],
+                    ["'-x", "3"]]
+    en = unquote(csv_data_uri(["a"], [[("num", 1234.5, 1)]], "en").split(",", 1)[1])
+    assert en.lstrip("\ufeff").splitlines() == ["a", "1234.5"]
+
+
+def test_value_formats_follow_language():
+    ind = {"decimals": 1, "unit": "%"}
+    assert format_value(7.44, ind, "nl") == "7,4"
+    assert format_value(1234.0, {"decimals": 0, "unit": "euro"}, "nl", with_unit=True) == "€ 1.234"
+    assert format_value(1234.56, {"decimals": 2, "unit": "euro"}, "en", with_unit=True) == "€ 1,234.56"
+    assert format_value(88.0, ind, "nl", with_unit=True) == "88,0%"
+    assert format_value(None, ind, "nl") == "—"
+
+
+# ------------------------------------------------------------------------------- files and shipping
+
+
+def test_demo_writes_overview_and_one_report_per_reporting_organisation(demo_workspace, reports):
+    orgs = reporting_orgs(demo_workspace.db_path)
+    written = sorted(p.stem for p in (reports / "organisations").glob("*.html"))
+    assert written == orgs and len(orgs) >= 20
+    assert (reports / "assets" / "plotly.min.js").stat().st_size > 3_000_000
+    assert any((reports / "validation").glob("*_v1.html"))
+
+
+def test_plotly_is_offline_self_contained_and_never_from_a_cdn(reports):
+    index = (reports / "index.html").read_text("utf-8")
+    assert '<script src="assets/plotly.min.js"></script>' in index
+    org_path = next((reports / "organisations").glob("*.html"))
+    org = org_path.read_text("utf-8")
+    assert "<script src=" not in org, "organisation reports must work as a single e-mailed file"
+    assert 4_000_000 < org_path.stat().st_size < 8_000_000
+    for text in (index, org):
+        assert f'content="{escape(CSP)}"' in text
+        sources = re.findall(r'<script[^>]*\ssrc="([^"]*)"', text)
+        assert all(src == "assets/plotly.min.js" for src in sources), sources
+        assert '"showSendToCloud":false' in text and '"displaylogo":false' in text
+
+
+def test_every_figure_is_a_valid_plotly_figure_with_a_fixed_id(reports):
+    for path in (reports / "index.html", next((reports / "organisations").glob("*.html"))):
+        figures = parse(path).figures()
+        assert len(figures) >= 30
+        for div_id, fig in figures.items():
+            assert re.fullmatch(r"fig-[A-Za-z0-9_-]+", div_id)
+            go.Figure(data=fig["data"], layout=fig["layout"])
+            assert fig["config"]["showSendToCloud"] is False
+            assert fig["layout"]["separators"] == ",."
+
+
+def test_same_warehouse_gives_byte_identical_reports(demo_workspace, reports, tmp_path):
+    ws = copy_workspace(demo_workspace, tmp_path / "again")
+    build_reports(ws, YEAR)
+    again = ws.reports / str(YEAR)
+    names = ["index.html", "assets/plotly.min.js"] + [
+        f"organisations/{p.name}" for p in sorted((reports / "organisations").glob("*.html"))]
+    assert len(names) > 20
+    for name in names:
+        assert (again / name).read_bytes() == (reports / name).read_bytes(), name
+    feedback = sorted(p.name for p in (reports / "validation").glob("*.html") if not p.name.endswith(".en.html"))
+    for name in feedback:
+        assert (again / "validation" / name).read_bytes() == (reports / "validation" / name).read_bytes(), name
+
+
+def test_english_report_and_shared_assets(demo_workspace, tmp_path):
+    ws = copy_workspace(demo_workspace, tmp_path / "en")
+    org = reporting_orgs(ws.db_path)[0]
+    paths = build_reports(ws, YEAR, org=org, lang="en", shared_assets=True)
+    page = ws.reports / str(YEAR) / "organisations" / f"{org}.en.html"
+    assert page in paths and (ws.reports / str(YEAR) / "index.en.html") in paths
+    html = page.read_text("utf-8")
+    assert '<html lang="en">' in html and "Your organisation" in html and re.search(r"position \d+ of \d+", html)
+    assert '<script src="../assets/plotly.min.js"></script>' in html
+    assert page.stat().st_size < 1_500_000
+    assert '"separators":".,"' in html
+
+
+def test_missing_composite_and_dea_tables_are_handled(demo_workspace, tmp_path):
+    ws = copy_workspace(demo_workspace, tmp_path / "bare")
+    con = duckdb.connect(str(ws.db_path))
+    for table in ("composite_scores", "composite_uncertainty", "dea_results", "strengths_weaknesses"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.close()
+    org = reporting_orgs(ws.db_path)[0]
+    build_reports(ws, YEAR, org=org)
+    html = (ws.reports / str(YEAR) / "organisations" / f"{org}.html").read_text("utf-8")
+    assert "De samengestelde index is voor dit jaar niet berekend." in html
+    assert "De efficiëntieanalyse (DEA) is voor dit jaar niet berekend." in html
+
+
+def test_open_mode_names_members_in_a_separate_folder(demo_workspace, tmp_path, warehouse_frames):
+    ws = copy_workspace(demo_workspace, tmp_path / "open")
+    org = reporting_orgs(ws.db_path)[0]
+    build_reports(ws, YEAR, org=org, open_mode=True)
+    assert not (ws.reports / str(YEAR) / "organisations").exists()
+    html = (ws.reports / str(YEAR) / "organisations-open" / f"{org}.html").read_text("utf-8")
+    others = [name for code, name, _, _ in warehouse_frames["orgs"] if code != org]
+    assert sum(name in html for name in others) >= 10
+
+
+# ------------------------------------------------------------------------------ confidentiality
+
+
+def _formats(value: float, decimals: int) -> set[str]:
+    """How a number can appear in a report: as text (1.234,5) and in a CSV download (1234,5)."""
+    text = build.fmt_number(value, decimals, "nl")
+    return {text, text.replace(".", "")}
+
+
+def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frames):
+    orgs = warehouse_frames["orgs"]
+    catalogue = warehouse_frames["catalogue"]
+    clusters = {code: cluster for code, _, _, cluster in orgs}
+    published: dict[str, set[str]] = {}
+    for year, code, scope, *numbers, is_published in warehouse_frames["stats"]:
+        if is_published:
+            for x in numbers:
+                if x is not None:
+                    published.setdefault(code, set()).update(_formats(x, catalogue[code][1]))
+    for code, row in catalogue.items():
+        for text in row[2:]:
+            published.setdefault(code, set()).update(NUMBER.findall(text or ""))
+    catalogue_texts = {t for row in catalogue.values() for t in row[2:] if t}
+    values_by_org: dict[str, list[tuple[str, float]]] = {}
+    for org, year, code, value, lo, hi in warehouse_frames["values"]:
+        values_by_org.setdefault(org, []).append((code, value))
+        for x in (lo, hi):
+            if x is not None:
+                values_by_org[org].append((code, x))
+
+    paths = sorted((reports / "organisations").glob("*.html"))
+    assert len(paths) >= 20
+    for path in paths:
+        me = path.stem
+        page = parse(path)
+        texts = [(ind, t) for ind, t in page.texts if t.strip() not in catalogue_texts]
+        for ind, name, value in page.attrs:
+            if value.startswith("data:text/csv"):
+                texts += [(ind, c) for c in csv_cells(value) if c not in catalogue_texts]
+            elif name not in ("href", "download", "id", "aria-labelledby"):
+                texts.append((ind, value))
+        figure_texts = [s for fig in page.figures().values() for s in json_strings(fig["data"])]
+        figure_texts += [s for fig in page.figures().values() for s in json_strings(fig["layout"])]
+        corpus = "\n".join(t for _, t in texts) + "\n" + "\n".join(figure_texts)
+
+        for code, name, abbreviation, _ in orgs:
+            if code == me:
+                continue
+            assert name not in corpus, f"{path.name} names {name}"
+            for token in {code, abbreviation} - {None, ""}:
+                assert not whole_word(token).search(corpus), f"{path.name} mentions {token}"
+
+        own_allowed: dict[str, set[str]] = {}
+        for code, value in values_by_org.get(me, []):
+            own_allowed.setdefault(code, set()).update(_formats(value, catalogue[code][1]))
+        tokens: dict[str, set[str]] = {}
+        for ind, text in texts:
+            if ind:
+                tokens.setdefault(ind, set()).update(NUMBER.findall(text))
+        for other, pairs in values_by_org.items():
+            if other == me:
+                continue
+            for code, value in pairs:
+                decimals = catalogue[code][1]
+                if decimals == 0 and abs(value) < 1000:
+                    continue  # a bare small integer cannot be told apart from a count or a rank
+                seen = _formats(value, decimals) & tokens.get(code, set())
+                leaked = seen - published.get(code, set()) - own_allowed.get(code, set())
+                assert not leaked, f"{path.name}: value {leaked} of another member in section {code}"
+
+        for code, scope in warehouse_frames["unpublished"]:
+            if scope != clusters[me] or code not in page.section_attrs:
+                continue
+            assert page.section_attrs[code]["data-cluster-published"] == "false", (path.name, code)
+            fig = page.figures()[f"fig-ind-{code}"]
+            names = {s.get("name") for s in fig["layout"].get("shapes", [])}
+            assert "Mediaan cluster" not in names, (path.name, code)
+            for ind_code, cluster, n, *stats in warehouse_frames["cluster_raw"]:
+                if ind_code == code and cluster == scope:
+                    hidden = set().union(*(_formats(x, catalogue[code][1]) for x in stats if x is not None))
+                    shown = hidden & tokens.get(code, set())
+                    assert not (shown - published.get(code, set()) - own_allowed.get(code, set())), (path.name, code)
+
+
+def test_other_members_are_unlabeled_points_in_value_order(reports):
+    page = parse(sorted((reports / "organisations").glob("*.html"))[0])
+    peers = [t for fig in page.figures().values() for t in fig["data"] if t.get("name") == "Leden (anoniem)"]
+    assert len(peers) >= 25
+    for trace in peers:
+        assert trace["hoverinfo"] == "skip"
+        assert not {"text", "hovertext", "customdata", "ids"} & set(trace)
+        assert trace["x"] == sorted(trace["x"])
+
+
+# ------------------------------------------------------------------------------------ in a browser
+
+
+def _check_page(browser, path: Path, axe: bool = True) -> dict:
+    page, problems = open_report(browser, path)
+    try:
+        n_divs = page.locator(".plotly-graph-div").count()
+        rendered = page.evaluate(
+            "[...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length")
+        tables = page.locator("details.data table").count()
+        violations = []
+        if axe and AXE.exists():
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
+        return {"divs": n_divs, "rendered": rendered, "tables": tables, "violations": violations,
+                "title": page.title(), "h1": page.locator("h1").inner_text(), **problems,
+                "imgs": page.locator("main img").count()}
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, reports):
+    orgs = sorted((reports / "organisations").glob("*.html"))
+    feedback = sorted((reports / "validation").glob("*_v1.html"))[0]
+    # Organisation reports share one template: axe runs on one of them, rendering is checked on three.
+    pages = [(reports / "index.html", True), (orgs[0], True), (orgs[len(orgs) // 2], False), (orgs[-1], False),
+             (feedback, True)]
+    for path, axe in pages:
+        result = _check_page(chromium_browser, path, axe=axe)
+        assert result["console"] == [], (path.name, result["console"])
+        assert result["network"] == [], (path.name, result["network"])
+        assert result["dialogs"] == []
+        assert result["rendered"] == result["divs"], path.name
+        if path != feedback:
+            assert result["divs"] >= 30, path.name
+            assert result["tables"] >= result["divs"], path.name
+        assert result["violations"] == [], (path.name, result["violations"])
+    if not AXE.exists():
+        pytest.skip("axe-core not installed: run npm install in tests/browser (rendering checks passed)")
+
+
+@pytest.mark.browser
+def test_hostile_organisation_name_is_shown_as_text(chromium_browser, demo_workspace, tmp_path):
+    ws = copy_workspace(demo_workspace, tmp_path / "xss")
+    org = reporting_orgs(ws.db_path)[0]
+    con = duckdb.connect(str(ws.db_path))
+    con.execute("UPDATE organisations SET name = ?, abbreviation = ? WHERE org_code = ?", [EVIL, EVIL, org])
+    con.close()
+    build_reports(ws, YEAR, org=org)
+    year_dir = ws.reports / str(YEAR)
+    html = (year_dir / "organisations" / f"{org}.html").read_text("utf-8")
+    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for path in (year_dir / "organisations" / f"{org}.html", year_dir / "index.html"):
+        result = _check_page(chromium_browser, path, axe=False)
+        assert result["dialogs"] == [] and result["console"] == [] and result["network"] == []
+        assert result["imgs"] == 0
+        assert result["rendered"] == result["divs"]
+        assert EVIL in result["title"] and EVIL in result["h1"]
