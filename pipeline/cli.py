@@ -197,10 +197,13 @@ def print_status(con, orgs, year: int) -> None:
     t = Table(title=f"Submissions {year}")
     for c in ("org", "name", "state", "in force", "versions", "errors (latest)", "open warnings"):
         t.add_column(c)
+    def whole(v: object) -> str:
+        return "-" if v is None or v != v else str(int(v))
+
     for r in df.itertuples(index=False):
-        t.add_row(r.org_code, r.name, labels[r.state], "-" if r.version_in_force is None else f"v{r.version_in_force}",
-                  str(r.versions), "-" if r.errors is None else str(r.errors),
-                  "-" if r.open_warnings is None else str(r.open_warnings))
+        t.add_row(r.org_code, r.name, labels[r.state],
+                  "-" if r.version_in_force is None or r.version_in_force != r.version_in_force else f"v{int(r.version_in_force)}",
+                  whole(r.versions), whole(r.errors), whole(r.open_warnings))
     console.print(t)
     counts = df["state"].value_counts().to_dict()
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

@@ -91,7 +91,7 @@ def _sql(kind: str, name: str) -> str:
 
 def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Run every indicator model and derive value, confidence interval and flags."""
-    for name in ("int_org", "int_products", "int_channels", "int_survey"):
+    for name in ("int_org", "int_products", "int_channels", "int_survey", "int_cases"):
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_sql('intermediate', name)}")
     cfg = catalogue_config()["survey_rules"]
     frames = []
@@ -360,7 +360,13 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
         method_rows.append({"year": int(year), "spec_json": spec.to_json(indent=None),
                             "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
     del themes
-    return pd.DataFrame(scores_rows), pd.DataFrame(unc_rows), pd.DataFrame(method_rows)
+    return (pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
+            pd.DataFrame(unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]),
+            pd.DataFrame(method_rows, columns=["year", "spec_json", "n_runs", "seed"]))
+
+
+DEA_COLUMNS = ["year", "cluster", "model", "org_code", "score", "super_efficiency", "peers", "lambdas", "robust_status",
+               "n_units", "inputs", "outputs", "rts", "orientation"]
 
 
 def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFrame:
@@ -390,7 +396,7 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
                              "robust_status": rob.loc[org, "status"], "n_units": len(ids),
                              "inputs": ",".join(model["inputs"]), "outputs": ",".join(model["outputs"]),
                              "rts": model["rts"], "orientation": model["orientation"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=DEA_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------------ run

@@ -20,28 +20,43 @@ def _received_time(year: int, order: int) -> float:
     return (base + dt.timedelta(minutes=7 * order)).timestamp()
 
 
-def write_deliveries(ws: Workspace, seed: int, years: list[int]) -> list:
-    from .demo_data import generate, write_csv_folder
+def _write_one(args: tuple) -> None:
+    raw_root, seed, d = args
+    import numpy as np
+
+    from .demo_data import write_csv_folder
     from .template import write_workbook
 
-    orgs = [o for o in load_organisations(ws.root)]
-    deliveries = generate(seed=seed, years=years, orgs=orgs)
-    for d in deliveries:
-        folder = ws.raw / str(d.year) / d.org_code
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / d.name
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        if d.fmt == "xlsx":
-            write_workbook(target, d.year, d.org_code, data=d.sheets, sheets=list(d.sheets))
-        else:
-            import numpy as np
-            style = getattr(d, "csv_style", None) or np.random.default_rng([seed, d.received_order])
-            write_csv_folder(target, d.sheets, d.encoding, style)
-        stamp = _received_time(d.year, d.received_order)
-        paths = [target] + (sorted(target.iterdir()) if target.is_dir() else [])
-        for p in paths:
-            os.utime(p, (stamp, stamp))
+    folder = Path(raw_root) / str(d.year) / d.org_code
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / d.name
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    if d.fmt == "xlsx":
+        write_workbook(target, d.year, d.org_code, data=d.sheets, sheets=list(d.sheets))
+    else:
+        style = getattr(d, "csv_style", None) or np.random.default_rng([seed, d.received_order])
+        write_csv_folder(target, d.sheets, d.encoding, style)
+    stamp = _received_time(d.year, d.received_order)
+    for p in [*(sorted(target.iterdir()) if target.is_dir() else []), target]:
+        os.utime(p, (stamp, stamp))
+
+
+def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2) -> list:
+    """Generate the demo deliveries and write them as members send them (workbooks and CSV folders)."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    from .demo_data import generate
+
+    deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
+    jobs = [(str(ws.raw), seed, d) for d in deliveries]
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_write_one, jobs, chunksize=8))
+    else:
+        for job in jobs:
+            _write_one(job)
     return deliveries
 
 

@@ -19,13 +19,15 @@ def data_dictionary(reg: Registry | None = None) -> str:
         f"Registry version **{reg.version}**. One submission per organisation per year; an Excel workbook with one",
         "sheet per part below (header rows: Dutch label, unit, field code; data from row 4), or a folder of CSV",
         "files named after the sheet code (`organisatie.csv`, ...). Types: `integer` whole count ≥ 0, `number`",
-        "decimal, `code` value from a code list, `text` free text.",
+        "decimal, `code` value from a code list, `text` free text, `date` a calendar date.",
         "",
     ]
     for s in reg.sheets:
+        storage = (" · a separate file `zaken.csv` (`;`, `dd-mm-jjjj`) or `zaken.parquet` in the delivery folder, "
+                   "validated and aggregated in DuckDB without loading it into memory" if s.storage == "file" else "")
         out += [f"## {s.name_nl} / {s.name_en} (`{s.code}`)", "",
                 f"Level: **{s.level}** · {'required' if s.required else 'optional'} · key: {', '.join(s.key) or '—'}"
-                + (f" · exactly {s.max_rows} row" if s.max_rows == 1 else ""), "",
+                + (f" · exactly {s.max_rows} row" if s.max_rows == 1 else "") + storage, "",
                 f"{s.description_nl} — {s.description_en}", "",
                 "| code | label (nl) | label (en) | type | unit | required | allowed | description |",
                 "|---|---|---|---|---|---|---|---|"]

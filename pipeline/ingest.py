@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -18,16 +19,18 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .findings import Finding
-from .readers import RawSubmission, read_submission
+from .readers import EXCEL_SUFFIXES, RawSubmission, inspect_workbook, parse_workbooks, read_submission, read_workbook
 from .registry import Registry, load_organisations, registry
 from .validation import History, Item, Validator
 from .warehouse import connect, fact_columns, init_schema, sync_organisations, transaction
 from .workspace import Workspace
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
+LINK_THRESHOLD_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -135,7 +138,15 @@ def _store(ws: Workspace, d: Delivery, org_code: str) -> str:
         target = target_dir / f"{sha}{suffix}"
         if not target.exists():
             tmp = target.with_name(target.name + ".part")
-            shutil.copyfile(src, tmp)
+            tmp.unlink(missing_ok=True)
+            if src.stat().st_size >= LINK_THRESHOLD_BYTES:
+                try:
+                    os.link(src, tmp)      # large case files: keep them without a second copy, read-only
+                    os.chmod(tmp, 0o444)
+                except OSError:
+                    shutil.copyfile(src, tmp)
+            else:
+                shutil.copyfile(src, tmp)
             tmp.replace(target)
         stored.append(target)
     if d.path.is_dir():
@@ -156,20 +167,38 @@ def _org_of(item: Item, d: Delivery) -> str:
 
 
 def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pd.DataFrame:
-    cols = fact_columns(reg, sheet_code)
-    out = pd.DataFrame({"submission_id": sid, "org_code": org, "year": year, "source_row": frame["__row"].astype("int64")})
-    for name, sqltype in cols[4:]:
-        if name in frame.columns:
-            out[name] = frame[name].astype("float64") if sqltype in ("BIGINT", "DOUBLE") else frame[name].astype(object)
+    n = len(frame)
+    data: dict[str, object] = {
+        "submission_id": np.full(n, sid, dtype="int32"),
+        "org_code": pd.Series([org] * n, dtype=object),
+        "year": np.full(n, year, dtype="int32"),
+        "source_row": frame["__row"].to_numpy(dtype="int32"),
+    }
+    for name, sqltype in fact_columns(reg, sheet_code)[4:]:
+        numeric = sqltype in ("BIGINT", "DOUBLE")
+        if name == "jaar":
+            data[name] = np.full(n, float(year))
+        elif name in frame.columns:
+            data[name] = frame[name].to_numpy(dtype="float64") if numeric else pd.Series(frame[name].to_numpy(dtype=object), dtype=object)
         else:
-            out[name] = None
-    if "jaar" in out.columns:
-        out["jaar"] = year
+            data[name] = np.full(n, np.nan) if numeric else pd.Series([None] * n, dtype=object)
+    return pd.DataFrame(data)
+
+
+def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> dict[int, list]:
+    """Validate and aggregate the case files of each delivery (DuckDB, streaming); findings join the item's."""
+    from .cases import scan_case_file
+    out: dict[int, list] = {}
+    for d, item in zip(deliveries, items):
+        for path in item.raw.case_files:
+            scan = scan_case_file(path, d.year, reg)
+            item.findings.extend(scan.findings)
+            out.setdefault(item.key, []).append(scan)
     return out
 
 
 def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Delivery, item: Item,
-            org_code: str) -> IngestResult:
+            org_code: str, case_scans: list | None = None) -> IngestResult:
     stored = _store(ws, d, org_code)
     accepted = item.n_errors == 0
     status = ("accepted_with_warnings" if item.n_warnings > item.n_warnings_explained else "accepted") if accepted else "rejected"
@@ -206,6 +235,13 @@ def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Del
                 names = ", ".join(f'"{c}"' for c in facts.columns)
                 con.execute(f"INSERT INTO f_{sheet.code} ({names}) SELECT {names} FROM _facts")
                 con.unregister("_facts")
+            from .cases import aggregate_rows
+            shas = {name: sha for name, sha, _, _ in d.files}
+            for scan in case_scans or []:
+                rows = aggregate_rows(scan, sid, org_code, d.year, shas.get(scan.path.name, ""))
+                con.register("_agg", rows)
+                con.execute("INSERT INTO f_zaken_agg SELECT * FROM _agg")
+                con.unregister("_agg")
     return IngestResult(sid, org_code, d.year, version, d.name, status, item.n_errors, item.n_warnings, item.findings)
 
 
@@ -223,10 +259,32 @@ def _folder_findings(d: Delivery, org_codes: set[str]) -> list[Finding]:
 
 
 def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], workers: int = 2) -> list[Item]:
+    """Read every delivery. Workbooks that pass the container checks are parsed in batches, one child
+    process per worker; a workbook that takes its child down is retried alone."""
+    pre_findings = {i: _folder_findings(d, org_codes) for i, d in enumerate(deliveries)}
+    workbooks: dict[int, Path] = {}
+    inspected: dict[int, list[Finding]] = {}
+    for i, d in enumerate(deliveries):
+        if not pre_findings[i] and d.path.is_file() and d.path.suffix.lower() in EXCEL_SUFFIXES:
+            inspected[i] = inspect_workbook(d.path)
+            if not inspected[i]:
+                workbooks[i] = d.path
+    keys = list(workbooks)
+    chunks = [keys[k::workers] for k in range(workers)]
+    parsed: dict[Path, tuple] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(lambda ks: parse_workbooks([workbooks[k] for k in ks]) if ks else {}, chunks):
+            parsed.update(part)
+
     def one(args: tuple[int, Delivery]) -> Item:
         i, d = args
-        pre = _folder_findings(d, org_codes)
-        raw = read_submission(d.path, reg) if not pre else RawSubmission(fmt=d.fmt)
+        pre = pre_findings[i]
+        if pre:
+            raw = RawSubmission(fmt=d.fmt)
+        elif i in inspected:
+            raw = read_workbook(d.path, reg, parsed[workbooks[i]]) if i in workbooks else RawSubmission(fmt="xlsx", findings=list(inspected[i]))
+        else:
+            raw = read_submission(d.path, reg)
         raw.findings[:0] = [Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell) for f in pre]
         expected = d.org_folder.upper() if d.org_folder else None
         return Item(key=i, raw=raw, expected_org=expected, expected_year=d.year)
@@ -263,8 +321,9 @@ def ingest(ws: Workspace, year: int | None = None, progress: Callable[[str, int,
         if progress:
             progress("validating", 0, len(deliveries))
         validator.validate(items, history_for(con, reg))
+        scans = scan_cases(deliveries, items, reg)
         for done, (d, item) in enumerate(zip(deliveries, items), start=1):
-            results.append(_record(con, reg, ws, d, item, _org_of(item, d)))
+            results.append(_record(con, reg, ws, d, item, _org_of(item, d), scans.get(item.key, [])))
             if progress:
                 progress(f"{d.year} {d.org_folder or d.name}", done, len(deliveries))
         con.execute("CHECKPOINT")

@@ -16,7 +16,7 @@ import pandas as pd
 from .readers import PLACEHOLDERS, RawSheet
 from .registry import Field, Sheet
 
-NUMBER_RE = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+NUMBER_RE = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
 INTEGER_RE = r"^-?\d+$"
 _NUMBER = re.compile(NUMBER_RE)
 _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -72,24 +72,49 @@ def typed(text: str | None, f: Field) -> object:
     return text
 
 
+def _column(values: list[object], f: Field, decimal_comma: bool) -> tuple[list[object], list[object]]:
+    """Canonical texts and typed values of one column (fast path for numbers read from Excel)."""
+    raws: list[object] = []
+    typed_values: list[object] = []
+    numeric = f.is_numeric
+    integer = f.type == "integer"
+    nan = float("nan")
+    for v in values:
+        if numeric and v.__class__ is float:
+            if v != v:
+                raws.append(None)
+                typed_values.append(nan)
+            elif v.is_integer() and abs(v) < 1e15:
+                raws.append(str(int(v)))
+                typed_values.append(v)
+            elif math.isinf(v):
+                raws.append("inf")
+                typed_values.append(nan)
+            else:
+                raws.append(repr(v) if not integer else repr(v))
+                typed_values.append(v)
+            continue
+        if v is None or v == "":
+            raws.append(None)
+            typed_values.append(nan if numeric else None)
+            continue
+        text = canonical(v, f, decimal_comma)
+        raws.append(text)
+        t = typed(text, f)
+        typed_values.append((nan if t is None else t) if numeric else t)
+    return raws, typed_values
+
+
 def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
     """One row per data row of the sheet: ``__row`` plus typed and raw columns for each present field."""
-    records: list[dict[str, object]] = []
     present = [f for f in sheet.fields if f.code in raw.columns]
-    for rownum, values in raw.rows:
-        rec: dict[str, object] = {"__row": rownum}
-        for f in present:
-            text = canonical(values.get(f.code), f, raw.decimal_comma)
-            rec[f"{f.code}__raw"] = text
-            rec[f.code] = typed(text, f)
-        records.append(rec)
-    columns = ["__row"] + [c for f in present for c in (f"{f.code}__raw", f.code)]
-    df = pd.DataFrame.from_records(records, columns=columns)
+    data: dict[str, object] = {"__row": np.fromiter((r for r, _ in raw.rows), dtype="int64", count=len(raw.rows))}
     for f in present:
+        values = [vals.get(f.code) for _, vals in raw.rows]
+        raws, typed_values = _column(values, f, raw.decimal_comma)
+        data[f"{f.code}__raw"] = pd.Series(raws, dtype=object)
         if f.is_numeric:
-            df[f.code] = pd.to_numeric(df[f.code], errors="coerce").astype("float64")
+            data[f.code] = np.array(typed_values, dtype="float64")
         else:
-            df[f.code] = df[f.code].astype(object)
-        df[f"{f.code}__raw"] = df[f"{f.code}__raw"].astype(object)
-    df["__row"] = df["__row"].astype("int64")
-    return df
+            data[f.code] = pd.Series(typed_values, dtype=object)
+    return pd.DataFrame(data)

@@ -68,6 +68,7 @@ class RawSubmission:
     sheets: dict[str, RawSheet] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     encoding: str | None = None
+    case_files: list[Path] = field(default_factory=list)   # zaken.csv / zaken.parquet, validated in DuckDB
 
     @property
     def readable(self) -> bool:
@@ -176,31 +177,66 @@ def _limit_child() -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def parse_workbook_rows(path: Path) -> tuple[dict[str, list[list[object]]] | None, Finding | None]:
-    """Parse all sheets in a child process with a memory and time limit."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+def _run_child(paths: list[Path]) -> tuple[dict[str, dict], str]:
+    """Parse workbooks in one child process; returns results per path and how the child ended
+    ("ok", "crash" or "timeout")."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "pipeline.xlsx_child", str(path)],
-            capture_output=True, timeout=CHILD_TIMEOUT_S, preexec_fn=_limit_child, env=env,
+            [sys.executable, "-m", "pipeline.xlsx_child", *map(str, paths)],
+            capture_output=True, timeout=CHILD_TIMEOUT_S * max(1, len(paths)) if len(paths) > 1 else CHILD_TIMEOUT_S,
+            preexec_fn=_limit_child, env=env,
         )
-    except subprocess.TimeoutExpired:
-        return None, _file_error("file_timeout", f"Het lezen van {path.name} duurde langer dan {CHILD_TIMEOUT_S} seconden en is afgebroken.",
-                                 f"Reading {path.name} took longer than {CHILD_TIMEOUT_S} seconds and was stopped.", path.name)
-    if proc.returncode != 0:
-        return None, _file_error("file_corrupt",
-                                 f"{path.name} kon niet worden gelezen; het bestand is beschadigd of geen geldig Excel-werkboek. Sla het opnieuw op als .xlsx.",
-                                 f"{path.name} could not be read; the file is damaged or not a valid Excel workbook. Save it again as .xlsx.", path.name)
-    try:
-        return json.loads(proc.stdout.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, _file_error("file_corrupt", f"{path.name} gaf onleesbare inhoud.", f"{path.name} gave unreadable content.", path.name)
+        out, state = proc.stdout, ("ok" if proc.returncode == 0 else "crash")
+    except subprocess.TimeoutExpired as exc:
+        out, state = exc.stdout or b"", "timeout"
+    results: dict[str, dict] = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        results[rec["path"]] = rec
+    return results, state
+
+
+def parse_workbooks(paths: list[Path]) -> dict[Path, tuple[dict[str, list[list[object]]] | None, Finding | None]]:
+    """Parse many workbooks with few child processes; a file that takes its child down is retried alone,
+    so only that file gets a finding."""
+    out: dict[Path, tuple[dict | None, Finding | None]] = {}
+    pending = list(paths)
+    if len(pending) > 1:
+        results, _ = _run_child(pending)
+        for p in pending:
+            rec = results.get(str(p))
+            if rec is not None and "sheets" in rec:
+                out[p] = (rec["sheets"], None)
+        pending = [p for p in pending if p not in out]
+    for p in pending:
+        results, state = _run_child([p])
+        rec = results.get(str(p))
+        if rec is not None and "sheets" in rec:
+            out[p] = (rec["sheets"], None)
+        elif state == "timeout":
+            out[p] = (None, _file_error("file_timeout", f"Het lezen van {p.name} duurde te lang en is afgebroken.",
+                                        f"Reading {p.name} took too long and was stopped.", p.name))
+        else:
+            out[p] = (None, _file_error(
+                "file_corrupt",
+                f"{p.name} kon niet worden gelezen; het bestand is beschadigd of geen geldig Excel-werkboek. Sla het opnieuw op als .xlsx.",
+                f"{p.name} could not be read; the file is damaged or not a valid Excel workbook. Save it again as .xlsx.", p.name))
+    return out
+
+
+def parse_workbook_rows(path: Path) -> tuple[dict[str, list[list[object]]] | None, Finding | None]:
+    """Parse all sheets of one workbook in a child process with a memory and time limit."""
+    return parse_workbooks([path])[path]
 
 
 def _match_sheet(name: str, registry: Registry) -> Sheet | None:
     key = name.strip().casefold()
-    for s in registry.sheets:
+    for s in registry.sheet_level:
         if key in (s.code.casefold(), s.name_nl.casefold(), s.name_en.casefold()):
             return s
     return None
@@ -256,13 +292,13 @@ def _to_sheet(code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bo
                     decimal_comma=decimal_comma, unknown_columns=unknown)
 
 
-def read_workbook(path: Path, registry: Registry) -> RawSubmission:
+def read_workbook(path: Path, registry: Registry, parsed: tuple | None = None) -> RawSubmission:
     sub = RawSubmission(fmt="xlsx")
-    problems = inspect_workbook(path)
+    problems = inspect_workbook(path) if parsed is None else []
     if problems:
         sub.findings.extend(problems)
         return sub
-    rows_by_sheet, err = parse_workbook_rows(path)
+    rows_by_sheet, err = parsed if parsed is not None else parse_workbook_rows(path)
     if err is not None:
         sub.findings.append(err)
         return sub
@@ -320,7 +356,22 @@ def read_csv_folder(folder: Path, registry: Registry) -> RawSubmission:
     sub = RawSubmission(fmt="csv")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     encodings: set[str] = set()
+    workbooks = [p for p in files if p.suffix.lower() in EXCEL_SUFFIXES]
+    if len(workbooks) > 1:
+        sub.findings.append(_file_error("file_workbooks", "Een levering mag één Excel-werkboek bevatten.",
+                                        "A delivery may contain one Excel workbook.", folder.name))
+        return sub
+    if workbooks:
+        book = read_workbook(workbooks[0], registry)
+        sub.fmt = "xlsx"
+        sub.sheets.update(book.sheets)
+        sub.findings.extend(book.findings)
     for p in files:
+        if p.name.lower() in ("zaken.csv", "zaken.parquet"):
+            sub.case_files.append(p)
+            continue
+        if p in workbooks:
+            continue
         if p.suffix.lower() not in CSV_SUFFIXES:
             sub.findings.append(Finding("warning", "file_ignored",
                                         f"Bestand {p.name} is genegeerd: een CSV-levering bestaat uit .csv-bestanden per blad.",

@@ -61,6 +61,7 @@ class Sheet:
     description_en: str
     max_rows: int | None = None
     fields: tuple[Field, ...] = ()
+    storage: str = "sheet"      # "sheet": in the workbook or a CSV per sheet; "file": a separate data file (CSV or Parquet)
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_nl
@@ -120,6 +121,11 @@ class Registry:
     def sheet_codes(self) -> list[str]:
         return [s.code for s in self.sheets]
 
+    @property
+    def sheet_level(self) -> tuple[Sheet, ...]:
+        """The sheets read into memory and validated row by row (not the large data files)."""
+        return tuple(s for s in self.sheets if s.storage == "sheet")
+
     def all_fields(self) -> list[Field]:
         return [f for s in self.sheets for f in s.fields]
 
@@ -170,6 +176,7 @@ def load_registry(path: Path | None = None) -> Registry:
             required=bool(s["required"]), key=_tuple(s.get("key")),
             description_nl=s["description_nl"], description_en=s["description_en"],
             max_rows=s.get("max_rows"), fields=tuple(fields_by_sheet.get(s["code"], [])),
+            storage=s.get("storage", "sheet"),
         )
         for s in raw["sheets"]
     )

@@ -67,7 +67,7 @@ def write_workbook(path: Path, year: int, org_code: str | None = None,
     title_fmt = wb.add_format({"bold": True, "font_size": 14})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
-    chosen = [s for s in reg.sheets if sheets is None or s.code in sheets]
+    chosen = [s for s in reg.sheet_level if sheets is None or s.code in sheets]
     instr = wb.add_worksheet("Instructies")
     instr.set_column(0, 0, 22)
     instr.set_column(1, 1, 110)

@@ -125,7 +125,7 @@ class Validator:
         by_key = {it.key: it for it in live}
         self._check_structure(live, by_key)
         frames: dict[str, pd.DataFrame] = {}
-        for sheet in self.registry.sheets:
+        for sheet in self.registry.sheet_level:
             parts = [it.frames[sheet.code] for it in live if sheet.code in it.frames]
             if not parts:
                 continue
@@ -178,7 +178,7 @@ class Validator:
     def _check_structure(self, live: list[Item], by_key: dict[int, Item]) -> None:
         rows = []
         for it in live:
-            for sheet in self.registry.sheets:
+            for sheet in self.registry.sheet_level:
                 present = sheet.code in it.raw.sheets
                 if sheet.required or present:
                     has_rows = present and bool(it.raw.sheets[sheet.code].rows)

@@ -50,7 +50,13 @@ def schema_sql(reg: Registry) -> list[str]:
             rule VARCHAR, sheet VARCHAR, cell VARCHAR, row_number INTEGER, field VARCHAR, value VARCHAR,
             message_nl VARCHAR, message_en VARCHAR, explained BOOLEAN, explanation VARCHAR)""",
     ]
-    for sheet in reg.sheets:
+    stmts.append("""CREATE TABLE IF NOT EXISTS f_zaken_agg (
+            submission_id INTEGER, org_code VARCHAR, year INTEGER, product_code VARCHAR, n_rows BIGINT,
+            n_cases BIGINT, n_decided BIGINT, n_on_time BIGINT, lead_median DOUBLE, lead_p90 DOUBLE,
+            n_backlog BIGINT, n_objections BIGINT, n_complaints BIGINT, source_file VARCHAR, source_sha256 VARCHAR)""")
+    stmts.append("CREATE OR REPLACE VIEW v_zaken_agg AS SELECT f.* FROM f_zaken_agg f "
+                 "JOIN submissions s USING (submission_id) WHERE s.in_force")
+    for sheet in reg.sheet_level:
         cols = ",\n  ".join(f'"{c}" {t}' for c, t in fact_columns(reg, sheet.code))
         stmts.append(f"CREATE TABLE IF NOT EXISTS f_{sheet.code} (\n  {cols})")
         stmts.append(

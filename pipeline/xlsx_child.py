@@ -21,7 +21,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def main(path: str) -> int:
+def read(path: str) -> dict[str, list[list[object]]]:
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(path)
@@ -29,9 +29,20 @@ def main(path: str) -> int:
     for name in wb.sheet_names:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         out[name] = [[_cell(v) for v in row] for row in rows]
-    json.dump(out, sys.stdout, ensure_ascii=False, allow_nan=False, default=str)
+    return out
+
+
+def main(paths: list[str]) -> int:
+    """One JSON line per workbook, in order: ``{"path": ..., "sheets": ...}`` or ``{"path": ..., "error": ...}``."""
+    for path in paths:
+        try:
+            record = {"path": path, "sheets": read(path)}
+        except Exception as exc:  # a damaged workbook is reported per file; the batch goes on
+            record = {"path": path, "error": type(exc).__name__}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, allow_nan=False, default=str) + "\n")
+        sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -52,7 +52,8 @@ def test_template_matches_registry(tmp_path):
     path = write_workbook(tmp_path / "t.xlsx", 2025, "DUO")
     wb = openpyxl.load_workbook(path)
     reg = registry()
-    for sheet in reg.sheets:
+    assert "Zaken" not in wb.sheetnames, "case microdata is a separate file, not a sheet"
+    for sheet in reg.sheet_level:
         ws = wb[sheet.name_nl]
         codes = [c.value for c in ws[3]]
         assert codes == sheet.field_codes

@@ -41,8 +41,15 @@ from . import charts
 from .feedback import feedback_path, write_feedback
 from .render import fmt_number, render
 
-CLUSTER_MIN_MEMBERS = 5
-TREND_YEARS = 5
+
+@lru_cache(maxsize=1)
+def _catalogue_yaml() -> dict[str, Any]:
+    text = resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+CLUSTER_MIN_MEMBERS = int(_catalogue_yaml()["comparison"]["cluster_min_members"])
+TREND_YEARS = int(_catalogue_yaml()["comparison"]["trend_years"])
 
 TEXT: dict[str, dict[str, Any]] = {
     "nl": {
@@ -72,17 +79,19 @@ TEXT: dict[str, dict[str, Any]] = {
         "feedback": "Terugkoppeling", "indicator": "Indicator", "definition": "Definitie", "formula": "Formule",
         "unit": "Eenheid", "direction": "Richting", "uncertainty": "Onzekerheid", "caveat": "Kanttekening",
         "source": "Bron", "sheet": "Blad", "cell": "Cel", "field": "Veld", "message": "Melding",
-        "explanation": "Toelichting", "reason": "Reden", "score": "Score", "rank": "Positie",
+        "explanation": "Toelichting", "score": "Score", "rank": "Positie",
         "node": "Onderdeel", "index": "Index", "rank_interval": "Rangorde-interval (5%–95%)",
-        "median_rank": "Mediane positie", "model": "Model", "super_efficiency": "Superefficiëntie",
+        "model": "Model", "super_efficiency": "Superefficiëntie",
         "robust": "Robuustheid", "units": "Aantal organisaties in de vergelijking", "peers": "Referentieorganisaties",
         "show_table": "Toon de gegevens als tabel", "download": "Download CSV", "of": "van",
         "position_text": "positie {rank} van {n}", "no_rank": "geen rangorde (contextindicator)",
-        "quartile_text": {1: "kwartiel 1 (beste kwart)", 2: "kwartiel 2", 3: "kwartiel 3", 4: "kwartiel 4 (minste kwart)"},
+        "quartile_text": {1: "kwartiel 1: het beste kwart", 2: "kwartiel 2", 3: "kwartiel 3",
+                          4: "kwartiel 4: het minste kwart"},
         "not_published": "niet gepubliceerd (minder dan {k} leden)", "no_value": "geen waarde",
         "directions": {"higher": "hoger is beter", "lower": "lager is beter", "context": "context, geen rangorde"},
         "uncertainties": {"none": "geen", "t_mean": "t-interval (Kish effectieve n)", "wilson": "Wilson-interval"},
-        "significance": {"better": "significant beter dan de benchmark", "worse": "significant slechter dan de benchmark",
+        "significance": {"better": "significant beter dan de benchmark",
+                         "worse": "significant slechter dan de benchmark",
                          "not_significant": "geen significant verschil met de benchmark"},
         "trend": {"improving": "verbetert", "declining": "verslechtert", "stable": "stabiel"},
         "trend_text": "Meerjarige trend: {label}.",
@@ -108,8 +117,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "heatmap_summary": "Kwartiel per organisatie (rijen) en indicator (kolommen) in {year}; 1 = beste kwart. "
                            "Contextindicatoren hebben geen kwartiel en ontbreken.",
         "heatmap_table": "Kwartiel per organisatie en indicator",
-        "clusters_summary": "Gepubliceerde clustermedianen als percentage van de mediaan van alle leden (100 = gelijk). "
-                            "Clusters met minder dan {k} waarden zijn niet gepubliceerd.",
+        "clusters_summary": "Gepubliceerde clustermedianen als percentage van de mediaan van alle leden "
+                            "(100 = gelijk). Clusters met minder dan {k} waarden zijn niet gepubliceerd.",
         "clusters_table": "Clusterstatistieken {year}",
         "completeness_summary": "Aandeel van de {n} catalogusindicatoren met een waarde per organisatie, gekleurd "
                                 "naar de status van de aanlevering.",
@@ -136,8 +145,18 @@ TEXT: dict[str, dict[str, Any]] = {
                         "als ten minste {k} leden van het cluster een waarde hebben.",
         "figure_note": "Elke figuur heeft de gegevens ook als tabel en als CSV-bestand.",
         "data_as_of": "Gegevens: aanleveringen ontvangen tot en met {date}.",
-        "none": "—",
-    },
+        "meta_completeness": "Registratie van de ontvangen aanleveringen en hun validatie (rbb ingest).",
+        "meta_heatmap": "Kwartiel van de organisatie onder alle leden met een waarde; de richting van de indicator "
+                        "bepaalt wat het beste kwart is.",
+        "meta_clusters": "Mediaan van het cluster gedeeld door de mediaan van alle leden, × 100.",
+        "meta_clusters_caveat": "Clusters verschillen in primair proces; vergelijk binnen een indicator, niet tussen "
+                                "indicatoren.",
+        "meta_profile": "Percentiel: de plaats van uw waarde onder alle leden (100 = beste, 0 = minste); alleen "
+                        "indicatoren met een richting.",
+        "meta_composite": "Samengestelde index volgens de methode van het JRC/OECD-handboek; het rangorde-interval "
+                          "komt uit een Monte-Carlo-analyse van gewichten, normalisatie en aggregatie (5e–95e "
+                          "percentiel).",
+            },
     "en": {
         "overview_title": "RBB benchmark {year}: overview",
         "overview_subtitle": "Rijksbrede Benchmarkgroep — benchmark report for analysts and programme management",
@@ -165,13 +184,14 @@ TEXT: dict[str, dict[str, Any]] = {
         "feedback": "Feedback", "indicator": "Indicator", "definition": "Definition", "formula": "Formula",
         "unit": "Unit", "direction": "Direction", "uncertainty": "Uncertainty", "caveat": "Caveat",
         "source": "Source", "sheet": "Sheet", "cell": "Cell", "field": "Field", "message": "Message",
-        "explanation": "Explanation", "reason": "Reason", "score": "Score", "rank": "Position",
+        "explanation": "Explanation", "score": "Score", "rank": "Position",
         "node": "Component", "index": "Index", "rank_interval": "Rank interval (5%–95%)",
-        "median_rank": "Median position", "model": "Model", "super_efficiency": "Super-efficiency",
+        "model": "Model", "super_efficiency": "Super-efficiency",
         "robust": "Robustness", "units": "Organisations in the comparison", "peers": "Reference organisations",
         "show_table": "Show the data as a table", "download": "Download CSV", "of": "of",
         "position_text": "position {rank} of {n}", "no_rank": "not ranked (context indicator)",
-        "quartile_text": {1: "quartile 1 (best quarter)", 2: "quartile 2", 3: "quartile 3", 4: "quartile 4 (worst quarter)"},
+        "quartile_text": {1: "quartile 1: the best quarter", 2: "quartile 2", 3: "quartile 3",
+                          4: "quartile 4: the worst quarter"},
         "not_published": "not published (fewer than {k} members)", "no_value": "no value",
         "directions": {"higher": "higher is better", "lower": "lower is better", "context": "context, not ranked"},
         "uncertainties": {"none": "none", "t_mean": "t-interval (Kish effective n)", "wilson": "Wilson interval"},
@@ -230,8 +250,17 @@ TEXT: dict[str, dict[str, Any]] = {
                         "at least {k} members of the cluster have a value.",
         "figure_note": "Every figure also has its data as a table and as a CSV file.",
         "data_as_of": "Data: submissions received up to and including {date}.",
-        "none": "—",
-    },
+        "meta_completeness": "Register of the submissions received and their validation (rbb ingest).",
+        "meta_heatmap": "The organisation's quartile among all members with a value; the indicator's direction "
+                        "decides which quarter is best.",
+        "meta_clusters": "Cluster median divided by the median of all members, × 100.",
+        "meta_clusters_caveat": "Clusters differ in primary process; compare within an indicator, not across "
+                                "indicators.",
+        "meta_profile": "Percentile: where your value lies among all members (100 = best, 0 = worst); only "
+                        "indicators with a direction.",
+        "meta_composite": "Composite index following the JRC/OECD handbook; the rank interval comes from a Monte "
+                          "Carlo analysis of weights, normalisation and aggregation (5th–95th percentile).",
+            },
 }
 
 
@@ -256,6 +285,7 @@ class ReportData:
     uncertainty: list[dict[str, Any]] = field(default_factory=list)
     dea: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
+    _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
 
     @property
     def reporting_orgs(self) -> list[str]:
@@ -276,11 +306,17 @@ class ReportData:
         return row
 
     def peer_values(self, year: int, code: str) -> list[float]:
-        return sorted(v["value"] for (o, y, c), v in self.values.items()
-                      if y == year and c == code and v["value"] is not None)
+        """Every member's value for one indicator and year, sorted ascending (so the order says nothing)."""
+        if not self._sorted_values:
+            for (_, y, c), v in self.values.items():
+                if v["value"] is not None:
+                    self._sorted_values.setdefault((y, c), []).append(v["value"])
+            for vals in self._sorted_values.values():
+                vals.sort()
+        return list(self._sorted_values.get((year, code), []))
 
 
-class MissingTables(RuntimeError):
+class MissingTables(ValueError):
     """The warehouse has no computed indicators yet."""
 
 
@@ -293,13 +329,9 @@ def _clean(value: Any) -> Any:
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
     cur = con.execute(sql, list(params))
     cols = [d[0] for d in cur.description]
-    return [{c: _clean(v) for c, v in zip(cols, row)} for row in cur.fetchall()]
+    return [{c: _clean(v) for c, v in zip(cols, row, strict=True)} for row in cur.fetchall()]
 
 
-@lru_cache(maxsize=1)
-def _catalogue_yaml() -> dict[str, Any]:
-    text = resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
 
 
 def _catalogue(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -517,6 +549,10 @@ def _ind_meta(ind: dict[str, Any], lang: str, years_text: str) -> list[tuple[str
     return meta
 
 
+def _source(data: "ReportData", lang: str) -> str:
+    return TEXT[lang]["source_text"].format(years=_years_text(data.years))
+
+
 def _years_text(years: list[int]) -> str:
     return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
 
@@ -615,7 +651,8 @@ def _completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str,
             path = feedback_path(reports, data.year, code, int(sub["version"]), lang)
             feedback = {"text": f"{t['feedback']} v{int(sub['version'])}",
                         "href": path.relative_to(reports / str(data.year)).as_posix()}
-        warn = "—" if sub is None else f"{int(sub['n_warnings'] or 0)} ({int(sub['n_warnings_explained'] or 0)} {t['explained']})"
+        warn = "—" if sub is None else (f"{int(sub['n_warnings'] or 0)} "
+                                        f"({int(sub['n_warnings_explained'] or 0)} {t['explained']})")
         rows.append([code, org["name"], _cluster_label(org.get("cluster"), lang), t["states"][st["state"]],
                      "—" if st["version_in_force"] is None else f"v{int(st['version_in_force'])}",
                      "—" if st["errors"] is None else str(int(st["errors"])), warn,
@@ -631,8 +668,8 @@ def _completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str,
                    rows, ["org_code", "organisation", "cluster", "state", "version_in_force", "errors", "warnings",
                           "warnings_explained", "indicators_with_value", "pct"], csv_rows,
                    f"completeness_{data.year}", lang)
-    return _block("fig-completeness", t["completeness"], fig,
-                  t["completeness_summary"].format(n=n_ind), [table])
+    return _block("fig-completeness", t["completeness"], fig, t["completeness_summary"].format(n=n_ind), [table],
+                  meta=[(t["definition"], t["meta_completeness"])])
 
 
 def _heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -659,7 +696,8 @@ def _heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
     table = _table(t["heatmap_table"], [(t["organisation"], False)] + [(ind["code"], True) for ind in ranked], rows,
                    ["org_code", "organisation"] + [ind["code"] for ind in ranked], csv_rows,
                    f"quartiles_{data.year}", lang)
-    return _block("fig-heatmap", t["heatmap"], fig, t["heatmap_summary"].format(year=data.year), [table])
+    return _block("fig-heatmap", t["heatmap"], fig, t["heatmap_summary"].format(year=data.year), [table],
+                  meta=[(t["definition"], t["meta_heatmap"]), (t["source"], _source(data, lang))])
 
 
 def _clusters_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -693,8 +731,9 @@ def _clusters_block(data: ReportData, lang: str) -> dict[str, Any]:
                    [(t["indicator"], False)] + [(_cluster_label(c, lang), True) for c in clusters], rows,
                    ["indicator", "cluster", "n", "median", "p25", "p75", "published"], csv_rows,
                    f"clusters_{data.year}", lang)
-    return _block("fig-clusters", t["clusters"], fig,
-                  t["clusters_summary"].format(k=CLUSTER_MIN_MEMBERS), [table])
+    return _block("fig-clusters", t["clusters"], fig, t["clusters_summary"].format(k=CLUSTER_MIN_MEMBERS), [table],
+                  meta=[(t["definition"], t["meta_clusters"]), (t["caveat"], t["meta_clusters_caveat"]),
+                        (t["source"], _source(data, lang))])
 
 
 def _composite_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
@@ -735,8 +774,8 @@ def _dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
         return None
     rows, csv_rows = [], []
     for r in sorted(data.dea, key=lambda r: (r.get("cluster") or "", r.get("model") or "", r["org_code"])):
-        rows.append([data.orgs.get(r["org_code"], {}).get("name", r["org_code"]), _cluster_label(r.get("cluster"), lang),
-                     _dea_model(r), fmt_number(r.get("score"), 3, lang),
+        rows.append([data.orgs.get(r["org_code"], {}).get("name", r["org_code"]),
+                     _cluster_label(r.get("cluster"), lang), _dea_model(r), fmt_number(r.get("score"), 3, lang),
                      fmt_number(r.get("super_efficiency"), 3, lang), r.get("robust_status") or "—",
                      "—" if r.get("n_units") is None else str(int(r["n_units"]))])
         csv_rows.append([r["org_code"], r.get("cluster") or "", r.get("model") or "", _num(r.get("score"), 4),
@@ -820,9 +859,9 @@ def _org_indicator(data: ReportData, ind: dict[str, Any], org_code: str, lang: s
     comp = data.comparisons.get((org_code, data.year, code))
     stats = data.stat(data.year, code)
     cstats = _cluster_stats(data, data.year, code, cluster)
-    own_trend = [{"year": y, "value": (data.values.get((org_code, y, code)) or {}).get("value"),
-                  "ci_low": (data.values.get((org_code, y, code)) or {}).get("ci_low"),
-                  "ci_high": (data.values.get((org_code, y, code)) or {}).get("ci_high")} for y in data.years]
+    own_rows = {y: data.values.get((org_code, y, code)) or {} for y in data.years}
+    own_trend = [{"year": y, "value": r.get("value"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
+                 for y, r in own_rows.items()]
     cluster_trend = [{"year": y, "median": (_cluster_stats(data, y, code, cluster) or {}).get("median")}
                      for y in data.years]
     peer_names = None
@@ -926,7 +965,8 @@ def _profile_block(data: ReportData, org_code: str, lang: str) -> dict[str, Any]
                     (t["position"], False)],
                    rows, ["theme", "indicator", "percentile", "quartile", "rank", "n_orgs"], csv_rows,
                    f"{org_code}_{data.year}_profile", lang)
-    return _block("fig-profile", t["profile"], fig, t["profile_summary"], [table])
+    return _block("fig-profile", t["profile"], fig, t["profile_summary"], [table],
+                  meta=[(t["definition"], t["meta_profile"]), (t["source"], _source(data, lang))])
 
 
 def _strengths(data: ReportData, org_code: str, lang: str) -> dict[str, list[dict[str, str]]]:
@@ -968,13 +1008,15 @@ def _composite_block(data: ReportData, org_code: str, lang: str, open_mode: bool
                          "—" if r.get("rank") is None else f"{int(r['rank'])} {t['of']} {counts.get(r['node'], 0)}"])
             csv_rows.append([r["node"], _num(r.get("level")), _num(r.get("score"), 3), _num(r.get("rank")),
                              _num(counts.get(r["node"], 0))])
-        rows.append([t["rank_interval"], "—", f"{fmt_number(lo, 0, lang)} – {fmt_number(hi, 0, lang)} {t['of']} {n_units}"])
+        interval = f"{fmt_number(lo, 0, lang)} – {fmt_number(hi, 0, lang)} {t['of']} {n_units}"
+        rows.append([t["rank_interval"], "—", interval])
         csv_rows.append(["rank_interval", _num(None), _num(None), _num(lo, 1), _num(n_units)])
         table = _table(t["rank_table"], [(t["node"], False), (t["score"], True), (t["position"], True)], rows,
                        ["node", "level", "score", "rank", "n"], csv_rows, f"{org_code}_{data.year}_composite", lang)
         caption = t["rank_summary"].format(rank=int(unc["nominal_rank"]), n=n_units, lo=fmt_number(lo, 0, lang),
                                            hi=fmt_number(hi, 0, lang))
-        result["rank"] = _block("fig-composite", t["index_position"], fig, caption, [table])
+        result["rank"] = _block("fig-composite", t["index_position"], fig, caption, [table],
+                                meta=[(t["definition"], t["meta_composite"]), (t["source"], _source(data, lang))])
         result["kpi"] = f"{int(unc['nominal_rank'])} {t['of']} {n_units}"
     else:
         result["composite_note"] = t["no_composite"]
@@ -993,7 +1035,7 @@ def _composite_block(data: ReportData, org_code: str, lang: str, open_mode: bool
         if open_mode:
             columns.append((t["peers"], False))
             header.append("peers")
-            for row, csv_row, r in zip(rows, csv_rows, shown):
+            for row, csv_row, r in zip(rows, csv_rows, shown, strict=True):
                 row.append(r.get("peers") or "—")
                 csv_row.append(r.get("peers") or "")
         result["dea"] = _table(t["dea_table"].format(year=data.year), columns, rows, header, csv_rows,
@@ -1095,22 +1137,20 @@ def build_reports(ws: Workspace, year: int | None = None, org: str | None = None
         if year is None:
             raise MissingTables("the warehouse holds no submissions yet")
         data = load_report_data(con, year)
-        out_dir = ws.reports / str(year)
-        written: list[Path] = []
-        asset = out_dir / ASSET
-        if not asset.exists() or asset.read_text("utf-8") != plotly_js():
-            atomic_write_text(asset, plotly_js())
-        written.append(asset)
-        suffix = _suffix(lang)
-        index = out_dir / f"index{suffix}.html"
-        atomic_write_text(index, render_overview(data, ws.reports, lang, {"inline": None, "src": ASSET}))
-        written.append(index)
         codes = data.reporting_orgs
         if org is not None:
             org = org.upper()
             if org not in codes:
                 raise ValueError(f"no accepted data for organisation {org!r} in {year}")
             codes = [org]
+        out_dir = ws.reports / str(year)
+        suffix = _suffix(lang)
+        asset = out_dir / ASSET
+        if not asset.exists() or asset.read_text("utf-8") != plotly_js():
+            atomic_write_text(asset, plotly_js())
+        index = out_dir / f"index{suffix}.html"
+        atomic_write_text(index, render_overview(data, ws.reports, lang, {"inline": None, "src": ASSET}))
+        written = [asset, index]
         folder = out_dir / ("organisations-open" if open_mode else "organisations")
         script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
         for code in codes:

@@ -209,7 +209,7 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
         shapes.append(_band_shape(cluster["p25"], cluster["p75"], rows["cluster"] - 0.32, rows["cluster"] + 0.32,
                                   CLUSTER_BAND, t["cluster_band"]))
         shapes.append(_line_shape(cluster["median"], rows["cluster"] - 0.38, rows["cluster"] + 0.38, CLUSTER,
-                                  t["cluster_median"], dash="dot", width=3))
+                                  None, dash="dot", width=3))
     ticks.append((rows["own"], t["own"]))
     if own and own.get("value") is not None:
         marker = {"type": "scatter", "mode": "markers", "name": t["own"], "x": [own["value"]], "y": [rows["own"]],
@@ -227,7 +227,7 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
         data.append({"type": "scatter", "x": [r["year"] for r in cluster_trend],
                      "y": [r.get("median") for r in cluster_trend], "mode": "lines+markers", "connectgaps": False,
                      "line": {"color": CLUSTER, "width": 2, "dash": "dot"}, "marker": {"color": CLUSTER, "size": 6},
-                     "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+                     "xaxis": "x2", "yaxis": "y2", "name": t["cluster_median"],
                      "hovertemplate": f"{plain(t['cluster_median'])} %{{x}}: %{{y:{fmt}}}<extra></extra>"})
     if own_trend:
         line: dict[str, Any] = {
@@ -242,7 +242,7 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
                                "arrayminus": [None if r.get("ci_low") is None or r["value"] is None
                                               else r["value"] - r["ci_low"] for r in own_trend]}
         data.append(line)
-    tickvals, ticktext = zip(*ticks)
+    tickvals, ticktext = zip(*ticks, strict=True)
     return {"data": data, "layout": _layout(
         lang, 330, shapes=shapes,
         xaxis=_axis(domain=[0, 0.56], title={"text": plain(unit_label)}, tickformat=fmt),
@@ -314,10 +314,14 @@ def completeness(org_labels: Sequence[str], org_names: Sequence[str], pct: Seque
                      "hovertext": [plain(org_names[i]) for i in idx],
                      "hovertemplate": f"%{{hovertext}}<br>%{{x:,.0f}}% ({t['states'][state]})<extra></extra>",
                      "marker": {"color": STATE_COLOURS[state]}})
+        if state != "accepted":
+            data[-1].update(text=[t["states"][state]] * len(idx), textposition="outside", cliponaxis=False,
+                            textfont={"size": 11, "color": "#1b1b1b"})
     height = max(360, 17 * len(org_labels) + 140)
     return {"data": data, "layout": _layout(
         lang, height, barmode="overlay",
-        xaxis=_axis(title={"text": t["completeness"]}, range=[0, 100], tickformat=",.0f"),
+        xaxis=_axis(title={"text": t["completeness"]}, range=[0, 130], tickvals=[0, 20, 40, 60, 80, 100],
+                    tickformat=",.0f"),
         yaxis=_axis(type="category", categoryorder="array", categoryarray=[plain(x) for x in reversed(org_labels)],
                     tickmode="array", tickvals=[plain(x) for x in org_labels], tickfont={"size": 11}, ticks=""),
     )}

@@ -1,2 +1,7 @@
-SELECT org_code, year, submission_id, n_bezwaren_ontvangen AS numerator, n_besluiten AS denominator, n_besluiten AS n
-FROM int_products
+-- Objections per 1,000 decisions; case microdata (objections following decided cases) takes precedence.
+SELECT p.org_code, p.year, p.submission_id,
+       CASE WHEN z.org_code IS NULL THEN p.n_bezwaren_ontvangen ELSE z.n_objections END AS numerator,
+       CASE WHEN z.org_code IS NULL THEN p.n_besluiten ELSE z.n_decided END AS denominator,
+       CASE WHEN z.org_code IS NULL THEN p.n_besluiten ELSE z.n_decided END AS n,
+       CASE WHEN z.org_code IS NOT NULL THEN 'bron:zaken' END AS flag
+FROM int_products p LEFT JOIN int_cases z USING (org_code, year, submission_id)

@@ -1,0 +1,469 @@
+"""Case microdata benchmark: DuckDB floor vs pandas vs our pipeline, in one run, on the same files.
+
+For each size the case files are generated once (``pipeline.casegen``, timed as its own process) into a
+temporary folder, read once to warm the page cache, and then, in interleaved rounds, each method runs as
+its own process under ``/usr/bin/time -v`` (wall time and maximum resident set size):
+
+- (a) ``benchmarks/case_floor.py``: one DuckDB query, declared types, GROUPING SETS, no validation;
+- (b) ``benchmarks/case_pandas.py``: the straightforward pandas version;
+- (c) ``pipeline.cases.run_case_pipeline(files, year, db_path)``: ingest + validation + indicators into a
+  fresh DuckDB file (run through this script's ``_pipeline`` subcommand). If it cannot be imported, its
+  rows say "not available".
+
+It then checks that (a), (b) and (c) give the same indicators (max abs difference per pair, over all
+org and org x product groups) and prints markdown tables: the machine, wall time (min and median over
+``--repeat`` rounds), peak RSS (max over rounds), rows/s, the ratios (c)/(a) and (b)/(c), the time per
+case per size and the linearity ratio (time per case at the largest size / at 7 M).
+
+    python benchmarks/bench_cases.py --sizes 1000000,7000000,35000000 --fmt csv [--repeat 3]
+
+Generated files are deleted after each size unless ``--keep`` is given. Without ``/usr/bin/time`` the
+wall time comes from ``time.perf_counter`` and the peak RSS from ``os.wait4``'s rusage of that child.
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+TIME_BIN = "/usr/bin/time"
+METHODS = ("floor", "pandas", "pipeline")
+LABELS = {"gen": "generate (casegen)", "floor": "(a) DuckDB floor", "pandas": "(b) pandas",
+          "pipeline": "(c) pipeline"}
+NOT_AVAILABLE = 3  # exit code of the _pipeline subcommand when pipeline.cases cannot be used
+KEYS = ("org_code", "product_code")
+# Canonical indicator column -> the names it may have in a method's output (first match wins).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "n_records": ("n_records", "n_rows"),
+    "n_cases": ("n_cases",),
+    "n_decided": ("n_decided",),
+    "n_within_term": ("n_within_term", "n_on_time"),
+    "share_within_term": ("share_within_term",),
+    "median_lead_days": ("median_lead_days", "lead_median"),
+    "p90_lead_days": ("p90_lead_days", "lead_p90"),
+    "backlog_year_end": ("backlog_year_end", "n_backlog"),
+    "objections_per_1000": ("objections_per_1000",),
+    "complaints_per_1000": ("complaints_per_1000",),
+    "share_digital": ("share_digital",),
+}
+TOLERANCE = 1e-9
+
+
+# ------------------------------------------------------------------ measuring one process
+
+@dataclass
+class Run:
+    """One measured process."""
+
+    wall_s: float
+    rss_mb: float
+    returncode: int
+    payload: dict = field(default_factory=dict)
+    stderr_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _parse_elapsed(text: str) -> float:
+    """``h:mm:ss`` or ``m:ss.ss`` from GNU time."""
+    parts = [float(p) for p in text.strip().split(":")]
+    secs = 0.0
+    for p in parts:
+        secs = secs * 60 + p
+    return secs
+
+
+def _last_json(stdout: str) -> dict:
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return {}
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("GX_ANALYTICS_ENABLED", "False")
+    return env
+
+
+def measure(cmd: list[str], timeout: float | None = None) -> Run:
+    """Run ``cmd`` as its own process; wall time and peak RSS of that process."""
+    env = child_env()
+    if os.access(TIME_BIN, os.X_OK):
+        with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
+            tpath = tf.name
+        try:
+            proc = subprocess.run([TIME_BIN, "-v", "-o", tpath, *cmd], capture_output=True, text=True,
+                                  cwd=ROOT, env=env, timeout=timeout)
+            report = Path(tpath).read_text()
+        finally:
+            os.unlink(tpath)
+        wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", report)
+        rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
+        return Run(wall_s=_parse_elapsed(wall.group(1)) if wall else math.nan,
+                   rss_mb=int(rss.group(1)) / 1024 if rss else math.nan, returncode=proc.returncode,
+                   payload=_last_json(proc.stdout), stderr_tail=proc.stderr[-2000:])
+    # Fallback: wait4 gives the rusage of exactly this child (RUSAGE_CHILDREN would be the max so far).
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        ru_kb = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
+        return Run(wall_s=wall, rss_mb=ru_kb / 1024, returncode=proc.returncode, payload=_last_json(out.read()),
+                   stderr_tail=err.read()[-2000:])
+
+
+def method_cmd(method: str, data_dir: Path, fmt: str, year: int, out: Path, db: Path) -> list[str]:
+    py = sys.executable
+    if method == "floor":
+        return [py, str(BENCH / "case_floor.py"), "--dir", str(data_dir), "--fmt", fmt, "--year", str(year),
+                "--out", str(out)]
+    if method == "pandas":
+        return [py, str(BENCH / "case_pandas.py"), "--dir", str(data_dir), "--fmt", fmt, "--year", str(year),
+                "--out", str(out)]
+    if method == "pipeline":
+        return [py, str(Path(__file__).resolve()), "_pipeline", "--dir", str(data_dir), "--fmt", fmt,
+                "--year", str(year), "--db", str(db), "--out", str(out)]
+    raise ValueError(method)
+
+
+def run_pipeline_child(argv: list[str]) -> None:
+    """The ``_pipeline`` subcommand: (c) in its own process; prints JSON, writes the indicators."""
+    ap = argparse.ArgumentParser(prog="bench_cases.py _pipeline")
+    ap.add_argument("--dir", type=Path, required=True)
+    ap.add_argument("--fmt", default="csv")
+    ap.add_argument("--year", type=int, default=2025)
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    try:
+        from pipeline.cases import run_case_pipeline
+    except (ImportError, AttributeError) as exc:
+        print(json.dumps({"method": "pipeline", "available": False, "reason": f"{type(exc).__name__}: {exc}"}))
+        sys.exit(NOT_AVAILABLE)
+    files = {p.parent.name: p for p in sorted(args.dir.glob(f"*/zaken.{args.fmt}"))}
+    t = time.perf_counter()
+    df = run_case_pipeline(files, args.year, args.db)
+    run_s = time.perf_counter() - t
+    df.to_parquet(args.out, index=False)
+    print(json.dumps({"method": "pipeline", "available": True, "files": len(files), "groups": len(df),
+                      "run_s": round(run_s, 4), "wall_s": round(time.perf_counter() - T0, 4)}))
+
+
+# ------------------------------------------------------------------ comparing results
+
+def normalise(df, year: int):
+    """A method's indicator table on the canonical keys and columns (org rows: product_code '')."""
+    import pandas as pd
+
+    cols = {c.lower(): c for c in df.columns}
+    if "year" in cols:
+        df = df[df[cols["year"]] == year]
+    out = pd.DataFrame({
+        "org_code": df[cols["org_code"]].astype(str).to_numpy(),
+        "product_code": df[cols["product_code"]].astype(object).where(df[cols["product_code"]].notna(), "")
+        .astype(str).to_numpy(),
+    })
+    for canon, names in ALIASES.items():
+        name = next((cols[n] for n in names if n in cols), None)
+        if name is not None:
+            out[canon] = pd.to_numeric(df[name], errors="coerce").astype("float64").to_numpy()
+    return out.set_index(list(KEYS)).sort_index()
+
+
+def compare(a, b) -> dict:
+    """Max abs difference over the groups and indicator columns both tables have."""
+    import numpy as np
+
+    common_cols = [c for c in ALIASES if c in a.columns and c in b.columns]
+    only_a = a.index.difference(b.index)
+    only_b = b.index.difference(a.index)
+    idx = a.index.intersection(b.index)
+    worst, worst_col = 0.0, None
+    for c in common_cols:
+        x, y = a.loc[idx, c].to_numpy(), b.loc[idx, c].to_numpy()
+        both_nan = np.isnan(x) & np.isnan(y)
+        d = np.where(both_nan, 0.0, np.abs(x - y))
+        d = np.where(np.isnan(d), np.inf, d)  # one side missing
+        m = float(d.max()) if len(d) else 0.0
+        if worst_col is None or m > worst:
+            worst, worst_col = m, c
+    return {"max_abs_diff": worst, "worst_column": worst_col, "columns": common_cols,
+            "groups": len(idx), "only_left": len(only_a), "only_right": len(only_b),
+            "same": worst <= TOLERANCE and not len(only_a) and not len(only_b)}
+
+
+# ------------------------------------------------------------------ machine
+
+def machine() -> dict:
+    info: dict = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+        info["cpu"] = m.group(1).strip() if m else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+        info["ram_gib"] = round(int(mem.group(1)) / 1024 ** 2, 1) if mem else None
+    except OSError:
+        info["ram_gib"] = None
+    for pkg in ("duckdb", "pandas", "pyarrow", "numpy", "great_expectations"):
+        try:
+            info[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            info[pkg] = "not installed"
+    info["timing"] = f"{TIME_BIN} -v" if os.access(TIME_BIN, os.X_OK) else "perf_counter + os.wait4 rusage"
+    return info
+
+
+def warm_cache(files: list[Path]) -> tuple[int, float]:
+    """Read every file once so all methods start from a warm page cache."""
+    t = time.perf_counter()
+    total = 0
+    for p in files:
+        with open(p, "rb", buffering=0) as fh:
+            while chunk := fh.read(16 << 20):
+                total += len(chunk)
+    return total, time.perf_counter() - t
+
+
+# ------------------------------------------------------------------ the benchmark
+
+def fmt_size(n: int) -> str:
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def bench_size(size: int, args, methods: list[str]) -> dict:
+    base = Path(tempfile.mkdtemp(prefix=f"rbb-cases-{fmt_size(size)}-", dir=args.tmp))
+    data_dir = base / "data"
+    result: dict = {"size": size, "dir": str(base), "runs": {m: [] for m in methods}, "available": {},
+                    "load_before": os.getloadavg()[0]}
+    try:
+        gen = measure([sys.executable, "-m", "pipeline.casegen", str(data_dir), "--cases", str(size),
+                       "--fmt", args.fmt, "--seed", str(args.seed), "--year", str(args.year)], args.timeout)
+        if not gen.ok:
+            raise RuntimeError(f"generation failed:\n{gen.stderr_tail}")
+        files = sorted(data_dir.glob(f"*/zaken.{args.fmt}"))
+        nbytes, warm_s = warm_cache(files)
+        result.update(gen=gen.__dict__, files=len(files), bytes=nbytes, warm_s=warm_s)
+        print(f"[{fmt_size(size)}] generated {len(files)} files, {nbytes / 1e6:,.0f} MB in {gen.wall_s:.1f} s "
+              f"(peak {gen.rss_mb:,.0f} MB); cache warmed in {warm_s:.1f} s", file=sys.stderr)
+        outs = {m: base / f"indicators_{m}.parquet" for m in methods}
+        db = base / "pipeline.duckdb"
+        for r in range(args.repeat):
+            for m in methods:
+                if result["available"].get(m) is False:
+                    continue
+                for p in (db, Path(str(db) + ".wal")):
+                    p.unlink(missing_ok=True)
+                run = measure(method_cmd(m, data_dir, args.fmt, args.year, outs[m], db), args.timeout)
+                if m == "pipeline" and run.returncode == NOT_AVAILABLE:
+                    result["available"][m] = False
+                    result["reason"] = run.payload.get("reason", run.stderr_tail[-300:])
+                    print(f"[{fmt_size(size)}] (c) not available: {result['reason']}", file=sys.stderr)
+                    continue
+                result["available"][m] = True
+                result["runs"][m].append(run.__dict__)
+                status = "ok" if run.ok else f"FAILED (exit {run.returncode})"
+                print(f"[{fmt_size(size)}] round {r + 1}: {m:8s} {run.wall_s:7.2f} s  {run.rss_mb:8,.0f} MB  {status}",
+                      file=sys.stderr)
+                if not run.ok:
+                    print(run.stderr_tail, file=sys.stderr)
+        db.unlink(missing_ok=True)
+        result["load_after"] = os.getloadavg()[0]
+        result["compare"] = compare_outputs(outs, methods, result, args.year)
+    finally:
+        if args.keep:
+            print(f"[{fmt_size(size)}] kept {base}", file=sys.stderr)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    return result
+
+
+def compare_outputs(outs: dict[str, Path], methods: list[str], result: dict, year: int) -> dict:
+    import pandas as pd
+
+    tables = {}
+    for m in methods:
+        runs = result["runs"][m]
+        if runs and all(r["returncode"] == 0 for r in runs) and outs[m].exists():
+            tables[m] = normalise(pd.read_parquet(outs[m]), year)
+    cmp = {}
+    for a, b in (("floor", "pandas"), ("floor", "pipeline"), ("pandas", "pipeline")):
+        if a in tables and b in tables:
+            cmp[f"{a}|{b}"] = compare(tables[a], tables[b])
+    cmp["columns"] = {m: [c for c in ALIASES if c in t.columns] for m, t in tables.items()}
+    return cmp
+
+
+def summary(runs: list[dict], size: int) -> dict | None:
+    ok = [r for r in runs if r["returncode"] == 0]
+    if not ok:
+        return None
+    walls = [r["wall_s"] for r in ok]
+    inner = [r["payload"].get("wall_s") for r in ok if r["payload"].get("wall_s") is not None]
+    return {"n": len(ok), "min": min(walls), "median": statistics.median(walls),
+            "inner_min": min(inner) if inner else math.nan, "rss": max(r["rss_mb"] for r in ok),
+            "rows_per_s": size / min(walls), "s_per_m": min(walls) / (size / 1e6)}
+
+
+def render(results: list[dict], args, methods: list[str]) -> str:
+    lines: list[str] = []
+    mach = machine()
+    lines += [
+        "### Machine", "",
+        "| item | value |", "|---|---|",
+        f"| CPU | {mach['cpus']} × {mach['cpu']} |",
+        f"| RAM | {mach['ram_gib']} GiB |",
+        f"| OS | {mach['platform']} |",
+        f"| Python | {mach['python']} |",
+        f"| duckdb / pandas / pyarrow / numpy | {mach['duckdb']} / {mach['pandas']} / {mach['pyarrow']} / {mach['numpy']} |",
+        f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
+        "interleaved; wall = min (median), RSS = max over rounds |",
+        f"| data | `pipeline.casegen`, format {args.fmt}, year {args.year}, seed {args.seed} |",
+        "| load average (1 min) before / after each size | "
+        + ", ".join(f"{fmt_size(r['size'])}: {r['load_before']:.2f} / {r.get('load_after', math.nan):.2f}"
+                    for r in results) + f" (on {mach['cpus']} CPUs; other work on the machine shows here) |",
+        "",
+    ]
+    lines += ["### Results", "",
+              "| size | method | runs | wall min s | wall median s | in-process s | peak RSS MB | rows/s | s per M cases |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    stats: dict[tuple[int, str], dict | None] = {}
+    for res in results:
+        size = res["size"]
+        g = res.get("gen")
+        if g:
+            lines.append(f"| {fmt_size(size)} | {LABELS['gen']} ({res['bytes'] / 1e6:,.0f} MB, {res['files']} files) | 1 | "
+                         f"{g['wall_s']:.2f} | | | {g['rss_mb']:,.0f} | {size / g['wall_s'] / 1e6:.2f} M | "
+                         f"{g['wall_s'] / (size / 1e6):.3f} |")
+        for m in methods:
+            if res["available"].get(m) is False:
+                stats[(size, m)] = None
+                lines.append(f"| {fmt_size(size)} | {LABELS[m]} | 0 | not available | | | | | |")
+                continue
+            s = summary(res["runs"][m], size)
+            stats[(size, m)] = s
+            if s is None:
+                lines.append(f"| {fmt_size(size)} | {LABELS[m]} | 0 | FAILED | | | | | |")
+                continue
+            lines.append(f"| {fmt_size(size)} | {LABELS[m]} | {s['n']} | {s['min']:.2f} | {s['median']:.2f} | "
+                         f"{s['inner_min']:.2f} | {s['rss']:,.0f} | {s['rows_per_s'] / 1e6:.2f} M | {s['s_per_m']:.3f} |")
+    lines += ["", "### Ratios (wall min) and the goal: (c) ≤ 2× (a), (c) ≥ 2× faster than (b), (c) peak RSS < 2 GB", "",
+              "| size | (c)/(a) | (b)/(c) | (b)/(a) | (c) ≤ 2× floor | (b)/(c) ≥ 2 | (c) RSS < 2 GB |",
+              "|---|---:|---:|---:|---|---|---|"]
+
+    def ratio(x, y):
+        return f"{x['min'] / y['min']:.2f}" if x and y else "n/a"
+
+    for res in results:
+        size = res["size"]
+        a, b, c = (stats.get((size, m)) for m in METHODS)
+        ok = (lambda cond: ("yes" if cond else "**no**") if c else "n/a")
+        lines.append(f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
+                     f"{ok(c and a and c['min'] <= 2 * a['min'])} | {ok(c and b and b['min'] >= 2 * c['min'])} | "
+                     f"{ok(c and c['rss'] < 2048)} |")
+    sizes = [r["size"] for r in results]
+    if len(sizes) > 1:
+        largest = max(sizes)
+        ref = 7_000_000 if 7_000_000 in sizes and largest != 7_000_000 else min(sizes)
+        lines += ["", f"### Time per case (s per M cases, wall min) and linearity = per case at "
+                      f"{fmt_size(largest)} / per case at {fmt_size(ref)}", "",
+                  "| method | " + " | ".join(fmt_size(s) for s in sizes) + " | linearity |",
+                  "|---|" + "---:|" * (len(sizes) + 1)]
+        for m in methods:
+            cells = [stats.get((s, m)) for s in sizes]
+            ref_s, big = stats.get((ref, m)), stats.get((largest, m))
+            lin = f"{big['s_per_m'] / ref_s['s_per_m']:.2f}" if ref_s and big else "n/a"
+            lines.append(f"| {LABELS[m]} | " + " | ".join(f"{x['s_per_m']:.3f}" if x else "n/a" for x in cells)
+                         + f" | {lin} |")
+    lines += ["", f"### Same indicators? (max abs difference over matched org and org × product groups; "
+                  f"tolerance {TOLERANCE:g})", "",
+              "| size | pair | groups | only in one | max abs diff | worst column | same | columns compared |",
+              "|---|---|---:|---:|---:|---|---|---|"]
+    for res in results:
+        cmp = res.get("compare", {})
+        for pair in ("floor|pandas", "floor|pipeline", "pandas|pipeline"):
+            c = cmp.get(pair)
+            if not c:
+                continue
+            a, b = pair.split("|")
+            lines.append(f"| {fmt_size(res['size'])} | {LABELS[a][:3]} vs {LABELS[b][:3]} | {c['groups']} | "
+                         f"{c['only_left']} / {c['only_right']} | {c['max_abs_diff']:.3g} | "
+                         f"{c['worst_column'] if c['max_abs_diff'] > 0 else '—'} | "
+                         f"{'yes' if c['same'] else '**NO**'} | {len(c['columns'])} |")
+        cols = cmp.get("columns", {})
+        if "pipeline" in cols:
+            missing = [c for c in cols.get("floor", []) if c not in cols["pipeline"]]
+            if missing:
+                lines.append(f"| {fmt_size(res['size'])} | (c) lacks | | | | {', '.join(missing)} | | |")
+    reasons = {r.get("reason") for r in results if r.get("reason")}
+    for reason in reasons:
+        lines += ["", f"(c) not available: {reason}"]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_pipeline":
+        run_pipeline_child(sys.argv[2:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1000000,7000000", help="comma-separated case counts (default 1M,7M)")
+    ap.add_argument("--fmt", choices=("csv", "parquet"), default="csv")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds per size (report min wall, max RSS)")
+    ap.add_argument("--methods", default=",".join(METHODS), help="subset of floor,pandas,pipeline")
+    ap.add_argument("--year", type=int, default=2025)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tmp", type=Path, default=None, help="where to put the generated files (default: $TMPDIR)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per process")
+    ap.add_argument("--json", type=Path, help="also write all measurements as JSON")
+    args = ap.parse_args()
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        sys.exit(f"unknown methods: {', '.join(sorted(unknown))}")
+    results = [bench_size(size, args, methods) for size in sizes]
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=1, default=str))
+    print(render(results, args, methods))
+
+
+if __name__ == "__main__":
+    main()

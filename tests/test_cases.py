@@ -1,0 +1,157 @@
+"""Case microdata: indicators from cases equal an independent computation; findings point at file, line, field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.cases import scan_case_file
+from pipeline.ingest import ingest
+from pipeline.workspace import Workspace
+
+Y = 2025
+
+
+def _cases() -> pd.DataFrame:
+    d = dt.date
+    rows = [
+        # case_id, product, received, decided, term, channel, objection, complaint
+        ("C01", "P1", d(2025, 1, 1), d(2025, 1, 15), 14, "web", 0, 0),    # exactly on the term boundary: on time
+        ("C02", "P1", d(2025, 1, 1), d(2025, 1, 16), 14, "web", 1, 0),    # one day late
+        ("C03", "P1", d(2025, 2, 1), d(2025, 2, 1), 14, "post", 0, 0),    # zero-length lead time
+        ("C04", "P1", d(2025, 12, 20), None, 14, "web", 0, 1),            # open at year end, no decision date
+        ("C05", "P2", d(2024, 12, 1), d(2025, 1, 10), 56, "balie", 0, 0), # received last year, decided this year
+        ("C06", "P2", d(2025, 11, 1), d(2026, 1, 5), 56, "app", 0, 0),    # decided after year end: backlog
+        ("C07", "P2", d(2025, 3, 1), d(2025, 4, 26), 56, "telefoon", 1, 0),  # exactly 56 days
+        ("C08", "P2", d(2025, 3, 1), d(2025, 3, 30), 56, "web", 0, 0),
+        ("C09", "P2", d(2025, 5, 1), None, 56, None, 0, 0),               # open, no channel
+    ]
+    return pd.DataFrame(rows, columns=["case_id", "product_code", "datum_ontvangst", "datum_besluit", "termijn_dagen",
+                                       "kanaal", "bezwaar", "klacht"])
+
+
+def _write_csv(df: pd.DataFrame, path) -> None:
+    out = df.copy()
+    for c in ("datum_ontvangst", "datum_besluit"):
+        out[c] = out[c].map(lambda x: x.strftime("%d-%m-%Y") if isinstance(x, dt.date) else "")
+    out.to_csv(path, sep=";", index=False)
+
+
+def _expected(df: pd.DataFrame, product: str | None) -> dict:
+    g = df if product is None else df[df["product_code"] == product]
+    start, end = dt.date(Y, 1, 1), dt.date(Y, 12, 31)
+    decided = g[g["datum_besluit"].map(lambda x: isinstance(x, dt.date) and start <= x <= end)]
+    lead = np.array([(b - a).days for a, b in zip(decided["datum_ontvangst"], decided["datum_besluit"])], dtype=float)
+    return {
+        "n_rows": len(g),
+        "n_cases": int(g["datum_ontvangst"].map(lambda x: start <= x <= end).sum()),
+        "n_decided": len(decided),
+        "n_on_time": int((lead <= decided["termijn_dagen"].to_numpy()).sum()),
+        "lead_median": float(np.percentile(lead, 50)),
+        "lead_p90": float(np.percentile(lead, 90)),
+        "n_backlog": int(sum(1 for a, b in zip(g["datum_ontvangst"], g["datum_besluit"])
+                             if a <= end and (not isinstance(b, dt.date) or b > end))),
+        "n_objections": int(decided["bezwaar"].sum()),
+        "n_complaints": int(g["klacht"].sum()),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_case_indicators_equal_independent_computation(tmp_path, fmt):
+    df = _cases()
+    path = tmp_path / f"zaken.{fmt}"
+    if fmt == "csv":
+        _write_csv(df, path)
+    else:
+        con = duckdb.connect()
+        con.register("df", df)
+        con.execute(f"""COPY (SELECT case_id, product_code, CAST(datum_ontvangst AS DATE) AS datum_ontvangst,
+                        CAST(datum_besluit AS DATE) AS datum_besluit, CAST(termijn_dagen AS SMALLINT) AS termijn_dagen,
+                        kanaal, CAST(bezwaar AS TINYINT) AS bezwaar, CAST(klacht AS TINYINT) AS klacht FROM df)
+                        TO '{path}' (FORMAT parquet)""")
+        con.close()
+    scan = scan_case_file(path, Y)
+    assert scan.findings == []
+    agg = scan.aggregates
+    for product in ("P1", "P2", None):
+        row = agg[agg["is_total"] == 1].iloc[0] if product is None else agg[agg["product_code"] == product].iloc[0]
+        exp = _expected(df, product)
+        for k, v in exp.items():
+            assert float(row[k]) == pytest.approx(v), (product, k)
+
+
+def test_case_findings_point_at_line_and_field(tmp_path):
+    df = _cases()
+    df.loc[3, "termijn_dagen"] = 999          # line 5
+    df.loc[5, "kanaal"] = "fax"               # line 7
+    df.loc[7, "case_id"] = "C07"              # duplicate of line 8 -> lines 8 and 9
+    path = tmp_path / "zaken.csv"
+    _write_csv(df, path)
+    text = path.read_text().splitlines()
+    text[2] = text[2].replace("16-01-2025", "16-13-2025")   # line 3: not a date
+    path.write_text("\n".join(text) + "\n")
+    scan = scan_case_file(path, Y)
+    cells = {(f.rule, f.row, f.field) for f in scan.findings}
+    assert ("type", 3, "datum_besluit") in cells
+    assert ("range:termijn_dagen", 5, "termijn_dagen") in cells
+    assert ("code_list:kanaal", 7, "kanaal") in cells
+    assert ("unique:case_id", 8, "case_id") in cells and ("unique:case_id", 9, "case_id") in cells
+    assert all(f.severity == "error" for f in scan.findings)
+
+
+def test_missing_column_is_a_finding(tmp_path):
+    path = tmp_path / "zaken.csv"
+    _write_csv(_cases().drop(columns=["termijn_dagen"]), path)
+    scan = scan_case_file(path, Y)
+    assert [f.rule for f in scan.findings] == ["column_missing"]
+
+
+def test_ingest_with_case_microdata_takes_precedence(tmp_path, demo_workspace):
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    src = next((demo_workspace.raw / "2025" / "DUO").iterdir())
+    delivery = ws.raw / "2025" / "DUO" / "levering"
+    if src.is_dir():
+        shutil.copytree(src, delivery)
+    else:
+        delivery.mkdir(parents=True)
+        shutil.copyfile(src, delivery / src.name)
+    _write_csv(_cases(), delivery / "zaken.csv")
+    (result,) = ingest(ws)
+    assert result.status.startswith("accepted"), [f.message_en for f in result.findings if f.severity == "error"]
+    from pipeline.compute import compute
+    compute(ws)
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    value, flags = con.execute("""SELECT value, flags FROM indicator_values
+                                  WHERE org_code = 'DUO' AND indicator_code = 'tijdig_beslist_pct'""").fetchone()
+    exp = _expected(_cases(), None)
+    assert value == pytest.approx(100 * exp["n_on_time"] / exp["n_decided"])
+    assert "bron:zaken" in flags
+    p90 = con.execute("SELECT value FROM indicator_values WHERE org_code = 'DUO' AND indicator_code = 'doorlooptijd_p90_dagen'").fetchone()[0]
+    assert p90 == pytest.approx(exp["lead_p90"])
+    assert con.execute("SELECT count(*) FROM f_zaken_agg").fetchone()[0] == 3
+    con.close()
+
+
+def test_bad_case_file_rejects_the_submission(tmp_path, demo_workspace):
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    src = next((demo_workspace.raw / "2025" / "SVB").iterdir())
+    delivery = ws.raw / "2025" / "SVB" / "levering"
+    if src.is_dir():
+        shutil.copytree(src, delivery)
+    else:
+        delivery.mkdir(parents=True)
+        shutil.copyfile(src, delivery / src.name)
+    df = _cases()
+    df.loc[0, "datum_besluit"] = dt.date(2024, 12, 1)   # decided before received
+    _write_csv(df, delivery / "zaken.csv")
+    (result,) = ingest(ws)
+    assert result.status == "rejected"
+    assert any(f.rule == "rule:ontvangst_le_besluit" and f.row == 2 for f in result.findings)
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    assert con.execute("SELECT count(*) FROM f_zaken_agg").fetchone()[0] == 0
+    con.close()
