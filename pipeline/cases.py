@@ -43,6 +43,8 @@ class CaseScan:
     n_rows: int = 0
     aggregates: pd.DataFrame = field(default_factory=pd.DataFrame)
     findings: list[Finding] = field(default_factory=list)
+    violations: dict[str, int] = field(default_factory=dict)
+    frame: pd.DataFrame | None = None       # first rows + violating rows, for Great Expectations
 
     @property
     def n_errors(self) -> int:
@@ -169,7 +171,16 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
                     sheet="zaken", cell=path.name, field=f.code) for f in missing]
 
 
-def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1500MB") -> CaseScan:
+def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None) -> list[CaseScan]:
+    """Scan many case files, then validate all their sampled and violating rows in one GX run."""
+    reg = reg or registry()
+    scans = [scan_case_file(p, year, reg, validate=False) for p in paths]
+    validate_frames(scans, reg)
+    return scans
+
+
+def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1500MB",
+                   validate: bool = True) -> CaseScan:
     """Validate and aggregate one case file in DuckDB (streaming, bounded memory)."""
     reg = reg or registry()
     result = CaseScan(path=path)
@@ -193,10 +204,13 @@ def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_li
         result.n_rows = int(total["n_rows"]) if total is not None else 0
         violations = {c.split("|", 1)[1]: int(total[c]) for c in agg.columns if c.startswith("v|")} if total is not None else {}
         result.aggregates = agg[[c for c in agg.columns if not c.startswith("v|")]].copy()
+        result.violations = violations
         con.execute("SET preserve_insertion_order = true")
-        result.findings.extend(_gx_findings(con, path, reg, violations))
+        result.frame = _gx_frame(con, path, reg, violations)
     finally:
         con.close()
+    if validate:
+        validate_frames([result], reg)
     return result
 
 
@@ -223,8 +237,8 @@ def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path) -> list[Finding
     return out
 
 
-def _gx_findings(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, violations: dict[str, int]) -> list[Finding]:
-    """GX on the file's first rows plus (only if the scan counted any) the violating rows with line numbers."""
+def _gx_frame(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, violations: dict[str, int]) -> pd.DataFrame:
+    """The file's first rows plus (only if the scan counted any) the violating rows, with line numbers."""
     numbered = numbered_sql(path, reg)
     parts = [f"SELECT * FROM {numbered} WHERE __row <= {SAMPLE_ROWS + 1}"]
     for rid, _, pred, _ in rule_predicates(reg):
@@ -235,7 +249,6 @@ def _gx_findings(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, viol
                            SELECT case_id FROM {numbered} GROUP BY case_id HAVING count(*) > 1 LIMIT {MAX_ROWS_PER_RULE})
                          LIMIT {2 * MAX_ROWS_PER_RULE})""")
     frame = con.execute(" UNION ".join(parts) + " ORDER BY __row").fetch_df()
-    frame.insert(0, "__sub", 0)
     for f in _fields(reg):
         if f.type == "date":
             frame[f.code] = pd.to_datetime(frame[f.code])
@@ -243,34 +256,51 @@ def _gx_findings(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, viol
             frame[f.code] = frame[f.code].astype("float64")
         else:
             frame[f.code] = frame[f.code].astype(object)
-    suite = _suite(reg)
-    results = gx.run(frame, suite, ["__sub", "__row"])
-    findings: list[Finding] = []
-    seen: set[tuple[str, int]] = set()
-    by_row = frame.set_index("__row")
+    return frame
+
+
+def validate_frames(scans: list[CaseScan], reg: Registry) -> None:
+    """One Great Expectations run over the frames of all scans; findings go to their own scan."""
+    live = [(i, s) for i, s in enumerate(scans) if s.frame is not None]
+    if not live:
+        return
+    frames = []
+    for i, s in live:
+        f = s.frame.copy()
+        f.insert(0, "__sub", i)
+        frames.append(f)
+    frame = pd.concat(frames, ignore_index=True)
+    results = gx.run(frame, _suite(reg), ["__sub", "__row"])
+    indexed = frame.set_index(["__sub", "__row"])
+    seen: dict[int, set[tuple[str, int]]] = {i: set() for i, _ in live}
     for res in results:
         if res.success:
             continue
         meta = dict(res.expectation_config.meta or {})
-        for entry in (res.result.get("unexpected_index_list") or [])[: MAX_ROWS_PER_RULE * 2]:
-            row = int(entry["__row"])
+        for entry in res.result.get("unexpected_index_list") or []:
+            i, row = int(entry["__sub"]), int(entry["__row"])
             key = (meta["rule"], row)
-            if key in seen:
+            if key in seen[i] or sum(1 for m, _ in seen[i] if m == meta["rule"]) >= 2 * MAX_ROWS_PER_RULE:
                 continue
-            seen.add(key)
-            findings.append(_finding(path, reg, meta, row, by_row.loc[row]))
-    missed = {rid for rid, n in violations.items() if n} - {m for m, _ in seen}
-    for rid in sorted(missed):
-        # counted by the scan but outside what GX saw (beyond the fetched rows): report the count
-        findings.append(Finding("error", rid, f"{violations[rid]} regels in {path.name} schenden regel {rid}.",
-                                f"{violations[rid]} lines in {path.name} break rule {rid}.", sheet="zaken", cell=path.name))
-    for rid, n in sorted(violations.items()):
-        shown = sum(1 for m, _ in seen if m == rid)
-        if n > shown and rid not in missed:
-            findings.append(Finding("error", rid, f"In totaal {n} regels in {path.name} schenden regel {rid} (de eerste {shown} staan hierboven).",
-                                    f"In all {n} lines in {path.name} break rule {rid} (the first {shown} are listed above).",
-                                    sheet="zaken", cell=path.name))
-    return findings
+            seen[i].add(key)
+            rec = indexed.loc[(i, row)]
+            if isinstance(rec, pd.DataFrame):
+                rec = rec.iloc[0]
+            scans[i].findings.append(_finding(scans[i].path, reg, meta, row, rec))
+    for i, scan in live:
+        path, violations = scan.path, scan.violations
+        missed = {rid for rid, n in violations.items() if n} - {m for m, _ in seen[i]}
+        for rid in sorted(missed):
+            scan.findings.append(Finding("error", rid, f"{violations[rid]} regels in {path.name} schenden regel {rid}.",
+                                         f"{violations[rid]} lines in {path.name} break rule {rid}.", sheet="zaken", cell=path.name))
+        for rid, n in sorted(violations.items()):
+            shown = sum(1 for m, _ in seen[i] if m == rid)
+            if n > shown and rid not in missed:
+                scan.findings.append(Finding(
+                    "error", rid, f"In totaal {n} regels in {path.name} schenden regel {rid} (de eerste {shown} staan hierboven).",
+                    f"In all {n} lines in {path.name} break rule {rid} (the first {shown} are listed above).",
+                    sheet="zaken", cell=path.name))
+        scan.frame = None
 
 
 def _suite(reg: Registry):
@@ -366,7 +396,8 @@ def run_case_pipeline(files: dict[str, Path], year: int, db_path: Path) -> pd.Da
     from .warehouse import connect, init_schema, transaction
 
     reg = registry()
-    scans = {org: scan_case_file(Path(p), year, reg) for org, p in sorted(files.items())}
+    orgs = sorted(files)
+    scans = dict(zip(orgs, scan_case_files([Path(files[o]) for o in orgs], year, reg)))
     con = connect(Path(db_path))
     try:
         init_schema(con, reg)

@@ -256,8 +256,11 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
 @click.option("--org", default=None, help="Only this organisation's report.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
 @click.option("--open", "open_mode", is_flag=True, help="Analyst mode: name every organisation (restricted!).")
+@click.option("--shared-assets", is_flag=True,
+              help="Organisation reports load ../assets/plotly.min.js instead of carrying it inline (for serving a year's set together).")
 @_guard
-def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool) -> None:
+def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool,
+           shared_assets: bool) -> None:
     """Write the HTML reports into reports/<year>/."""
     from .reports.build import build_reports
     if not ws.db_path.exists():
@@ -265,7 +268,7 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
     with ws.writer_lock(wait=wait):
         try:
             paths = build_reports(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
-                                  open_mode=open_mode)
+                                  open_mode=open_mode, shared_assets=shared_assets)
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
     console.print(f"{len(paths)} report files written under {ws.reports}")
@@ -353,8 +356,11 @@ def docs(output: Path) -> None:
 @root_option
 @click.option("--seed", type=int, default=2025, show_default=True)
 @click.option("--years", default="2021-2025", show_default=True, help="Range of reporting years, e.g. 2021-2025.")
+@click.option("--scale", type=click.IntRange(min=1), default=None,
+              help="Also generate case microdata: this many cases in the last year, over all organisations.")
+@click.option("--case-format", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @_guard
-def demo(ws: Workspace, wait: bool, seed: int, years: str) -> None:
+def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, case_format: str) -> None:
     """Generate realistic synthetic submissions for all members and run the whole pipeline."""
     from .demo import run_demo
     try:
@@ -366,7 +372,7 @@ def demo(ws: Workspace, wait: bool, seed: int, years: str) -> None:
         raise UserError("--years must span 1 to 30 years")
     ws.ensure()
     with ws.writer_lock(wait=wait):
-        run_demo(ws, seed=seed, years=year_list, console=console)
+        run_demo(ws, seed=seed, years=year_list, console=console, scale=scale, case_format=case_format)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -60,7 +60,42 @@ def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 
     return deliveries
 
 
-def run_demo(ws: Workspace, seed: int, years: list[int], console: Console) -> dict[str, float]:
+def add_case_files(ws: Workspace, deliveries: list, year: int, total_cases: int, seed: int, fmt: str = "csv") -> int:
+    """Case microdata for every organisation delivering in ``year``: ``zaken.<fmt>`` inside its delivery
+    folder (a workbook delivery becomes a folder holding the workbook and the case file)."""
+    import tempfile
+
+    from .casegen import generate_cases
+
+    latest: dict[str, object] = {}
+    for d in deliveries:
+        if d.year == year:
+            latest[d.org_code] = d          # the last delivery of each organisation (a resubmission wins)
+    products = {org: sorted({str(p) for p in d.sheets["producten"]["product_code"] if isinstance(p, str)})
+                for org, d in latest.items() if "producten" in d.sheets}
+    with tempfile.TemporaryDirectory(dir=ws.processed) as tmp:
+        files = generate_cases(Path(tmp), total_cases, year=year, seed=seed, fmt=fmt, orgs=sorted(latest),
+                               products=products)
+        for org, path in files.items():
+            d = latest[org]
+            target = ws.raw / str(year) / org / d.name
+            if target.is_file():
+                folder = target.with_suffix("")
+                folder.mkdir()
+                stamp = target.stat().st_mtime
+                target.replace(folder / target.name)
+                target = folder
+                os.utime(folder / d.name, (stamp, stamp))
+            stamp = max(p.stat().st_mtime for p in target.iterdir())
+            dest = target / path.name
+            shutil.move(str(path), dest)
+            os.utime(dest, (stamp, stamp))
+            os.utime(target, (stamp, stamp))
+    return total_cases
+
+
+def run_demo(ws: Workspace, seed: int, years: list[int], console: Console, scale: int | None = None,
+             case_format: str = "csv") -> dict[str, float]:
     """Generate the demo workspace and run every stage; returns seconds per stage."""
     from . import warehouse
     from .cli import _run_ingest, print_status
@@ -77,6 +112,12 @@ def run_demo(ws: Workspace, seed: int, years: list[int], console: Console) -> di
     timings["generate"] = time.perf_counter() - t
     console.print(f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
                   f"{years[0]}–{years[-1]} in {ws.raw}")
+    if scale:
+        t = time.perf_counter()
+        add_case_files(ws, deliveries, years[-1], scale, seed, case_format)
+        timings["generate_cases"] = time.perf_counter() - t
+        console.print(f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} "
+                      f"({timings['generate_cases']:.1f} s)")
 
     t = time.perf_counter()
     results = _run_ingest(ws, None)

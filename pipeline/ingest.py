@@ -187,13 +187,18 @@ def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, o
 
 def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> dict[int, list]:
     """Validate and aggregate the case files of each delivery (DuckDB, streaming); findings join the item's."""
-    from .cases import scan_case_file
+    from .cases import scan_case_file, validate_frames
     out: dict[int, list] = {}
+    scans = []
     for d, item in zip(deliveries, items):
         for path in item.raw.case_files:
-            scan = scan_case_file(path, d.year, reg)
-            item.findings.extend(scan.findings)
+            scan = scan_case_file(path, d.year, reg, validate=False)
+            scans.append(scan)
             out.setdefault(item.key, []).append(scan)
+    validate_frames(scans, reg)
+    for item in items:
+        for scan in out.get(item.key, []):
+            item.findings.extend(scan.findings)
     return out
 
 
