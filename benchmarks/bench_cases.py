@@ -27,20 +27,20 @@ import time
 
 T0 = time.perf_counter()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from importlib import metadata  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -119,7 +119,7 @@ def measure(cmd: list[str], timeout: float | None = None) -> Run:
             tpath = tf.name
         try:
             proc = subprocess.run([TIME_BIN, "-v", "-o", tpath, *cmd], capture_output=True, text=True,
-                                  cwd=ROOT, env=env, timeout=timeout)
+                                  cwd=ROOT, env=env, timeout=timeout, check=False)
             report = Path(tpath).read_text()
         finally:
             os.unlink(tpath)
@@ -353,8 +353,8 @@ def render(results: list[dict], args, methods: list[str]) -> str:
         f"| OS | {mach['platform']} |",
         f"| Python | {mach['python']} |",
         f"| duckdb / pandas / pyarrow / numpy | {mach['duckdb']} / {mach['pandas']} / {mach['pyarrow']} / {mach['numpy']} |",
-        f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
-        "interleaved; wall = min (median), RSS = max over rounds |",
+        (f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
+         "interleaved; wall = min (median), RSS = max over rounds |"),
         f"| data | `pipeline.casegen`, format {args.fmt}, year {args.year}, seed {args.seed} |",
         "| load average (1 min) before / after each size | "
         + ", ".join(f"{fmt_size(r['size'])}: {r['load_before']:.2f} / {r.get('load_after', math.nan):.2f}"
@@ -391,19 +391,21 @@ def render(results: list[dict], args, methods: list[str]) -> str:
     def ratio(x, y):
         return f"{x['min'] / y['min']:.2f}" if x and y else "n/a"
 
+    def verdict(c, cond) -> str:
+        return ("yes" if cond else "**no**") if c else "n/a"
+
     for res in results:
         size = res["size"]
         a, b, c = (stats.get((size, m)) for m in METHODS)
-        ok = (lambda cond: ("yes" if cond else "**no**") if c else "n/a")
         lines.append(f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
-                     f"{ok(c and a and c['min'] <= 2 * a['min'])} | {ok(c and b and b['min'] >= 2 * c['min'])} | "
-                     f"{ok(c and c['rss'] < 2048)} |")
+                     f"{verdict(c, c and a and c['min'] <= 2 * a['min'])} | "
+                     f"{verdict(c, c and b and b['min'] >= 2 * c['min'])} | {verdict(c, c and c['rss'] < 2048)} |")
     sizes = [r["size"] for r in results]
     if len(sizes) > 1:
         largest = max(sizes)
         ref = 7_000_000 if 7_000_000 in sizes and largest != 7_000_000 else min(sizes)
-        lines += ["", f"### Time per case (s per M cases, wall min) and linearity = per case at "
-                      f"{fmt_size(largest)} / per case at {fmt_size(ref)}", "",
+        lines += ["", (f"### Time per case (s per M cases, wall min) and linearity = per case at "
+                       f"{fmt_size(largest)} / per case at {fmt_size(ref)}"), "",
                   "| method | " + " | ".join(fmt_size(s) for s in sizes) + " | linearity |",
                   "|---|" + "---:|" * (len(sizes) + 1)]
         for m in methods:
@@ -412,8 +414,8 @@ def render(results: list[dict], args, methods: list[str]) -> str:
             lin = f"{big['s_per_m'] / ref_s['s_per_m']:.2f}" if ref_s and big else "n/a"
             lines.append(f"| {LABELS[m]} | " + " | ".join(f"{x['s_per_m']:.3f}" if x else "n/a" for x in cells)
                          + f" | {lin} |")
-    lines += ["", f"### Same indicators? (max abs difference over matched org and org × product groups; "
-                  f"tolerance {TOLERANCE:g})", "",
+    lines += ["", (f"### Same indicators? (max abs difference over matched org and org × product groups; "
+                   f"tolerance {TOLERANCE:g})"), "",
               "| size | pair | groups | only in one | max abs diff | worst column | same | columns compared |",
               "|---|---|---:|---:|---:|---|---|---|"]
     for res in results:

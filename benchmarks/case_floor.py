@@ -32,12 +32,12 @@ import time
 
 T0 = time.perf_counter()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+from pathlib import Path
 
-import duckdb  # noqa: E402
+import duckdb
 
 CSV_COLUMNS = {
     "case_id": "VARCHAR", "product_code": "VARCHAR", "datum_ontvangst": "DATE", "datum_besluit": "DATE",

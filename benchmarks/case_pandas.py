@@ -17,12 +17,12 @@ import time
 
 T0 = time.perf_counter()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 DATE_COLUMNS = ["datum_ontvangst", "datum_besluit"]
 INDICATOR_COLUMNS = (

@@ -41,9 +41,9 @@ import argparse
 import hashlib
 import json
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import duckdb
 import numpy as np
@@ -213,7 +213,7 @@ def plan_cases(total_cases: int, year: int = 2025, seed: int = 1, orgs: Sequence
 
 def _stream_key(plan: OrgPlan, stream: str) -> int:
     """A 62-bit offset per seed, organisation and stream, so every stream hashes its own integers."""
-    key = f"{plan.seed}/{plan.org_code}/{_STREAMS[stream]}".encode("utf-8")
+    key = f"{plan.seed}/{plan.org_code}/{_STREAMS[stream]}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") >> 2
 
 

@@ -105,12 +105,18 @@ def _run_ingest(ws: Workspace, year: int | None, quiet: bool = False) -> list:
             progress.update(task, description=f"ingest {label}", completed=done, total=total)
 
         results = do_ingest(ws, year, progress=tick)
-    if results:
-        con = warehouse.connect(ws.db_path)
-        try:
-            write_feedback(con, ws.reports, [r.submission_id for r in results], langs=("nl", "en"))
-        finally:
-            con.close()
+    from .reports.feedback import feedback_path
+    con = warehouse.connect(ws.db_path)
+    try:
+        # feedback for the new submissions, and for any whose page is missing (an interrupted earlier run)
+        todo = {r.submission_id for r in results}
+        for sid, org, y, version in con.execute("SELECT submission_id, org_code, year, version FROM submissions").fetchall():
+            if not all(feedback_path(ws.reports, y, org, version, lang).exists() for lang in ("nl", "en")):
+                todo.add(sid)
+        if todo:
+            write_feedback(con, ws.reports, sorted(todo), langs=("nl", "en"))
+    finally:
+        con.close()
     return results
 
 

@@ -6,6 +6,7 @@ prefixed with an apostrophe in CSV and written as plain strings (never formulas)
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,7 @@ def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> l
         buf = io.BytesIO()
         with pd.ExcelWriter(buf, engine="xlsxwriter",
                             engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
+            xw.book.set_properties({"created": datetime.datetime(year + 1, 1, 1)})   # no run time in the file
             for name, df in frames.items():
                 safe_text_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
         path = out_dir / f"rbb_benchmark_{year}.xlsx"

@@ -76,22 +76,31 @@ def _mtime(path: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(path.stat().st_mtime), tz=dt.timezone.utc).replace(tzinfo=None)
 
 
+def _printable_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by the OS as surrogates) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else _printable_name(value)
+
+
 def describe(path: Path, org_folder: str, year: int) -> Delivery:
     """Checksum and metadata of one delivery (a file, or a folder whose checksum covers its files)."""
     if path.is_dir():
         files = []
         for p in sorted(x for x in path.iterdir() if x.is_file() and not x.name.startswith(".")):
             sha, size = _sha256(p)
-            files.append((p.name, sha, size, p))
+            files.append((_printable_name(p.name), sha, size, p))
         manifest = "".join(f"{n}\t{s}\n" for n, s, _, _ in files).encode()
         sha = hashlib.sha256(manifest).hexdigest()
         size = sum(f[2] for f in files)
         received = max([_mtime(p) for *_, p in files], default=_mtime(path))
     else:
         sha, size = _sha256(path)
-        files = [(path.name, sha, size, path)]
+        files = [(_printable_name(path.name), sha, size, path)]
         received = _mtime(path)
-    return Delivery(path, org_folder, year, path.name, sha, size, received, files)
+    return Delivery(path, _printable_name(org_folder), year, _printable_name(path.name), sha, size, received, files)
 
 
 def discover(ws: Workspace, year: int | None = None) -> list[Delivery]:
@@ -221,11 +230,12 @@ def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Del
         for name, sha, size, _ in d.files:
             con.execute("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?)", [sid, name, sha, size, stored])
         if item.findings:
+            t = _text
             fdf = pd.DataFrame([{
                 "submission_id": sid, "org_code": org_code, "year": d.year, "version": version, "seq": i,
-                "severity": f.severity, "rule": f.rule, "sheet": f.sheet, "cell": f.cell, "row_number": f.row,
-                "field": f.field, "value": f.value, "message_nl": f.message_nl, "message_en": f.message_en,
-                "explained": f.explained, "explanation": f.explanation} for i, f in enumerate(item.findings, 1)])
+                "severity": f.severity, "rule": f.rule, "sheet": f.sheet, "cell": t(f.cell), "row_number": f.row,
+                "field": t(f.field), "value": t(f.value), "message_nl": t(f.message_nl), "message_en": t(f.message_en),
+                "explained": f.explained, "explanation": t(f.explanation)} for i, f in enumerate(item.findings, 1)])
             fdf["row_number"] = fdf["row_number"].astype("Int64")
             con.register("_findings", fdf)
             con.execute("INSERT INTO findings SELECT * FROM _findings")

@@ -97,7 +97,9 @@ def _file_error(rule: str, nl: str, en: str, name: str) -> Finding:
 
 # ------------------------------------------------------------------------------------------ Excel
 
-_CELL_REF = re.compile(rb'<c[^>]*\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_REF = re.compile(rb"""<c[^>]*\sr=["']([A-Z]{1,3})([0-9]{1,7})["']""")
+_FORMULA_CELL = re.compile(rb"""<c[^>]*\sr=["']([A-Z]{1,3}[0-9]{1,7})["'][^>]*>\s*<f[\s>/]""")
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _DIM_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?")
 
 
@@ -170,6 +172,38 @@ def _used_range(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
                 max_row = max(max_row, int(m.group(2)))
             tail = data[-256:]
     return max_row * max_col, max_col
+
+
+def formula_cells(path: Path) -> dict[str, list[str]]:
+    """Cells holding a formula, per sheet name (read from the sheet XML; the parser only sees cached results)."""
+    out: dict[str, list[str]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            book = SafeET.fromstring(zf.read("xl/workbook.xml"))
+            rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = {r.get("Id"): r.get("Target", "") for r in rels}
+            for sheet in book.iter():
+                if not sheet.tag.endswith("}sheet"):
+                    continue
+                member = target.get(sheet.get(f"{_REL_NS}id") or "", "")
+                member = member.lstrip("/") if member.startswith("/") else "xl/" + member
+                if member not in zf.namelist():
+                    continue
+                refs: list[str] = []
+                tail = b""
+                with zf.open(member) as fh:
+                    while True:
+                        chunk = fh.read(1 << 20)
+                        if not chunk:
+                            break
+                        data = tail + chunk
+                        refs.extend(m.group(1).decode() for m in _FORMULA_CELL.finditer(data))
+                        tail = data[-512:]
+                if refs:
+                    out[sheet.get("name") or member] = list(dict.fromkeys(refs))
+    except (KeyError, zipfile.BadZipFile, OSError, SafeET.ParseError, ValueError):
+        return {}
+    return out
 
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child
@@ -288,6 +322,13 @@ def _to_sheet(code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bo
             continue
         rownum = i + 1
         data.append((rownum, values))
+    if unknown:
+        shown = ", ".join(u[:40] for u in unknown[:10]) + (f" … (+{len(unknown) - 10})" if len(unknown) > 10 else "")
+        findings.append(Finding(
+            "info", "column_unknown",
+            f"Blad {name} heeft {len(unknown)} kolom(men) die niet in het sjabloon staan en zijn genegeerd: {shown}.",
+            f"Sheet {name} has {len(unknown)} column(s) that are not in the template and were ignored: {shown}.",
+            sheet=code_sheet.code, cell=name))
     return RawSheet(code=code_sheet.code, name=name, columns=columns, rows=data, is_csv=is_csv,
                     decimal_comma=decimal_comma, unknown_columns=unknown)
 
@@ -303,6 +344,7 @@ def read_workbook(path: Path, registry: Registry, parsed: tuple | None = None) -
         sub.findings.append(err)
         return sub
     assert rows_by_sheet is not None
+    formulas = formula_cells(path)
     for name, rows in rows_by_sheet.items():
         sheet = _match_sheet(name, registry)
         if sheet is None:
@@ -310,7 +352,25 @@ def read_workbook(path: Path, registry: Registry, parsed: tuple | None = None) -
         raw = _to_sheet(sheet, name, rows, is_csv=False, decimal_comma=True, findings=sub.findings)
         if raw is not None:
             sub.sheets[sheet.code] = raw
+            sub.findings.extend(_formula_findings(raw, formulas.get(name, [])))
     return sub
+
+
+def _formula_findings(raw: RawSheet, refs: list[str]) -> list[Finding]:
+    by_letter = {letter: code for code, letter in raw.columns.items()}
+    data_rows = {r for r, _ in raw.rows}
+    out = []
+    for ref in refs:
+        m = re.match(r"([A-Z]+)([0-9]+)$", ref)
+        if not m or int(m.group(2)) not in data_rows or m.group(1) not in by_letter:
+            continue
+        code = by_letter[m.group(1)]
+        out.append(Finding(
+            "error", "formula",
+            f"Cel {raw.name}!{ref} bevat een formule. Lever alleen waarden aan: kopieer de cellen en kies 'Plakken als waarden'.",
+            f"Cell {raw.name}!{ref} holds a formula. Deliver values only: copy the cells and use 'Paste values'.",
+            sheet=raw.code, cell=f"{raw.name}!{ref}", row=int(m.group(2)), field=code))
+    return out[:200]
 
 
 # -------------------------------------------------------------------------------------------- CSV

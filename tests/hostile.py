@@ -387,4 +387,18 @@ def absurd_typed(typed: Delivery) -> Delivery:
     return out
 
 
-LONG_TEXT = "Lang verhaal. " * 71_429          # 1,000,006 characters
+LONG_TEXT = ("Lang verhaal. " * 71_429)[:999_999] + "."          # 1,000,000 characters
+
+
+def corrupt_deflate(data: bytes, member: str) -> bytes:
+    """The workbook with the compressed stream of ``member`` starting with an invalid deflate block type."""
+    buf = bytearray(data)
+    target = member.encode()
+    pos = 0
+    while (pos := buf.find(b"PK\x03\x04", pos)) >= 0:
+        name_len, extra_len = struct.unpack_from("<HH", buf, pos + 26)
+        if bytes(buf[pos + 30:pos + 30 + name_len]) == target:
+            buf[pos + 30 + name_len + extra_len] = 0x07     # BFINAL=1, BTYPE=11 (reserved)
+            return bytes(buf)
+        pos += 4
+    raise KeyError(member)

@@ -17,7 +17,14 @@ import pandas as pd
 import pytest
 
 from pipeline.casegen import (
-    CHANNELS, FIELDS, LARGEST_SHARE, TERMS_DAYS, generate_cases, org_sizes, plan_cases, zipf_exponent,
+    CHANNELS,
+    FIELDS,
+    LARGEST_SHARE,
+    TERMS_DAYS,
+    generate_cases,
+    org_sizes,
+    plan_cases,
+    zipf_exponent,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,11 +284,19 @@ def test_pipeline_runner_reports_not_available(monkeypatch, tmp_path, capsys):
     assert '"available": false' in capsys.readouterr().out
 
 
-def test_measure_and_report(tmp_path):
+@pytest.mark.parametrize("timer", ["/usr/bin/time", "fallback"])
+def test_measure(timer, monkeypatch):
+    if timer == "fallback":
+        monkeypatch.setattr(bench, "TIME_BIN", "/nonexistent/time")  # perf_counter + os.wait4
+    elif not Path(timer).exists():
+        pytest.skip("no /usr/bin/time")
+    run = bench.measure([sys.executable, "-c", "import json; x = bytearray(80 << 20); print(json.dumps({'wall_s': 0.1}))"])
+    assert run.ok and run.payload == {"wall_s": 0.1} and run.wall_s > 0 and 80 < run.rss_mb < 1000
+
+
+def test_report():
     import argparse
 
-    run = bench.measure([sys.executable, "-c", "import json; x = bytearray(50 << 20); print(json.dumps({'wall_s': 0.1}))"])
-    assert run.ok and run.payload == {"wall_s": 0.1} and run.wall_s > 0 and run.rss_mb > 50
     args = argparse.Namespace(repeat=1, fmt="csv", year=YEAR, seed=1)
     fake = {"returncode": 0, "rss_mb": 100.0, "payload": {"wall_s": 1.0}}
     results = [{"size": size, "load_before": 0.5, "load_after": 0.5, "available": {"pipeline": False},

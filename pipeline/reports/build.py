@@ -1093,7 +1093,23 @@ def render_organisation(data: ReportData, org_code: str, lang: str, plotly_scrip
         reading=t["reading_text"].format(name=org["name"], k=CLUSTER_MIN_MEMBERS),
         profile=_profile_block(data, org_code, lang), sw=sw, composite=composite, themes=themes,
         explanations=_explanations(data, org_code, lang), methodology=_methodology(data, lang),
+        provenance=_provenance(data, org_code, lang),
     )
+
+
+def _provenance(data: Any, org_code: str, lang: str) -> str:
+    """Which submission version of this organisation the report is based on (its own only)."""
+    subs = [s for s in data.submissions if s["org_code"] == org_code and s["in_force"]]
+    if not subs:
+        return ""
+    s = subs[-1]
+    if lang == "en":
+        return (f"Based on {org_code}'s submission version {int(s['version'])} for {data.year} "
+                f"(file {s['original_name']}, received {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
+                f"and the other members' submissions in force on the same date of this warehouse.")
+    return (f"Gebaseerd op aanlevering versie {int(s['version'])} van {org_code} over {data.year} "
+            f"(bestand {s['original_name']}, ontvangen {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
+            f"en de geldende aanleveringen van de andere leden in dit datapakhuis.")
 
 
 # ----------------------------------------------------------------------------------------------- I/O
