@@ -30,7 +30,7 @@ from .registry import Field, Registry, registry
 
 CASE_FILE_NAMES = ("zaken.csv", "zaken.parquet")
 SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER", "number": "DOUBLE"}
-SAMPLE_ROWS = 20_000
+SAMPLE_ROWS = 5_000
 MAX_ROWS_PER_RULE = 50
 NULL_STRINGS = ["", "n.v.t.", "-", "onb.", "NULL"]
 
@@ -63,17 +63,24 @@ def _fields(reg: Registry) -> tuple[Field, ...]:
     return reg.sheet("zaken").fields
 
 
-def source_sql(path: Path, reg: Registry, rejects: str | None = None) -> str:
-    """A DuckDB table function reading the case file with the registry's declared types."""
-    if path.suffix.lower() == ".parquet":
+def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = None) -> str:
+    """A DuckDB table function reading case files with the registry's declared types (with a list of
+    files, the column ``filename`` tells which file a row came from)."""
+    many = isinstance(path, list)
+    target = "[" + ", ".join(_quote(p) for p in path) + "]" if many else _quote(path)
+    first = path[0] if many else path
+    if first.suffix.lower() == ".parquet":
         cols = ", ".join(f'CAST("{f.code}" AS {SQL_TYPES[f.type]}) AS "{f.code}"' for f in _fields(reg))
-        return f"(SELECT {cols} FROM read_parquet({_quote(path)}))"
+        extra = ", filename" if many else ""
+        return f"(SELECT {cols}{extra} FROM read_parquet({target}{', filename=true' if many else ''}))"
     columns = "{" + ", ".join(f"'{f.code}': '{SQL_TYPES[f.type]}'" for f in _fields(reg)) + "}"
     opts = [f"delim=';'", "header=true", "dateformat='%d-%m-%Y'", f"columns={columns}", "quote='\"'",
             f"nullstr={NULL_STRINGS!r}", "auto_detect=false"]
     if rejects:
         opts += ["store_rejects=true", f"rejects_table='{rejects}'", f"rejects_scan='{rejects}_scan'"]
-    return f"read_csv({_quote(path)}, {', '.join(opts)})"
+    if many:
+        opts.append("filename=true")
+    return f"read_csv({target}, {', '.join(opts)})"
 
 
 def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
@@ -119,18 +126,18 @@ def rule_predicates(reg: Registry) -> list[tuple[str, str, str, str | None]]:
     return out
 
 
-def _scan_sql(path: Path, reg: Registry, year: int, rejects: str) -> str:
+def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year}-12-31'"
     checks = ",\n  ".join(f'count(*) FILTER (WHERE {pred}) AS "v|{rid}"' for rid, _, pred, _ in rule_predicates(reg))
     return f"""
 WITH c AS (
-  SELECT product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
+  SELECT filename, product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
          CAST(datum_besluit - datum_ontvangst AS DOUBLE) AS lead_days,
          datum_besluit IS NOT NULL AND datum_besluit BETWEEN {y0} AND {y1} AS decided
-  FROM {source_sql(path, reg, rejects)}
+  FROM {source_sql(paths, reg, rejects)}
 )
 SELECT
-  product_code, grouping(product_code) AS is_total,
+  filename, product_code, grouping(product_code) AS is_total,
   count(*) AS n_rows,
   count(*) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}) AS n_cases,
   count(*) FILTER (WHERE decided) AS n_decided,
@@ -143,7 +150,7 @@ SELECT
   count(case_id) - count(DISTINCT hash(case_id)) AS "v|unique:case_id",
   {checks}
 FROM c
-GROUP BY GROUPING SETS ((product_code), ())
+GROUP BY GROUPING SETS ((filename, product_code), (filename))
 """
 
 
@@ -172,58 +179,75 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
                     sheet="zaken", cell=path.name, field=f.code) for f in missing]
 
 
-def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None) -> list[CaseScan]:
-    """Scan many case files, then validate all their sampled and violating rows in one GX run."""
+def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, memory_limit: str = "1500MB",
+                    validate: bool = True) -> list[CaseScan]:
+    """Validate and aggregate case files: one streaming DuckDB scan over all files of a format (DuckDB
+    parallelises over files), then one GX run over all files' sampled and violating rows."""
     reg = reg or registry()
-    scans = [scan_case_file(p, year, reg, validate=False) for p in paths]
-    validate_frames(scans, reg)
+    scans = [CaseScan(path=Path(p)) for p in paths]
+    for scan in scans:
+        scan.findings.extend(_header_findings(scan.path, reg))
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        for parquet in (False, True):
+            group = [s for s in scans if not s.findings and (s.path.suffix.lower() == ".parquet") == parquet]
+            if group:
+                _scan_group(con, group, reg, year, f"rejects_{int(parquet)}")
+    finally:
+        con.close()
+    if validate:
+        validate_frames(scans, reg)
     return scans
 
 
 def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1500MB",
                    validate: bool = True) -> CaseScan:
     """Validate and aggregate one case file in DuckDB (streaming, bounded memory)."""
-    reg = reg or registry()
-    result = CaseScan(path=path)
-    result.findings.extend(_header_findings(path, reg))
-    if result.findings:
-        return result
-    con = duckdb.connect()
+    return scan_case_files([path], year, reg, memory_limit, validate)[0]
+
+
+def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry, year: int, rejects: str) -> None:
+    paths = [s.path for s in scans]
+    con.execute("SET preserve_insertion_order = false")
     try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute("SET preserve_insertion_order = false")
-        try:
-            agg = con.execute(_scan_sql(path, reg, year, "rejects")).fetch_df()
-        except duckdb.Error as exc:
-            result.findings.append(Finding(
-                "error", "file_unreadable",
-                f"{path.name} kon niet worden gelezen: {str(exc).splitlines()[0][:300]}",
-                f"{path.name} could not be read: {str(exc).splitlines()[0][:300]}", sheet="zaken", cell=path.name))
-            return result
-        result.findings.extend(_reject_findings(con, path))
-        total = agg[agg["is_total"] == 1].iloc[0] if (agg["is_total"] == 1).any() else None
-        result.n_rows = int(total["n_rows"]) if total is not None else 0
-        violations = {c.split("|", 1)[1]: int(total[c]) for c in agg.columns if c.startswith("v|")} if total is not None else {}
-        result.aggregates = agg[[c for c in agg.columns if not c.startswith("v|")]].copy()
+        agg = con.execute(_scan_sql(paths, reg, year, rejects)).fetch_df()
+    except duckdb.Error as exc:
+        if len(scans) > 1:      # find the file that cannot be read; the others are scanned on their own
+            for s in scans:
+                _scan_group(con, [s], reg, year, f"{rejects}_{abs(hash(str(s.path))) % 10**8}")
+            return
+        scans[0].findings.append(Finding(
+            "error", "file_unreadable",
+            f"{paths[0].name} kon niet worden gelezen: {str(exc).splitlines()[0][:300]}",
+            f"{paths[0].name} could not be read: {str(exc).splitlines()[0][:300]}", sheet="zaken", cell=paths[0].name))
+        return
+    by_file = {str(s.path): s for s in scans}
+    for s in scans:
+        s.findings.extend(_reject_findings(con, s.path, rejects))
+    con.execute("SET preserve_insertion_order = true")
+    for name, part in agg.groupby("filename", sort=False):
+        s = by_file.get(str(name)) or by_file.get(str(Path(name)))
+        if s is None:
+            continue
+        total = part[part["is_total"] == 1].iloc[0]
+        s.n_rows = int(total["n_rows"])
+        violations = {c.split("|", 1)[1]: int(total[c]) for c in part.columns if c.startswith("v|")}
         if violations.get("unique:case_id"):
             # the scan compares 64-bit hashes; confirm duplicates exactly before reporting them
             violations["unique:case_id"] = int(con.execute(
-                f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(path, reg)}").fetchone()[0])
-        result.violations = violations
-        con.execute("SET preserve_insertion_order = true")
-        result.frame = _gx_frame(con, path, reg, violations)
-    finally:
-        con.close()
-    if validate:
-        validate_frames([result], reg)
-    return result
+                f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg)}").fetchone()[0])
+        s.violations = violations
+        s.aggregates = part[[c for c in part.columns if not c.startswith("v|") and c != "filename"]].reset_index(drop=True)
+        s.frame = _gx_frame(con, s.path, reg, violations)
 
 
-def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path) -> list[Finding]:
+def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> list[Finding]:
     try:
-        rows = con.execute("""SELECT line, column_name, error_type, csv_line FROM rejects
-                              ORDER BY line LIMIT 200""").fetchall()
-        n = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+        where = f"FROM {rejects} r JOIN {rejects}_scan s USING (scan_id, file_id) WHERE s.file_path = ?"
+        rows = con.execute(f"SELECT r.line, r.column_name, r.error_type, r.csv_line {where} ORDER BY r.line LIMIT 200",
+                           [str(path)]).fetchall()
+        n = con.execute(f"SELECT count(*) {where}", [str(path)]).fetchone()[0]
     except duckdb.Error:
         return []
     out = []

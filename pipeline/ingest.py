@@ -196,12 +196,14 @@ def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, o
 
 def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> dict[int, list]:
     """Validate and aggregate the case files of each delivery (DuckDB, streaming); findings join the item's."""
-    from .cases import scan_case_file, validate_frames
+    from .cases import scan_case_files, validate_frames
     out: dict[int, list] = {}
     scans = []
-    for d, item in zip(deliveries, items):
-        for path in item.raw.case_files:
-            scan = scan_case_file(path, d.year, reg, validate=False)
+    for year in sorted({d.year for d in deliveries}):
+        owners = [(item, path) for d, item in zip(deliveries, items) if d.year == year for path in item.raw.case_files]
+        if not owners:
+            continue
+        for (item, _), scan in zip(owners, scan_case_files([p for _, p in owners], year, reg, validate=False)):
             scans.append(scan)
             out.setdefault(item.key, []).append(scan)
     validate_frames(scans, reg)

@@ -143,7 +143,7 @@ def col_letter(index: int) -> str:
     return letters
 
 
-def _number(v: float | int) -> str:
+def _number(v: float) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     return repr(v)

@@ -9,9 +9,9 @@ load exactly the accepted ones, completely.
 
 from __future__ import annotations
 
+import io
 import math
 import shutil
-import io
 import tempfile
 import warnings
 import zipfile
@@ -19,11 +19,11 @@ import zlib
 from pathlib import Path
 
 import duckdb
+import hostile
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-import hostile
 from pipeline.ingest import check_files, ingest
 from pipeline.readers import read_submission
 from pipeline.registry import load_organisations, registry
@@ -32,7 +32,7 @@ from pipeline.workspace import Workspace
 YEAR = 2025
 ORG = "DUO"
 SURVEY_ROWS = 12
-CSV_BATCHES, CSV_PER_BATCH = 4, 230
+CSV_BATCHES, CSV_PER_BATCH = 6, 150
 XLSX_BATCHES, XLSX_PER_BATCH = 2, 60
 INGEST_BATCHES, INGEST_PER_BATCH = 2, 12
 
