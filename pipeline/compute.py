@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from . import stats
-from .warehouse import connect, table_exists, transaction
+from .warehouse import connect, init_schema, table_exists, transaction
 from .workspace import Workspace
 
 SURVEY_METHODS = ("t_mean", "wilson")
@@ -197,13 +197,14 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
     cfg = catalogue_config()["comparison"]
     cat = {i.code: i for i in catalogue()}
     v = _comparable(values).merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
-    allstats = bstats[bstats["scope_kind"] == "all"].set_index(["year", "indicator_code"])
-    cstats = bstats[bstats["scope_kind"] == "cluster"].set_index(["year", "indicator_code", "scope"])
+    allstats = {(r["year"], r["indicator_code"]): r for r in bstats[bstats["scope_kind"] == "all"].to_dict("records")}
+    cstats = {(r["year"], r["indicator_code"], r["scope"]): r
+              for r in bstats[bstats["scope_kind"] == "cluster"].to_dict("records")}
     by_key = values.set_index(["org_code", "indicator_code", "year"])["value"].to_dict()
     out = []
     for (year, code), g in v.groupby(["year", "indicator_code"], sort=True):
         ind = cat[code]
-        s = allstats.loc[(year, code)]
+        s = allstats[(year, code)]
         vals = g["value"].to_numpy()
         ranked = ind.direction in ("higher", "lower")
         n_orgs = len(vals)
@@ -213,7 +214,7 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
         best_q = s["p75"] if ind.direction == "higher" else (s["p25"] if ind.direction == "lower" else np.nan)
         rz = stats.robust_z(vals)
         for i, rec in enumerate(g.itertuples(index=False)):
-            c = cstats.loc[(year, code, rec.cluster)] if (year, code, rec.cluster) in cstats.index else None
+            c = cstats.get((year, code, rec.cluster))
             prev = by_key.get((rec.org_code, code, year - 1), np.nan)
             hist_years = [y for y in range(year - cfg["trend_years"] + 1, year + 1)]
             hist_vals = [by_key.get((rec.org_code, code, y), np.nan) for y in hist_years]
@@ -414,6 +415,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
     try:
         if not table_exists(con, "submissions"):
             raise FileNotFoundError("no submissions in the warehouse; run 'rbb ingest' first")
+        init_schema(con)   # tables added by later versions (for example f_zaken_agg) exist before they are read
         orgs = con.execute("SELECT * FROM organisations").fetch_df()
         values = compute_indicator_values(con)
         if year is not None and year not in set(values["year"]):

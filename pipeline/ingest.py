@@ -179,7 +179,7 @@ def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, o
     n = len(frame)
     data: dict[str, object] = {
         "submission_id": np.full(n, sid, dtype="int32"),
-        "org_code": pd.Series([org] * n, dtype=object),
+        "org_code": pd.Series([org] * n, dtype="string[pyarrow]"),
         "year": np.full(n, year, dtype="int32"),
         "source_row": frame["__row"].to_numpy(dtype="int32"),
     }
@@ -188,9 +188,10 @@ def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, o
         if name == "jaar":
             data[name] = np.full(n, float(year))
         elif name in frame.columns:
-            data[name] = frame[name].to_numpy(dtype="float64") if numeric else pd.Series(frame[name].to_numpy(dtype=object), dtype=object)
+            data[name] = (frame[name].to_numpy(dtype="float64") if numeric
+                          else pd.Series(frame[name].to_numpy(dtype=object), dtype="string[pyarrow]"))
         else:
-            data[name] = np.full(n, np.nan) if numeric else pd.Series([None] * n, dtype=object)
+            data[name] = np.full(n, np.nan) if numeric else pd.Series([None] * n, dtype="string[pyarrow]")
     return pd.DataFrame(data)
 
 

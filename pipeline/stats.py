@@ -108,14 +108,25 @@ def bh_adjust(p_values) -> np.ndarray:
 
 
 def trend(years, values) -> tuple[float, float, int]:
-    """OLS slope per year, its two-sided p-value and the number of points."""
+    """OLS slope per year, its two-sided p-value (t-test, n − 2 degrees of freedom) and the number of points."""
     x = np.asarray(years, dtype="float64")
     y = np.asarray(values, dtype="float64")
     ok = ~(np.isnan(x) | np.isnan(y))
     x, y = x[ok], y[ok]
     n = len(x)
-    if n < 2 or np.ptp(x) == 0:
+    if n < 2:
         return np.nan, np.nan, n
-    res = sps.linregress(x, y)
-    p = res.pvalue if n > 2 else np.nan
-    return float(res.slope), float(p), n
+    xm, ym = x - x.mean(), y - y.mean()
+    sxx = float(xm @ xm)
+    if sxx == 0:
+        return np.nan, np.nan, n
+    slope = float(xm @ ym) / sxx
+    if n <= 2:
+        return slope, np.nan, n
+    resid = ym - slope * xm
+    s2 = float(resid @ resid) / (n - 2)
+    se = np.sqrt(s2 / sxx)
+    if se == 0:
+        return slope, 0.0 if slope != 0 else 1.0, n
+    p = float(2 * sps.t.sf(abs(slope / se), n - 2))
+    return slope, p, n

@@ -422,6 +422,19 @@ def test_three_thousand_extra_columns_in_csv(hostile_ws, good_rows):
         [(f.rule, f.message_en) for f in result.findings]
 
 
+@pytest.mark.xfail(strict=True, reason="cli.check prints finding messages, which quote submitted values, as rich markup: "
+                                       "a value such as '[/]' raises rich.errors.MarkupError with a traceback")
+def test_check_command_prints_submitted_values_literally(tmp_path, good_rows):
+    rows = hostile.copy_delivery(good_rows)
+    hostile.set_cell(rows, "producten", 0, "n_besluiten", "[/]")
+    hostile.set_cell(rows, "kanalen", 0, "kanaal", "[bold red]telefoon")
+    folder = hostile.write_csv_delivery(tmp_path / "markup", rows)
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(folder)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert "[/]" in proc.stdout and "[bold red]telefoon" in proc.stdout
+
+
 # ------------------------------------------------------------------ crash safety
 
 SMALL_ORGS = ["DUO", "SVB", "UWV", "TSL", "ZIN", "CJIB"]
