@@ -74,7 +74,7 @@ def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = Non
         extra = ", filename" if many else ""
         return f"(SELECT {cols}{extra} FROM read_parquet({target}{', filename=true' if many else ''}))"
     columns = "{" + ", ".join(f"'{f.code}': '{SQL_TYPES[f.type]}'" for f in _fields(reg)) + "}"
-    opts = [f"delim=';'", "header=true", "dateformat='%d-%m-%Y'", f"columns={columns}", "quote='\"'",
+    opts = ["delim=';'", "header=true", "dateformat='%d-%m-%Y'", f"columns={columns}", "quote='\"'",
             f"nullstr={NULL_STRINGS!r}", "auto_detect=false"]
     if rejects:
         opts += ["store_rejects=true", f"rejects_table='{rejects}'", f"rejects_scan='{rejects}_scan'"]
@@ -129,30 +129,68 @@ def rule_predicates(reg: Registry) -> list[tuple[str, str, str, str | None]]:
 
 
 def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
+    """One streaming pass: counts and rule violations per file, product and lead time in days (of decided
+    cases). Lead times are whole days, so this histogram gives exact quantiles while its size stays small
+    (files × products × distinct lead times), whatever the number of cases."""
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year}-12-31'"
     checks = ",\n  ".join(f'count(*) FILTER (WHERE {pred}) AS "v|{rid}"' for rid, _, pred, _ in rule_predicates(reg))
     return f"""
 WITH c AS (
   SELECT filename, product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
-         CAST(datum_besluit - datum_ontvangst AS DOUBLE) AS lead_days,
+         datum_besluit - datum_ontvangst AS lead_days,
          datum_besluit IS NOT NULL AND datum_besluit BETWEEN {y0} AND {y1} AS decided
   FROM {source_sql(paths, reg, rejects)}
 )
 SELECT
-  filename, product_code, grouping(product_code) AS is_total,
+  filename, product_code, CASE WHEN decided THEN lead_days END AS lead_days,
   count(*) AS n_rows,
   count(*) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}) AS n_cases,
   count(*) FILTER (WHERE decided) AS n_decided,
   count(*) FILTER (WHERE decided AND lead_days <= termijn_dagen) AS n_on_time,
-  quantile_cont(lead_days, 0.5) FILTER (WHERE decided) AS lead_median,
-  quantile_cont(lead_days, 0.9) FILTER (WHERE decided) AS lead_p90,
   count(*) FILTER (WHERE datum_ontvangst <= {y1} AND (datum_besluit IS NULL OR datum_besluit > {y1})) AS n_backlog,
   coalesce(sum(bezwaar) FILTER (WHERE decided), 0) AS n_objections,
   coalesce(sum(klacht) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}), 0) AS n_complaints,
   {checks}
 FROM c
-GROUP BY GROUPING SETS ((filename, product_code), (filename))
+GROUP BY ALL
 """
+
+
+def _quantile_from_histogram(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """Linear-interpolation quantile (type 7, as DuckDB's quantile_cont and numpy) from value counts."""
+    n = int(counts.sum())
+    if n == 0:
+        return float("nan")
+    order = np.argsort(values)
+    v, c = values[order], np.cumsum(counts[order])
+    h = (n - 1) * q
+    lo, hi = int(np.floor(h)), int(np.ceil(h))
+    v_lo = v[np.searchsorted(c, lo + 1)]
+    v_hi = v[np.searchsorted(c, hi + 1)]
+    return float(v_lo + (h - lo) * (v_hi - v_lo))
+
+
+def _aggregate_histogram(hist: pd.DataFrame) -> pd.DataFrame:
+    """Per file and product, and per file (is_total = 1): sums of the counts and the lead-time quantiles."""
+    sums = [c for c in hist.columns if c not in ("filename", "product_code", "lead_days")]
+    rows = []
+    hist = hist.assign(product_code=hist["product_code"].astype(object))
+    for total in (0, 1):
+        keys = ["filename"] if total else ["filename", "product_code"]
+        for key, g in hist.groupby(keys, sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            rec = {"filename": key[0], "product_code": None if total else key[1], "is_total": total}
+            rec.update({c: int(g[c].sum()) for c in sums})
+            dec = g[g["lead_days"].notna()]
+            lead = dec.groupby("lead_days")["n_decided"].sum()
+            values, counts = lead.index.to_numpy(dtype="float64"), lead.to_numpy(dtype="int64")
+            rec["lead_median"] = _quantile_from_histogram(values, counts, 0.5)
+            rec["lead_p90"] = _quantile_from_histogram(values, counts, 0.9)
+            rows.append(rec)
+    out = pd.DataFrame(rows)
+    first = ["filename", "product_code", "is_total", "n_rows", "n_cases", "n_decided", "n_on_time", "lead_median",
+             "lead_p90", "n_backlog", "n_objections", "n_complaints"]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _header_findings(path: Path, reg: Registry) -> list[Finding]:
@@ -212,7 +250,7 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
     paths = [s.path for s in scans]
     con.execute("SET preserve_insertion_order = false")
     try:
-        agg = con.execute(_scan_sql(paths, reg, year, rejects)).fetch_df()
+        agg = _aggregate_histogram(con.execute(_scan_sql(paths, reg, year, rejects)).fetch_df())
     except duckdb.Error as exc:
         if len(scans) > 1:      # find the file that cannot be read; the others are scanned on their own
             for s in scans:

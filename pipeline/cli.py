@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import click
+import duckdb
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .workspace import Workspace, WorkspaceBusy
@@ -49,6 +50,10 @@ def _guard(func):
             raise UserError(f"organisation register: {exc}") from None
         except PermissionError as exc:
             raise UserError(f"no permission: {exc.filename}") from None
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            raise UserError(f"the warehouse cannot be opened ({first}); another program may have it open — "
+                            "close it and try again") from None
     return wrapper
 
 
@@ -137,7 +142,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
         t.add_column(c)
     for r in results:
         style = "red" if r.status == "rejected" else ("yellow" if r.n_warnings else "green")
-        t.add_row(r.org_code, str(r.year), str(r.version), r.name, f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
+        t.add_row(escape(r.org_code), str(r.year), str(r.version), escape(r.name), f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
     console.print(t)
     console.print(f"Feedback reports: {ws.reports}/<year>/validation/")
 
@@ -155,11 +160,11 @@ def check(files: tuple[Path, ...], lang: str) -> None:
     for path, item in check_files(list(files)):
         errors = item.n_errors
         any_errors |= errors > 0
-        head = f"[bold]{path}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
+        head = f"[bold]{escape(str(path))}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
         console.print(head)
         for f in item.findings:
             colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-            console.print(f"  [{colour}]{f.severity:<7}[/] {f.cell or '-'}: {f.message(lang)}", soft_wrap=True)
+            console.print(f"  [{colour}]{f.severity:<7}[/] {escape(f.cell or '-')}: {escape(f.message(lang))}", soft_wrap=True)
     sys.exit(1 if any_errors else 0)
 
 
@@ -170,13 +175,18 @@ def check(files: tuple[Path, ...], lang: str) -> None:
 @click.option("--year", type=int, default=None)
 @click.option("--history", "show_history", is_flag=True, help="Show every version received per organisation.")
 @_guard
-def status(ws: Workspace, wait: bool, year: int | None, show_history: bool) -> None:  # noqa: ARG001
+def status(ws: Workspace, wait: bool, year: int | None, show_history: bool) -> None:
     """Submission status per organisation: missing, rejected, accepted (with open warnings)."""
-    from . import warehouse
-    from .registry import load_organisations
-    from .status import history_table, status_table
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    with ws.reader_lock(wait=wait):
+        _status(ws, year, show_history)
+
+
+def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
+    from . import warehouse
+    from .registry import load_organisations
+    from .status import history_table
     year = year or _default_year(ws)
     if year is None:
         raise UserError("no submissions yet; run 'rbb ingest' first")
@@ -243,13 +253,14 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder (default: data/processed/exports/<year>).")
 @_guard
-def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:  # noqa: ARG001
+def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:
     """Export indicators and comparisons for analysts."""
     from .export import export as do_export
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     try:
-        paths = do_export(ws, year, fmt, output)
+        with ws.reader_lock(wait=wait):
+            paths = do_export(ws, year, fmt, output)
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     for p in paths:

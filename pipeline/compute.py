@@ -8,11 +8,9 @@ running it twice gives the same tables. Table contract: docs/warehouse.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import duckdb
 import numpy as np

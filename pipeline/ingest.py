@@ -27,10 +27,11 @@ from .readers import EXCEL_SUFFIXES, RawSubmission, inspect_workbook, parse_work
 from .registry import Registry, load_organisations, registry
 from .validation import History, Item, Validator
 from .warehouse import connect, fact_columns, init_schema, sync_organisations, transaction
-from .workspace import Workspace
+from .workspace import Workspace, atomic_write_text
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 LINK_THRESHOLD_BYTES = 64 * 1024 * 1024
+MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
 @dataclass
@@ -108,7 +109,7 @@ def discover(ws: Workspace, year: int | None = None) -> list[Delivery]:
     if not ws.raw.exists():
         return out
     for ydir in sorted(p for p in ws.raw.iterdir() if p.is_dir() and p.name.isdigit()):
-        y = int(ydir.name)
+        y = int(ydir.name) if MIN_YEAR <= int(ydir.name) <= MAX_YEAR and len(ydir.name) == 4 else 0
         if year is not None and y != year:
             continue
         for odir in sorted(p for p in ydir.iterdir() if not p.name.startswith(".")):
@@ -160,8 +161,9 @@ def _store(ws: Workspace, d: Delivery, org_code: str) -> str:
         stored.append(target)
     if d.path.is_dir():
         manifest = target_dir / f"{d.sha256}.manifest.tsv"
-        if not manifest.exists():
-            manifest.write_text("".join(f"{n}\t{s}\t{sz}\n" for n, s, sz, _ in d.files), encoding="utf-8")
+        text = "".join(f"{n}\t{s}\t{sz}\n" for n, s, sz, _ in d.files)
+        if not manifest.exists() or manifest.read_text("utf-8", errors="replace") != text:
+            atomic_write_text(manifest, text)
         return str(manifest.relative_to(ws.root))
     return str(stored[0].relative_to(ws.root)) if stored else ""
 
@@ -264,6 +266,12 @@ def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Del
 
 
 def _folder_findings(d: Delivery, org_codes: set[str]) -> list[Finding]:
+    if d.year == 0:
+        folder = d.path.parent.parent.name if d.org_folder else d.path.parent.name
+        return [Finding("error", "year_folder",
+                        f"De map '{folder}' is geen geldig verslagjaar ({MIN_YEAR}–{MAX_YEAR}); plaats de levering in data/raw/<jaar>/<ORGANISATIECODE>/.",
+                        f"The folder '{folder}' is not a valid reporting year ({MIN_YEAR}–{MAX_YEAR}); put the delivery in data/raw/<year>/<ORGANISATION CODE>/.",
+                        cell=d.name)]
     if not d.org_folder:
         return [Finding("error", "org_folder",
                         f"{d.name} staat niet in een map per organisatie. Plaats leveringen in data/raw/{d.year}/<ORGANISATIECODE>/.",
@@ -284,7 +292,11 @@ def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], w
     inspected: dict[int, list[Finding]] = {}
     for i, d in enumerate(deliveries):
         if not pre_findings[i] and d.path.is_file() and d.path.suffix.lower() in EXCEL_SUFFIXES:
-            inspected[i] = inspect_workbook(d.path)
+            try:
+                inspected[i] = inspect_workbook(d.path)
+            except Exception as exc:  # never let one file stop the run
+                inspected[i] = [Finding("error", "file_corrupt", f"{d.name} is beschadigd ({type(exc).__name__}).",
+                                        f"{d.name} is damaged ({type(exc).__name__}).", cell=d.name)]
             if not inspected[i]:
                 workbooks[i] = d.path
     keys = list(workbooks)
@@ -296,6 +308,18 @@ def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], w
 
     def one(args: tuple[int, Delivery]) -> Item:
         i, d = args
+        try:
+            return read_one(i, d)
+        except Exception as exc:  # a file that breaks a reader is a finding on that delivery, never a stop
+            raw = RawSubmission(fmt=d.fmt)
+            raw.findings.append(Finding(
+                "error", "file_corrupt",
+                f"{d.name} kon niet worden gelezen ({type(exc).__name__}); het bestand is beschadigd. Sla het opnieuw op en lever het opnieuw aan.",
+                f"{d.name} could not be read ({type(exc).__name__}); the file is damaged. Save it again and resend it.",
+                cell=d.name))
+            return Item(key=i, raw=raw, expected_org=d.org_folder.upper() or None, expected_year=d.year)
+
+    def read_one(i: int, d: Delivery) -> Item:
         pre = pre_findings[i]
         if pre:
             raw = RawSubmission(fmt=d.fmt)
@@ -360,7 +384,12 @@ def check_files(paths: list[Path]) -> list[tuple[Path, Item]]:
             raw = RawSubmission(fmt="unknown")
             raw.findings.append(Finding("error", "file_missing", f"{p} bestaat niet.", f"{p} does not exist.", cell=str(p)))
         else:
-            raw = read_submission(p, reg)
+            try:
+                raw = read_submission(p, reg)
+            except Exception as exc:  # a file that breaks a reader is a finding, never a traceback
+                raw = RawSubmission(fmt="unknown")
+                raw.findings.append(Finding("error", "file_corrupt", f"{p.name} is beschadigd ({type(exc).__name__}).",
+                                            f"{p.name} is damaged ({type(exc).__name__}).", cell=p.name))
         items.append(Item(key=i, raw=raw, expected_org=None, expected_year=None))
     Validator(reg, sorted(org_codes)).validate(items, History())
     return list(zip(paths, items))

@@ -16,6 +16,7 @@ import resource
 import subprocess
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def inspect_workbook(path: Path) -> list[Finding]:
                     return [_file_error("file_used_range",
                                         f"Een werkblad in {name} heeft een gebruikt bereik van {cells:,} cellen en {cols:,} kolommen; de grens is {MAX_USED_CELLS:,} cellen en {MAX_COLUMNS:,} kolommen. Verwijder lege opgemaakte rijen en kolommen (Ctrl+End laat zien waar het bereik eindigt).".replace(",", "."),
                                         f"A worksheet in {name} has a used range of {cells:,} cells and {cols:,} columns; the limit is {MAX_USED_CELLS:,} cells and {MAX_COLUMNS:,} columns. Delete empty formatted rows and columns (Ctrl+End shows where the range ends).", name)]
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, KeyError) as exc:
         return [_file_error("file_corrupt", f"{name} is beschadigd en kan niet worden gelezen ({type(exc).__name__}). Sla het opnieuw op en stuur het nogmaals.",
                             f"{name} is damaged and cannot be read ({type(exc).__name__}). Save it again and resend it.", name)]
     return findings

@@ -85,6 +85,34 @@ class Workspace:
                 os.close(fd)
 
 
+    @contextmanager
+    def reader_lock(self, wait: bool = False, timeout: float = 600.0) -> Iterator[None]:
+        """A shared lock for commands that only read the warehouse: many readers, no writer meanwhile."""
+        self.processed.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if not wait or time.monotonic() > deadline:
+                        raise WorkspaceBusy(
+                            f"another rbb process{_read_holder(self.lock_path)} is writing to {self.root}; "
+                            "wait until it is finished or run with --wait"
+                        ) from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+
 def _read_holder(path: Path) -> str:
     try:
         pid = path.read_text().strip()

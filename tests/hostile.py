@@ -377,16 +377,6 @@ def absurd_delivery(delivery: Delivery) -> Delivery:
     return out
 
 
-def absurd_typed(typed: Delivery) -> Delivery:
-    out = copy_delivery(typed)
-    set_cell(out, "organisatie", 0, "fte_totaal", 1e308)
-    set_cell(out, "organisatie", 0, "verzuimdagen", RawCell("", "<v>NaN</v>"))
-    set_cell(out, "organisatie", 0, "kosten_inhuur", RawCell("", "<v>inf</v>"))
-    set_cell(out, "organisatie", 0, "n_instroom_personeel", -5.0)
-    set_cell(out, "producten", 0, "n_besluiten", -1e308)
-    return out
-
-
 LONG_TEXT = ("Lang verhaal. " * 71_429)[:999_999] + "."          # 1,000,000 characters
 
 

@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
 from pipeline.demo_data import planted_faults
