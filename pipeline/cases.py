@@ -17,6 +17,7 @@ whole, and never copied or fingerprinted by a validation tool. Instead:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,6 +224,10 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
     """Validate and aggregate case files: one streaming DuckDB scan over all files of a format (DuckDB
     parallelises over files), then one GX run over all files' sampled and violating rows."""
     reg = reg or registry()
+    # Great Expectations takes seconds to import; DuckDB releases the GIL while it scans, so set GX up
+    # in parallel with the scan instead of after it
+    warm = threading.Thread(target=gx.prepare, daemon=True)
+    warm.start()
     scans = [CaseScan(path=Path(p)) for p in paths]
     for scan in scans:
         scan.findings.extend(_header_findings(scan.path, reg))
@@ -235,6 +240,7 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
                 _scan_group(con, group, reg, year, f"rejects_{int(parquet)}")
     finally:
         con.close()
+    warm.join()
     if validate:
         validate_frames(scans, reg)
     return scans

@@ -30,6 +30,12 @@ def _context() -> Any:
     return ctx
 
 
+def prepare() -> None:
+    """Import and set up Great Expectations (once per process)."""
+    with _lock:
+        _context()
+
+
 def disable_fingerprint(pandas_engine: Any) -> None:
     """Switch off GX's MD5 fingerprint of every DataFrame batch (a private constant; tested)."""
     if not hasattr(pandas_engine, "HASH_THRESHOLD"):
@@ -46,13 +52,14 @@ def expectations() -> Any:
 def new_suite(name: str) -> Any:
     import great_expectations as gx
 
-    _context()
+    prepare()
     return gx.ExpectationSuite(name=name)
 
 
 def run(frame: Any, suite: Any, index_columns: list[str]) -> list[Any]:
     """Validate one DataFrame against a suite; returns GX's per-expectation results."""
     global _counter
+    prepare()
     ctx = _context()
     with _lock:
         _counter += 1
