@@ -57,55 +57,37 @@ class Workspace:
     @contextmanager
     def writer_lock(self, wait: bool = False, timeout: float = 600.0) -> Iterator[None]:
         """Hold the workspace's single-writer lock; raise WorkspaceBusy if another process holds it."""
-        self.processed.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if not wait or time.monotonic() > deadline:
-                        holder = _read_holder(self.lock_path)
-                        raise WorkspaceBusy(
-                            f"another rbb process{holder} is writing to {self.root}; "
-                            "wait until it is finished or run with --wait"
-                        ) from None
-                    time.sleep(0.2)
+        with self._flock(fcntl.LOCK_EX, wait, timeout) as fd:
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
             yield
-        finally:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
-
 
     @contextmanager
     def reader_lock(self, wait: bool = False, timeout: float = 600.0) -> Iterator[None]:
         """A shared lock for commands that only read the warehouse: many readers, no writer meanwhile."""
+        with self._flock(fcntl.LOCK_SH, wait, timeout):
+            yield
+
+    @contextmanager
+    def _flock(self, mode: int, wait: bool, timeout: float) -> Iterator[int]:
         self.processed.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     if not wait or time.monotonic() > deadline:
                         raise WorkspaceBusy(
-                            f"another rbb process{_read_holder(self.lock_path)} is writing to {self.root}; "
+                            f"another rbb process{_read_holder(self.lock_path)} is using {self.root}; "
                             "wait until it is finished or run with --wait"
                         ) from None
                     time.sleep(0.2)
-            yield
+            yield fd
         finally:
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)
