@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .workspace import Workspace, WorkspaceBusy
+from .workspace import Workspace, WorkspaceBusy, sweep_partial_files
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -133,6 +133,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
     """Ingest and validate new deliveries from data/raw/<year>/<ORG>/."""
     ws.ensure()
     with ws.writer_lock(wait=wait):
+        sweep_partial_files(ws.inbox, ws.reports)
         results = _run_ingest(ws, year)
     if not results:
         console.print("No new deliveries.")
@@ -283,6 +284,7 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
+        sweep_partial_files(ws.reports)
         try:
             paths = build_reports(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
                                   open_mode=open_mode, shared_assets=shared_assets)

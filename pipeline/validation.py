@@ -86,6 +86,8 @@ def _fmt(x: object) -> str:
     if isinstance(x, float):
         if math.isnan(x):
             return "leeg"
+        if math.isinf(x) or abs(x) >= 1e15:
+            return f"{x:.3g}".replace(".", ",")
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}".replace(",", ".")
         return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
@@ -96,6 +98,8 @@ def _fmt_en(x: object) -> str:
     if isinstance(x, float):
         if math.isnan(x):
             return "empty"
+        if math.isinf(x) or abs(x) >= 1e15:
+            return f"{x:.3g}"
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}"
         return f"{x:,.2f}"

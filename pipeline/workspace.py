@@ -95,6 +95,22 @@ class Workspace:
                 os.close(fd)
 
 
+def sweep_partial_files(*folders: Path) -> int:
+    """Remove half-written files left by an interrupted run (``.<name>.tmp-<pid>`` and ``*.part``).
+    Call only while holding the writer lock; they never replaced a complete file."""
+    removed = 0
+    for folder in folders:
+        if not folder.exists():
+            continue
+        for p in list(folder.rglob(".*.tmp-*")) + list(folder.rglob("*.part")):
+            try:
+                p.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 def _read_holder(path: Path) -> str:
     try:
         pid = path.read_text().strip()

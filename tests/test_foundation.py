@@ -262,3 +262,16 @@ def test_status_command(demo_workspace):
                            "--year", "2025"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "LBIO" in proc.stdout and "missing" in proc.stdout and "rejected" in proc.stdout
+
+
+def test_partial_files_of_an_interrupted_run_are_swept(tmp_path):
+    from pipeline.workspace import atomic_write_text, sweep_partial_files
+    ws = Workspace.at(tmp_path).ensure()
+    good = ws.reports / "2025" / "index.html"
+    atomic_write_text(good, "<html></html>")
+    (good.parent / ".index.html.tmp-999").write_text("<html><bo", encoding="utf-8")
+    (ws.inbox / "DUO").mkdir(parents=True)
+    (ws.inbox / "DUO" / "abc.xlsx.part").write_bytes(b"PK")
+    assert sweep_partial_files(ws.inbox, ws.reports) == 2
+    assert [p.name for p in good.parent.iterdir()] == ["index.html"]
+    assert good.read_text("utf-8") == "<html></html>"
