@@ -3,7 +3,7 @@
 Reads every ``<DIR>/<ORG>/zaken.<fmt>`` in one ``read_csv`` / ``read_parquet`` call and computes all case
 indicators in ONE query with ``GROUP BY GROUPING SETS ((org_code, product_code), (org_code))``: nothing is
 validated or stored, so this is the least any pipeline can take on this machine. ``quantile_cont`` is the
-direct (holistic) form, the "floor" of ``/work/shared/performance-anchors.md``.
+direct (holistic) form: the "floor" every other method is compared with.
 
     python benchmarks/case_floor.py --dir DIR [--fmt csv|parquet] [--year 2025] [--out indicators.parquet]
 

@@ -4,7 +4,7 @@
 size from a few hundred to tens of millions of cases. It is the data behind the case benchmark
 (``benchmarks/bench_cases.py``) and the case tests.
 
-Shape of the data (the same as in ``/work/shared/performance-anchors.md``, so numbers stay comparable):
+Shape of the data (kept fixed so that benchmark numbers stay comparable over time):
 
 - **Skew.** Organisation sizes follow a Zipf law whose exponent is solved so that the largest member holds
   ~30 % of all cases: a few very large members and many small ones. By default the mass-volume members
