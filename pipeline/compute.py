@@ -44,7 +44,7 @@ class Indicator:
 
     @property
     def is_survey(self) -> bool:
-        return self.uncertainty == "t_mean" or (self.uncertainty == "wilson" and self.code.startswith("ktv_"))
+        return self.theme == "klanttevredenheid" and self.uncertainty in SURVEY_METHODS
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_nl
@@ -226,11 +226,7 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
                     label = ("improving" if better else "declining") if ind.direction != "context" else ("rising" if slope > 0 else "falling")
                 else:
                     label = "stable"
-            gap_best = np.nan
-            if ind.direction == "higher":
-                gap_best = rec.value - best_q
-            elif ind.direction == "lower":
-                gap_best = rec.value - best_q
+            gap_best = rec.value - best_q     # NaN for context indicators (no best quartile)
             out.append({
                 "org_code": rec.org_code, "year": int(year), "indicator_code": code, "value": rec.value,
                 "direction": ind.direction, "rank": rank[i], "n_orgs": n_orgs, "percentile": pct[i] if ranked else np.nan,
@@ -322,7 +318,6 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
                                     NormalisationSpec, TreatmentSpec, UncertaintySpec, build_composite, uncertainty)
     cfg = methods_config()["composite"]
     cat = [i for i in catalogue() if i.direction != "context" and i.code not in cfg["exclude_indicators"]]
-    themes = sorted({i.theme for i in cat})
     scores_rows, unc_rows, method_rows = [], [], []
     for year in sorted(values["year"].unique()):
         wide = (values[(values["year"] == year) & values["indicator_code"].isin([i.code for i in cat])]
@@ -358,7 +353,6 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
                              "rank_lo": r.rank_lo, "rank_hi": r.rank_hi, "n_units": len(data)})
         method_rows.append({"year": int(year), "spec_json": spec.to_json(indent=None),
                             "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
-    del themes
     return (pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
             pd.DataFrame(unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]),
             pd.DataFrame(method_rows, columns=["year", "spec_json", "n_runs", "seed"]))

@@ -158,9 +158,9 @@ def inspect_workbook(path: Path) -> list[Finding]:
     return findings
 
 
-def _used_range(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """Largest row and column referenced by any cell (streamed; the dimension tag is not trusted)."""
-    max_row = max_col = 0
+def _stream_matches(zf: zipfile.ZipFile, member: str, pattern: re.Pattern[bytes], overlap: int = 512):
+    """Regex matches in a (possibly huge) zip member, read in 1 MB chunks; a match cut by a chunk boundary is
+    found in the next chunk (which starts with the previous tail), so a match may be seen twice."""
     tail = b""
     with zf.open(member) as fh:
         while True:
@@ -168,10 +168,16 @@ def _used_range(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
             if not chunk:
                 break
             data = tail + chunk
-            for m in _CELL_REF.finditer(data):
-                max_col = max(max_col, _col_index(m.group(1).decode()) + 1)
-                max_row = max(max_row, int(m.group(2)))
-            tail = data[-256:]
+            yield from pattern.finditer(data)
+            tail = data[-overlap:]
+
+
+def _used_range(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """Largest row and column referenced by any cell (streamed; the dimension tag is not trusted)."""
+    max_row = max_col = 0
+    for m in _stream_matches(zf, member, _CELL_REF):
+        max_col = max(max_col, _col_index(m.group(1).decode()) + 1)
+        max_row = max(max_row, int(m.group(2)))
     return max_row * max_col, max_col
 
 
@@ -190,16 +196,7 @@ def formula_cells(path: Path) -> dict[str, list[str]]:
                 member = member.lstrip("/") if member.startswith("/") else "xl/" + member
                 if member not in zf.namelist():
                     continue
-                refs: list[str] = []
-                tail = b""
-                with zf.open(member) as fh:
-                    while True:
-                        chunk = fh.read(1 << 20)
-                        if not chunk:
-                            break
-                        data = tail + chunk
-                        refs.extend(m.group(1).decode() for m in _FORMULA_CELL.finditer(data))
-                        tail = data[-512:]
+                refs = [m.group(1).decode() for m in _stream_matches(zf, member, _FORMULA_CELL)]
                 if refs:
                     out[sheet.get("name") or member] = list(dict.fromkeys(refs))
     except (KeyError, zipfile.BadZipFile, OSError, SafeET.ParseError, ValueError):
@@ -285,7 +282,9 @@ def _header_row(rows: list[list[object]], sheet: Sheet, lang_labels: bool = True
         if lang_labels:
             lookup.setdefault(f.label_nl.casefold(), f.code)
             lookup.setdefault(f.label_en.casefold(), f.code)
+    codes = set(sheet.field_codes)
     best: tuple[int, dict[int, str]] | None = None
+    best_score = 0.0
     for i, row in enumerate(rows[:15]):
         found: dict[int, str] = {}
         for j, v in enumerate(row):
@@ -293,11 +292,11 @@ def _header_row(rows: list[list[object]], sheet: Sheet, lang_labels: bool = True
                 code = lookup.get(v.strip().casefold())
                 if code and code not in found.values():
                     found[j] = code
-        codes_in_row = sum(1 for j, v in enumerate(row) if isinstance(v, str) and v.strip() in sheet.field_codes)
-        score = len(found) + 0.5 * codes_in_row
-        if found and (best is None or score > best[2]):  # type: ignore[index]
-            best = (i, found, score)  # type: ignore[assignment]
-    return (best[0], best[1]) if best else None
+        # a row of field codes beats a row of labels that happen to match
+        score = len(found) + 0.5 * sum(1 for v in row if isinstance(v, str) and v.strip() in codes)
+        if found and score > best_score:
+            best, best_score = (i, found), score
+    return best
 
 
 def _to_sheet(code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bool, decimal_comma: bool,

@@ -295,9 +295,7 @@ class Validator:
             frame[col] = frame[list(rule.parts)].sum(axis=1, min_count=1)
             add(gxe.ExpectColumnPairValuesAToBeGreaterThanB, {**meta, "field": rule.total}, column_A=rule.total,
                 column_B=col, or_equal=True, ignore_row_if="either_value_is_missing")
-        elif rule.kind == "sheet_sum_le":
-            # evaluated on the sheet holding the total: the parts' sum per submission is joined to it
-            pass
+        # sheet_sum_le rules are added to the suite of the sheet holding the total (_sheet_sums)
 
     def _sheet_sums(self, sheet: Sheet, frame: pd.DataFrame, live: list[Item], add, gxe) -> None:
         for rule in self.registry.rules:
@@ -437,9 +435,9 @@ class Validator:
             nl = f"Het verplichte veld {lbl_nl} is leeg{where_nl}. Vul een waarde in{(' (' + f.unit + ')') if f.unit else ''}; gebruik 0 als er niets was."
             en = f"The required field {lbl_en} is empty{where_en}. Enter a value{(' (' + f.unit + ')') if f.unit else ''}; use 0 if there was none."
         elif rule == "type":
-            kind_nl = "een geheel getal" if f.type == "integer" else "een getal"
+            kind_nl = "geheel getal" if f.type == "integer" else "getal"
             kind_en = "a whole number" if f.type == "integer" else "a number"
-            nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl[4:] if kind_nl.startswith('een ') else kind_nl}. Vul alleen {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200)."
+            nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl}. Vul alleen een {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200)."
             en = f"{lbl_en} contains '{value}', which is not {kind_en}. Enter only {kind_en}, without text, units or percent sign (for example 1200)."
         elif rule == "range":
             nl = f"{lbl_nl} is {_fmt(rec.get(f.code))}{unit}{where_nl}; toegestaan is {_fmt(float(f.min)) if f.min is not None else '…'} tot en met {_fmt(float(f.max)) if f.max is not None else '…'}{unit}. Controleer de waarde en de eenheid."
