@@ -8,14 +8,19 @@ its own process under ``/usr/bin/time -v`` (wall time and maximum resident set s
 - (b) ``benchmarks/case_pandas.py``: the straightforward pandas version;
 - (c) ``pipeline.cases.run_case_pipeline(files, year, db_path)``: ingest + validation + indicators into a
   fresh DuckDB file (run through this script's ``_pipeline`` subcommand). If it cannot be imported, its
-  rows say "not available".
+  rows say "not available";
+- (d) ``rbb ingest`` then ``rbb compute`` (the real commands, ``python -m pipeline.cli``) on a fresh one-year
+  workspace: the demo's deliveries of all members (workbooks and CSV folders) with the generated case files
+  hard-linked into each member's last delivery; and (e) the same workspace without the case files, so that
+  (d) − (e) is what the case files add to a real run. Only with ``--methods ...,rbb,rbb_sheets``.
 
-It then checks that (a), (b) and (c) give the same indicators (max abs difference per pair, over all
-org and org x product groups) and prints markdown tables: the machine, wall time (min and median over
+It then checks that (a), (b), (c) and (d) give the same indicators (max abs difference per pair, over all
+org and org x product groups; (d) only has the members whose submission was accepted) and prints markdown tables: the machine, wall time (min and median over
 ``--repeat`` rounds), peak RSS (max over rounds), rows/s, the ratios (c)/(a) and (b)/(c), the time per
 case per size and the linearity ratio (time per case at the largest size / at 7 M).
 
     python benchmarks/bench_cases.py --sizes 1000000,7000000,35000000 --fmt csv [--repeat 3]
+        [--methods floor,pandas,pipeline,rbb,rbb_sheets]
 
 Generated files are deleted after each size unless ``--keep`` is given. Without ``/usr/bin/time`` the
 wall time comes from ``time.perf_counter`` and the peak RSS from ``os.wait4``'s rusage of that child.
@@ -33,6 +38,7 @@ import math
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -45,9 +51,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 TIME_BIN = "/usr/bin/time"
-METHODS = ("floor", "pandas", "pipeline")
+METHODS = ("floor", "pandas", "pipeline", "rbb", "rbb_sheets")
+DEFAULT_METHODS = ("floor", "pandas", "pipeline")
 LABELS = {"gen": "generate (casegen)", "floor": "(a) DuckDB floor", "pandas": "(b) pandas",
-          "pipeline": "(c) pipeline"}
+          "pipeline": "(c) pipeline", "rbb": "(d) rbb ingest + compute",
+          "rbb_sheets": "(e) rbb ingest + compute, no case files"}
+WORKSPACE_METHODS = ("rbb", "rbb_sheets")
 NOT_AVAILABLE = 3  # exit code of the _pipeline subcommand when pipeline.cases cannot be used
 KEYS = ("org_code", "product_code")
 # Canonical indicator column -> the names it may have in a method's output (first match wins).
@@ -153,7 +162,50 @@ def method_cmd(method: str, data_dir: Path, fmt: str, year: int, out: Path, db: 
     if method == "pipeline":
         return [py, str(Path(__file__).resolve()), "_pipeline", "--dir", str(data_dir), "--fmt", fmt,
                 "--year", str(year), "--db", str(db), "--out", str(out)]
+    if method in WORKSPACE_METHODS:     # data_dir is the workspace here: the real commands, one after the other
+        rbb = f"{shlex.quote(py)} -m pipeline.cli"
+        ws = shlex.quote(str(data_dir))
+        return ["sh", "-c", f"{rbb} ingest --root {ws} >/dev/null && {rbb} compute --root {ws} >/dev/null"]
     raise ValueError(method)
+
+
+def build_workspaces(base: Path, files: dict[str, Path], year: int, seed: int) -> dict[str, Path | list[str]]:
+    """Two workspace templates for (d) and (e): the demo's deliveries for ``year`` (workbooks and CSV
+    folders of the members delivering that year), once without and once with the generated case files
+    (hard links, the same files the other methods read) inside each member's last delivery. ``unplaced``
+    lists the members without a delivery in the demo year (their case file is not in (d))."""
+    from importlib import resources
+
+    sys.path.insert(0, str(ROOT))
+    from pipeline.demo import place_case_files, write_deliveries
+    from pipeline.workspace import Workspace
+
+    sheets = Workspace.at(base / "ws_sheets")
+    sheets.ensure()
+    register = sheets.root / "data" / "organisations.csv"
+    register.write_text(resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"), "utf-8")
+    deliveries = write_deliveries(sheets, seed, [year])
+    full = Workspace.at(base / "ws_rbb")
+    shutil.copytree(sheets.root, full.root, copy_function=os.link)
+    placed = place_case_files(full, deliveries, year, files, link=True)
+    return {"rbb": full.root, "rbb_sheets": sheets.root, "unplaced": sorted(set(files) - set(placed))}
+
+
+def workspace_indicators(root: Path, year: int, out: Path) -> None:
+    """The case indicators (d) stored in its warehouse (accepted submissions), for the comparison."""
+    import duckdb
+
+    from pipeline.workspace import Workspace
+
+    con = duckdb.connect(str(Workspace.at(root).db_path), read_only=True)
+    try:
+        con.sql(f"""SELECT org_code, product_code, n_rows, n_cases, n_decided, n_on_time, lead_median, lead_p90,
+                           n_backlog, n_on_time / nullif(n_decided, 0) AS share_within_term,
+                           1000.0 * n_objections / nullif(n_decided, 0) AS objections_per_1000,
+                           1000.0 * n_complaints / nullif(n_cases, 0) AS complaints_per_1000
+                    FROM f_zaken_agg WHERE year = {int(year)}""").df().to_parquet(out, index=False)
+    finally:
+        con.close()
 
 
 def run_pipeline_child(argv: list[str]) -> None:
@@ -220,6 +272,7 @@ def compare(a, b) -> dict:
             worst, worst_col = m, c
     return {"max_abs_diff": worst, "worst_column": worst_col, "columns": common_cols,
             "groups": len(idx), "only_left": len(only_a), "only_right": len(only_b),
+            "orgs_only_left": sorted({org for org, _ in only_a}),
             "same": worst <= TOLERANCE and not len(only_a) and not len(only_b)}
 
 
@@ -285,13 +338,28 @@ def bench_size(size: int, args, methods: list[str]) -> dict:
               f"(peak {gen.rss_mb:,.0f} MB); cache warmed in {warm_s:.1f} s", file=sys.stderr)
         outs = {m: base / f"indicators_{m}.parquet" for m in methods}
         db = base / "pipeline.duckdb"
+        templates = {}
+        if any(m in WORKSPACE_METHODS for m in methods):
+            t = time.perf_counter()
+            templates = build_workspaces(base, {p.parent.name: p for p in files}, args.year, args.seed)
+            result["unplaced"] = templates["unplaced"]
+            print(f"[{fmt_size(size)}] workspaces for (d)/(e) written in {time.perf_counter() - t:.1f} s",
+                  file=sys.stderr)
         for r in range(args.repeat):
             for m in methods:
                 if result["available"].get(m) is False:
                     continue
                 for p in (db, Path(str(db) + ".wal")):
                     p.unlink(missing_ok=True)
-                run = measure(method_cmd(m, data_dir, args.fmt, args.year, outs[m], db), args.timeout)
+                where = data_dir
+                if m in WORKSPACE_METHODS:     # a fresh workspace for each run (hard links, no copies)
+                    where = base / f"{m}_round{r + 1}"
+                    shutil.copytree(templates[m], where, copy_function=os.link)
+                run = measure(method_cmd(m, where, args.fmt, args.year, outs[m], db), args.timeout)
+                if m == "rbb" and run.ok:
+                    workspace_indicators(where, args.year, outs[m])
+                if m in WORKSPACE_METHODS:
+                    shutil.rmtree(where, ignore_errors=True)
                 if m == "pipeline" and run.returncode == NOT_AVAILABLE:
                     result["available"][m] = False
                     result["reason"] = run.payload.get("reason", run.stderr_tail[-300:])
@@ -324,9 +392,12 @@ def compare_outputs(outs: dict[str, Path], methods: list[str], result: dict, yea
         if runs and all(r["returncode"] == 0 for r in runs) and outs[m].exists():
             tables[m] = normalise(pd.read_parquet(outs[m]), year)
     cmp = {}
-    for a, b in (("floor", "pandas"), ("floor", "pipeline"), ("pandas", "pipeline")):
+    for a, b in (("floor", "pandas"), ("floor", "pipeline"), ("pandas", "pipeline"), ("floor", "rbb")):
         if a in tables and b in tables:
             cmp[f"{a}|{b}"] = compare(tables[a], tables[b])
+    if "floor|rbb" in cmp:      # (d) stores accepted submissions only: the members rejected for their workbooks lack
+        c = cmp["floor|rbb"]
+        c["same"] = c["max_abs_diff"] <= TOLERANCE and not c["only_right"]
     cmp["columns"] = {m: [c for c in ALIASES if c in t.columns] for m, t in tables.items()}
     return cmp
 
@@ -377,6 +448,8 @@ def render(results: list[dict], args, methods: list[str]) -> str:
                 stats[(size, m)] = None
                 lines.append(f"| {fmt_size(size)} | {LABELS[m]} | 0 | not available | | | | | |")
                 continue
+            if m not in res["runs"]:        # not measured at this size
+                continue
             s = summary(res["runs"][m], size)
             stats[(size, m)] = s
             if s is None:
@@ -396,10 +469,23 @@ def render(results: list[dict], args, methods: list[str]) -> str:
 
     for res in results:
         size = res["size"]
-        a, b, c = (stats.get((size, m)) for m in METHODS)
+        a, b, c = (stats.get((size, m)) for m in DEFAULT_METHODS)
         lines.append(f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
                      f"{verdict(c, c and a and c['min'] <= 2 * a['min'])} | "
                      f"{verdict(c, c and b and b['min'] >= 2 * c['min'])} | {verdict(c, c and c['rss'] < 2048)} |")
+    if any(stats.get((res["size"], "rbb")) for res in results):
+        lines += ["", ("### The real commands: (d) `rbb ingest` + `rbb compute` of a one-year workspace with the "
+                       "case files, (e) the same workspace without them"), "",
+                  "| size | (d) s | (e) s | (d) − (e) s | (d)/(a) | ((d) − (e))/(a) | (d) peak RSS MB |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for res in results:
+            size = res["size"]
+            a, d, e = (stats.get((size, m)) for m in ("floor", "rbb", "rbb_sheets"))
+            if not d:
+                continue
+            extra = d["min"] - e["min"] if e else math.nan
+            lines.append(f"| {fmt_size(size)} | {d['min']:.2f} | {e['min'] if e else math.nan:.2f} | {extra:.2f} | "
+                         f"{ratio(d, a)} | {extra / a['min'] if a else math.nan:.2f} | {d['rss']:,.0f} |")
     sizes = [r["size"] for r in results]
     if len(sizes) > 1:
         largest = max(sizes)
@@ -420,7 +506,7 @@ def render(results: list[dict], args, methods: list[str]) -> str:
               "|---|---|---:|---:|---:|---|---|---|"]
     for res in results:
         cmp = res.get("compare", {})
-        for pair in ("floor|pandas", "floor|pipeline", "pandas|pipeline"):
+        for pair in ("floor|pandas", "floor|pipeline", "pandas|pipeline", "floor|rbb"):
             c = cmp.get(pair)
             if not c:
                 continue
@@ -429,6 +515,17 @@ def render(results: list[dict], args, methods: list[str]) -> str:
                          f"{c['only_left']} / {c['only_right']} | {c['max_abs_diff']:.3g} | "
                          f"{c['worst_column'] if c['max_abs_diff'] > 0 else '—'} | "
                          f"{'yes' if c['same'] else '**NO**'} | {len(c['columns'])} |")
+        lacking = cmp.get("floor|rbb", {}).get("orgs_only_left")
+        if lacking:
+            unplaced = [o for o in lacking if o in res.get("unplaced", [])]
+            rejected = [o for o in lacking if o not in unplaced]
+            why = []
+            if rejected:
+                why.append(f"{len(rejected)} whose submission was rejected for planted workbook faults of the demo "
+                           f"data ({', '.join(rejected)})")
+            if unplaced:
+                why.append(f"{len(unplaced)} without a delivery in the demo year ({', '.join(unplaced)})")
+            lines.append(f"| {fmt_size(res['size'])} | (d) lacks | | | | members: {'; '.join(why)} | | |")
         cols = cmp.get("columns", {})
         if "pipeline" in cols:
             missing = [c for c in cols.get("floor", []) if c not in cols["pipeline"]]
@@ -448,7 +545,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,7000000", help="comma-separated case counts (default 1M,7M)")
     ap.add_argument("--fmt", choices=("csv", "parquet"), default="csv")
     ap.add_argument("--repeat", type=int, default=1, help="rounds per size (report min wall, max RSS)")
-    ap.add_argument("--methods", default=",".join(METHODS), help="subset of floor,pandas,pipeline")
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                    help=f"subset of {','.join(METHODS)} (default {','.join(DEFAULT_METHODS)})")
     ap.add_argument("--year", type=int, default=2025)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", type=Path, default=None, help="where to put the generated files (default: $TMPDIR)")

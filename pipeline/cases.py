@@ -18,12 +18,15 @@ whole, and never copied or fingerprinted by a validation tool. Instead:
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import gx
 from .findings import Finding, short_value
@@ -102,8 +105,10 @@ def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
             exprs.append(f"TRY_CAST({col} AS {SQL_TYPES[f.type]}) AS {col}")
         else:
             exprs.append(col)
+    # for the first rows a small read buffer is enough (the default buffer tokenises 32 MB per file)
+    small = ", buffer_size=2097152" if limit else ""
     src = (f"read_csv({_quote(path)}, delim=';', header=true, quote='\"', columns={columns}, "
-           f"nullstr={NULL_STRINGS!r}, auto_detect=false)")
+           f"nullstr={NULL_STRINGS!r}, auto_detect=false{small})")
     return f"(SELECT row_number() OVER () + 1 AS __row, {', '.join(exprs)} FROM (SELECT * FROM {src}{lim}))"
 
 
@@ -132,7 +137,8 @@ def rule_predicates(reg: Registry) -> list[tuple[str, str, str, str | None]]:
 def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
     """One streaming pass: counts and rule violations per file, product and lead time in days (of decided
     cases). Lead times are whole days, so this histogram gives exact quantiles while its size stays small
-    (files × products × distinct lead times), whatever the number of cases."""
+    (files × products × distinct lead times), whatever the number of cases. The 64-bit hashes of the case
+    ids ride along as lists (``__ids``, 8 bytes per case) for the uniqueness check."""
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year}-12-31'"
     checks = ",\n  ".join(f'count(*) FILTER (WHERE {pred}) AS "v|{rid}"' for rid, _, pred, _ in rule_predicates(reg))
     return f"""
@@ -145,53 +151,95 @@ WITH c AS (
 SELECT
   filename, product_code, CASE WHEN decided THEN lead_days END AS lead_days,
   count(*) AS n_rows,
+  list(hash(case_id)) FILTER (WHERE case_id IS NOT NULL) AS "__ids",
   count(*) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}) AS n_cases,
   count(*) FILTER (WHERE decided) AS n_decided,
   count(*) FILTER (WHERE decided AND lead_days <= termijn_dagen) AS n_on_time,
   count(*) FILTER (WHERE datum_ontvangst <= {y1} AND (datum_besluit IS NULL OR datum_besluit > {y1})) AS n_backlog,
-  coalesce(sum(bezwaar) FILTER (WHERE decided), 0) AS n_objections,
-  coalesce(sum(klacht) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}), 0) AS n_complaints,
+  coalesce(sum(bezwaar) FILTER (WHERE decided), 0)::BIGINT AS n_objections,
+  coalesce(sum(klacht) FILTER (WHERE datum_ontvangst BETWEEN {y0} AND {y1}), 0)::BIGINT AS n_complaints,
   {checks}
 FROM c
 GROUP BY ALL
 """
 
 
-def _quantile_from_histogram(values: np.ndarray, counts: np.ndarray, q: float) -> float:
-    """Linear-interpolation quantile (type 7, as DuckDB's quantile_cont and numpy) from value counts."""
-    n = int(counts.sum())
-    if n == 0:
-        return float("nan")
-    order = np.argsort(values)
-    v, c = values[order], np.cumsum(counts[order])
-    h = (n - 1) * q
-    lo, hi = int(np.floor(h)), int(np.ceil(h))
-    v_lo = v[np.searchsorted(c, lo + 1)]
-    v_hi = v[np.searchsorted(c, hi + 1)]
-    return float(v_lo + (h - lo) * (v_hi - v_lo))
+def _group_quantiles(hist: pd.DataFrame, keys: list[str], q: float) -> pd.DataFrame:
+    """Linear-interpolation quantile (type 7, as DuckDB's quantile_cont and numpy) of ``lead_days`` per
+    group of ``keys`` (column ``value``), from a histogram with the count of each lead time in ``n``.
+
+    With the counts sorted by lead time and cumulated within the group, the k-th smallest value (1-based)
+    sits on the one row where ``cum - n < k <= cum``."""
+    h = hist.sort_values(keys + ["lead_days"], kind="stable", ignore_index=True)
+    grouped = h.groupby(keys, sort=False, dropna=False)
+    cum = grouped["n"].cumsum()
+    total = grouped["n"].transform("sum")
+    pos = (total - 1) * q
+    lo, hi = np.floor(pos) + 1, np.ceil(pos) + 1
+    at_lo = (cum - h["n"] < lo) & (lo <= cum)
+    at_hi = (cum - h["n"] < hi) & (hi <= cum)
+    out = h.loc[at_lo, keys].reset_index(drop=True)      # one row per group, in the same order for both
+    v_lo = h.loc[at_lo, "lead_days"].to_numpy(dtype="float64")
+    v_hi = h.loc[at_hi, "lead_days"].to_numpy(dtype="float64")
+    frac = (pos - np.floor(pos))[at_lo].to_numpy(dtype="float64")
+    out["value"] = v_lo + frac * (v_hi - v_lo)
+    return out
 
 
 def _aggregate_histogram(hist: pd.DataFrame) -> pd.DataFrame:
     """Per file and product, and per file (is_total = 1): sums of the counts and the lead-time quantiles."""
     sums = [c for c in hist.columns if c not in ("filename", "product_code", "lead_days")]
-    rows = []
     hist = hist.assign(product_code=hist["product_code"].astype(object))
+    decided = hist.loc[hist["lead_days"].notna(), ["filename", "product_code", "lead_days", "n_decided"]]
+    decided = decided.rename(columns={"n_decided": "n"})
+    parts = []
     for total in (0, 1):
         keys = ["filename"] if total else ["filename", "product_code"]
-        for key, g in hist.groupby(keys, sort=True, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            rec = {"filename": key[0], "product_code": None if total else key[1], "is_total": total}
-            rec.update({c: int(g[c].sum()) for c in sums})
-            dec = g[g["lead_days"].notna()]
-            lead = dec.groupby("lead_days")["n_decided"].sum()
-            values, counts = lead.index.to_numpy(dtype="float64"), lead.to_numpy(dtype="int64")
-            rec["lead_median"] = _quantile_from_histogram(values, counts, 0.5)
-            rec["lead_p90"] = _quantile_from_histogram(values, counts, 0.9)
-            rows.append(rec)
-    out = pd.DataFrame(rows)
+        out = hist.groupby(keys, sort=True, dropna=False)[sums].sum().astype("int64").reset_index()
+        dec = decided.groupby(keys + ["lead_days"], sort=False, dropna=False, as_index=False)["n"].sum()
+        for name, q in (("lead_median", 0.5), ("lead_p90", 0.9)):
+            quantiles = _group_quantiles(dec, keys, q).rename(columns={"value": name})
+            out = out.merge(quantiles, on=keys, how="left")
+        if total:
+            out.insert(1, "product_code", None)
+        out.insert(2, "is_total", total)
+        parts.append(out)
+    out = pd.concat(parts, ignore_index=True)
+    out["lead_median"] = out["lead_median"].astype("float64")
+    out["lead_p90"] = out["lead_p90"].astype("float64")
     first = ["filename", "product_code", "is_total", "n_rows", "n_cases", "n_decided", "n_on_time", "lead_median",
              "lead_p90", "n_backlog", "n_objections", "n_complaints"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def _duplicate_ids(table: pa.Table) -> dict[str, int]:
+    """Per file: the number of case-id hashes that repeat an earlier one (``count - count DISTINCT``).
+
+    The hashes of a file are gathered from its histogram rows and sorted (numpy sorts without the GIL, so
+    two files are sorted at once); equal neighbours are repeats. A DuckDB ``count(DISTINCT …)`` over the
+    ids costs a second pass and a hash table of all ids, several times as long."""
+    if table.num_rows == 0:
+        return {}
+    ids = table.column("__ids").combine_chunks()
+    offsets = ids.offsets.to_numpy()
+    values = ids.values.to_numpy().view(np.int64)   # equality is all that matters; int64 sorts faster
+    names = table.column("filename").to_numpy(zero_copy_only=False).astype(str)
+    order = np.argsort(names, kind="stable")
+    order = order[ids.is_valid().to_numpy(zero_copy_only=False)[order]]   # a group with only empty ids has no list
+    if not len(order):
+        return {}
+    cuts = np.flatnonzero(np.r_[True, names[order][1:] != names[order][:-1], True])
+    jobs = [(names[order[a]], order[a:b]) for a, b in pairwise(cuts)]
+    jobs.sort(key=lambda job: -int((offsets[job[1] + 1] - offsets[job[1]]).sum()))   # largest first
+
+    def repeats(job: tuple[str, np.ndarray]) -> tuple[str, int]:
+        name, rows = job
+        arr = np.concatenate([values[offsets[i]:offsets[i + 1]] for i in rows])
+        arr.sort()
+        return name, int(np.count_nonzero(arr[1:] == arr[:-1]))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(repeats, jobs))
 
 
 def _header_findings(path: Path, reg: Registry) -> list[Finding]:
@@ -256,7 +304,7 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
     paths = [s.path for s in scans]
     con.execute("SET preserve_insertion_order = false")
     try:
-        agg = _aggregate_histogram(con.execute(_scan_sql(paths, reg, year, rejects)).fetch_df())
+        table = con.sql(_scan_sql(paths, reg, year, rejects)).to_arrow_table()
     except duckdb.Error as exc:
         if len(scans) > 1:      # find the file that cannot be read; the others are scanned on their own
             for s in scans:
@@ -267,11 +315,11 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
             f"{paths[0].name} kon niet worden gelezen: {str(exc).splitlines()[0][:300]}",
             f"{paths[0].name} could not be read: {str(exc).splitlines()[0][:300]}", sheet="zaken", cell=paths[0].name))
         return
-    # uniqueness of case ids per file: a DISTINCT inside the grouping sets above costs more than this
-    # separate pass over the case ids (64-bit hashes; duplicates are confirmed exactly below)
-    dup = dict(con.execute(f"""SELECT filename, count(case_id) - count(DISTINCT hash(case_id))
-                               FROM {source_sql(paths, reg, ignore_errors=True)} GROUP BY filename""").fetchall())
-    agg["v|unique:case_id"] = agg["filename"].map(lambda f: int(dup.get(f, dup.get(str(f), 0)) or 0))
+    # uniqueness of case ids per file from the hashes the scan collected (duplicates are confirmed exactly below)
+    dup = _duplicate_ids(table)
+    agg = _aggregate_histogram(table.drop_columns(["__ids"]).to_pandas())
+    del table
+    agg["v|unique:case_id"] = agg["filename"].map(lambda f: int(dup.get(str(f), 0)))
     by_file = {str(s.path): s for s in scans}
     for s in scans:
         s.findings.extend(_reject_findings(con, s.path, rejects))
@@ -289,7 +337,7 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
                 f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg)}").fetchone()[0])
         s.violations = violations
         s.aggregates = part[[c for c in part.columns if not c.startswith("v|") and c != "filename"]].reset_index(drop=True)
-        s.frame = _gx_frame(con, s.path, reg, violations)
+    _gx_frames(con, [s for s in scans if s.violations], reg)
 
 
 def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> list[Finding]:
@@ -316,18 +364,24 @@ def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -
     return out
 
 
-def _gx_frame(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, violations: dict[str, int]) -> pd.DataFrame:
-    """The file's first rows plus (only if the scan counted any) the violating rows, with line numbers."""
-    numbered = numbered_sql(path, reg)
-    parts = [f"SELECT * FROM {numbered_sql(path, reg, SAMPLE_ROWS)}"]
-    for rid, _, pred, _ in rule_predicates(reg):
-        if violations.get(rid):
-            parts.append(f"SELECT * FROM (SELECT * FROM {numbered} WHERE {pred} LIMIT {MAX_ROWS_PER_RULE})")
-    if violations.get("unique:case_id"):
-        parts.append(f"""SELECT * FROM (SELECT * FROM {numbered} WHERE case_id IN (
-                           SELECT case_id FROM {numbered} GROUP BY case_id HAVING count(*) > 1 LIMIT {MAX_ROWS_PER_RULE})
-                         LIMIT {2 * MAX_ROWS_PER_RULE})""")
-    frame = con.execute(" UNION ".join(parts) + " ORDER BY __row").fetch_df()
+def _gx_frames(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry) -> None:
+    """Each file's first rows plus (only if the scan counted any) its violating rows, with line numbers,
+    read in one query for all files (DuckDB reads the files in parallel)."""
+    if not scans:
+        return
+    parts = []
+    for i, scan in enumerate(scans):
+        path, violations = scan.path, scan.violations
+        numbered = numbered_sql(path, reg)
+        parts.append(f"SELECT {i} AS __file, * FROM {numbered_sql(path, reg, SAMPLE_ROWS)}")
+        for rid, _, pred, _ in rule_predicates(reg):
+            if violations.get(rid):
+                parts.append(f"SELECT {i}, * FROM (SELECT * FROM {numbered} WHERE {pred} LIMIT {MAX_ROWS_PER_RULE})")
+        if violations.get("unique:case_id"):
+            parts.append(f"""SELECT {i}, * FROM (SELECT * FROM {numbered} WHERE case_id IN (
+                               SELECT case_id FROM {numbered} GROUP BY case_id HAVING count(*) > 1 LIMIT {MAX_ROWS_PER_RULE})
+                             LIMIT {2 * MAX_ROWS_PER_RULE})""")
+    frame = con.execute(" UNION ".join(parts) + " ORDER BY __file, __row").fetch_df()
     for f in _fields(reg):
         if f.type == "date":
             frame[f.code] = pd.to_datetime(frame[f.code])
@@ -335,7 +389,8 @@ def _gx_frame(con: duckdb.DuckDBPyConnection, path: Path, reg: Registry, violati
             frame[f.code] = frame[f.code].astype("float64")
         else:
             frame[f.code] = frame[f.code].astype(object)
-    return frame
+    for i, part in frame.groupby("__file", sort=False):
+        scans[int(i)].frame = part.drop(columns="__file").reset_index(drop=True)
 
 
 def validate_frames(scans: list[CaseScan], reg: Registry) -> None:

@@ -15,9 +15,9 @@ from importlib import resources
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import stats
+from .registry import load_yaml
 from .warehouse import connect, init_schema, table_exists, transaction
 from .workspace import Workspace
 
@@ -52,12 +52,12 @@ class Indicator:
 
 @lru_cache(maxsize=1)
 def catalogue_config() -> dict:
-    return yaml.safe_load(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
+    return load_yaml(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
 def methods_config() -> dict:
-    return yaml.safe_load(resources.files("pipeline.metadata").joinpath("methods.yaml").read_text("utf-8"))
+    return load_yaml(resources.files("pipeline.metadata").joinpath("methods.yaml").read_text("utf-8"))
 
 
 def catalogue() -> list[Indicator]:

@@ -67,31 +67,52 @@ def add_case_files(ws: Workspace, deliveries: list, year: int, total_cases: int,
 
     from .casegen import generate_cases
 
-    latest: dict[str, object] = {}
-    for d in deliveries:
-        if d.year == year:
-            latest[d.org_code] = d          # the last delivery of each organisation (a resubmission wins)
+    latest = _latest_deliveries(deliveries, year)
     products = {org: sorted({str(p) for p in d.sheets["producten"]["product_code"] if isinstance(p, str)})
                 for org, d in latest.items() if "producten" in d.sheets}
     with tempfile.TemporaryDirectory(dir=ws.processed) as tmp:
         files = generate_cases(Path(tmp), total_cases, year=year, seed=seed, fmt=fmt, orgs=sorted(latest),
                                products=products)
-        for org, path in files.items():
-            d = latest[org]
-            target = ws.raw / str(year) / org / d.name
-            if target.is_file():
-                folder = target.with_suffix("")
-                folder.mkdir()
-                stamp = target.stat().st_mtime
-                target.replace(folder / target.name)
-                target = folder
-                os.utime(folder / d.name, (stamp, stamp))
-            stamp = max(p.stat().st_mtime for p in target.iterdir())
-            dest = target / path.name
+        place_case_files(ws, deliveries, year, files)
+    return total_cases
+
+
+def _latest_deliveries(deliveries: list, year: int) -> dict[str, object]:
+    latest: dict[str, object] = {}
+    for d in deliveries:
+        if d.year == year:
+            latest[d.org_code] = d          # the last delivery of each organisation (a resubmission wins)
+    return latest
+
+
+def place_case_files(ws: Workspace, deliveries: list, year: int, files: dict[str, Path], link: bool = False) -> list[str]:
+    """Put each organisation's case file into its last delivery of ``year`` (moved, or hard-linked with
+    ``link``); a workbook delivery becomes a folder holding the workbook and the case file. Returns the
+    organisations whose file was placed (one without a delivery that year gets none)."""
+    latest = _latest_deliveries(deliveries, year)
+    placed = []
+    for org, path in files.items():
+        d = latest.get(org)
+        if d is None:
+            continue
+        placed.append(org)
+        target = ws.raw / str(year) / org / d.name
+        if target.is_file():
+            folder = target.with_suffix("")
+            folder.mkdir()
+            stamp = target.stat().st_mtime
+            target.replace(folder / target.name)
+            target = folder
+            os.utime(folder / d.name, (stamp, stamp))
+        stamp = max(p.stat().st_mtime for p in target.iterdir())
+        dest = target / Path(path).name
+        if link:
+            os.link(path, dest)
+        else:
             shutil.move(str(path), dest)
             os.utime(dest, (stamp, stamp))
-            os.utime(target, (stamp, stamp))
-    return total_cases
+        os.utime(target, (stamp, stamp))
+    return placed
 
 
 def run_demo(ws: Workspace, seed: int, years: list[int], console: Console, scale: int | None = None,

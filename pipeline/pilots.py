@@ -30,10 +30,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
-from .registry import SIZE_CLASSES, load_organisations
+from .registry import SIZE_CLASSES, load_organisations, load_yaml
 from .reports.render import fmt_number, render
 from .workspace import Workspace, atomic_write_text
 
@@ -59,7 +58,7 @@ def _default_config_text() -> str:
 
 def default_config() -> dict[str, Any]:
     """The packaged settings of ``metadata/pilots.yaml`` (a fresh copy on every call)."""
-    return yaml.safe_load(_default_config_text())
+    return load_yaml(_default_config_text())
 
 
 def load_config(root: str | Path | None = None) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def load_config(root: str | Path | None = None) -> dict[str, Any]:
     if root is not None:
         path = Path(root) / "data" / "pilots.yaml"
         if path.exists():
-            override = yaml.safe_load(path.read_text("utf-8")) or {}
+            override = load_yaml(path.read_text("utf-8")) or {}
             if not isinstance(override, dict):
                 raise ValueError(f"{path}: expected a mapping of settings, e.g. 'shortlist_size: 8'")
             unknown = sorted(set(override) - set(cfg))
@@ -133,7 +132,7 @@ class PilotData:
 
 @lru_cache(maxsize=1)
 def _indicators_yaml() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
+    return load_yaml(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
 
 
 def catalogue_from_yaml() -> pd.DataFrame:

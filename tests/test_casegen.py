@@ -308,3 +308,25 @@ def test_report():
     assert "| 35M | (c) pipeline | 0 | not available |" in text
     assert "| (b) pandas | 3.000 | 3.000 | 3.000 | 1.00 |" in text  # per case and linearity 35M / 7M
     assert "(c) not available: ImportError" in text
+
+
+def test_real_commands_on_a_benchmark_workspace(tmp_path, csv_set):
+    """(d) of the benchmark: the generated case files hard-linked into a one-year demo workspace, then the
+    real ``rbb ingest`` and ``rbb compute``; the stored case indicators equal the floor's for every member
+    whose submission was accepted, and the case files were not copied."""
+    import subprocess
+
+    templates = bench.build_workspaces(tmp_path, csv_set, YEAR, seed=1)
+    linked = sorted(templates["rbb"].glob(f"data/raw/{YEAR}/*/*/zaken.csv"))
+    assert len(linked) + len(templates["unplaced"]) == len(csv_set) and len(templates["unplaced"]) <= 1
+    assert all(p.stat().st_nlink >= 2 for p in linked)
+    assert not list(templates["rbb_sheets"].glob("data/raw/**/zaken.csv"))
+    cmd = bench.method_cmd("rbb", templates["rbb"], "csv", YEAR, tmp_path / "unused", tmp_path / "unused.duckdb")
+    done = subprocess.run(cmd, env=bench.child_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    bench.workspace_indicators(templates["rbb"], YEAR, tmp_path / "d.parquet")
+    got = bench.normalise(pd.read_parquet(tmp_path / "d.parquet"), YEAR)
+    want = bench.normalise(floor.run_floor(csv_set, "csv", YEAR), YEAR)
+    cmp = bench.compare(want, got)
+    assert cmp["max_abs_diff"] <= bench.TOLERANCE and cmp["only_right"] == 0
+    assert 20 <= len(set(got.index.get_level_values("org_code"))) < len(csv_set)   # the demo's planted rejections

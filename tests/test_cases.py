@@ -155,3 +155,60 @@ def test_bad_case_file_rejects_the_submission(tmp_path, demo_workspace):
     con = duckdb.connect(str(ws.db_path), read_only=True)
     assert con.execute("SELECT count(*) FROM f_zaken_agg").fetchone()[0] == 0
     con.close()
+
+
+def test_histogram_quantiles_equal_numpy_on_random_histograms():
+    """Median and P90 from the lead-time histogram equal numpy's linear-interpolation percentiles of the
+    expanded values, per file x product and per file (ties, single values, zero lead times)."""
+    from pipeline.cases import _aggregate_histogram
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for f in ("a.csv", "b.csv", "c.csv"):
+        for p in ("P1", "P2", "P3"):
+            size = int(rng.choice([1, 2, 3, 40]))
+            for v, n in zip(*np.unique(rng.integers(0, 30, size=size), return_counts=True)):
+                rows.append({"filename": f, "product_code": p, "lead_days": float(v), "n_rows": int(n),
+                             "n_decided": int(n), "v|x": 0})
+        rows.append({"filename": f, "product_code": "P9", "lead_days": np.nan, "n_rows": 5, "n_decided": 0, "v|x": 1})
+    hist = pd.DataFrame(rows).assign(n_cases=1, n_on_time=0, n_backlog=0, n_objections=0, n_complaints=0)
+    agg = _aggregate_histogram(hist)
+    expanded = hist[hist["lead_days"].notna()].loc[lambda d: d.index.repeat(d["n_decided"])]
+    for _, r in agg.iterrows():
+        sel = expanded[expanded["filename"] == r["filename"]]
+        if not r["is_total"]:
+            sel = sel[sel["product_code"] == r["product_code"]]
+        if sel.empty:
+            assert np.isnan(r["lead_median"]) and np.isnan(r["lead_p90"])
+            continue
+        assert r["lead_median"] == pytest.approx(np.percentile(sel["lead_days"], 50), abs=1e-12)
+        assert r["lead_p90"] == pytest.approx(np.percentile(sel["lead_days"], 90), abs=1e-12)
+    totals = agg[agg["is_total"] == 1].set_index("filename")
+    assert (totals["n_rows"] == hist.groupby("filename")["n_rows"].sum()).all()
+    assert (totals["v|x"] == 1).all()
+
+
+def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
+    """The hash-and-sort uniqueness check gives count - count(DISTINCT) per file, also for an id repeated
+    under another product, three times, and with empty ids."""
+    from pipeline.cases import _duplicate_ids
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for name, n in (("big", 20_000), ("small", 300), ("clean", 1_000)):
+        ids = [f"{name}-{i}" for i in rng.integers(0, n if name != "clean" else 10**9, size=n)]
+        if name == "clean":
+            ids = [f"clean-{i}" for i in range(n)]
+        ids[:3] = [None, None, ids[3]]
+        frames.append(pd.DataFrame({"filename": name, "case_id": ids,
+                                    "product_code": rng.choice(["P1", "P2"], size=n),
+                                    "lead_days": rng.integers(0, 50, size=n)}))
+    frames.append(pd.DataFrame({"filename": "clean", "case_id": [None, None], "product_code": "P9", "lead_days": 99}))
+    df = pd.concat(frames, ignore_index=True)
+    table = duckdb.sql("""SELECT filename, product_code, lead_days,
+                                 list(hash(case_id)) FILTER (WHERE case_id IS NOT NULL) AS "__ids"
+                          FROM df GROUP BY ALL""").to_arrow_table()
+    got = _duplicate_ids(table)
+    want = {f: int(g["case_id"].notna().sum() - g["case_id"].nunique()) for f, g in df.groupby("filename")}
+    assert got == want
+    assert got["clean"] == 1 and got["big"] > 1000    # the planted repeat; many repeats in the random file

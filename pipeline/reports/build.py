@@ -30,11 +30,10 @@ from urllib.parse import quote
 
 import duckdb
 import plotly.offline
-import yaml
 from markupsafe import Markup
 
 from .. import warehouse
-from ..registry import CLUSTER_LABELS, Organisation
+from ..registry import CLUSTER_LABELS, Organisation, load_yaml
 from ..status import status_table
 from ..workspace import Workspace, atomic_write_text
 from . import charts
@@ -45,7 +44,7 @@ from .render import fmt_number, render
 @lru_cache(maxsize=1)
 def _catalogue_yaml() -> dict[str, Any]:
     text = resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 CLUSTER_MIN_MEMBERS = int(_catalogue_yaml()["comparison"]["cluster_min_members"])
