@@ -35,6 +35,10 @@ from .registry import Field, Registry, registry
 CASE_FILE_NAMES = ("zaken.csv", "zaken.parquet")
 SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER", "number": "DOUBLE"}
 SAMPLE_ROWS = 5_000
+# the case-id hashes of one scan are held in memory (8 bytes per case, twice: DuckDB's lists and their Arrow
+# copy); files are therefore scanned in batches of about this many cases, so memory is bounded by the
+# batch (or by the largest single file), not by the total input
+SCAN_BATCH_ROWS = 20_000_000
 MAX_ROWS_PER_RULE = 50
 NULL_STRINGS = ["", "n.v.t.", "-", "onb.", "NULL"]
 
@@ -267,10 +271,11 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
                     sheet="zaken", cell=path.name, field=f.code) for f in missing]
 
 
-def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, memory_limit: str = "1500MB",
+def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, memory_limit: str = "1GB",
                     validate: bool = True) -> list[CaseScan]:
-    """Validate and aggregate case files: one streaming DuckDB scan over all files of a format (DuckDB
-    parallelises over files), then one GX run over all files' sampled and violating rows."""
+    """Validate and aggregate case files: one streaming DuckDB scan over the files of a format (DuckDB
+    parallelises over and within files; in batches of ``SCAN_BATCH_ROWS`` cases to bound memory), then one
+    GX run over all files' sampled and violating rows."""
     reg = reg or registry()
     # Great Expectations takes seconds to import; DuckDB releases the GIL while it scans, so set GX up
     # in parallel with the scan instead of after it
@@ -284,8 +289,8 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
         con.execute(f"SET memory_limit = '{memory_limit}'")
         for parquet in (False, True):
             group = [s for s in scans if not s.findings and (s.path.suffix.lower() == ".parquet") == parquet]
-            if group:
-                _scan_group(con, group, reg, year, f"rejects_{int(parquet)}")
+            for i, batch in enumerate(_batches(group)):
+                _scan_group(con, batch, reg, year, f"rejects_{int(parquet)}_{i}")
     finally:
         con.close()
     warm.join()
@@ -294,7 +299,36 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
     return scans
 
 
-def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1500MB",
+def _estimated_rows(path: Path) -> int:
+    """Rows of a case file: from the Parquet footer, or the CSV's size over the mean length of its first lines."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return int(duckdb.sql(f"SELECT count(*) FROM read_parquet({_quote(path)})").fetchall()[0][0])
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+        lines = head.count(b"\n")
+        return int(path.stat().st_size / (len(head) / lines)) if lines else 1
+    except (OSError, duckdb.Error):
+        return 1
+
+
+def _batches(scans: list[CaseScan], limit: int | None = None) -> list[list[CaseScan]]:
+    """Files in batches of at most ``limit`` estimated rows (a larger file is a batch of its own), in the
+    given order."""
+    limit = SCAN_BATCH_ROWS if limit is None else limit
+    out: list[list[CaseScan]] = []
+    rows = 0
+    for scan in scans:
+        n = _estimated_rows(scan.path)
+        if not out or rows + n > limit:
+            out.append([])
+            rows = 0
+        out[-1].append(scan)
+        rows += n
+    return [b for b in out if b]
+
+
+def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1GB",
                    validate: bool = True) -> CaseScan:
     """Validate and aggregate one case file in DuckDB (streaming, bounded memory)."""
     return scan_case_files([path], year, reg, memory_limit, validate)[0]

@@ -212,3 +212,25 @@ def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
     want = {f: int(g["case_id"].notna().sum() - g["case_id"].nunique()) for f, g in df.groupby("filename")}
     assert got == want
     assert got["clean"] == 1 and got["big"] > 1000    # the planted repeat; many repeats in the random file
+
+
+def test_files_are_scanned_in_batches_with_the_same_result(tmp_path, monkeypatch):
+    """Batching bounds memory; the batches cover every file once, in order, and the scans equal one batch."""
+    from pipeline import cases as cases_mod
+    from pipeline.casegen import generate_cases
+
+    files = generate_cases(tmp_path, 30_000, year=Y, seed=5, fmt="csv")
+    paths = [files[o] for o in sorted(files)]
+    est = {p: cases_mod._estimated_rows(p) for p in paths}
+    real = {p: sum(1 for _ in open(p, "rb")) - 1 for p in paths}
+    assert all(abs(est[p] - real[p]) <= 0.05 * real[p] + 5 for p in paths)
+    batches = cases_mod._batches([cases_mod.CaseScan(path=p) for p in paths], limit=5_000)
+    assert [s.path for b in batches for s in b] == paths and len(batches) > 3
+    assert all(len(b) == 1 or sum(est[s.path] for s in b) <= 5_000 for b in batches)
+
+    one = cases_mod.scan_case_files(paths, Y, validate=False)
+    monkeypatch.setattr(cases_mod, "SCAN_BATCH_ROWS", 5_000)
+    many = cases_mod.scan_case_files(paths, Y, validate=False)
+    for a, b in zip(one, many):
+        pd.testing.assert_frame_equal(a.aggregates, b.aggregates)
+        assert a.violations == b.violations and a.n_rows == b.n_rows == real[a.path]
