@@ -5,8 +5,10 @@ whole, and never copied or fingerprinted by a validation tool. Instead:
 
 1. **One streaming scan** in DuckDB computes, per product and for the organisation, both the case
    indicators (cases, decisions, decided within term, median and 90th-percentile lead time, backlog at
-   year end, objections, complaints) and, for every registry rule of the ``zaken`` fields, the number of
-   rows that break it. The rule predicates are generated from the same registry as everything else.
+   year end, objections, complaints), for every registry rule of the ``zaken`` fields, the number of
+   rows that break it, and the case-id hashes for the uniqueness check (sorted per file afterwards). The
+   rule predicates are generated from the same registry as everything else. Files are scanned in batches
+   of ~20 million cases, so memory is bounded by the batch.
    Lines DuckDB cannot parse (text in a date or number) are collected with ``store_rejects``.
 2. **Great Expectations** runs the registry's suite for ``zaken`` on a small frame: the first rows of the
    file (a cross-check of the SQL screening) plus, only when the scan counted violations, the offending
