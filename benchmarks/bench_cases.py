@@ -10,12 +10,13 @@ its own process under ``/usr/bin/time -v`` (wall time and maximum resident set s
   fresh DuckDB file (run through this script's ``_pipeline`` subcommand). If it cannot be imported, its
   rows say "not available";
 - (d) ``rbb ingest`` then ``rbb compute`` (the real commands, ``python -m pipeline.cli``) on a fresh one-year
-  workspace: the demo's deliveries of all members (workbooks and CSV folders) with the generated case files
+  workspace: the demo's deliveries for the year (workbooks and CSV folders) with the generated case files
   hard-linked into each member's last delivery; and (e) the same workspace without the case files, so that
   (d) − (e) is what the case files add to a real run. Only with ``--methods ...,rbb,rbb_sheets``.
 
 It then checks that (a), (b), (c) and (d) give the same indicators (max abs difference per pair, over all
-org and org x product groups; (d) only has the members whose submission was accepted) and prints markdown tables: the machine, wall time (min and median over
+org and org x product groups; (d) only has the members whose submission was accepted) and prints
+markdown tables: the machine, wall time (min and median over
 ``--repeat`` rounds), peak RSS (max over rounds), rows/s, the ratios (c)/(a) and (b)/(c), the time per
 case per size and the linearity ratio (time per case at the largest size / at 7 M).
 
