@@ -22,7 +22,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -221,26 +220,24 @@ def _aggregate_histogram(hist: pd.DataFrame) -> pd.DataFrame:
 def _duplicate_ids(table: pa.Table) -> dict[str, int]:
     """Per file: the number of case-id hashes that repeat an earlier one (``count - count DISTINCT``).
 
-    The hashes of a file are gathered from its histogram rows and sorted (numpy sorts without the GIL, so
-    two files are sorted at once); equal neighbours are repeats. A DuckDB ``count(DISTINCT …)`` over the
-    ids costs a second pass and a hash table of all ids, several times as long."""
-    if table.num_rows == 0:
-        return {}
-    ids = table.column("__ids").combine_chunks()
-    offsets = ids.offsets.to_numpy()
-    values = ids.values.to_numpy().view(np.int64)   # equality is all that matters; int64 sorts faster
-    names = table.column("filename").to_numpy(zero_copy_only=False).astype(str)
-    order = np.argsort(names, kind="stable")
-    order = order[ids.is_valid().to_numpy(zero_copy_only=False)[order]]   # a group with only empty ids has no list
-    if not len(order):
-        return {}
-    cuts = np.flatnonzero(np.r_[True, names[order][1:] != names[order][:-1], True])
-    jobs = [(names[order[a]], order[a:b]) for a, b in pairwise(cuts)]
-    jobs.sort(key=lambda job: -int((offsets[job[1] + 1] - offsets[job[1]]).sum()))   # largest first
+    The hashes of a file are gathered from its histogram rows (batch by batch, without first combining the
+    Arrow chunks into a copy) and sorted (numpy sorts without the GIL, so two files are sorted at once);
+    equal neighbours are repeats. A DuckDB ``count(DISTINCT …)`` over the ids costs a second pass and a hash
+    table of all ids, several times as long."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for batch in table.select(["filename", "__ids"]).to_batches():
+        names = batch.column(0).to_numpy(zero_copy_only=False)
+        ids = batch.column(1)
+        offsets = ids.offsets.to_numpy()
+        values = ids.values.to_numpy().view(np.int64)   # equality is all that matters; int64 sorts faster
+        valid = ids.is_valid().to_numpy(zero_copy_only=False)   # a group with only empty ids has no list
+        for i in np.flatnonzero(valid):
+            parts.setdefault(str(names[i]), []).append(values[offsets[i]:offsets[i + 1]])
+    jobs = sorted(parts.items(), key=lambda job: -sum(len(a) for a in job[1]))   # largest first
 
-    def repeats(job: tuple[str, np.ndarray]) -> tuple[str, int]:
-        name, rows = job
-        arr = np.concatenate([values[offsets[i]:offsets[i + 1]] for i in rows])
+    def repeats(job: tuple[str, list[np.ndarray]]) -> tuple[str, int]:
+        name, pieces = job
+        arr = np.concatenate(pieces)
         arr.sort()
         return name, int(np.count_nonzero(arr[1:] == arr[:-1]))
 
