@@ -538,14 +538,10 @@ def aggregate_rows(scan: CaseScan, submission_id: int, org: str, year: int, sha2
     return out.sort_values("product_code", na_position="last", ignore_index=True)
 
 
-def case_indicator_table(scans: dict[str, CaseScan], year: int) -> pd.DataFrame:
-    """Case indicators per organisation and product (product_code None = organisation), from the scans."""
-    frames = []
-    for org, scan in sorted(scans.items()):
-        if scan.n_errors or scan.aggregates.empty:
-            continue
-        a = aggregate_rows(scan, 0, org, year, "")
-        frames.append(a)
+def case_indicator_table(stored: list[pd.DataFrame]) -> pd.DataFrame:
+    """Case indicators per organisation and product (product_code None = organisation), from the rows
+    stored for ``f_zaken_agg`` (``aggregate_rows``)."""
+    frames = [rows for rows in stored if not rows.empty]
     if not frames:
         return pd.DataFrame()
     t = pd.concat(frames, ignore_index=True)
@@ -566,12 +562,14 @@ def run_case_pipeline(files: dict[str, Path], year: int, db_path: Path) -> pd.Da
     orgs = sorted(files)
     scans = dict(zip(orgs, scan_case_files([Path(files[o]) for o in orgs], year, reg)))
     con = connect(Path(db_path))
+    stored = []
     try:
         init_schema(con, reg)
         for i, (org, scan) in enumerate(sorted(scans.items()), start=1):
             if scan.n_errors:
                 continue
             rows = aggregate_rows(scan, i, org, year, "")
+            stored.append(rows)
             with transaction(con):
                 con.execute("DELETE FROM f_zaken_agg WHERE org_code = ? AND year = ?", [org, year])
                 con.register("_agg", rows)
@@ -579,4 +577,4 @@ def run_case_pipeline(files: dict[str, Path], year: int, db_path: Path) -> pd.Da
                 con.unregister("_agg")
     finally:
         con.close()
-    return case_indicator_table(scans, year)
+    return case_indicator_table(stored)

@@ -111,15 +111,21 @@ def test_missing_column_is_a_finding(tmp_path):
     assert [f.rule for f in scan.findings] == ["column_missing"]
 
 
-def test_ingest_with_case_microdata_takes_precedence(tmp_path, demo_workspace):
+def _workspace_with_delivery(tmp_path, demo_workspace, org: str):
+    """A fresh workspace holding the demo's 2025 delivery of ``org`` as a folder (to add a case file to)."""
     ws = Workspace.at(tmp_path / "ws").ensure()
-    src = next((demo_workspace.raw / "2025" / "DUO").iterdir())
-    delivery = ws.raw / "2025" / "DUO" / "levering"
+    src = next((demo_workspace.raw / "2025" / org).iterdir())
+    delivery = ws.raw / "2025" / org / "levering"
     if src.is_dir():
         shutil.copytree(src, delivery)
     else:
         delivery.mkdir(parents=True)
         shutil.copyfile(src, delivery / src.name)
+    return ws, delivery
+
+
+def test_ingest_with_case_microdata_takes_precedence(tmp_path, demo_workspace):
+    ws, delivery = _workspace_with_delivery(tmp_path, demo_workspace, "DUO")
     _write_csv(_cases(), delivery / "zaken.csv")
     (result,) = ingest(ws)
     assert result.status.startswith("accepted"), [f.message_en for f in result.findings if f.severity == "error"]
@@ -138,14 +144,7 @@ def test_ingest_with_case_microdata_takes_precedence(tmp_path, demo_workspace):
 
 
 def test_bad_case_file_rejects_the_submission(tmp_path, demo_workspace):
-    ws = Workspace.at(tmp_path / "ws").ensure()
-    src = next((demo_workspace.raw / "2025" / "SVB").iterdir())
-    delivery = ws.raw / "2025" / "SVB" / "levering"
-    if src.is_dir():
-        shutil.copytree(src, delivery)
-    else:
-        delivery.mkdir(parents=True)
-        shutil.copyfile(src, delivery / src.name)
+    ws, delivery = _workspace_with_delivery(tmp_path, demo_workspace, "SVB")
     df = _cases()
     df.loc[0, "datum_besluit"] = dt.date(2024, 12, 1)   # decided before received
     _write_csv(df, delivery / "zaken.csv")
@@ -222,7 +221,7 @@ def test_files_are_scanned_in_batches_with_the_same_result(tmp_path, monkeypatch
     files = generate_cases(tmp_path, 30_000, year=Y, seed=5, fmt="csv")
     paths = [files[o] for o in sorted(files)]
     est = {p: cases_mod._estimated_rows(p) for p in paths}
-    real = {p: sum(1 for _ in open(p, "rb")) - 1 for p in paths}
+    real = {p: p.read_bytes().count(b"\n") - 1 for p in paths}
     assert all(abs(est[p] - real[p]) <= 0.05 * real[p] + 5 for p in paths)
     batches = cases_mod._batches([cases_mod.CaseScan(path=p) for p in paths], limit=5_000)
     assert [s.path for b in batches for s in b] == paths and len(batches) > 3
