@@ -63,10 +63,7 @@ def _default_year(ws: Workspace) -> int | None:
         return None
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
-        if not warehouse.table_exists(con, "submissions"):
-            return None
-        y = con.execute("SELECT max(year) FROM submissions").fetchone()[0]
-        return int(y) if y is not None else None
+        return warehouse.default_year(con)
     finally:
         con.close()
 
@@ -188,12 +185,17 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
     from . import warehouse
     from .registry import load_organisations
     from .status import history_table
+    explicit = year is not None
     year = year or _default_year(ws)
     if year is None:
         raise UserError("no submissions yet; run 'rbb ingest' first")
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
         print_status(con, load_organisations(ws.root), year)
+        if not explicit:
+            for later, n in warehouse.later_years(con, year):
+                console.print(f"{later}: {n} {'delivery' if n == 1 else 'deliveries'}, none accepted "
+                              f"(see 'rbb status --year {later}')")
         if show_history:
             h = history_table(con, year)
             t = Table(title=f"Versions received {year}")

@@ -168,13 +168,18 @@ def _store(ws: Workspace, d: Delivery, org_code: str) -> str:
     return str(stored[0].relative_to(ws.root)) if stored else ""
 
 
+def folder_org(d: Delivery) -> str | None:
+    """The organisation a delivery belongs to: its folder's name, upper-cased only where it is plain ASCII
+    (so that a look-alike such as 'cjıb' never turns into a register code)."""
+    if not d.org_folder:
+        return None
+    return d.org_folder.upper() if d.org_folder.isascii() else d.org_folder
+
+
 def _org_of(item: Item, d: Delivery) -> str:
-    org = item.frames.get("organisatie")
-    if d.org_folder:
-        return d.org_folder.upper()
-    if org is not None and len(org) and isinstance(org["org_code"].iloc[0], str):
-        return org["org_code"].iloc[0]
-    return "_ONBEKEND"
+    """The organisation a submission is recorded under: its delivery folder, never the code in the file
+    (a file in another folder without an organisation folder is recorded as '_ONBEKEND')."""
+    return folder_org(d) or "_ONBEKEND"
 
 
 def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pd.DataFrame:
@@ -317,7 +322,7 @@ def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], w
                 f"{d.name} kon niet worden gelezen ({type(exc).__name__}); het bestand is beschadigd. Sla het opnieuw op en lever het opnieuw aan.",
                 f"{d.name} could not be read ({type(exc).__name__}); the file is damaged. Save it again and resend it.",
                 cell=d.name))
-            return Item(key=i, raw=raw, expected_org=d.org_folder.upper() or None, expected_year=d.year)
+            return Item(key=i, raw=raw, expected_org=folder_org(d), expected_year=d.year)
 
     def read_one(i: int, d: Delivery) -> Item:
         pre = pre_findings[i]
@@ -328,8 +333,7 @@ def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], w
         else:
             raw = read_submission(d.path, reg)
         raw.findings[:0] = [Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell) for f in pre]
-        expected = d.org_folder.upper() if d.org_folder else None
-        return Item(key=i, raw=raw, expected_org=expected, expected_year=d.year)
+        return Item(key=i, raw=raw, expected_org=folder_org(d), expected_year=d.year)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, enumerate(deliveries)))
@@ -347,11 +351,11 @@ def ingest(ws: Workspace, year: int | None = None, progress: Callable[[str, int,
         sync_organisations(con, orgs)
         known = {(o, y, s) for o, y, s in con.execute("SELECT org_code, year, sha256 FROM submissions").fetchall()}
         deliveries = [d for d in discover(ws, year)
-                      if ((d.org_folder.upper() or "_ONBEKEND"), d.year, d.sha256) not in known]
+                      if (folder_org(d) or "_ONBEKEND", d.year, d.sha256) not in known]
         seen: set[tuple[str, int, str]] = set()
         unique = []
         for d in deliveries:
-            key = ((d.org_folder.upper() or "_ONBEKEND"), d.year, d.sha256)
+            key = (folder_org(d) or "_ONBEKEND", d.year, d.sha256)
             if key not in seen:
                 seen.add(key)
                 unique.append(d)

@@ -147,22 +147,36 @@ class Validator:
                 org = self._org(it)
                 if org:
                     history.add_item(it, org, it.expected_year)
+        # Plausibility compares a submission with history and peers. It runs only for submissions whose
+        # identity is settled (the organisation and year of the delivery folder, matching the file), and
+        # always looks history up by the folder's organisation: what a file claims to be never opens
+        # another member's figures.
+        plausible = [it for it in live if not _identity_rejected(it)]
+        keys = {it.key for it in plausible}
         for code in ("organisatie", "producten"):
             if code in frames:
+                frame = frames[code]
+                frame = frame[frame["__sub"].isin(keys)].copy() if len(keys) < len(live) else frame
+                if frame.empty:
+                    continue
                 sheet = self.registry.sheet(code)
-                suite = self._plausibility_suite(sheet, frames[code], live, history)
+                suite = self._plausibility_suite(sheet, frame, plausible, history)
                 if suite is not None:
-                    self._collect(sheet, frames[code], gx.run(frames[code], suite, ["__sub", "__row"]), by_key)
+                    self._collect(sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
         for it in live:
             self._mark_explained(it)
             it.findings.sort(key=_finding_order)
 
     @staticmethod
     def _org(it: Item) -> str | None:
+        """The organisation a submission is compared as: the delivery folder's code. Only where there is
+        no folder (``rbb check`` of loose files, which has no history) the code written in the file."""
+        if it.expected_org is not None:
+            return it.expected_org
         org_frame = it.frames.get("organisatie")
         if org_frame is not None and len(org_frame) and isinstance(org_frame["org_code"].iloc[0], str):
             return org_frame["org_code"].iloc[0]
-        return it.expected_org
+        return None
 
     def _plausibility_suite(self, sheet: Sheet, frame: pd.DataFrame, live: list[Item], history: History):
         gxe = gx.expectations()
@@ -315,7 +329,7 @@ class Validator:
         t = self.registry.yoy_threshold
         year_of = {it.key: it.expected_year for it in live}
         years = frame["__sub"].map(year_of)
-        orgs = frame["org_code"].astype(object)
+        orgs = frame["__sub"].map({it.key: self._org(it) for it in live}).astype(object)
         for f in sheet.fields:
             if not f.plausibility:
                 continue
@@ -370,13 +384,7 @@ class Validator:
         return out
 
     def _plausibility_products(self, frame: pd.DataFrame, live: list[Item], history: History, add, gxe) -> None:
-        org_of = {}
-        for it in live:
-            org_frame = it.frames.get("organisatie")
-            code = None
-            if org_frame is not None and len(org_frame) and "org_code" in org_frame.columns:
-                code = org_frame["org_code"].iloc[0]
-            org_of[it.key] = code if isinstance(code, str) else it.expected_org
+        org_of = {it.key: self._org(it) for it in live}
         t = self.registry.yoy_threshold
         for f in self.registry.sheet("producten").fields:
             if not f.plausibility:
@@ -571,6 +579,24 @@ class Validator:
 
 
 _SEV_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+IDENTITY_RULES = frozenset({"org_mismatch", "year_mismatch"})
+IDENTITY_FIELDS = frozenset({"org_code", "jaar"})
+
+
+def _identity_rejected(it: Item) -> bool:
+    """Whether a submission is rejected because it is not (or not only) what its folder says it is: another
+    organisation's code or another year in the file, or an organisation code or year that is missing or not
+    valid. Such a submission gets no plausibility output at all."""
+    for f in it.findings:
+        if f.severity != "error":
+            continue
+        if f.rule in IDENTITY_RULES or f.rule.startswith("file_"):
+            return True
+        if f.sheet == "organisatie" and f.field in IDENTITY_FIELDS:
+            return True
+    return False
 
 
 def _finding_order(f: Finding) -> tuple:

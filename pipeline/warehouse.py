@@ -107,3 +107,24 @@ def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation])
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def default_year(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The year a command works on when none is given: the latest year with an accepted submission in
+    force. A stray delivery for a later year (rejected, or misfiled) never moves it. Without any accepted
+    submission: the latest year that has deliveries at all."""
+    if not table_exists(con, "submissions"):
+        return None
+    y = con.execute("SELECT max(year) FROM submissions WHERE in_force AND year > 0").fetchone()[0]
+    if y is None:
+        y = con.execute("SELECT max(year) FROM submissions WHERE year > 0").fetchone()[0]
+    return int(y) if y is not None else None
+
+
+def later_years(con: duckdb.DuckDBPyConnection, year: int) -> list[tuple[int, int]]:
+    """Years after ``year`` that have deliveries but nothing accepted: (year, number of deliveries)."""
+    if not table_exists(con, "submissions"):
+        return []
+    return [(int(y), int(n)) for y, n in con.execute(
+        "SELECT year, count(*) FROM submissions WHERE year > ? GROUP BY year "
+        "HAVING NOT bool_or(in_force) ORDER BY year", [year]).fetchall()]
