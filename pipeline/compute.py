@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .registry import load_yaml
+from .metadata.models import load as load_metadata
 from .warehouse import connect, init_schema, table_exists, transaction
 from .workspace import Workspace
 
@@ -52,12 +52,12 @@ class Indicator:
 
 @lru_cache(maxsize=1)
 def catalogue_config() -> dict:
-    return load_yaml(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
+    return load_metadata("indicators.yaml")
 
 
 @lru_cache(maxsize=1)
 def methods_config() -> dict:
-    return load_yaml(resources.files("pipeline.metadata").joinpath("methods.yaml").read_text("utf-8"))
+    return load_metadata("methods.yaml")
 
 
 def catalogue() -> list[Indicator]:

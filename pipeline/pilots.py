@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .metadata.models import load as load_metadata
+from .metadata.models import validate as validate_metadata
 from .registry import SIZE_CLASSES, load_organisations, load_yaml
 from .reports.render import fmt_number, render
 from .workspace import Workspace, atomic_write_text
@@ -58,7 +60,7 @@ def _default_config_text() -> str:
 
 def default_config() -> dict[str, Any]:
     """The packaged settings of ``metadata/pilots.yaml`` (a fresh copy on every call)."""
-    return load_yaml(_default_config_text())
+    return validate_metadata("pilots.yaml", load_yaml(_default_config_text()), "pipeline/metadata/pilots.yaml")
 
 
 def load_config(root: str | Path | None = None) -> dict[str, Any]:
@@ -132,7 +134,7 @@ class PilotData:
 
 @lru_cache(maxsize=1)
 def _indicators_yaml() -> dict[str, Any]:
-    return load_yaml(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
+    return load_metadata("indicators.yaml")
 
 
 def catalogue_from_yaml() -> pd.DataFrame:

@@ -152,7 +152,8 @@ def load_registry(path: Path | None = None) -> Registry:
         text = resources.files("pipeline.metadata").joinpath("submission.yaml").read_text("utf-8")
     else:
         text = Path(path).read_text("utf-8")
-    raw = load_yaml(text)
+    from .metadata.models import validate
+    raw = validate("submission.yaml", load_yaml(text), str(path) if path else "pipeline/metadata/submission.yaml")
     code_lists = {k: tuple(str(x) for x in v) for k, v in raw["code_lists"].items()}
     all_codes = tuple(dict.fromkeys(f["code"] for f in raw["fields"]))
     code_lists["field_codes"] = all_codes

@@ -23,7 +23,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -33,7 +32,8 @@ import plotly.offline
 from markupsafe import Markup
 
 from .. import warehouse
-from ..registry import CLUSTER_LABELS, Organisation, load_yaml
+from ..metadata.models import load as load_metadata
+from ..registry import CLUSTER_LABELS, Organisation
 from ..status import status_table
 from ..workspace import Workspace, atomic_write_text
 from . import charts
@@ -43,8 +43,7 @@ from .render import fmt_number, render
 
 @lru_cache(maxsize=1)
 def _catalogue_yaml() -> dict[str, Any]:
-    text = resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8")
-    return load_yaml(text)
+    return load_metadata("indicators.yaml")
 
 
 CLUSTER_MIN_MEMBERS = int(_catalogue_yaml()["comparison"]["cluster_min_members"])

@@ -1,0 +1,304 @@
+"""Typed models of the metadata files in ``pipeline/metadata/``.
+
+Every YAML file is checked against these models when it is loaded: an unknown key, a missing key or a
+value of the wrong type stops the load with the file and the entry named. This also catches the classic
+YAML slip of an unquoted comma in a flow mapping (``{name_en: Objections per 1,000 decisions}`` reads as
+``name_en: Objections per 1`` plus a stray key ``000 decisions``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class MetadataError(ValueError):
+    """A metadata file does not match its model."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Number = float | int
+
+
+# ------------------------------------------------------------------ submission.yaml
+
+class SheetModel(_Strict):
+    code: str
+    name_nl: str
+    name_en: str
+    level: Literal["organisation", "product", "channel", "respondent", "case", "explanation"]
+    required: bool
+    key: list[str] | str | None = None
+    description_nl: str
+    description_en: str
+    max_rows: int | None = None
+    storage: Literal["sheet", "file"] = "sheet"
+
+
+class FieldModel(_Strict):
+    code: str
+    sheet: str
+    type: Literal["integer", "number", "text", "code", "date"]
+    required: bool
+    unit: str
+    label_nl: str
+    label_en: str
+    description_nl: str
+    description_en: str
+    codes: list[str] | str | None = None
+    min: Number | None = None
+    max: Number | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    plausibility: bool = False
+
+
+class RuleModel(_Strict):
+    code: str
+    sheet: str
+    kind: Literal["le", "sum_le", "sheet_sum_le"]
+    parts: list[str] | None = None
+    total: str | None = None
+    a: str | None = None
+    b: str | None = None
+    total_sheet: str | None = None
+
+
+class RatioModel(_Strict):
+    code: str
+    sheet: str
+    numerator: list[str] | str
+    denominator: list[str] | str
+    label_nl: str
+    label_en: str
+
+
+class PlausibilityModel(_Strict):
+    yoy_threshold: float
+    robust_z_threshold: float
+    min_peers: int
+    ratios: list[RatioModel]
+
+
+class SubmissionModel(_Strict):
+    version: str
+    themes: list[str]
+    code_lists: dict[str, list[str]]
+    sheets: list[SheetModel]
+    fields: list[FieldModel]
+    rules: list[RuleModel]
+    plausibility: PlausibilityModel
+
+
+# ------------------------------------------------------------------ indicators.yaml
+
+class SurveyRulesModel(_Strict):
+    indicative_below_n: int
+    suppress_below_n: int
+    max_halfwidth_mark: float
+    confidence: float
+
+
+class ComparisonModel(_Strict):
+    cluster_min_members: int
+    trend_years: int
+    trend_min_points: int
+    significance_alpha: float
+    multiple_testing: Literal["fdr_bh", "none"]
+
+
+class ThemeModel(_Strict):
+    nl: str
+    en: str
+
+
+class IndicatorModel(_Strict):
+    code: str
+    theme: str
+    unit: str
+    scale: Number
+    decimals: int
+    direction: Literal["higher", "lower", "context"]
+    uncertainty: Literal["none", "t_mean", "wilson"]
+    min_n: int
+    name_nl: str
+    name_en: str
+    numerator: str
+    denominator: str
+    fields: list[str]
+    description: str
+    caveat: str
+
+
+class IndicatorsModel(_Strict):
+    survey_rules: SurveyRulesModel
+    comparison: ComparisonModel
+    themes: dict[str, ThemeModel]
+    indicators: list[IndicatorModel]
+
+
+# ------------------------------------------------------------------ methods.yaml
+
+class ImputationModel(_Strict):
+    method: str
+    group_column: str | None = None
+
+
+class TreatmentModel(_Strict):
+    method: str
+    t_skew: float
+    t_kurt: float
+    winmax: int
+    fallback: str | None = None
+
+
+class NormalisationModel(_Strict):
+    method: str
+    range: tuple[Number, Number]
+
+
+class AggregationModel(_Strict):
+    method: str
+
+
+class UncertaintyModel(_Strict):
+    n_runs: int
+    seed: int
+    weight_noise: float
+
+
+class CompositeModel(_Strict):
+    exclude_indicators: list[str]
+    imputation: ImputationModel
+    treatment: TreatmentModel
+    normalisation: NormalisationModel
+    aggregation: AggregationModel
+    min_coverage: float
+    uncertainty: UncertaintyModel
+
+
+class DeaModelSpec(_Strict):
+    code: str
+    inputs: list[str]
+    outputs: list[str]
+    rts: Literal["crs", "vrs", "drs", "irs"]
+    orientation: Literal["in", "out"]
+
+
+class DeaModel(_Strict):
+    models: list[DeaModelSpec]
+    min_units: int
+
+
+class MethodsModel(_Strict):
+    composite: CompositeModel
+    dea: DeaModel
+
+
+# ------------------------------------------------------------------ pilots.yaml
+
+class PilotWeightsModel(_Strict):
+    gap_median: float
+    gap_best_quartile: float
+    persistence: float
+    significance: float
+    development_question: float
+    efficiency: float
+
+
+class PartnerWeightsModel(_Strict):
+    same_cluster: float
+    same_size_class: float
+    significantly_better: float
+    top_quartile_years: float
+    dea_peer: float
+
+
+class PilotsModel(_Strict):
+    min_bottom_years: int
+    significant_qualifies: bool
+    exclude_flags: list[str]
+    gap_cap_iqr: float
+    persistence_cap_years: int
+    composite_credit: float
+    composite_bottom_share: float
+    efficiency_cap: float
+    efficiency_themes: list[str]
+    dea_models: list[str]
+    weights: PilotWeightsModel
+    min_top_years: int
+    max_pilots_per_partner: int
+    partner_weights: PartnerWeightsModel
+    shortlist_size: int
+    max_pilots_per_organisation: int | None
+    min_years_before: int
+    min_years_after: int
+    ideal_years: int
+    max_years_before: int
+    min_controls: int
+    cov_type: str
+    confidence: float
+
+
+MODELS: dict[str, type[_Strict]] = {
+    "submission.yaml": SubmissionModel,
+    "indicators.yaml": IndicatorsModel,
+    "methods.yaml": MethodsModel,
+    "pilots.yaml": PilotsModel,
+}
+
+
+def _entry_name(data: Any, loc: tuple) -> str:
+    """A readable place for a validation error: ``indicators[12] (bezwaar_per_1000).name_en``."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{step}]"]
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("code"), str):
+                parts[-1] += f" ({node['code']})"
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def validate(name: str, data: Any, source: str | None = None) -> Any:
+    """Check ``data`` (the parsed YAML of metadata file ``name``) against its model; return it unchanged."""
+    model = MODELS[name]
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _entry_name(data, tuple(err["loc"]))
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{where}: unknown key (an unquoted comma or colon in a value splits it; quote the value)")
+            elif err["type"] == "missing":
+                lines.append(f"{where}: missing")
+            else:
+                lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+        raise MetadataError(f"{source or name}: " + "; ".join(lines)) from None
+    return data
+
+
+def load(name: str, path: Path | None = None) -> Any:
+    """Load and check a metadata file: the packaged one, or ``path``."""
+    from ..registry import load_yaml
+    if path is None:
+        text = resources.files("pipeline.metadata").joinpath(name).read_text("utf-8")
+        source = f"pipeline/metadata/{name}"
+    else:
+        text = Path(path).read_text("utf-8")
+        source = str(path)
+    return validate(name, load_yaml(text), source)
+
+
+__all__ = ["MODELS", "MetadataError", "load", "validate"]
