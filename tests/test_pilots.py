@@ -380,7 +380,10 @@ def test_workspace_config_overrides_defaults(tmp_path):
     with pytest.raises(ValueError, match="unknown setting"):
         pilots.load_config(tmp_path)
     (tmp_path / "data" / "pilots.yaml").write_text("cov_type: HC3\n", "utf-8")
-    with pytest.raises(ValueError, match="cov_type"):
+    with pytest.raises(ValueError, match="cov_type must be one of HC1"):
+        pilots.load_config(tmp_path)
+    (tmp_path / "data" / "pilots.yaml").write_text("cov_type: cluster\n", "utf-8")
+    with pytest.raises(ValueError, match="no longer available.*one treated cluster.*Conley & Taber"):
         pilots.load_config(tmp_path)
 
 
@@ -398,24 +401,184 @@ def did_panel() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("cov_type", ["HC1", "cluster"])
-def test_did_matches_statsmodels_ols_with_interaction(cov_type):
-    panel = did_panel()
-    ours = pilots.did_estimate(panel, 2022, cov_type=cov_type)
-    frame = panel.assign(post=(panel["year"] >= 2022).astype(int))
-    model = smf.ols("value ~ treated * post", data=frame)
-    if cov_type == "HC1":
-        fit = model.fit(cov_type="HC1", use_t=True)
-    else:
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["unit"])[0]}, use_t=True)
-    assert ours["estimate"] == pytest.approx(fit.params["treated:post"], abs=1e-10)
-    assert ours["se"] == pytest.approx(fit.bse["treated:post"], rel=1e-9)
-    lo, hi = fit.conf_int(alpha=0.05).loc["treated:post"]
+def unbalanced(panel: pd.DataFrame) -> pd.DataFrame:
+    """did_panel with holes: the treated unit misses 2019, two controls miss later years."""
+    drop = (((panel["unit"] == "T") & (panel["year"] == 2019)) | ((panel["unit"] == "C2") & (panel["year"] >= 2023))
+            | ((panel["unit"] == "C4") & (panel["year"] == 2020)))
+    return panel[~drop].reset_index(drop=True)
+
+
+def dummies_fit(panel: pd.DataFrame, start: int, **fit):
+    frame = panel.assign(D=((panel["treated"] == 1) & (panel["year"] >= start)).astype(int))
+    return smf.ols("value ~ C(unit) + C(year) + D", data=frame).fit(use_t=True, **fit), frame
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_twfe_matches_statsmodels_ols_with_unit_and_year_dummies(balanced):
+    panel = did_panel() if balanced else unbalanced(did_panel())
+    ours = pilots.did_estimate(panel, 2022, cov_type="HC1")
+    fit, frame = dummies_fit(panel, 2022, cov_type="HC1")
+    assert ours["estimate"] == pytest.approx(fit.params["D"], abs=1e-10)
+    assert ours["se"] == pytest.approx(fit.bse["D"], rel=1e-9)
+    lo, hi = fit.conf_int(alpha=0.05).loc["D"]
     assert (ours["ci_low"], ours["ci_high"]) == (pytest.approx(lo, rel=1e-9), pytest.approx(hi, rel=1e-9))
-    assert ours["p_value"] == pytest.approx(fit.pvalues["treated:post"], rel=1e-7)
-    means = frame.groupby(["treated", "post"])["value"].mean()
-    did = (means[1, 1] - means[1, 0]) - (means[0, 1] - means[0, 0])
-    assert ours["estimate"] == pytest.approx(did, abs=1e-10)
+    assert ours["p_value"] == pytest.approx(fit.pvalues["D"], rel=1e-7)
+    assert ours["dof"] == int(fit.df_resid) and ours["n_obs"] == len(frame)
+    # the pooled 2x2 contrast of means equals the two-way estimate only on a balanced panel
+    means = frame.assign(post=frame["year"] >= 2022).groupby(["treated", "post"])["value"].mean()
+    did = (means[1, True] - means[1, False]) - (means[0, True] - means[0, False])
+    assert ours["estimate_2x2"] == pytest.approx(did, abs=1e-10)
+    if balanced:
+        assert ours["estimate"] == pytest.approx(did, abs=1e-10)
+    else:
+        assert abs(ours["estimate"] - did) > 0.05
+
+
+def test_cluster_se_only_with_several_treated_units_and_then_matches_statsmodels():
+    panel = did_panel()
+    with pytest.raises(ValueError, match="single treated unit"):
+        pilots.did_estimate(panel, 2022, cov_type="cluster")
+    several = unbalanced(panel.assign(treated=panel["unit"].isin(["T", "C1", "C2"]).astype(int)))
+    ours = pilots.did_estimate(several, 2022, cov_type="cluster")
+    fit, frame = dummies_fit(several, 2022, cov_type="cluster",
+                             cov_kwds={"groups": pd.factorize(several["unit"])[0]})
+    assert ours["n_treated_units"] == 3
+    assert ours["estimate"] == pytest.approx(fit.params["D"], abs=1e-10)
+    assert ours["se"] == pytest.approx(fit.bse["D"], rel=1e-9)
+    assert ours["p_value"] == pytest.approx(fit.pvalues["D"], rel=1e-7)
+    assert ours["dof"] == 4
+
+
+def test_randomisation_inference_is_the_rank_of_the_placebo_estimates():
+    panel = unbalanced(did_panel())
+    ri = pilots.randomisation_inference(panel, 2022)
+    placebo = []
+    for unit in ("C1", "C2", "C3", "C4"):
+        placebo.append(pilots.did_estimate(panel.assign(treated=(panel["unit"] == unit).astype(int)), 2022)["estimate"])
+    assert [p["estimate"] for p in ri["placebos"]] == pytest.approx(placebo, abs=1e-9)
+    observed = pilots.did_estimate(panel, 2022)["estimate"]
+    assert ri["estimate"] == pytest.approx(observed, abs=1e-10)
+    expected = (1 + sum(abs(p) >= abs(observed) for p in placebo)) / 5
+    assert ri["p_value"] == pytest.approx(expected) and ri["p_min"] == pytest.approx(1 / 5)
+    assert ri["n_assignments"] == 5 and ri["exact"]
+    # alpha below the smallest attainable p: no effect size can be rejected
+    assert (ri["ci_low"], ri["ci_high"]) == (-math.inf, math.inf)
+
+
+def test_randomisation_interval_is_the_set_of_effects_the_test_does_not_reject():
+    rng = np.random.default_rng(3)
+    panel = sim_panel(rng, n_controls=24, effect=8.0)
+    ri = pilots.randomisation_inference(panel, 2022, confidence=0.90)
+    assert ri["p_min"] == pytest.approx(1 / 25) and ri["p_value"] <= 0.10
+    lo, hi = ri["ci_low"], ri["ci_high"]
+    assert lo < ri["estimate"] < hi and lo > 0
+
+    def p_at(tau0: float) -> float:
+        shifted = panel.assign(value=panel["value"] - tau0 * ((panel["treated"] == 1) & (panel["year"] >= 2022)))
+        return pilots.randomisation_inference(shifted, 2022)["p_value"]
+
+    width = hi - lo
+    assert p_at(lo) > 0.10 and p_at(hi) > 0.10 and p_at(ri["estimate"]) == 1.0
+    for outside in (lo - 0.01 * width, lo - 0.5 * width, hi + 0.01 * width, hi + 0.5 * width):
+        assert p_at(outside) <= 0.10 + 1e-12
+
+
+def test_event_study_matches_statsmodels_with_relative_year_dummies():
+    panel = unbalanced(did_panel())
+    ri = pilots.randomisation_inference(panel, 2022)
+    es = {e["rel_year"]: e for e in ri["event_study"]}
+    assert sorted(es) == [-2, -1, 0, 1, 2] and es[-1]["reference"] and es[-1]["estimate"] == 0
+    frame = panel.copy()
+    names = []
+    for k in (-2, 0, 1, 2):
+        name = f"E{k + 10}"
+        frame[name] = ((frame["treated"] == 1) & (frame["year"] - 2022 == k)).astype(int)
+        names.append(name)
+    fit = smf.ols("value ~ C(unit) + C(year) + " + " + ".join(names), data=frame).fit()
+    for k, name in zip((-2, 0, 1, 2), names):
+        assert es[k]["estimate"] == pytest.approx(fit.params[name], abs=1e-9)
+        assert es[k]["year"] == 2022 + k and 0 < es[k]["p_value"] <= 1
+        assert es[k]["placebo_low"] <= es[k]["placebo_high"]
+
+
+# ------------------------------------------------------------------------------ simulations (known truth)
+
+def sim_panel(rng: np.random.Generator, n_controls: int, effect: float = 0.0, n_treated: int = 1,
+              years: range = range(2019, 2025), start: int = 2022, rho: float = 0.5) -> pd.DataFrame:
+    """Unit and year effects, AR(1) noise with a unit-specific scale (heteroskedastic), a year-specific
+    scale; the treated units are the first ones and draw their scale like every other unit."""
+    n_units, n_years = n_controls + n_treated, len(years)
+    unit_fx = rng.normal(80, 5, n_units)
+    year_fx = rng.normal(0, 1, n_years).cumsum()
+    scale = rng.lognormal(0, 0.5, n_units)[:, None] * np.linspace(0.8, 1.4, n_years)[None, :]
+    eps = np.empty((n_units, n_years))
+    eps[:, 0] = rng.normal(0, 1, n_units) / math.sqrt(1 - rho ** 2)
+    for t in range(1, n_years):
+        eps[:, t] = rho * eps[:, t - 1] + rng.normal(0, 1, n_units)
+    treated = np.arange(n_units) < n_treated
+    post = np.array([y >= start for y in years])
+    value = unit_fx[:, None] + year_fx[None, :] + scale * eps + effect * (treated[:, None] & post[None, :])
+    return pd.DataFrame({"unit": np.repeat([f"U{i:02d}" for i in range(n_units)], n_years),
+                         "year": np.tile(list(years), n_units), "treated": np.repeat(treated.astype(int), n_years),
+                         "value": value.ravel()})
+
+
+def mc_bound(alpha: float, reps: int) -> float:
+    return alpha + 2 * math.sqrt(alpha * (1 - alpha) / reps)
+
+
+@pytest.mark.parametrize(("n_controls", "alpha"), [(11, 0.10), (19, 0.05)])
+def test_permutation_inference_keeps_its_size_with_one_treated_unit(n_controls, alpha):
+    reps = 300
+    rng = np.random.default_rng(20250 + n_controls)
+    p = np.array([pilots.randomisation_inference(sim_panel(rng, n_controls), 2022, detail=False)["p_value"]
+                  for _ in range(reps)])
+    rate = float(np.mean(p <= alpha + 1e-12))
+    assert rate <= mc_bound(alpha, reps), rate
+    # exact test: the rejection rate is the largest attainable level below alpha, 1/12 resp. 1/20
+    assert rate >= alpha / 2
+    if n_controls == 11:
+        assert float(np.mean(p <= 0.05)) == 0.0     # 1/12 > 0.05: no 5% statement is possible
+
+
+def test_cluster_robust_se_over_rejects_with_one_treated_unit_in_the_same_design():
+    import statsmodels.api as sm
+    reps, alpha = 100, 0.05
+    rng = np.random.default_rng(99)
+    rejected = 0
+    for _ in range(reps):
+        panel = sim_panel(rng, 19)
+        x = pd.get_dummies(panel[["unit", "year"]].astype(str), drop_first=True).astype(float)
+        x["D"] = ((panel["treated"] == 1) & (panel["year"] >= 2022)).astype(float)
+        fit = sm.OLS(panel["value"], sm.add_constant(x)).fit(
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True)
+        rejected += fit.pvalues["D"] <= alpha
+    assert rejected / reps > 3 * mc_bound(alpha, reps), rejected / reps
+
+
+def test_permutation_inference_has_power_against_a_large_effect():
+    reps = 100
+    rng = np.random.default_rng(7)
+    p = np.array([pilots.randomisation_inference(sim_panel(rng, 19, effect=6.0), 2022, detail=False)["p_value"]
+                  for _ in range(reps)])
+    assert float(np.mean(p <= 0.05 + 1e-12)) >= 0.8
+
+
+def test_wild_cluster_bootstrap_refuses_one_treated_cluster_and_keeps_size_with_several():
+    rng = np.random.default_rng(5)
+    with pytest.raises(ValueError, match="at least 2 treated units and 12 units"):
+        pilots.wild_cluster_bootstrap(sim_panel(rng, 19), 2022)
+    with pytest.raises(ValueError, match="at least 2 treated units and 12 units"):
+        pilots.wild_cluster_bootstrap(sim_panel(rng, 8, n_treated=3), 2022)
+    reps, alpha = 150, 0.05
+    p = np.array([pilots.wild_cluster_bootstrap(sim_panel(rng, 13, n_treated=3), 2022, reps=199, seed=i)["p_value"]
+                  for i in range(reps)])
+    assert float(np.mean(p <= alpha)) <= mc_bound(alpha, reps)
+    big = [pilots.wild_cluster_bootstrap(sim_panel(rng, 13, effect=8.0, n_treated=3), 2022, reps=199, seed=i)
+           ["p_value"] for i in range(30)]
+    assert float(np.mean(np.array(big) <= 0.10)) >= 0.5
+    effect = pilots.pilot_effect(sim_panel(rng, 13, n_treated=3), 2022)
+    assert 0 <= effect["p_wild_bootstrap"] <= 1 and effect["n_assignments"] == math.comb(16, 3)
 
 
 def follow_data(panel: pd.DataFrame, clusters: dict[str, str]) -> PilotData:
@@ -436,10 +599,48 @@ def test_follow_up_estimates_against_cluster_controls():
     assert (res["n_treated_before"], res["n_treated_after"], res["n_control_units"]) == (3, 3, 3)
     expected = pilots.did_estimate(panel[panel["unit"] != "C4"], 2022, cov_type="HC1")
     assert res["estimate"] == pytest.approx(expected["estimate"]) and res["se"] == pytest.approx(expected["se"])
-    assert res["ci_low"] < res["estimate"] < res["ci_high"]
-    assert res["verdict"] in ("improved", "no_clear_effect")
-    assert "too little" not in res["verdict_en"].lower()
+    # three controls: the permutation test cannot go below p = 1/4, so the data cannot tell
+    assert res["p_min"] == pytest.approx(0.25) and res["n_assignments"] == 4
+    assert res["verdict"] == "cannot_tell" and res["ci_low"] == -math.inf
+    assert res["verdict_en"].startswith("Cannot tell: with 3 comparable organisations")
+    assert "too few comparable members for a significance statement" in res["verdict_en"]
+    assert res["verdict_nl"].startswith("Niet vast te stellen: met 3 vergelijkbare organisaties")
     assert [p["year"] for p in res["series"]] == list(range(2019, 2025))
+    assert [e["rel_year"] for e in res["event_study"]] == [-3, -2, -1, 0, 1, 2]
+
+
+def many_controls_data(effect: float, n_controls: int = 24, seed: int = 11) -> tuple[PilotData, pd.DataFrame]:
+    panel = sim_panel(np.random.default_rng(seed), n_controls, effect=effect)
+    panel["unit"] = panel["unit"].replace({"U00": "T"})
+    data = follow_data(panel, {u: "uitkeren" for u in panel["unit"].unique()})
+    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
+                              "start_year": 2022, "note": ""}])
+    return data, register
+
+
+@pytest.mark.parametrize(("effect", "verdict"), [(10.0, "improved"), (-10.0, "worsened"), (0.0, "no_clear_effect")])
+def test_verdict_follows_the_permutation_test_when_alpha_is_attainable(effect, verdict):
+    data, register = many_controls_data(effect)
+    [res] = pilots.follow_up(data, register, 2024, config())
+    assert res["n_control_units"] == 24 and res["p_min"] == pytest.approx(1 / 25)
+    assert res["verdict"] == verdict, res["verdict_en"]
+    assert "permutation test over 25 organisations" in res["verdict_en"]
+    assert "smallest attainable p = 1/25 = 0.040" in res["verdict_en"]
+    if verdict != "no_clear_effect":
+        assert res["p_value"] == pytest.approx(1 / 25) and res["placebo_rank"] == 1
+        assert res["ci_low"] <= res["estimate"] <= res["ci_high"] and math.isfinite(res["ci_low"])
+    else:
+        assert res["p_value"] > 0.05 and "lies within what comparable organisations" in res["verdict_en"]
+    assert math.isnan(res["p_wild_bootstrap"]) and "not used: 1 treated" in res["wild_bootstrap_note"]
+
+
+def test_pre_period_divergence_is_flagged():
+    data, register = many_controls_data(0.0)
+    iv = data.indicator_values
+    iv.loc[(iv["org_code"] == "T") & (iv["year"] == 2019), "value"] += 25.0
+    [res] = pilots.follow_up(data, register, 2024, config())
+    assert res["pre_trend_years"] == [2019]
+    assert "parallel trends are doubtful" in res["verdict_en"] and "parallelle trends" in res["verdict_nl"]
 
 
 def test_follow_up_falls_back_to_all_members_and_excludes_partner():
@@ -525,3 +726,9 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     assert ("UWV", TIJDIG) in set(zip(excluded["org_code"], excluded["indicator_code"]))
     [f] = result["follow_up"]
     assert f["org_code"] == "UWV" and f["n_treated_before"] == 1 and f["n_treated_after"] == 2
+    follow = pd.read_csv(tmp_path / "reports" / "2023" / "pilots_follow_up.csv")
+    assert list(follow.columns) == pilots.FOLLOW_UP_COLUMNS
+    assert follow["verdict"].unique().tolist() == [f["verdict"]]
+    if f["event_study"]:
+        assert follow["rel_year"].tolist() == [e["rel_year"] for e in f["event_study"]]
+    assert f["verdict"] in pilots.VERDICTS and f["verdict_nl"] in html
