@@ -1641,6 +1641,8 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
             "org": f["org_label"], "indicator": f["indicator_name_nl"] if nl else f["indicator_name_en"],
             "partner": f["partner_label"] or "—", "start_year": f["start_year"], "note": f["note"],
             "estimate": fd(f["estimate"], f), "se": fd(f["se"], f, False),
+            "p": "—" if math.isnan(_float(f.get("p_value"))) else fmt_number(f["p_value"], 3, lang),
+            "p_min": "—" if math.isnan(_float(f.get("p_min"))) else fmt_number(f["p_min"], 3, lang),
             "ci": "—" if math.isnan(_float(f["ci_low"]))
                   else ("onbegrensd" if nl else "unbounded") if not math.isfinite(_float(f["ci_low"]))
                   or not math.isfinite(_float(f["ci_high"]))
