@@ -95,7 +95,7 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     frames = []
     for ind in catalogue():
         df = con.execute(f"SELECT * FROM ({_sql('indicators', ind.code)}) ORDER BY org_code, year").fetch_df()
-        for col in ("sum_w", "sum_w2", "sum_wx2", "flag"):
+        for col in ("sum_w", "sum_w2", "sum_wx2", "sum_w2x", "sum_w2x2", "flag"):
             if col not in df.columns:
                 df[col] = np.nan if col != "flag" else None
         df["indicator_code"] = ind.code
@@ -104,7 +104,7 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     subs = con.execute("SELECT submission_id, sha256 FROM submissions").fetch_df()
     out = out.merge(subs, on="submission_id", how="left")
     cols = ["org_code", "year", "indicator_code", "value", "numerator", "denominator", "n", "n_eff", "se",
-            "ci_low", "ci_high", "flags", "submission_id", "sha256"]
+            "ci_low", "ci_high", "flags", "submission_id", "sha256", "ci_method", "ci_df", "ci_n"]
     return out[cols].sort_values(["year", "indicator_code", "org_code"], ignore_index=True)
 
 
@@ -119,18 +119,34 @@ def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:
     lo = np.full(len(df), np.nan)
     hi = np.full(len(df), np.nan)
     n_eff = np.full(len(df), np.nan)
+    ci_df = np.full(len(df), np.nan)     # degrees of freedom of a t-interval
+    ci_n = np.full(len(df), np.nan)      # the n a Wilson interval is computed on
+    ci_method = None
     conf = float(rules["confidence"])
+    sums = {c: df[c].astype("float64").to_numpy() if c in df.columns else np.full(len(df), np.nan)
+            for c in ("sum_w", "sum_w2", "sum_w2x", "sum_w2x2")}
+    design = not np.isnan(sums["sum_w2x"]).all()
     if ind.uncertainty == "t_mean":
-        mean, se, lo, hi, n_eff = stats.weighted_mean_ci(df["sum_w"], df["sum_w2"], df["numerator"], df["sum_wx2"], n, conf)
+        # design-based (Taylor) variance of the weighted mean; t with Kish n_eff − 1 degrees of freedom
+        mean, se, lo, hi, n_eff, ci_df = stats.weighted_mean_ci(sums["sum_w"], num, sums["sum_w2"], sums["sum_w2x"],
+                                                                sums["sum_w2x2"], n, conf)
         value = mean * ind.scale
+        ci_method = "t_taylor"
+    elif ind.uncertainty == "wilson" and design:
+        # weighted share: Taylor variance, Wilson interval on the design-adjusted n* = p(1 − p) / v
+        p, se, lo, hi, n_eff, ci_n = stats.design_share_ci(sums["sum_w"], num, sums["sum_w2"], sums["sum_w2x"], n, conf)
+        se, lo, hi = se * ind.scale, lo * ind.scale, hi * ind.scale
+        ci_method = "wilson_design"
     elif ind.uncertainty == "wilson":
-        sw = df["sum_w"].astype("float64").to_numpy()
-        sw2 = df["sum_w2"].astype("float64").to_numpy()
+        # an unweighted count (no respondent microdata): the ordinary Wilson interval on n
+        sw, sw2 = sums["sum_w"], sums["sum_w2"]
+        n_eff = stats.kish_n_eff(sw, sw2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            n_eff = np.where(sw2 > 0, sw**2 / sw2, np.nan)
             p_hat = np.where(den > 0, num / den, np.nan)
         p, se, lo, hi = stats.wilson_ci(p_hat * n_eff, n_eff, conf)
         se, lo, hi = se * ind.scale, lo * ind.scale, hi * ind.scale
+        ci_n = n_eff.copy()
+        ci_method = "wilson"
     else:
         n_eff = n
     flags: list[list[str]] = [[] for _ in range(len(df))]
@@ -146,7 +162,7 @@ def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:
                 continue
             if ne < rules["suppress_below_n"]:
                 flags[i].append("suppressed")
-                value[i] = lo[i] = hi[i] = se[i] = np.nan
+                value[i] = lo[i] = hi[i] = se[i] = ci_df[i] = ci_n[i] = np.nan
             elif ne < rules["indicative_below_n"] or (ind.unit == "cijfer" and (hi[i] - lo[i]) / 2 > rules["max_halfwidth_mark"]):
                 flags[i].append("indicatief")
     else:
@@ -158,6 +174,8 @@ def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:
         "value": value, "numerator": num, "denominator": den, "n": n, "n_eff": n_eff, "se": se,
         "ci_low": lo, "ci_high": hi, "flags": [";".join(f) if f else None for f in flags],
         "submission_id": df["submission_id"],
+        "ci_method": [ci_method if not np.isnan(lo[i]) else None for i in range(len(df))],
+        "ci_df": ci_df, "ci_n": ci_n,
     })
     return out
 
@@ -208,9 +226,11 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
         n_orgs = len(vals)
         rank = stats.competition_rank(vals, ind.direction) if ranked else np.full(n_orgs, np.nan)
         pct = 100.0 * (n_orgs - rank) / (n_orgs - 1) if n_orgs > 1 else np.where(np.isnan(rank), np.nan, 100.0)
-        quart = stats.quartile_of(vals, s["p25"], s["p75"], s["median"], ind.direction) if ranked else np.full(n_orgs, np.nan)
+        quart = stats.quartile_class(vals, ind.direction) if ranked else np.full(n_orgs, np.nan)
+        midpct = 100.0 * (1.0 - stats.midrank_position(vals, ind.direction)) if ranked else np.full(n_orgs, np.nan)
         best_q = s["p75"] if ind.direction == "higher" else (s["p25"] if ind.direction == "lower" else np.nan)
-        rz = stats.robust_z(vals)
+        rz_med, rz_scale, rz_method = stats.robust_z_scale(vals)
+        rz = (vals - rz_med) / rz_scale if rz_method else np.full(n_orgs, np.nan)
         for i, rec in enumerate(g.itertuples(index=False)):
             c = cstats.get((year, code, rec.cluster))
             prev = by_key.get((rec.org_code, code, year - 1), np.nan)
@@ -219,13 +239,6 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
             slope, p_trend, n_pts = stats.trend(hist_years, hist_vals)
             if n_pts < cfg["trend_min_points"]:
                 slope, p_trend = np.nan, np.nan
-            label = None
-            if not np.isnan(slope):
-                if p_trend < cfg["significance_alpha"]:
-                    better = slope > 0 if ind.direction != "lower" else slope < 0
-                    label = ("improving" if better else "declining") if ind.direction != "context" else ("rising" if slope > 0 else "falling")
-                else:
-                    label = "stable"
             gap_best = rec.value - best_q     # NaN for context indicators (no best quartile)
             out.append({
                 "org_code": rec.org_code, "year": int(year), "indicator_code": code, "value": rec.value,
@@ -239,40 +252,114 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
                 "cluster_p75": c["p75"] if c is not None and c["published"] else np.nan,
                 "cluster_published": bool(c["published"]) if c is not None else False,
                 "prev_value": prev, "change_prev": rec.value - prev if not np.isnan(prev) else np.nan,
-                "trend_slope": slope, "trend_n_years": n_pts, "trend_p_value": p_trend, "trend_label": label,
+                "trend_slope": slope, "trend_n_years": n_pts, "trend_p_value": p_trend, "trend_label": None,
+                "robust_z_method": rz_method if not np.isnan(rz[i]) else None, "midrank_percentile": midpct[i],
             })
     comp = pd.DataFrame(out)
-    return _significance(comp, values, cat, cfg)
+    comp = _trend_labels(comp, cfg)
+    comp = _significance(comp, values, cat, cfg)
+    # the columns the reports read keep their order; columns added later come at the end
+    return comp[COMPARISON_COLUMNS + [c for c in comp.columns if c not in COMPARISON_COLUMNS]]
+
+
+COMPARISON_COLUMNS = [
+    "org_code", "year", "indicator_code", "value", "direction", "rank", "n_orgs", "percentile", "quartile", "mean",
+    "median", "p25", "p75", "best_quartile_threshold", "gap_median", "gap_best_quartile", "robust_z", "cluster",
+    "cluster_n", "cluster_median", "cluster_p25", "cluster_p75", "cluster_published", "prev_value", "change_prev",
+    "trend_slope", "trend_n_years", "trend_p_value", "trend_label", "benchmark_value", "p_value", "p_adjusted",
+    "significant", "significance_label",
+    # added with the design-based comparison rules (docs/methods-comparisons.md)
+    "robust_z_method", "midrank_percentile", "trend_p_adjusted", "benchmark_se", "test_method", "test_df",
+]
+
+
+def _trend_labels(comp: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Trend labels only for series with at least ``trend_label_min_points`` values whose slope is
+    significant after Benjamini–Hochberg over that organisation's eligible series of the year (p_(k) ≤ kα/m).
+    Every other series keeps its slope and p-value but gets no label (NULL): a non-significant slope on a
+    few points is not evidence of stability."""
+    comp["trend_p_adjusted"] = np.nan
+    alpha = float(cfg["significance_alpha"])
+    eligible = (comp["trend_n_years"] >= int(cfg["trend_label_min_points"])) & comp["trend_p_value"].notna()
+    labels = np.array(comp["trend_label"].tolist(), dtype=object)
+    for _, g in comp[eligible].groupby(["org_code", "year"], sort=False):
+        p = g["trend_p_value"].to_numpy(dtype="float64")
+        comp.loc[g.index, "trend_p_adjusted"] = stats.bh_adjust(p)
+        reject = stats.bh_reject(p, alpha)
+        for j, ix in enumerate(g.index):
+            if reject[j] != 1.0:
+                continue
+            slope, direction = comp.at[ix, "trend_slope"], comp.at[ix, "direction"]
+            if direction == "context":
+                labels[comp.index.get_loc(ix)] = "rising" if slope > 0 else "falling"
+            else:
+                better = slope > 0 if direction == "higher" else slope < 0
+                labels[comp.index.get_loc(ix)] = "improving" if better else "declining"
+    comp["trend_label"] = labels
+    return comp
 
 
 def _significance(comp: pd.DataFrame, values: pd.DataFrame, cat: dict, cfg: dict) -> pd.DataFrame:
-    """Survey indicators: z-test of the organisation's value against the all-member median, BH-adjusted per org-year."""
-    se = values.set_index(["org_code", "year", "indicator_code"])["se"]
+    """Survey indicators: each organisation against the benchmark without it, BH-adjusted per org-year.
+
+    Benchmark = median of the other organisations' values (leave-one-out); its standard error is a seeded
+    bootstrap of that median over the others' values. Means: t-test with the member's Taylor SE and the
+    benchmark SE combined, df of the member's t-interval (Kish n_eff − 1). Shares: score test with the null
+    variance at the benchmark share on the member's n* (the n of its Wilson interval), plus the benchmark's
+    variance. Without benchmark uncertainty both tests are the exact duals of the shown intervals, so a
+    member whose interval contains the benchmark is never labelled significant. Significant: rejected by
+    the Benjamini–Hochberg step-up rule p_(k) ≤ k·α/m over the organisation-year's survey indicators.
+    Method: docs/methods-comparisons.md.
+    """
+    import zlib
+    vi = values.set_index(["org_code", "year", "indicator_code"])
     comp["benchmark_value"] = np.nan
     comp["p_value"] = np.nan
     comp["p_adjusted"] = np.nan
     comp["significant"] = pd.array([pd.NA] * len(comp), dtype="boolean")
     comp["significance_label"] = None
+    comp["benchmark_se"] = np.nan
+    comp["test_method"] = None
+    comp["test_df"] = np.nan
+    boot = cfg["benchmark_bootstrap"]
+    reps, seed = int(boot["reps"]), int(boot["seed"])
     survey = comp["indicator_code"].map(lambda c: cat[c].is_survey and cat[c].direction != "context")
-    idx = comp.index[survey]
-    keys = list(zip(comp.loc[idx, "org_code"], comp.loc[idx, "year"], comp.loc[idx, "indicator_code"]))
-    s = np.array([se.get(k, np.nan) for k in keys], dtype="float64")
-    bench = comp.loc[idx, "median"].to_numpy(dtype="float64")
-    val = comp.loc[idx, "value"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (val - bench) / s
-    from scipy.stats import norm
-    p = 2 * norm.sf(np.abs(z))
-    comp.loc[idx, "benchmark_value"] = bench
-    comp.loc[idx, "p_value"] = p
+    for (year, code), g in comp[survey].groupby(["year", "indicator_code"], sort=True):
+        ind = cat[code]
+        g = g.sort_values("org_code")
+        vals = g["value"].to_numpy(dtype="float64")
+        keys = [(o, year, code) for o in g["org_code"]]
+        se = np.array([vi.at[k, "se"] for k in keys], dtype="float64")
+        rng = np.random.default_rng([seed, int(year), zlib.crc32(code.encode())])
+        bench = np.full(len(g), np.nan)
+        bench_se = np.full(len(g), np.nan)
+        for j in range(len(g)):
+            others = np.delete(vals, j)
+            if others.size >= 2:
+                bench[j] = np.median(others)
+                bench_se[j] = stats.bootstrap_median_se(others, reps, rng)
+        if ind.uncertainty == "wilson":
+            n_star = np.array([vi.at[k, "ci_n"] for k in keys], dtype="float64")
+            p = stats.compare_score(vals / ind.scale, n_star, bench / ind.scale, bench_se / ind.scale)
+            method, df = "score", np.full(len(g), np.nan)
+        else:
+            df = np.array([vi.at[k, "ci_df"] for k in keys], dtype="float64")
+            p = stats.compare_t(vals, se, bench, bench_se, df)
+            method = "t"
+        comp.loc[g.index, "benchmark_value"] = bench
+        comp.loc[g.index, "benchmark_se"] = bench_se
+        comp.loc[g.index, "p_value"] = p
+        comp.loc[g.index, "test_df"] = df
+        comp.loc[g.index, "test_method"] = [method if not np.isnan(x) else None for x in p]
     alpha = cfg["significance_alpha"]
-    for _, g in comp.loc[idx].groupby(["org_code", "year"]):
-        adj = stats.bh_adjust(g["p_value"].to_numpy())
-        comp.loc[g.index, "p_adjusted"] = adj
+    for _, g in comp[survey].groupby(["org_code", "year"]):
+        pv = g["p_value"].to_numpy(dtype="float64")
+        comp.loc[g.index, "p_adjusted"] = stats.bh_adjust(pv)
+        reject = stats.bh_reject(pv, alpha)
         for j, ix in enumerate(g.index):
-            if np.isnan(adj[j]):
+            if np.isnan(reject[j]):
                 continue
-            sig = bool(adj[j] < alpha)
+            sig = bool(reject[j] == 1.0)
             comp.loc[ix, "significant"] = sig
             d = comp.loc[ix, "value"] - comp.loc[ix, "benchmark_value"]
             better = d > 0 if comp.loc[ix, "direction"] == "higher" else d < 0

@@ -74,24 +74,32 @@ def indicators_doc() -> str:
            "value = numerator / denominator × scale. Numerator, denominator and n are stored beside every value.", "",
            "Directions: **higher** is better, **lower** is better, **context** (no normative direction: not ranked).", "",
            "## Statistics", "",
-           f"- Survey marks: weighted mean with a 95% t-interval on Kish's effective sample size n_eff = (Σw)²/Σw²; "
-           f"shares: Wilson interval on n_eff. Below n_eff {cfg['survey_rules']['suppress_below_n']} a value is suppressed; "
+           f"- Survey marks: weighted mean with a design-based (Taylor-linearised) standard error and a 95% t-interval "
+           "with Kish n_eff − 1 degrees of freedom, n_eff = (Σw)²/Σw²; shares: Taylor variance and a Wilson interval on "
+           "the design-adjusted n* = p(1 − p)/v. Kish's n_eff is the sample-size statement: below n_eff "
+           f"{cfg['survey_rules']['suppress_below_n']} a value is suppressed; "
            f"below {cfg['survey_rules']['indicative_below_n']} or with a half-width over {cfg['survey_rules']['max_halfwidth_mark']} "
-           "mark it is flagged *indicatief*.",
+           "mark it is flagged *indicatief*. Method: `docs/methods-comparisons.md`.",
            "- Benchmark statistics per indicator and year over all members and per cluster: n, mean, median, P25, P75 "
            "(linear interpolation), min, max. A cluster statistic is published only with at least "
            f"{cfg['comparison']['cluster_min_members']} values.",
            "- Rank: competition ranking, 1 = best given the direction; tied organisations share the best rank of their "
            "group (1, 2, 2, 4). Shown as *k of N*.",
-           "- Percentile = 100 · (N − rank) / (N − 1). Quartile 1 = best quartile (higher-is-better at or above P75, "
-           "lower-is-better at or below P25; a value on a boundary goes to the better quartile).",
-           "- Gap to the median and to the best-quartile threshold: value − threshold (sign in the indicator's unit).",
-           "- Robust z = (value − median) / (1.4826 · MAD).",
+           "- Percentile = 100 · (N − rank) / (N − 1). Quartile class from the mid-rank position u = (r̄ − 0.5)/N with "
+           "average ranks r̄ (1 = best): class ⌈4u⌉, 1 = best quarter; tied organisations share a class.",
+           "- Gap to the median and to the best-quartile threshold (P75, or P25 for lower-is-better): value − threshold "
+           "(sign in the indicator's unit).",
+           "- Robust z = (value − median) / (1.4826 · MAD); when the MAD is 0, the scale is 1.253314 · mean absolute "
+           "deviation (Iglewicz & Hoaglin); undefined only when all values are equal.",
            f"- Trend: OLS slope per year over the last {cfg['comparison']['trend_years']} years (at least "
-           f"{cfg['comparison']['trend_min_points']} values); *improving*/*declining* when p < {cfg['comparison']['significance_alpha']}, else *stable*.",
-           "- Significance (survey indicators): z-test of the organisation's value against the all-member median using "
-           "its standard error; p-values adjusted with Benjamini–Hochberg over the survey indicators of one "
-           "organisation-year; significant when the adjusted p < 0.05.",
+           f"{cfg['comparison']['trend_min_points']} values); a label (*improving*/*declining*, *rising*/*falling* for "
+           f"context) only with at least {cfg['comparison']['trend_label_min_points']} values and significance after "
+           "Benjamini–Hochberg over the organisation's series of the year; otherwise no label.",
+           "- Significance (survey indicators): the organisation's value against the median of the other members "
+           "(leave-one-out), whose uncertainty (bootstrap SE) is added to the organisation's SE; t-test with the "
+           "interval's degrees of freedom for marks, score test consistent with the Wilson interval for shares; "
+           "Benjamini–Hochberg (p_(k) ≤ k·α/m) over the survey indicators of one organisation-year, "
+           f"α = {cfg['comparison']['significance_alpha']}.",
            "- Strengths and weaknesses: best (worst) quartile, and for survey indicators only when significantly "
            "better (worse); ordered by |robust z|.", ""]
     for theme, names in themes.items():

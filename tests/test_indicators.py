@@ -89,11 +89,18 @@ def test_register_indicators_equal_independent_computation(con):
     assert merged.loc[merged["expected"].isna(), "value"].isna().all()
 
 
+def _taylor_direct(x, w):
+    """Design-based variance of Σwx/Σw computed directly from the respondents (no sums, no pipeline code)."""
+    n = len(x)
+    mean = np.sum(w * x) / np.sum(w)
+    return mean, n / (n - 1) * np.sum(w**2 * (x - mean) ** 2) / np.sum(w) ** 2
+
+
 def test_survey_marks_and_intervals_equal_independent_computation(con):
     resp = con.execute("SELECT org_code, year, q_overall, q_snelheid, coalesce(weight, 1.0) AS w FROM v_enquete").fetch_df()
     got = con.execute("SELECT * FROM indicator_values WHERE indicator_code IN ('ktv_rapportcijfer', 'ktv_pct_tevreden', 'ktv_aspect_snelheid')").fetch_df()
     got = got.set_index(["org_code", "year", "indicator_code"])
-    checked = 0
+    checked = shares = 0
     for (org, year), g in resp.groupby(["org_code", "year"]):
         for item, code in (("q_overall", "ktv_rapportcijfer"), ("q_snelheid", "ktv_aspect_snelheid")):
             d = g.dropna(subset=[item])
@@ -101,10 +108,9 @@ def test_survey_marks_and_intervals_equal_independent_computation(con):
                 assert (org, year, code) not in got.index
                 continue
             x, w = d[item].to_numpy(float), d["w"].to_numpy(float)
-            mean = np.average(x, weights=w)
+            mean, var = _taylor_direct(x, w)
             n_eff = w.sum() ** 2 / (w**2).sum()
-            var = np.average((x - mean) ** 2, weights=w) * n_eff / (n_eff - 1)
-            se = np.sqrt(var / n_eff)
+            se = np.sqrt(var)
             t = sps.t.ppf(0.975, n_eff - 1)
             row = got.loc[(org, year, code)]
             flags = row["flags"] if isinstance(row["flags"], str) else ""
@@ -113,20 +119,28 @@ def test_survey_marks_and_intervals_equal_independent_computation(con):
                 continue
             assert row["value"] == pytest.approx(mean, rel=1e-12)
             assert row["n_eff"] == pytest.approx(n_eff, rel=1e-12)
-            assert row["ci_low"] == pytest.approx(mean - t * se, rel=1e-10)
-            assert row["ci_high"] == pytest.approx(mean + t * se, rel=1e-10)
+            assert row["se"] == pytest.approx(se, rel=1e-7)
+            assert row["ci_df"] == pytest.approx(n_eff - 1, rel=1e-12)
+            assert row["ci_low"] == pytest.approx(mean - t * se, rel=1e-9)
+            assert row["ci_high"] == pytest.approx(mean + t * se, rel=1e-9)
+            assert row["ci_method"] == "t_taylor"
             assert ("indicatief" in flags) == (n_eff < 100 or t * se > 0.3)
             checked += 1
-        x, w = g["q_overall"].to_numpy(float), g["w"].to_numpy(float)
-        n_eff = w.sum() ** 2 / (w**2).sum()
-        p = (w * (x >= 7)).sum() / w.sum()
-        lo, hi = proportion_confint(p * n_eff, n_eff, alpha=0.05, method="wilson")
+        d = g.dropna(subset=["q_overall"])
+        x, w = (d["q_overall"].to_numpy(float) >= 7).astype(float), d["w"].to_numpy(float)
+        p, var = _taylor_direct(x, w)
+        n_star = p * (1 - p) / var
+        lo, hi = proportion_confint(p * n_star, n_star, alpha=0.05, method="wilson")
         row = got.loc[(org, year, "ktv_pct_tevreden")]
         if not np.isnan(row["value"]):
             assert row["value"] == pytest.approx(100 * p, rel=1e-12)
-            assert row["ci_low"] == pytest.approx(100 * lo, rel=1e-9)
-            assert row["ci_high"] == pytest.approx(100 * hi, rel=1e-9)
-    assert checked > 150
+            assert row["ci_n"] == pytest.approx(n_star, rel=1e-7)
+            assert row["se"] == pytest.approx(100 * np.sqrt(var), rel=1e-7)
+            assert row["ci_low"] == pytest.approx(100 * lo, rel=1e-7)
+            assert row["ci_high"] == pytest.approx(100 * hi, rel=1e-7)
+            assert row["n_eff"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
+            shares += 1
+    assert checked > 150 and shares > 75
 
 
 def test_benchmark_stats_and_cluster_threshold(con):
@@ -165,26 +179,94 @@ def test_comparisons_equal_independent_ranks_and_quartiles(con):
         expected_rank = sps.rankdata(-x if direction == "higher" else x, method="min")
         np.testing.assert_array_equal(g["rank"].to_numpy(), expected_rank)
         assert ((g["rank"] >= 1) & (g["rank"] <= len(x))).all()
-        p25, med, p75 = np.percentile(x, [25, 50, 75])
-        for v, q in zip(x, g["quartile"]):
-            if direction == "higher":
-                exp_q = 1 if v >= p75 else 2 if v >= med else 3 if v >= p25 else 4
-            else:
-                exp_q = 1 if v <= p25 else 2 if v <= med else 3 if v <= p75 else 4
-            assert q == exp_q
+        med = np.median(x)
+        # mid-rank quartile classes, recomputed with pandas' average ranks: u = (r - 0.5)/n, class = ceil(4u)
+        r = pd.Series(-x if direction == "higher" else x).rank(method="average").to_numpy()
+        u = (r - 0.5) / len(x)
+        np.testing.assert_array_equal(g["quartile"].to_numpy(), np.clip(np.ceil(4 * u - 1e-12), 1, 4))
+        np.testing.assert_allclose(g["midrank_percentile"], 100 * (1 - u))
         mad = sps.median_abs_deviation(x, scale="normal")
+        meanad = np.mean(np.abs(x - med))
         if mad > 0:
             np.testing.assert_allclose(g["robust_z"], (x - med) / mad, rtol=1e-9)
+            assert (g["robust_z_method"] == "mad").all()
+        elif meanad > 0:
+            np.testing.assert_allclose(g["robust_z"], (x - med) / (np.sqrt(np.pi / 2) * meanad), rtol=1e-6)
+            assert (g["robust_z_method"] == "meanad").all()
+        else:
+            assert g["robust_z"].isna().all() and g["robust_z_method"].isna().all()
         np.testing.assert_allclose(g["gap_median"], x - med)
 
 
 def test_significance_uses_bh_correction(con):
-    comp = con.execute("""SELECT org_code, year, p_value, p_adjusted FROM comparisons
+    comp = con.execute("""SELECT org_code, year, p_value, p_adjusted, significant FROM comparisons
                           WHERE p_value IS NOT NULL ORDER BY org_code, year, indicator_code""").fetch_df()
     assert len(comp) > 0
+    alpha = catalogue_config()["comparison"]["significance_alpha"]
     for _, g in comp.groupby(["org_code", "year"]):
-        _, adj, _, _ = multipletests(g["p_value"].to_numpy(), method="fdr_bh")
+        reject, adj, _, _ = multipletests(g["p_value"].to_numpy(), alpha=alpha, method="fdr_bh")
         np.testing.assert_allclose(g["p_adjusted"].to_numpy(), adj, rtol=1e-12)
+        np.testing.assert_array_equal(g["significant"].to_numpy(bool), reject)
+
+
+def test_bh_uses_less_or_equal_like_statsmodels_with_ties_at_the_threshold():
+    m, alpha = 8, 0.05
+    thresholds = np.arange(1, m + 1) / m * alpha          # k·α/m, computed as statsmodels does
+    cases = [
+        thresholds.copy(),                                  # every p exactly on its threshold: all rejected
+        np.r_[thresholds[:3], thresholds[3], thresholds[3], [0.5, 0.6, 0.9]],   # ties at the 4th threshold
+        np.r_[[0.001], [thresholds[4]] * 5, [0.7, 0.8]],    # five ties exactly at the 5th threshold
+        np.r_[[0.025, 0.025], [0.4] * 6],                   # m = 8: 0.025 > 2·0.05/8, nothing rejected
+        np.array([0.05] * m),                               # all at α: p_(m) = m·α/m, all rejected
+    ]
+    rng = np.random.default_rng(3)
+    cases += [rng.choice([0.00625, 0.0125, 0.01875, 0.025, 0.03, 0.05, 0.2], size=m) for _ in range(200)]
+    for p in cases:
+        reject, adj, _, _ = multipletests(p, alpha=alpha, method="fdr_bh")
+        np.testing.assert_array_equal(stats.bh_reject(p, alpha) == 1.0, reject)
+        np.testing.assert_allclose(stats.bh_adjust(p), adj, rtol=1e-12)
+    assert (stats.bh_reject(thresholds, alpha) == 1.0).all()
+    assert (stats.bh_reject(np.array([0.05] * m), alpha) == 1.0).all()
+    # strict "<" would reject nothing here
+    assert not (stats.bh_adjust(thresholds) < alpha).any()
+    p = np.array([0.01, np.nan, 0.03])
+    out = stats.bh_reject(p, alpha)
+    assert np.isnan(out[1]) and out[0] == 1.0 and out[2] == 1.0
+
+
+def test_significance_is_against_the_others_and_agrees_with_the_shown_interval(con):
+    comp = con.execute("""SELECT c.*, v.se, v.ci_low, v.ci_high, v.ci_df, v.ci_n FROM comparisons c
+                          JOIN indicator_values v USING (org_code, year, indicator_code)
+                          WHERE c.p_value IS NOT NULL""").fetch_df()
+    allv = con.execute("SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL").fetch_df()
+    cat = {i.code: i for i in catalogue()}
+    assert len(comp) > 300
+    alpha = catalogue_config()["comparison"]["significance_alpha"]
+    for (year, code), g in comp.groupby(["year", "indicator_code"]):
+        a = allv[(allv.year == year) & (allv.indicator_code == code)].set_index("org_code")["value"]
+        for r in g.itertuples():
+            assert r.benchmark_value == pytest.approx(a.drop(r.org_code).median(), rel=1e-12)
+            assert r.benchmark_se > 0
+    inside = (comp["ci_low"] <= comp["benchmark_value"]) & (comp["benchmark_value"] <= comp["ci_high"])
+    sig = comp["significance_label"].isin(["better", "worse"])
+    assert not (inside & sig).any(), "an interval that contains the benchmark must not be labelled significant"
+    assert (~inside).sum() > 20 and sig.sum() > 0
+    # the tests are the duals of the intervals: without the benchmark's uncertainty, p < alpha exactly when
+    # the benchmark lies outside the shown interval (t-interval for marks, Wilson interval for shares)
+    p0 = np.empty(len(comp))
+    for i, r in enumerate(comp.itertuples()):
+        ind = cat[r.indicator_code]
+        if ind.uncertainty == "wilson":
+            assert r.test_method == "score"
+            p0[i] = stats.compare_score(r.value / ind.scale, r.ci_n, r.benchmark_value / ind.scale, 0.0)
+        else:
+            assert r.test_method == "t" and r.test_df == pytest.approx(r.ci_df)
+            p0[i] = stats.compare_t(r.value, r.se, r.benchmark_value, 0.0, r.ci_df)
+    np.testing.assert_array_equal(p0 < alpha, ~inside.to_numpy())
+    # the benchmark's uncertainty only widens the test
+    assert (comp["p_value"].to_numpy() >= p0 - 1e-12).all()
+    better = comp["significance_label"] == "better"
+    assert (comp.loc[better, "value"] > comp.loc[better, "benchmark_value"]).all()
 
 
 def test_trend_and_change_against_previous_year(con):
@@ -268,28 +350,169 @@ def test_comparisons_do_not_depend_on_row_order(con):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_survey_interval_coverage_is_about_95_percent():
-    """Repeated weighted samples from a known population: the 95% interval covers the truth ~95% of the time."""
+def _coverage(W, Y, truth, truth_share):
+    """Share of replications (rows) whose mean and share intervals cover the truth: design-based (Taylor)
+    and, for contrast, the former Kish-based intervals (s²_w / n_eff)."""
+    S = lambda a: a.sum(axis=1)
+    n = np.full(len(W), W.shape[1])
+    B = (Y >= 7).astype(float)
+    _, _, lo, hi, n_eff, _ = stats.weighted_mean_ci(S(W), S(W * Y), S(W * W), S(W * W * Y), S(W * W * Y * Y), n)
+    _, _, plo, phi, _, _ = stats.design_share_ci(S(W), S(W * B), S(W * W), S(W * W * B), n)
+    mean = S(W * Y) / S(W)
+    kish_se = np.sqrt((S(W * Y * Y) / S(W) - mean**2) / (n_eff - 1))
+    kish = np.abs(mean - truth) <= sps.t.ppf(0.975, n_eff - 1) * kish_se
+    return (np.mean((lo <= truth) & (truth <= hi)), np.mean((plo <= truth_share) & (truth_share <= phi)), np.mean(kish))
+
+
+def _informative_sample(rng, reps, n, sigma, rho):
+    """Respondents drawn with probability ∝ 1/w from an infinite population, so the sample distribution is
+    z ~ N(0, 1), weight w = exp(σz) (lognormal) and mark y = 7 + 1.5(ρz + √(1 − ρ²)e): weights informative,
+    corr(log w, y) = ρ. The population mean is E[wy]/E[w] = 7 + 1.5ρσ and the share y ≥ 7 is Φ(ρσ)."""
+    z = rng.standard_normal((reps, n))
+    y = 7 + 1.5 * (rho * z + np.sqrt(1 - rho**2) * rng.standard_normal((reps, n)))
+    return np.exp(sigma * z), y, 7 + 1.5 * rho * sigma, sps.norm.cdf(rho * sigma)
+
+
+@pytest.mark.parametrize("n", [200, 1000])
+def test_survey_interval_coverage_with_informative_weights(n):
+    """Known truth, weights correlated with the answers (ρ = 0.6), lognormal weights (σ = 0.6, Kish
+    n_eff ≈ 0.7n): the design-based 95% intervals cover 93.5–96.5% (4,000 replications: MC SE 0.35 points)."""
+    rng = np.random.default_rng(20250 + n)
+    W, Y, truth, truth_share = _informative_sample(rng, 4000, n, sigma=0.6, rho=0.6)
+    mean_cov, share_cov, kish_cov = _coverage(W, Y, truth, truth_share)
+    print(f"n={n}: coverage mean {mean_cov:.4f}, share {share_cov:.4f} (Kish-based mean {kish_cov:.4f})")
+    assert 0.935 <= mean_cov <= 0.965
+    assert 0.935 <= share_cov <= 0.965
+
+
+def test_survey_interval_coverage_where_kish_fails():
+    """Answers linear in the weight (corr(w, y) = 0.6): the former Kish-based interval covers about 90%
+    whatever n, the design-based one about 95%."""
+    rng = np.random.default_rng(7)
+    reps, n, sigma, rho = 3000, 1000, 0.5, 0.6
+    W = rng.lognormal(0, sigma, (reps, n))
+    m, s = np.exp(sigma**2 / 2), np.sqrt((np.exp(sigma**2) - 1) * np.exp(sigma**2))
+    Y = 7 + 1.5 * (rho * (W - m) / s + np.sqrt(1 - rho**2) * rng.standard_normal((reps, n)))
+    truth = 7 + 1.5 * rho * s / m                      # E[wy] / E[w]
+    mean_cov, _, kish_cov = _coverage(W, Y, truth, 0.5)
+    print(f"linear in w, n={n}: coverage mean {mean_cov:.4f} (Kish-based {kish_cov:.4f})")
+    assert 0.935 <= mean_cov <= 0.965
+    assert kish_cov < 0.92
+
+
+def test_survey_interval_coverage_with_unrelated_weights():
+    """Repeated weighted samples from a known finite population, weights unrelated to the answer."""
     rng = np.random.default_rng(1)
     pop = rng.choice(np.arange(1, 11), size=200_000, p=[.02, .02, .03, .05, .08, .15, .25, .22, .12, .06])
-    truth = pop.mean()
-    hits = shares = 0
-    reps = 2000
-    truth_share = (pop >= 7).mean()
-    for _ in range(reps):
-        x = rng.choice(pop, size=400)
-        w = rng.lognormal(0, 0.5, size=400)
-        w = w / w.mean()
-        # design weights unrelated to the outcome: the weighted mean is unbiased for the population mean
-        _, _, lo, hi, n_eff = stats.weighted_mean_ci([w.sum()], [(w**2).sum()], [(w * x).sum()], [(w * x * x).sum()], [400])
-        hits += lo[0] <= truth <= hi[0]
-        p = (w * (x >= 7)).sum() / w.sum()
-        _, _, plo, phi = stats.wilson_ci([p * n_eff[0]], [n_eff[0]])
-        shares += plo[0] <= truth_share <= phi[0]
-    coverage, share_coverage = hits / reps, shares / reps
-    print(f"measured coverage: mean {coverage:.3f}, share {share_coverage:.3f}")
-    assert 0.935 <= coverage <= 0.965
-    assert 0.935 <= share_coverage <= 0.965
+    reps, n = 4000, 400
+    Y = pop[rng.integers(0, pop.size, size=(reps, n))].astype(float)
+    W = rng.lognormal(0, 0.5, size=(reps, n))
+    mean_cov, share_cov, _ = _coverage(W, Y, pop.mean(), (pop >= 7).mean())
+    print(f"unrelated weights: coverage mean {mean_cov:.4f}, share {share_cov:.4f}")
+    assert 0.935 <= mean_cov <= 0.965
+    assert 0.935 <= share_cov <= 0.965
+
+
+def test_taylor_variance_from_sums_equals_direct_computation():
+    rng = np.random.default_rng(5)
+    for n in (2, 3, 10, 250):
+        x = rng.integers(1, 11, n).astype(float)
+        w = rng.lognormal(0, 0.7, n)
+        mean, var = _taylor_direct(x, w)
+        v = stats.taylor_variance(w.sum(), (w * x).sum(), (w**2).sum(), (w**2 * x).sum(), (w**2 * x**2).sum(), n)
+        assert float(v) == pytest.approx(var, rel=1e-9, abs=1e-15)
+    # unit weights: the ordinary s²/n, and the interval is the ordinary t-interval
+    x = rng.normal(7, 1.2, 50)
+    one = np.ones(50)
+    _, se, lo, hi, n_eff, df = stats.weighted_mean_ci([50.0], [x.sum()], [50.0], [x.sum()], [(x**2).sum()], [50])
+    ref = sps.t.interval(0.95, 49, loc=x.mean(), scale=sps.sem(x))
+    assert se[0] == pytest.approx(sps.sem(x), rel=1e-10) and n_eff[0] == 50 and df[0] == 49
+    assert (lo[0], hi[0]) == pytest.approx(ref, rel=1e-10)
+    # a share with all answers equal has zero Taylor variance: the Wilson interval falls back to Kish's n_eff
+    p, se, lo, hi, ne, n_star = stats.design_share_ci([one.sum()], [one.sum()], [50.0], [50.0], [50])
+    ref = proportion_confint(50, 50, method="wilson")
+    assert se[0] == 0 and n_star[0] == 50 and (lo[0], hi[0]) == pytest.approx(ref)
+
+
+def test_robust_z_falls_back_to_mean_absolute_deviation_when_mad_is_zero():
+    x = np.array([100.0] * 7 + [80.0])                     # a ceiling indicator: 7 of 8 at 100%
+    med, scale, method = stats.robust_z_scale(x)
+    assert method == "meanad" and scale == pytest.approx(1.253314 * 2.5)
+    z = stats.robust_z(x)
+    assert z[-1] == pytest.approx(-20 / (1.253314 * 2.5)) and abs(z[-1]) > 3.5   # the outlier is flagged
+    assert (z[:-1] == 0).all()
+    assert stats.robust_z_scale([5.0, 5.0, 5.0])[2] is None and np.isnan(stats.robust_z([5.0, 5.0, 5.0])).all()
+    y = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    assert stats.robust_z(y) == pytest.approx((y - 3) / sps.median_abs_deviation(y, scale="normal"))
+
+
+def test_quartile_classes_stay_balanced_under_ties():
+    # 5 of 8 tied at the best value: they share one class (their mid-rank position lies in the 2nd quarter)
+    q = stats.quartile_class([100, 100, 100, 100, 100, 90, 80, 70], "higher")
+    np.testing.assert_array_equal(q, [2, 2, 2, 2, 2, 3, 4, 4])
+    old = stats.quartile_of(np.array([100, 100, 100, 100, 100, 90, 80, 70.0]), *np.percentile([100] * 5 + [90, 80, 70], [25, 75]),
+                            100.0, "higher")
+    assert (old == 1).sum() == 5 and (old == 2).sum() == 0      # the former threshold rule
+    np.testing.assert_array_equal(stats.quartile_class([1, 2, 3, 4, 5, 6, 7, 8], "lower"), [1, 1, 2, 2, 3, 3, 4, 4])
+    np.testing.assert_array_equal(stats.quartile_class([3, np.nan, 1, 2, 4], "lower"), [3, np.nan, 1, 2, 4])
+
+
+@given(st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=40), st.sampled_from(["higher", "lower"]))
+@settings(max_examples=200, deadline=None)
+def test_quartile_class_properties(values, direction):
+    x = np.array(values, dtype=float)
+    q = stats.quartile_class(x, direction)
+    n = len(x)
+    for v in np.unique(x):
+        assert len(set(q[x == v])) == 1                  # tied values share a class
+    better = x[:, None] > x[None, :] if direction == "higher" else x[:, None] < x[None, :]
+    assert (q[:, None] <= q[None, :])[better].all()       # a better value never gets a worse class
+    if len(np.unique(x)) == n:                            # without ties: n/4 per class, rounded
+        counts = np.bincount(q.astype(int), minlength=5)[1:]
+        assert counts.max() - counts.min() <= 1 and counts.sum() == n
+
+
+def _trend_values(series: dict[str, list[float]], code: str = "verzuim_pct") -> pd.DataFrame:
+    rows = []
+    for org, vals in series.items():
+        for k, v in enumerate(vals):
+            rows.append({"org_code": org, "year": 2021 + k, "indicator_code": code, "value": v, "se": np.nan,
+                         "ci_n": np.nan, "ci_df": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_trend_labels_need_enough_points_and_bh_significance():
+    from pipeline.compute import compute_benchmark_stats, compute_comparisons
+    rng = np.random.default_rng(11)
+    series = {f"O{i:02d}": list(5 + 0.3 * rng.standard_normal(5)) for i in range(12)}   # no trend
+    series["STEEP"] = [5.0, 4.0, 3.0, 2.0, 1.0 + 1e-3]          # falling verzuim = improving, p ≈ 0
+    series["SHORT"] = [np.nan, np.nan, 5.0, 4.0, 3.0]          # three points: slope, no label
+    values = _trend_values(series).dropna(subset=["value"])
+    orgs = pd.DataFrame({"org_code": list(series), "cluster": "A"})
+    comp = compute_comparisons(values, orgs, compute_benchmark_stats(values, orgs, 5))
+    last = comp[comp.year == 2025].set_index("org_code")
+    assert last.loc["STEEP", "trend_label"] == "improving" and last.loc["STEEP", "trend_p_adjusted"] < 0.05
+    assert last.loc["SHORT", "trend_slope"] == pytest.approx(-1.0)
+    assert pd.isna(last.loc["SHORT", "trend_label"]) and np.isnan(last.loc["SHORT", "trend_p_adjusted"])
+    assert comp["trend_label"].isin(["improving", "declining", "rising", "falling", None]).all()
+    assert "stable" not in set(comp["trend_label"].dropna())
+    noise = last.drop(["STEEP", "SHORT"])
+    assert noise["trend_label"].isna().sum() >= len(noise) - 1     # no trend: (almost) never labelled
+
+
+def test_trend_bh_is_over_the_organisations_series_of_the_year():
+    from pipeline.compute import _trend_labels
+    p = [0.004, 0.03, 0.04, 0.2]
+    comp = pd.DataFrame({"org_code": "A", "year": 2025, "indicator_code": list("abcd"), "direction": "higher",
+                         "trend_slope": 1.0, "trend_n_years": 5, "trend_p_value": p, "trend_label": None})
+    comp = pd.concat([comp, comp.assign(org_code="B", trend_n_years=4)], ignore_index=True)
+    out = _trend_labels(comp, {"significance_alpha": 0.05, "trend_label_min_points": 5})
+    a = out[out.org_code == "A"]
+    reject, adj, _, _ = multipletests(p, alpha=0.05, method="fdr_bh")
+    np.testing.assert_allclose(a["trend_p_adjusted"], adj)
+    assert (a["trend_label"].notna().to_numpy() == reject).all()
+    assert a["trend_label"].tolist()[0] == "improving"
+    assert out[out.org_code == "B"]["trend_label"].isna().all()      # 4 points: below the declared minimum
 
 
 # ------------------------------------------------------------------ export

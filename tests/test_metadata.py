@@ -35,7 +35,7 @@ def test_unquoted_comma_in_a_flow_mapping_fails_naming_file_and_entry(tmp_path):
         load("indicators.yaml", path)
     msg = str(exc.value)
     assert str(path) in msg
-    assert "bezwaar_per_1000" in msg and "000 decisions" in msg and "unknown key" in msg
+    assert "bezwaar_per_1000" in msg and "000 decisions" in msg and "unknown key" in msg and "quote the value" in msg
 
 
 def test_missing_key_and_wrong_type_are_named():

@@ -105,12 +105,19 @@ class SurveyRulesModel(_Strict):
     confidence: float
 
 
+class BootstrapModel(_Strict):
+    reps: int
+    seed: int
+
+
 class ComparisonModel(_Strict):
     cluster_min_members: int
     trend_years: int
     trend_min_points: int
+    trend_label_min_points: int
     significance_alpha: float
     multiple_testing: Literal["fdr_bh", "none"]
+    benchmark_bootstrap: BootstrapModel
 
 
 class ThemeModel(_Strict):
@@ -280,7 +287,11 @@ def validate(name: str, data: Any, source: str | None = None) -> Any:
         for err in exc.errors():
             where = _entry_name(data, tuple(err["loc"]))
             if err["type"] == "extra_forbidden":
-                lines.append(f"{where}: unknown key (an unquoted comma or colon in a value splits it; quote the value)")
+                key = str(err["loc"][-1])
+                fragment = " " in key or not key[:1].isalpha()
+                lines.append(f"{where}: unknown key" + (
+                    " (it looks like the rest of a value that an unquoted comma or colon split off: quote the value)"
+                    if fragment else ""))
             elif err["type"] == "missing":
                 lines.append(f"{where}: missing")
             else:

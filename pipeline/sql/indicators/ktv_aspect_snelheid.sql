@@ -1,3 +1,4 @@
 -- Weighted mean aspect mark (snelheid).
-SELECT org_code, year, submission_id, sum_wx AS numerator, sum_w AS denominator, n, sum_w, sum_w2, sum_wx2
+SELECT org_code, year, submission_id, sum_wx AS numerator, sum_w AS denominator, n, sum_w, sum_w2, sum_wx2,
+       sum_w2x, sum_w2x2
 FROM int_survey WHERE item = 'q_snelheid'
