@@ -160,3 +160,21 @@ def test_indicator_correlations_against_independent_computation():
         ["indicator_a", "indicator_b"])
     assert not flipped.loc[("x", "bad"), "contradicting"]
     assert flipped.loc[("x", "bad"), "pearson"] == pytest.approx(-rec.loc[("x", "bad"), "pearson"])
+
+
+def test_imputation_done_before_the_build_is_still_an_uncertain_choice(small_composite):
+    """The pipeline imputes with published statistics before the reference method runs (which then imputes
+    nothing); given the mask of those cells, leaving them out is still one of the uncertain choices."""
+    data, themes = small_composite
+    mask = data[list(themes)].isna().set_axis(data["unit"])
+    filled = data.fillna({"b2": data["b2"].mean()})
+    spec = _spec(list(themes), themes, weight_noise=0.25)
+    spec.imputation = ImputationSpec(method="none")
+    base = build_composite(filled, spec)
+    assert not base.imputed_flags.to_numpy().any()
+    without = composite_sensitivity(base, n=128, seed=3)
+    with_mask = composite_sensitivity(base, n=128, seed=3, imputed=mask)
+    assert "imputation" not in set(without["factor"])
+    assert "imputation" in set(with_mask["factor"])
+    moved = with_mask[(with_mask["factor"] == "imputation") & (with_mask["unit"] == "U03")]
+    assert moved["total"].iloc[0] > 0

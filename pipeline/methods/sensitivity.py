@@ -135,7 +135,7 @@ class _CompositeModel:
     """
 
     def __init__(self, base: CompositeResult, se: pd.DataFrame | None, target: str | None,
-                 choices: Sequence[str] = UNCERTAIN_CHOICES) -> None:
+                 choices: Sequence[str] = UNCERTAIN_CHOICES, imputed: pd.DataFrame | None = None) -> None:
         spec = base.spec
         self.spec = spec
         self.h = _Hierarchy(spec)
@@ -146,7 +146,8 @@ class _CompositeModel:
         codes = spec.indicator_codes
         self.direction = np.array([i.direction for i in spec.indicators], dtype=float)
         self.x = base.treated[codes].to_numpy(dtype=float)
-        self.imputed = base.imputed_flags[codes].to_numpy(dtype=bool)
+        flags = base.imputed_flags[codes] if imputed is None else imputed.reindex(index=self.units, columns=codes)
+        self.imputed = flags.fillna(False).to_numpy(dtype=bool)
         logged = base.treatment_log["log"].reindex(codes).fillna(False).to_numpy(dtype=bool) \
             if "log" in base.treatment_log.columns else np.zeros(len(codes), dtype=bool)
         self.lo = np.nanmin(self.x, axis=0)
@@ -232,11 +233,13 @@ def _normalise_runs(x: np.ndarray, norm) -> np.ndarray:
 
 
 def rank_uncertainty(base: CompositeResult, se: pd.DataFrame | None = None, n_runs: int = 1000,
-                     seed: int | None = None, target: str | None = None) -> pd.DataFrame:
+                     seed: int | None = None, target: str | None = None,
+                     imputed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank intervals from every uncertain choice at once, the indicators' sampling error included.
 
-    Columns: unit, nominal_rank, median_rank, rank_lo, rank_hi (quantiles of ``spec.uncertainty``)."""
-    model = _CompositeModel(base, se, target)
+    ``imputed`` marks the cells that were imputed before the build (default: the build's own imputation
+    flags). Columns: unit, nominal_rank, median_rank, rank_lo, rank_hi (quantiles of ``spec.uncertainty``)."""
+    model = _CompositeModel(base, se, target, imputed=imputed)
     rng = np.random.default_rng(seed)
     d = sum(dim for _, dim in model.groups)
     ranks = model(rng.random((n_runs, d))) if d else np.empty((0, model.units.size))
@@ -252,13 +255,14 @@ def rank_uncertainty(base: CompositeResult, se: pd.DataFrame | None = None, n_ru
 
 
 def composite_sensitivity(base: CompositeResult, se: pd.DataFrame | None = None, n: int = 256,
-                          seed: int | None = None, target: str | None = None) -> pd.DataFrame:
+                          seed: int | None = None, target: str | None = None,
+                          imputed: pd.DataFrame | None = None) -> pd.DataFrame:
     """First-order and total Sobol indices of every unit's rank for every uncertain choice.
 
     Columns: unit, factor, first_order, total, rank_variance. Indices are NaN for a unit whose rank never
     moves (variance 0). Estimates carry Monte Carlo error of roughly ±1/√n; small negative first-order
     estimates are reported as they come out (they mean "about 0")."""
-    model = _CompositeModel(base, se, target)
+    model = _CompositeModel(base, se, target, imputed=imputed)
     if not model.groups:
         return pd.DataFrame(columns=["unit", "factor", "first_order", "total", "rank_variance"])
     res = sobol_indices(model, model.groups, n, seed)
