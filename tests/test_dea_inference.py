@@ -339,7 +339,7 @@ def test_slacks_are_the_maximal_ones(rts, orientation):
 # --------------------------------------------------------------------------- #
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "False"}
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", "dea", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", "dea", *args], capture_output=True, text=True, check=False,
                           env=env, cwd=ROOT, timeout=120)
 
 
