@@ -305,15 +305,35 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
 @click.option("--orientation", type=click.Choice(["in", "out"]), default="in", show_default=True)
 @click.option("--id", "id_col", default=None, help="Unit id column (default: the first column).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_col: str | None, output: Path | None) -> None:
+@click.option("--slacks", is_flag=True, help="Add slack_<variable> columns (phase-2 slacks).")
+@click.option("--super", "super_eff", is_flag=True, help="Add super_efficiency (Andersen-Petersen).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Simar-Wilson bootstrap with N replications: adds score_bc, ci_low, ci_high, bias.")
+@click.option("--seed", type=int, default=None, help="Seed of the bootstrap (same seed, same result).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Bootstrap intervals are 1 - alpha.")
+@click.option("--robust", is_flag=True, help="Add leave-one-out robustness columns (robust_status, ...).")
+def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_col: str | None, output: Path | None,
+        slacks: bool, super_eff: bool, bootstrap: int, seed: int | None, alpha: float, robust: bool) -> None:
     """Data envelopment analysis on any CSV (one row per unit)."""
-    from .methods.dea import DeaInputError, main_dea_cli
+    import warnings
+
+    from .methods.dea import DeaInputError, DeaWarning, main_dea_cli
     if not file.exists():
         raise UserError(f"{file} does not exist")
+    if bootstrap == 1:
+        raise UserError("--bootstrap needs at least 2 replications (200 or more is usual)")
     try:
-        frame = main_dea_cli(file, inputs, outputs, rts, orientation, id_col, output)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeaWarning)
+            frame = main_dea_cli(file, inputs, outputs, rts, orientation, id_col, output, slacks=slacks,
+                                 super_eff=super_eff, bootstrap=bootstrap, seed=seed, alpha=alpha, robust=robust)
     except DeaInputError as exc:
         raise UserError(str(exc)) from None
+    for w in caught:
+        if isinstance(w.message, DeaWarning):
+            err_console.print(f"[bold yellow]rbb: waarschuwing:[/] {escape(w.message.message_nl)}", soft_wrap=True)
+            err_console.print(f"[bold yellow]rbb: warning:[/] {escape(w.message.message_en)}", soft_wrap=True)
     if output is None:
         click.echo(frame.to_csv(index=False), nl=False)
     else:

@@ -446,12 +446,30 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
 
 
 DEA_COLUMNS = ["year", "cluster", "model", "org_code", "score", "super_efficiency", "peers", "lambdas", "robust_status",
-               "n_units", "inputs", "outputs", "rts", "orientation"]
+               "n_units", "inputs", "outputs", "rts", "orientation",
+               "status", "reason_nl", "reason_en", "flags", "min_units", "score_bc", "bias", "ci_low", "ci_high",
+               "n_boot", "input_slacks", "output_slacks"]
+
+
+def _dea_seed(seed: int, year: int, cluster: str, model: str) -> np.random.SeedSequence:
+    """A bootstrap seed per model, cluster and year, independent of the order they are computed in."""
+    import zlib
+    return np.random.SeedSequence([int(seed), int(year), zlib.crc32(str(cluster).encode()), zlib.crc32(model.encode())])
 
 
 def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFrame:
-    from .methods.dea import dea, robustness, super_efficiency
+    """DEA per model, year and cluster (docs/methods-dea.md).
+
+    A model/cluster with fewer distinct organisations than the sample-size rule (``min_units_rule``) is not
+    published: its rows carry ``status = 'not_published'`` and a reason, and no score. Published rows add the
+    Simar–Wilson bootstrap (``score_bc``, ``bias``, ``ci_low``, ``ci_high``) and the phase-2 slacks.
+    """
+    import warnings
+
+    from .methods.dea import (DeaWarning, dea, dea_boot, duplicate_groups, format_named, min_units, robustness,
+                              super_efficiency)
     cfg = methods_config()["dea"]
+    boot_cfg = cfg["bootstrap"]
     base = con.execute("""SELECT o.org_code, o.year, o.apparaatskosten_totaal, o.fte_totaal, o.n_klanten_actief,
                                  p.n_besluiten
                           FROM int_org o JOIN int_products p USING (org_code, year, submission_id)""").fetch_df()
@@ -459,24 +477,62 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
     rows = []
     for model in cfg["models"]:
         cols = model["inputs"] + model["outputs"]
+        m, s = len(model["inputs"]), len(model["outputs"])
+        need = min_units(m, s, cfg["min_units_rule"])
         for (year, cluster), g in base.groupby(["year", "cluster"], sort=True):
             g = g.dropna(subset=cols)
             g = g[(g[cols] > 0).all(axis=1)].sort_values("org_code")
-            if len(g) < cfg["min_units"]:
+            if g.empty:
                 continue
             X, Y, ids = g[model["inputs"]].to_numpy(float), g[model["outputs"]].to_numpy(float), g["org_code"].tolist()
-            res = dea(X, Y, rts=model["rts"], orientation=model["orientation"], ids=ids)
-            sup = super_efficiency(X, Y, model["rts"], model["orientation"], ids=ids)
-            rob = robustness(X, Y, model["rts"], model["orientation"], ids=ids).set_index("id")
+            groups = duplicate_groups(X, Y, ids)
+            duplicated = {u for group in groups for u in group}
+            distinct = len(ids) - sum(len(group) - 1 for group in groups)
+            common = {"year": int(year), "cluster": cluster, "model": model["code"], "n_units": len(ids),
+                      "inputs": ",".join(model["inputs"]), "outputs": ",".join(model["outputs"]),
+                      "rts": model["rts"], "orientation": model["orientation"], "min_units": need}
+            if distinct < need:
+                units_nl = f"{distinct} verschillende organisaties" if groups else f"{distinct} organisaties"
+                units_en = f"{distinct} distinct organisations" if groups else f"{distinct} organisations"
+                reason_nl = (f"niet gepubliceerd: {units_nl} in het cluster, minstens {need} nodig bij {m} input(s) "
+                             f"en {s} output(s) (n ≥ max(m·s, 3(m+s)))")
+                reason_en = (f"not published: {units_en} in the cluster, at least {need} needed for {m} input(s) "
+                             f"and {s} output(s) (n ≥ max(m·s, 3(m+s)))")
+                for org in ids:
+                    flags = ["below_min_units"] + (["one_unit"] if len(ids) == 1 else []) + \
+                        (["duplicate_units"] if org in duplicated else [])
+                    rows.append({**common, "org_code": org, "status": "not_published", "reason_nl": reason_nl,
+                                 "reason_en": reason_en, "flags": ";".join(flags)})
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeaWarning)
+                res = dea(pd.DataFrame(X, columns=model["inputs"]), pd.DataFrame(Y, columns=model["outputs"]),
+                          rts=model["rts"], orientation=model["orientation"], ids=ids)
+                sup = super_efficiency(X, Y, model["rts"], model["orientation"], ids=ids)
+                rob = robustness(X, Y, model["rts"], model["orientation"], ids=ids).set_index("id")
+                boot = dea_boot(X, Y, model["rts"], model["orientation"], ids=ids, n_boot=boot_cfg["n_boot"],
+                                alpha=boot_cfg["alpha"],
+                                seed=_dea_seed(boot_cfg["seed"], year, cluster, model["code"]))
             frame = res.to_frame().set_index("id")
+            degenerate = not np.isfinite(boot.bandwidth)
             for k, org in enumerate(ids):
-                rows.append({"year": int(year), "cluster": cluster, "model": model["code"], "org_code": org,
+                flags = (["duplicate_units"] if org in duplicated else []) + (["bootstrap_degenerate"] if degenerate else [])
+                rows.append({**common, "org_code": org,
                              "score": float(res.score[k]), "super_efficiency": float(sup[k]),
                              "peers": frame.loc[org, "peers"], "lambdas": frame.loc[org, "lambdas"],
-                             "robust_status": rob.loc[org, "status"], "n_units": len(ids),
-                             "inputs": ",".join(model["inputs"]), "outputs": ",".join(model["outputs"]),
-                             "rts": model["rts"], "orientation": model["orientation"]})
-    return pd.DataFrame(rows, columns=DEA_COLUMNS)
+                             "robust_status": rob.loc[org, "status"],
+                             "status": "published", "flags": ";".join(flags) or None,
+                             "score_bc": float(boot.score_bc[k]), "bias": float(boot.bias[k]),
+                             "ci_low": float(boot.ci_low[k]), "ci_high": float(boot.ci_high[k]),
+                             "n_boot": int(boot.n_boot),
+                             "input_slacks": format_named(res.input_names, res.slack_x[k]),
+                             "output_slacks": format_named(res.output_names, res.slack_y[k])})
+    out = pd.DataFrame(rows, columns=DEA_COLUMNS)
+    for col in ("score", "super_efficiency", "score_bc", "bias", "ci_low", "ci_high"):
+        out[col] = out[col].astype("float64")
+    for col in ("n_boot",):
+        out[col] = out[col].astype("Int64")
+    return out
 
 
 # ------------------------------------------------------------------------------------------ run

@@ -35,8 +35,16 @@ def con(demo_workspace):
     c.close()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="also run the long-form simulations (tests marked 'long'; minutes each)")
+
+
 def pytest_collection_modifyitems(config, items):
     chromium = Path("/usr/bin/chromium").exists()
+    long_run = config.getoption("--long") or os.environ.get("RBB_LONG") == "1"
     for item in items:
         if "browser" in item.keywords and not chromium:
             item.add_marker(pytest.mark.skip(reason="Debian chromium is not installed"))
+        if "long" in item.keywords and not long_run:
+            item.add_marker(pytest.mark.skip(reason="long-form simulation: run with --long (or RBB_LONG=1)"))

@@ -40,12 +40,12 @@ def test_unquoted_comma_in_a_flow_mapping_fails_naming_file_and_entry(tmp_path):
 
 def test_missing_key_and_wrong_type_are_named():
     raw = load_yaml(_text("methods.yaml"))
-    del raw["dea"]["min_units"]
+    del raw["dea"]["bootstrap"]["seed"]
     raw["composite"]["uncertainty"]["n_runs"] = "many"
     with pytest.raises(MetadataError) as exc:
         validate("methods.yaml", raw)
     msg = str(exc.value)
-    assert "dea.min_units: missing" in msg
+    assert "dea.bootstrap.seed: missing" in msg
     assert "composite.uncertainty.n_runs" in msg and "'many'" in msg
 
 

@@ -198,9 +198,21 @@ class DeaModelSpec(_Strict):
     orientation: Literal["in", "out"]
 
 
+class MinUnitsRuleModel(_Strict):
+    per_variable: int
+    product: bool
+
+
+class DeaBootstrapModel(_Strict):
+    n_boot: int
+    alpha: float
+    seed: int
+
+
 class DeaModel(_Strict):
     models: list[DeaModelSpec]
-    min_units: int
+    min_units_rule: MinUnitsRuleModel
+    bootstrap: DeaBootstrapModel
 
 
 class MethodsModel(_Strict):
