@@ -8,6 +8,7 @@ running it twice gives the same tables. Table contract: docs/warehouse.md.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -58,6 +59,13 @@ def catalogue_config() -> dict:
 @lru_cache(maxsize=1)
 def methods_config() -> dict:
     return load_metadata("methods.yaml")
+
+
+def disclosure_config() -> dict:
+    """Publication rules (indicators.yaml ``disclosure``): minimum members for any statistic, and so on."""
+    cfg = dict(catalogue_config().get("disclosure") or {})
+    cfg.setdefault("min_members", int(catalogue_config()["comparison"]["cluster_min_members"]))
+    return cfg
 
 
 def catalogue() -> list[Indicator]:
@@ -191,7 +199,10 @@ def compute_benchmark_stats(values: pd.DataFrame, orgs: pd.DataFrame, min_cluste
     v = _comparable(values).merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
     rows = []
     for (year, code), g in v.groupby(["year", "indicator_code"], sort=True):
-        rows.append(_describe(g["value"].to_numpy(), year, code, "all", "all", True))
+        x_all = g["value"].to_numpy()
+        # All-member statistics are kept for the analysts, but published (shown to members) only from
+        # min_cluster members, the same threshold as a cluster (docs/confidentiality.md).
+        rows.append(_describe(x_all, year, code, "all", "all", len(x_all) >= min_cluster))
         for cluster in sorted(orgs["cluster"].unique()):
             x = g.loc[g["cluster"] == cluster, "value"].to_numpy()
             published = len(x) >= min_cluster
@@ -371,10 +382,11 @@ def strengths_weaknesses(comp: pd.DataFrame) -> pd.DataFrame:
     """Indicators where an organisation stands out: best or worst quartile, and for survey figures only
     when the difference from the benchmark is significant after correction."""
     cat = {i.code: i for i in catalogue()}
+    min_members = disclosure_config()["min_members"]
     rows = []
     for rec in comp.itertuples(index=False):
         ind = cat[rec.indicator_code]
-        if ind.direction == "context" or pd.isna(rec.quartile):
+        if ind.direction == "context" or pd.isna(rec.quartile) or rec.n_orgs < min_members:
             continue
         if ind.is_survey and rec.significance_label not in ("better", "worse"):
             continue
@@ -400,22 +412,64 @@ def strengths_weaknesses(comp: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- composite and DEA
 
-def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def published_imputation(wide: pd.DataFrame, clusters: pd.Series, bstats: pd.DataFrame, year: int,
+                         min_members: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill a member's missing indicator only with statistics that members may see.
+
+    A missing value gets the mean of the member's cluster when that cluster's statistics are published (at least
+    ``min_members`` members with a value), else the mean of all members when at least ``min_members`` have a
+    value, else it stays missing (the aggregation then leaves it out with its weight). An unpublished group
+    statistic can therefore never be read back from an imputed score. Returns (filled values, source per cell:
+    "cluster", "all" or "" for observed and still missing cells).
+    """
+    b = bstats[(bstats["year"] == year) & bstats["published"].astype(bool) & (bstats["n"] >= min_members)]
+    mean = {(r["indicator_code"], r["scope"]): r["mean"] for r in b.to_dict("records")}
+    filled = wide.copy()
+    source = pd.DataFrame("", index=wide.index, columns=wide.columns)
+    for org in wide.index:
+        cluster = clusters.get(org)
+        for code in wide.columns:
+            if not pd.isna(wide.at[org, code]):
+                continue
+            for scope, label in ((cluster, "cluster"), ("all", "all")):
+                m = mean.get((code, scope))
+                if scope is not None and m is not None and not pd.isna(m):
+                    filled.at[org, code] = float(m)
+                    source.at[org, code] = label
+                    break
+    return filled, source
+
+
+def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
+                      bstats: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from .methods.composite import (AggregateMeta, AggregationSpec, CompositeSpec, ImputationSpec, IndicatorMeta,
                                     NormalisationSpec, TreatmentSpec, UncertaintySpec, build_composite, uncertainty)
     cfg = methods_config()["composite"]
+    min_members = int(disclosure_config()["min_members"])
+    if bstats is None:
+        bstats = compute_benchmark_stats(values, orgs, min_members)
+    imp_cfg = dict(cfg["imputation"])
+    published = imp_cfg.get("method") == "published_mean"
     cat = [i for i in catalogue() if i.direction != "context" and i.code not in cfg["exclude_indicators"]]
+    clusters = orgs.set_index("org_code")["cluster"]
     scores_rows, unc_rows, method_rows = [], [], []
     for year in sorted(values["year"].unique()):
         wide = (values[(values["year"] == year) & values["indicator_code"].isin([i.code for i in cat])]
                 .pivot(index="org_code", columns="indicator_code", values="value"))
-        codes = [i.code for i in cat if i.code in wide.columns and wide[i.code].notna().sum() >= 3]
+        # an indicator enters the index only with a value for at least min_members members: its min-max
+        # normalisation would otherwise be a statistic over fewer members, readable from a member's own score
+        codes = [i.code for i in cat if i.code in wide.columns and wide[i.code].notna().sum() >= min_members]
         if not codes:
             continue
         wide = wide[codes]
         wide = wide[wide.notna().mean(axis=1) >= cfg["min_coverage"]]
-        if len(wide) < 5:
+        if len(wide) < min_members:
             continue
+        if published:
+            wide, _ = published_imputation(wide, clusters, bstats, int(year), min_members)
+            imputation = ImputationSpec(method="none")
+        else:
+            imputation = ImputationSpec(**imp_cfg)
         data = wide.reset_index().merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
         used = [i for i in cat if i.code in codes]
         used_themes = sorted({i.theme for i in used})
@@ -423,7 +477,7 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
             indicators=[IndicatorMeta(code=i.code, parent=i.theme, direction=1 if i.direction == "higher" else -1) for i in used],
             aggregates=[AggregateMeta(code=t, level=2, parent="index") for t in used_themes] + [AggregateMeta(code="index", level=3)],
             unit_column="org_code", denominate=False,
-            imputation=ImputationSpec(**cfg["imputation"]), treatment=TreatmentSpec(**cfg["treatment"]),
+            imputation=imputation, treatment=TreatmentSpec(**cfg["treatment"]),
             normalisation=NormalisationSpec(method=cfg["normalisation"]["method"], range=tuple(cfg["normalisation"]["range"])),
             aggregation=AggregationSpec(**cfg["aggregation"]),
             uncertainty=UncertaintySpec(weight_noise=cfg["uncertainty"]["weight_noise"]),
@@ -438,7 +492,12 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.Data
         for r in unc.itertuples(index=False):
             unc_rows.append({"year": int(year), "org_code": r.unit, "nominal_rank": r.nominal_rank, "median_rank": r.median_rank,
                              "rank_lo": r.rank_lo, "rank_hi": r.rank_hi, "n_units": len(data)})
-        method_rows.append({"year": int(year), "spec_json": spec.to_json(indent=None),
+        spec_json = spec.to_dict()
+        if published:
+            # the reference method gets already imputed values; the stored spec says how they were imputed
+            spec_json["imputation"] = {"method": "published_mean", "group_column": imp_cfg.get("group_column"),
+                                       "min_members": min_members, "applied_before": "build_composite"}
+        method_rows.append({"year": int(year), "spec_json": json.dumps(spec_json),
                             "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
     return (pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
             pd.DataFrame(unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]),
@@ -559,7 +618,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
         bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
         comp = compute_comparisons(values, orgs, bstats)
         sw = strengths_weaknesses(comp)
-        scores, unc, method = compute_composite(values, orgs)
+        scores, unc, method = compute_composite(values, orgs, bstats)
         dea_rows = compute_dea(con, orgs)
         tables = {
             "indicator_catalogue": (catalogue_frame(), ["code"]),

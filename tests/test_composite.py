@@ -393,3 +393,30 @@ def test_uncertainty_spec_defaults() -> None:
     u = UncertaintySpec()
     assert u.weight_noise == 0.25 and u.quantiles == (0.05, 0.95)
     assert [n.method for n in u.normalisations] == ["minmax", "zscore", "rank"]
+
+
+def test_published_imputation_uses_only_published_statistics() -> None:
+    """The benchmark's use of the method: a missing value gets the cluster mean only when that cluster is
+    published, else the all-member mean from 5 values, else it stays missing."""
+    from pipeline.compute import compute_benchmark_stats, published_imputation
+
+    codes = [f"O{i}" for i in range(8)]
+    orgs = pd.DataFrame({"org_code": codes, "cluster": ["big"] * 6 + ["small"] * 2})
+    rows = []
+    for i, c in enumerate(codes):
+        rows.append({"org_code": c, "year": 2025, "indicator_code": "x", "value": float(10 * i)})
+        if i < 3:
+            rows.append({"org_code": c, "year": 2025, "indicator_code": "y", "value": float(i)})
+    values = pd.DataFrame(rows)
+    values.loc[(values.org_code == "O7") & (values.indicator_code == "x"), "value"] = np.nan   # small cluster
+    values.loc[(values.org_code == "O0") & (values.indicator_code == "x"), "value"] = np.nan   # big cluster
+    bstats = compute_benchmark_stats(values, orgs, 5)
+    wide = values.pivot(index="org_code", columns="indicator_code", values="value")
+    filled, source = published_imputation(wide, orgs.set_index("org_code")["cluster"], bstats, 2025, 5)
+    all_mean = values.loc[(values.indicator_code == "x"), "value"].mean()
+    big_mean = values.loc[values.org_code.isin(codes[1:6]) & (values.indicator_code == "x"), "value"].mean()
+    assert filled.loc["O0", "x"] == pytest.approx(big_mean) and source.loc["O0", "x"] == "cluster"
+    # the small cluster (one other member, O6 = 60) is unpublished: the all-member mean, not 60
+    assert filled.loc["O7", "x"] == pytest.approx(all_mean) and source.loc["O7", "x"] == "all"
+    # y has 3 values: no published statistic, stays missing
+    assert np.isnan(filled.loc["O5", "y"]) and source.loc["O5", "y"] == ""

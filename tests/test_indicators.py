@@ -539,3 +539,16 @@ def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
     (xfile,) = export(demo_workspace, 2025, "xlsx", tmp_path / "x")
     with zipfile.ZipFile(xfile) as zf:
         assert not any("<f>" in zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_all_member_statistics_are_published_only_from_five_values():
+    """Disclosure rule 1: no statistic over fewer than 5 members, the all-member scope included."""
+    from pipeline.compute import compute_benchmark_stats
+    orgs = pd.DataFrame({"org_code": [f"O{i}" for i in range(6)], "cluster": ["a"] * 3 + ["b"] * 3})
+    for n, published in ((4, False), (5, True)):
+        values = pd.DataFrame({"org_code": [f"O{i}" for i in range(n)], "year": 2025, "indicator_code": "x",
+                               "value": np.arange(n, dtype=float)})
+        bs = compute_benchmark_stats(values, orgs, 5)
+        row = bs[bs.scope == "all"].iloc[0]
+        assert bool(row["published"]) is published and row["n"] == n
+        assert not bs[bs.scope_kind == "cluster"]["published"].any()

@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import pytest
 from markupsafe import escape
 
-from pipeline.reports import build, charts
+from pipeline.compute import catalogue as catalogue_list
+from pipeline.reports import build, charts, disclosure
 from pipeline.reports.build import build_reports, csv_data_uri, format_value
 from pipeline.reports.render import CSP
 from pipeline.workspace import Workspace
@@ -322,11 +323,15 @@ def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frame
     catalogue = warehouse_frames["catalogue"]
     clusters = {code: cluster for code, _, _, cluster in orgs}
     published: dict[str, set[str]] = {}
+    scales = {i.code: i.scale for i in catalogue_list()}
     for _year, code, _scope, *numbers, is_published in warehouse_frames["stats"]:
         if is_published:
             for x in numbers:
                 if x is not None:
                     published.setdefault(code, set()).update(_formats(x, catalogue[code][1]))
+                    # as the disclosure layer shows it (moved one unit where it would pin down a fraction)
+                    shown = disclosure.display_statistic(x, catalogue[code][1], scales[code])
+                    published[code].update(_formats(shown, catalogue[code][1]))
     for code, row in catalogue.items():
         for text in row[2:]:
             published.setdefault(code, set()).update(NUMBER.findall(text or ""))

@@ -143,9 +143,18 @@ class IndicatorModel(_Strict):
     caveat: str
 
 
+class DisclosureModel(_Strict):
+    min_members: int
+    band_min_members: int
+    competing_fractions: float
+    composite_score_decimals: int
+    dea_score_decimals: int
+
+
 class IndicatorsModel(_Strict):
     survey_rules: SurveyRulesModel
     comparison: ComparisonModel
+    disclosure: DisclosureModel
     themes: dict[str, ThemeModel]
     indicators: list[IndicatorModel]
 

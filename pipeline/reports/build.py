@@ -17,10 +17,12 @@ sorted inputs and no timestamps, so the same warehouse gives byte-identical file
 
 from __future__ import annotations
 
-import csv
-import io
+import ctypes
+import errno
 import math
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,9 +38,11 @@ from ..metadata.models import load as load_metadata
 from ..registry import CLUSTER_LABELS, Organisation
 from ..status import status_table
 from ..workspace import Workspace, atomic_write_text
-from . import charts
+from . import charts, disclosure
+from .disclosure import BAND_MIN_MEMBERS, MIN_MEMBERS, MemberView
 from .feedback import feedback_path, write_feedback
 from .render import fmt_number, render
+from .visible import visible
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +110,11 @@ TEXT: dict[str, dict[str, Any]] = {
                        "(indicatorwaarden en benchmarkstatistieken).",
         "own_summary": "Uw waarde {year}: {value} ({position}{quartile}).",
         "bench_summary": "Mediaan alle leden {median} (middelste helft {p25} tot {p75}, n = {n}).",
+        "bench_median_only": "Mediaan alle leden {median} (n = {n}; de middelste helft wordt pas vanaf {k} leden "
+                             "getoond).",
+        "bench_hidden": "Geen benchmark getoond: minder dan {k} leden hebben een waarde.",
+        "points_hidden": "{n} waarde(n) gebaseerd op minder dan {floor} waarnemingen staan niet als punt in de "
+                         "figuur (ze tellen wel mee in de mediaan en de kwartielen).",
         "cluster_summary": "Mediaan van uw cluster {cluster}: {median}.",
         "cluster_hidden": "Clusterstatistiek niet getoond: minder dan {k} leden van uw cluster hebben een waarde.",
         "overview_ind_summary": "Waarden van {n} leden in {year}, beste bovenaan; rechts de mediaan en de middelste "
@@ -211,6 +220,10 @@ TEXT: dict[str, dict[str, Any]] = {
                        "(indicator values and benchmark statistics).",
         "own_summary": "Your value {year}: {value} ({position}{quartile}).",
         "bench_summary": "Median of all members {median} (middle half {p25} to {p75}, n = {n}).",
+        "bench_median_only": "Median of all members {median} (n = {n}; the middle half is shown from {k} members).",
+        "bench_hidden": "No benchmark shown: fewer than {k} members have a value.",
+        "points_hidden": "{n} value(s) based on fewer than {floor} observations are not drawn as points (they do "
+                         "count in the median and quartiles).",
         "cluster_summary": "Median of your cluster {cluster}: {median}.",
         "cluster_hidden": "Cluster statistics not shown: fewer than {k} members of your cluster have a value.",
         "overview_ind_summary": "Values of {n} members in {year}, best at the top; right, the median and the middle "
@@ -464,31 +477,49 @@ def _csv_number(value: Any, decimals: int | None, lang: str) -> str:
     return text.replace(".", ",") if lang == "nl" else text
 
 
+CSV_SEPARATORS = (";", ",")
+FORMULA_PREFIXES = "=+-@\t\r"
+# A spreadsheet starts a new cell at the start of a line and after either list separator (a file may be opened
+# with the other one); a cell is a formula when it starts with a prefix, possibly after spaces and quotes.
+_CELL_START = re.compile(r"(^|[;,\n\r])([ \"]*)(?=[=+\-@\t\r])")
+
+
 def _csv_text(value: Any) -> str:
-    """Text cells that a spreadsheet would read as a formula get a leading apostrophe (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n"):
-        return "'" + text
+    """A text cell that no spreadsheet runs as a formula, whichever list separator it is opened with.
+
+    An apostrophe goes before a formula prefix (= + - @ tab CR) at the start of the text and after every
+    ``;``, ``,`` or line break in it (OWASP CSV injection); hidden and direction-changing characters are
+    written out as ``<U+XXXX>``.
+    """
+    text = visible("" if value is None else value)
+    return _CELL_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
+
+
+def _csv_cell(text: str) -> str:
+    """Quote a cell holding either separator, a quote or a line break, so both dialects keep it whole."""
+    if any(ch in text for ch in ';,"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
     return text
 
 
 def csv_data_uri(header: list[str], rows: list[list[Any]], lang: str) -> str:
     """A CSV file as a data: URI. Cells: ("num", value, decimals) for numbers, anything else is text.
 
-    Dutch files use ';' and a decimal comma (as Dutch Excel expects); English files ',' and a point.
+    Dutch files use ';' and a decimal comma (as Dutch Excel expects); English files ',' and a point. Every cell
+    holding ';', ',', a quote or a line break is quoted in both dialects, and text cells are neutralised
+    (:func:`_csv_text`), so opening a file with the other separator never yields a formula.
     """
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";" if lang == "nl" else ",", lineterminator="\r\n")
-    writer.writerow([_csv_text(h) for h in header])
+    sep = ";" if lang == "nl" else ","
+    lines = [sep.join(_csv_cell(_csv_text(h)) for h in header)]
     for row in rows:
         out = []
         for cell in row:
             if isinstance(cell, tuple) and cell and cell[0] == "num":
-                out.append(_csv_number(cell[1], cell[2], lang))
+                out.append(_csv_cell(_csv_number(cell[1], cell[2], lang)))
             else:
-                out.append(_csv_text(cell))
-        writer.writerow(out)
-    return "data:text/csv;charset=utf-8," + quote("\ufeff" + buf.getvalue(), safe="")
+                out.append(_csv_cell(_csv_text(cell)))
+        lines.append(sep.join(out))
+    return "data:text/csv;charset=utf-8," + quote("\ufeff" + "\r\n".join(lines) + "\r\n", safe="")
 
 
 def _num(value: Any, decimals: int | None = None) -> tuple[str, Any, int | None]:
@@ -808,9 +839,12 @@ def _methodology(data: ReportData, lang: str) -> dict[str, Any]:
 
 def _data_as_of(data: ReportData, lang: str) -> str:
     dates = [s["received_at"] for s in data.submissions if s.get("received_at") is not None]
-    if not dates:
+    return _date_text(max(dates) if dates else None, lang)
+
+
+def _date_text(last: Any, lang: str) -> str:
+    if last is None:
         return ""
-    last = max(dates)
     text = last.strftime("%d-%m-%Y") if lang == "nl" else last.strftime("%Y-%m-%d")
     return TEXT[lang]["data_as_of"].format(date=text)
 
@@ -836,54 +870,61 @@ def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: d
 
 
 # ------------------------------------------------------------------------ organisation (confidential)
+#
+# Everything below reads the warehouse only through a disclosure.MemberView: the member's own rows exactly,
+# other members only as the disclosure rules allow (docs/confidentiality.md).
 
 
-def _cluster_stats(data: ReportData, year: int, code: str, cluster: str | None) -> dict[str, Any] | None:
-    """Cluster statistics only when published (at least CLUSTER_MIN_MEMBERS members with a value)."""
-    if not cluster:
+def _cluster_stats(view: MemberView, year: int, code: str) -> dict[str, Any] | None:
+    """The member's cluster statistics, only when published (at least MIN_MEMBERS members with a value)."""
+    if not view.cluster:
         return None
-    s = data.stat(year, code, cluster)
-    if s is None or (s.get("n") is not None and int(s["n"]) < CLUSTER_MIN_MEMBERS):
-        return None
-    return s
+    return view.stat(code, year, view.cluster)
 
 
-def _org_indicator(data: ReportData, ind: dict[str, Any], org_code: str, lang: str,
-                   open_mode: bool) -> dict[str, Any]:
+def _member_trend(view: MemberView, code: str) -> list[dict[str, Any]]:
+    out = []
+    for y in view.years:
+        s = view.stat(code, y) or {}
+        out.append({"year": y, "median": s.get("median"), "p25": s.get("p25"), "p75": s.get("p75")})
+    return out
+
+
+def _org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str, Any]:
     t = TEXT[lang]
     code, dec = ind["code"], ind["decimals"]
-    cluster = data.orgs[org_code].get("cluster")
-    own = data.values.get((org_code, data.year, code))
-    comp = data.comparisons.get((org_code, data.year, code))
-    stats = data.stat(data.year, code)
-    cstats = _cluster_stats(data, data.year, code, cluster)
-    own_rows = {y: data.values.get((org_code, y, code)) or {} for y in data.years}
-    own_trend = [{"year": y, "value": r.get("value"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
-                 for y, r in own_rows.items()]
-    cluster_trend = [{"year": y, "median": (_cluster_stats(data, y, code, cluster) or {}).get("median")}
-                     for y in data.years]
+    cluster = view.cluster
+    own = view.own(code)
+    comp = view.comparison(code)
+    stats = view.stat(code)
+    cstats = _cluster_stats(view, view.year, code)
+    own_trend = []
+    for y in view.years:
+        r = view.own(code, y) or {}
+        own_trend.append({"year": y, "value": r.get("value"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")})
+    cluster_trend = [{"year": y, "median": (_cluster_stats(view, y, code) or {}).get("median")} for y in view.years]
     peer_names = None
-    peers = data.peer_values(data.year, code)
-    if open_mode:
-        named = _ranked_points(data, ind)
-        named.sort(key=lambda p: (p["value"], p["org_code"]))
-        peers = [p["value"] for p in named]
+    peers = view.peers(code)
+    peer_values = peers.values if peers else []
+    if view.open_mode:
+        named = sorted(view.named_points(code), key=lambda p: (p["value"], p["org_code"]))
+        peer_values = [p["value"] for p in named]
         peer_names = [p["name"] for p in named]
-    fig = charts.indicator_position(own, peers, stats, cstats, own_trend, _trend_rows(data, code), cluster_trend, dec,
-                                    unit_label(ind, lang), lang, cluster_label=_cluster_label(cluster, lang),
-                                    peer_names=peer_names)
+    fig = charts.indicator_position(own, peer_values, stats, cstats, own_trend, _member_trend(view, code),
+                                    cluster_trend, dec, unit_label(ind, lang), lang,
+                                    cluster_label=_cluster_label(cluster, lang), peer_names=peer_names)
     rows, csv_rows = [], []
-    for y in data.years:
-        v = data.values.get((org_code, y, code))
-        c = data.comparisons.get((org_code, y, code))
-        s = data.stat(y, code)
-        cs = _cluster_stats(data, y, code, cluster)
+    hidden = t["not_published"].format(k=MIN_MEMBERS)
+    for y in view.years:
+        v = view.own(code, y)
+        c = view.comparison(code, y)
+        s = view.stat(code, y)
+        cs = _cluster_stats(view, y, code)
         if not v and not s:
             continue
-        hidden = t["not_published"].format(k=CLUSTER_MIN_MEMBERS)
         rows.append([str(y), format_value((v or {}).get("value"), ind, lang), _ci_text(v, ind, lang),
-                     format_value(s["median"] if s else None, ind, lang),
-                     _band_text(s["p25"] if s else None, s["p75"] if s else None, ind, lang),
+                     format_value(s["median"], ind, lang) if s else hidden,
+                     _band_text(s["p25"], s["p75"], ind, lang) if s else hidden,
                      format_value(cs["median"], ind, lang) if cs else hidden,
                      _band_text(cs["p25"], cs["p75"], ind, lang) if cs else hidden,
                      "—" if not c or c.get("rank") is None else f"{int(c['rank'])} {t['of']} {int(c['n_orgs'])}"])
@@ -899,50 +940,66 @@ def _org_indicator(data: ReportData, ind: dict[str, Any], org_code: str, lang: s
                       (t["position"], True)],
                      rows, ["year", "value", "ci_low", "ci_high", "median_all", "p25_all", "p75_all",
                             "median_cluster", "p25_cluster", "p75_cluster", "rank", "n_orgs"], csv_rows,
-                     f"{org_code}_{code}", lang)]
-    if open_mode:
-        named = _ranked_points(data, ind)
+                     f"{view.org_code}_{code}", lang)]
+    if view.open_mode:
+        named = sorted(view.named_points(code), key=lambda p: (p["value"], p["org_code"]),
+                       reverse=ind.get("direction") != "lower")
         tables.append(_table(
-            t["named_table"].format(year=data.year), [(t["organisation"], False), (t["value"], True)],
+            t["named_table"].format(year=view.year), [(t["organisation"], False), (t["value"], True)],
             [[p["name"], format_value(p["value"], ind, lang)] for p in named],
             ["org_code", "organisation", "value"],
-            [[p["org_code"], p["name"], _num(p["value"], dec)] for p in named], f"{code}_{data.year}_all", lang))
+            [[p["org_code"], p["name"], _num(p["value"], dec)] for p in named], f"{code}_{view.year}_all", lang))
     summary = []
     if own and own.get("value") is not None:
         q = (comp or {}).get("quartile")
         summary.append(t["own_summary"].format(
-            year=data.year, value=format_value(own["value"], ind, lang, with_unit=True),
+            year=view.year, value=format_value(own["value"], ind, lang, with_unit=True),
             position=_position_text(comp, lang), quartile="" if q is None else f", {t['quartile_text'][int(q)]}"))
     else:
-        summary.append(f"{data.year}: {t['no_value']}.")
-    if stats:
+        summary.append(f"{view.year}: {t['no_value']}.")
+    if stats and stats.get("p25") is not None:
         summary.append(t["bench_summary"].format(
             median=format_value(stats["median"], ind, lang, with_unit=True),
             p25=format_value(stats["p25"], ind, lang), p75=format_value(stats["p75"], ind, lang),
             n=int(stats["n"])))
+    elif stats:
+        summary.append(t["bench_median_only"].format(
+            median=format_value(stats["median"], ind, lang, with_unit=True), n=int(stats["n"]), k=BAND_MIN_MEMBERS))
+    else:
+        summary.append(t["bench_hidden"].format(k=MIN_MEMBERS))
     if cstats:
         summary.append(t["cluster_summary"].format(cluster=_cluster_label(cluster, lang),
                                                    median=format_value(cstats["median"], ind, lang, with_unit=True)))
     notes = []
     if not cstats:
-        notes.append(t["cluster_hidden"].format(k=CLUSTER_MIN_MEMBERS))
+        notes.append(t["cluster_hidden"].format(k=MIN_MEMBERS))
+    if peers and peers.hidden and not view.open_mode:
+        notes.append(t["points_hidden"].format(n=peers.hidden, floor=fmt_number(peers.floor, 0, lang)))
     if comp and comp.get("significance_label") in t["significance"]:
         notes.append(t["significance"][comp["significance_label"]].capitalize() + ".")
     if comp and comp.get("trend_label") in t["trend"]:
         notes.append(t["trend_text"].format(label=t["trend"][comp["trend_label"]]))
     if own and own.get("flags"):
         notes.append(f"{t['flags']}: {_flags_text(own['flags'], lang)}.")
-    return _block(f"fig-ind-{_slug(code)}", _ind_name(ind, lang), fig, " ".join(summary), tables,
-                  meta=_ind_meta(ind, lang, _years_text(data.years)), notes=notes,
-                  attrs={"indicator": code, "cluster-published": "true" if cstats else "false"})
+    return _member_block(view, f"fig-ind-{_slug(code)}", _ind_name(ind, lang), fig, " ".join(summary), tables,
+                         meta=_ind_meta(ind, lang, _years_text(view.years)), notes=notes,
+                         attrs={"indicator": code, "cluster-published": "true" if cstats else "false"})
 
 
-def _profile_block(data: ReportData, org_code: str, lang: str) -> dict[str, Any]:
+def _member_block(view: MemberView, fig_id: str, title: str, fig: dict[str, Any] | None, caption: str,
+                  tables: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """A figure block of an organisation report: the figure passes the disclosure gate first."""
+    if fig is not None:
+        disclosure.seal(fig, open_mode=view.open_mode)
+    return _block(fig_id, title, fig, caption, tables, **kwargs)
+
+
+def _profile_block(view: MemberView, lang: str) -> dict[str, Any]:
     t = TEXT[lang]
-    themes = data.themes(lang)
+    themes = view.themes(lang)
     points, rows, csv_rows = [], [], []
-    for ind in data.catalogue:
-        comp = data.comparisons.get((org_code, data.year, ind["code"]))
+    for ind in view.catalogue:
+        comp = view.comparison(ind["code"])
         if not comp or comp.get("percentile") is None:
             continue
         label = dict(themes)[ind["theme"]]
@@ -962,19 +1019,19 @@ def _profile_block(data: ReportData, org_code: str, lang: str) -> dict[str, Any]
                    [(t["theme"], False), (t["indicator"], False), (t["percentile"], True), (t["quartile"], True),
                     (t["position"], False)],
                    rows, ["theme", "indicator", "percentile", "quartile", "rank", "n_orgs"], csv_rows,
-                   f"{org_code}_{data.year}_profile", lang)
-    return _block("fig-profile", t["profile"], fig, t["profile_summary"], [table],
-                  meta=[(t["definition"], t["meta_profile"]), (t["source"], _source(data, lang))])
+                   f"{view.org_code}_{view.year}_profile", lang)
+    return _member_block(view, "fig-profile", t["profile"], fig, t["profile_summary"], [table],
+                         meta=[(t["definition"], t["meta_profile"]), (t["source"], _source(view, lang))])
 
 
-def _strengths(data: ReportData, org_code: str, lang: str) -> dict[str, list[dict[str, str]]]:
-    by_code = {ind["code"]: ind for ind in data.catalogue}
+def _strengths(view: MemberView, lang: str) -> dict[str, list[dict[str, str]]]:
+    by_code = {ind["code"]: ind for ind in view.catalogue}
     out: dict[str, list[dict[str, str]]] = {"strength": [], "weakness": []}
-    for r in data.strengths:
-        if r["org_code"] != org_code or r["kind"] not in out:
+    for r in view.strengths():
+        if r["kind"] not in out:
             continue
         ind = by_code.get(r["indicator_code"])
-        value = (data.values.get((org_code, data.year, r["indicator_code"])) or {}).get("value")
+        value = (view.own(r["indicator_code"]) or {}).get("value")
         out[r["kind"]].append({
             "indicator": _ind_name(ind, lang) if ind else r["indicator_code"],
             "value": format_value(value, ind, lang, with_unit=True) if ind else "",
@@ -983,75 +1040,67 @@ def _strengths(data: ReportData, org_code: str, lang: str) -> dict[str, list[dic
     return out
 
 
-def _composite_block(data: ReportData, org_code: str, lang: str, open_mode: bool) -> dict[str, Any]:
+def _composite_block(view: MemberView, lang: str) -> dict[str, Any]:
     t = TEXT[lang]
-    themes = dict(data.themes(lang))
+    themes = dict(view.themes(lang))
     result: dict[str, Any] = {"rank": None, "dea": None, "dea_note": None, "composite_note": None, "kpi": None,
                               "dea_kpi": None}
-    unc = next((r for r in data.uncertainty if r["org_code"] == org_code), None)
-    scores = [r for r in data.composite if r["org_code"] == org_code]
-    if unc and unc.get("nominal_rank") is not None:
-        n_units = int(unc["n_units"])
-        lo = unc["rank_lo"] if unc.get("rank_lo") is not None else unc["nominal_rank"]
-        hi = unc["rank_hi"] if unc.get("rank_hi") is not None else unc["nominal_rank"]
+    unc, scores = view.composite()
+    if unc:
+        n_units, lo, hi = unc["n_units"], unc["rank_lo"], unc["rank_hi"]
         fig = charts.rank_interval(unc["nominal_rank"], lo, hi, unc.get("median_rank"), n_units, lang)
-        counts: dict[str, int] = {}
-        for r in data.composite:
-            if r.get("score") is not None:
-                counts[r["node"]] = counts.get(r["node"], 0) + 1
         rows, csv_rows = [], []
         for r in sorted(scores, key=lambda r: (r["node"] != "index", -(r.get("level") or 0), r["node"])):
             label = t["index"] if r["node"] == "index" else themes.get(r["node"], r["node"])
-            rows.append([label, fmt_number(r.get("score"), 1, lang),
-                         "—" if r.get("rank") is None else f"{int(r['rank'])} {t['of']} {counts.get(r['node'], 0)}"])
-            csv_rows.append([r["node"], _num(r.get("level")), _num(r.get("score"), 3), _num(r.get("rank")),
-                             _num(counts.get(r["node"], 0))])
+            rows.append([label, fmt_number(r.get("score"), disclosure.SCORE_DECIMALS, lang),
+                         "—" if r.get("rank") is None else f"{int(r['rank'])} {t['of']} {r['n']}"])
+            csv_rows.append([r["node"], _num(r.get("level")), _num(r.get("score"), disclosure.SCORE_DECIMALS),
+                             _num(r.get("rank")), _num(r["n"])])
         interval = f"{fmt_number(lo, 0, lang)} – {fmt_number(hi, 0, lang)} {t['of']} {n_units}"
         rows.append([t["rank_interval"], "—", interval])
         csv_rows.append(["rank_interval", _num(None), _num(None), _num(lo, 1), _num(n_units)])
         table = _table(t["rank_table"], [(t["node"], False), (t["score"], True), (t["position"], True)], rows,
-                       ["node", "level", "score", "rank", "n"], csv_rows, f"{org_code}_{data.year}_composite", lang)
-        caption = t["rank_summary"].format(rank=int(unc["nominal_rank"]), n=n_units, lo=fmt_number(lo, 0, lang),
+                       ["node", "level", "score", "rank", "n"], csv_rows, f"{view.org_code}_{view.year}_composite",
+                       lang)
+        caption = t["rank_summary"].format(rank=unc["nominal_rank"], n=n_units, lo=fmt_number(lo, 0, lang),
                                            hi=fmt_number(hi, 0, lang))
-        result["rank"] = _block("fig-composite", t["index_position"], fig, caption, [table],
-                                meta=[(t["definition"], t["meta_composite"]), (t["source"], _source(data, lang))])
-        result["kpi"] = f"{int(unc['nominal_rank'])} {t['of']} {n_units}"
+        result["rank"] = _member_block(view, "fig-composite", t["index_position"], fig, caption, [table],
+                                       meta=[(t["definition"], t["meta_composite"]),
+                                             (t["source"], _source(view, lang))])
+        result["kpi"] = f"{unc['nominal_rank']} {t['of']} {n_units}"
     else:
         result["composite_note"] = t["no_composite"]
-    mine = [r for r in data.dea if r["org_code"] == org_code]
-    shown = [r for r in mine if r.get("n_units") is not None and int(r["n_units"]) >= CLUSTER_MIN_MEMBERS]
+    shown, any_rows = view.dea()
     if shown:
-        columns = [(t["model"], False), (t["cluster"], False), (t["score"], True), (t["super_efficiency"], True),
-                   (t["robust"], False), (t["units"], True)]
-        header = ["model", "cluster", "score", "super_efficiency", "robust_status", "n_units"]
-        rows = [[_dea_model(r), _cluster_label(r.get("cluster"), lang), fmt_number(r.get("score"), 3, lang),
-                 fmt_number(r.get("super_efficiency"), 3, lang), r.get("robust_status") or "—", str(int(r["n_units"]))]
-                for r in shown]
-        csv_rows = [[r.get("model") or "", r.get("cluster") or "", _num(r.get("score"), 4),
-                     _num(r.get("super_efficiency"), 4), r.get("robust_status") or "", _num(r.get("n_units"))]
-                    for r in shown]
-        if open_mode:
+        columns = [(t["model"], False), (t["cluster"], False), (t["score"], True), (t["robust"], False),
+                   (t["units"], True)]
+        header = ["model", "cluster", "score", "robust_status", "n_units"]
+        rows = [[_dea_model(r), _cluster_label(r.get("cluster"), lang),
+                 fmt_number(r.get("score"), disclosure.DEA_DECIMALS, lang), r.get("robust_status") or "—",
+                 str(r["n_units"])] for r in shown]
+        csv_rows = [[r.get("model") or "", r.get("cluster") or "", _num(r.get("score"), disclosure.DEA_DECIMALS),
+                     r.get("robust_status") or "", _num(r.get("n_units"))] for r in shown]
+        if view.open_mode:
             columns.append((t["peers"], False))
             header.append("peers")
             for row, csv_row, r in zip(rows, csv_rows, shown, strict=True):
                 row.append(r.get("peers") or "—")
                 csv_row.append(r.get("peers") or "")
-        result["dea"] = _table(t["dea_table"].format(year=data.year), columns, rows, header, csv_rows,
-                               f"{org_code}_{data.year}_dea", lang)
-        result["dea_kpi"] = fmt_number(shown[0].get("score"), 2, lang)
-    elif mine:
-        result["dea_note"] = t["dea_hidden"].format(k=CLUSTER_MIN_MEMBERS)
+        result["dea"] = _table(t["dea_table"].format(year=view.year), columns, rows, header, csv_rows,
+                               f"{view.org_code}_{view.year}_dea", lang)
+        result["dea_kpi"] = fmt_number(shown[0].get("score"), disclosure.DEA_DECIMALS, lang)
+    elif any_rows:
+        result["dea_note"] = t["dea_hidden"].format(k=MIN_MEMBERS)
     else:
         result["dea_note"] = t["no_dea"]
     return result
 
 
-def _explanations(data: ReportData, org_code: str, lang: str) -> dict[str, Any]:
+def _explanations(view: MemberView, lang: str) -> dict[str, Any]:
     t = TEXT[lang]
-    sub = next((s for s in data.submissions if s["org_code"] == org_code and s["in_force"]), None)
-    if sub is None:
+    if view.submission() is None:
         return {"table": None, "open": 0}
-    mine = [f for f in data.findings if f["submission_id"] == sub["submission_id"] and f["severity"] != "error"]
+    mine = [f for f in view.findings() if f["severity"] != "error"]
     explained = [f for f in mine if f.get("explained")]
     open_count = sum(1 for f in mine if f["severity"] == "warning" and not f.get("explained"))
     if not explained:
@@ -1064,48 +1113,52 @@ def _explanations(data: ReportData, org_code: str, lang: str) -> dict[str, Any]:
     table = _table(t["explanations"], [(t["sheet"], False), (t["cell"], False), (t["field"], False),
                                        (t["value"], True), (t["message"], False), (t["explanation"], False)],
                    rows, ["sheet", "cell", "field", "value", "message", "explanation"], csv_rows,
-                   f"{org_code}_{data.year}_explanations", lang)
+                   f"{view.org_code}_{view.year}_explanations", lang)
     return {"table": table, "open": open_count}
 
 
 def render_organisation(data: ReportData, org_code: str, lang: str, plotly_script: dict[str, Any],
                         open_mode: bool = False) -> str:
+    """One organisation's report; it sees the warehouse only through its disclosure.MemberView."""
+    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script)
+
+
+def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any]) -> str:
     t = TEXT[lang]
-    org = data.orgs[org_code]
+    org = view.org
     themes = []
-    for theme, label in data.themes(lang):
-        blocks = [_org_indicator(data, ind, org_code, lang, open_mode) for ind in data.catalogue
-                  if ind["theme"] == theme]
+    for theme, label in view.themes(lang):
+        blocks = [_org_indicator(view, ind, lang) for ind in view.catalogue if ind["theme"] == theme]
         themes.append({"id": f"theme-{_slug(theme)}", "label": label, "blocks": blocks})
-    composite = _composite_block(data, org_code, lang, open_mode)
-    sw = _strengths(data, org_code, lang)
-    kpis = [(t["cluster"], _cluster_label(org.get("cluster"), lang)),
+    composite = _composite_block(view, lang)
+    sw = _strengths(view, lang)
+    kpis = [(t["cluster"], _cluster_label(view.cluster, lang)),
             (t["index_position"], composite["kpi"] or t["not_available"]),
             (t["efficiency"], composite["dea_kpi"] or t["not_available"]),
             (t["strengths"], str(len(sw["strength"]))), (t["weaknesses"], str(len(sw["weakness"])))]
-    badge = t["open_badge"] if open_mode else t["org_badge"].format(name=org["name"])
+    badge = t["open_badge"] if view.open_mode else t["org_badge"].format(name=org["name"])
     return render(
-        "organisation.html", lang=lang, t=t, year=data.year, org=org,
-        title=t["org_title"].format(year=data.year, name=org["name"]), subtitle=t["org_subtitle"],
-        confidential=badge, plotly=plotly_script, kpis=kpis, data_as_of=_data_as_of(data, lang),
-        reading=t["reading_text"].format(name=org["name"], k=CLUSTER_MIN_MEMBERS),
-        profile=_profile_block(data, org_code, lang), sw=sw, composite=composite, themes=themes,
-        explanations=_explanations(data, org_code, lang), methodology=_methodology(data, lang),
-        provenance=_provenance(data, org_code, lang),
+        "organisation.html", lang=lang, t=t, year=view.year, org=org,
+        title=t["org_title"].format(year=view.year, name=org["name"]), subtitle=t["org_subtitle"],
+        confidential=badge, plotly=plotly_script, kpis=kpis, data_as_of=_date_text(view.data_as_of(), lang),
+        reading=t["reading_text"].format(name=org["name"], k=MIN_MEMBERS),
+        profile=_profile_block(view, lang), sw=sw, composite=composite, themes=themes,
+        explanations=_explanations(view, lang), methodology=_methodology(view, lang),
+        provenance=_provenance(view, lang),
     )
 
 
-def _provenance(data: Any, org_code: str, lang: str) -> str:
+def _provenance(view: MemberView, lang: str) -> str:
     """Which submission version of this organisation the report is based on (its own only)."""
-    subs = [s for s in data.submissions if s["org_code"] == org_code and s["in_force"]]
-    if not subs:
+    s = view.submission()
+    if s is None:
         return ""
-    s = subs[-1]
+    org_code, year = view.org_code, view.year
     if lang == "en":
-        return (f"Based on {org_code}'s submission version {int(s['version'])} for {data.year} "
+        return (f"Based on {org_code}'s submission version {int(s['version'])} for {year} "
                 f"(file {s['original_name']}, received {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
                 f"and the other members' submissions in force on the same date of this warehouse.")
-    return (f"Gebaseerd op aanlevering versie {int(s['version'])} van {org_code} over {data.year} "
+    return (f"Gebaseerd op aanlevering versie {int(s['version'])} van {org_code} over {year} "
             f"(bestand {s['original_name']}, ontvangen {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
             f"en de geldende aanleveringen van de andere leden in dit datapakhuis.")
 
@@ -1130,9 +1183,113 @@ def _suffix(lang: str) -> str:
     return "" if lang == "nl" else f".{lang}"
 
 
+class ReportWriteError(RuntimeError):
+    """The reports of a year could not be written (disk full, no permission, ...); the previous set is unchanged.
+
+    ``message_nl`` and ``message_en`` are the messages for the user; ``str()`` gives both.
+    """
+
+    def __init__(self, year: int, out_dir: Path, exc: OSError) -> None:
+        code = exc.errno
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            nl, en = "de schijf is vol", "the disk is full"
+        elif code == errno.EFBIG:
+            nl, en = "een bestand is groter dan toegestaan", "a file is larger than allowed"
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            nl, en = "geen schrijfrechten", "no permission to write"
+        else:
+            nl = en = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        self.year, self.out_dir, self.errno = year, out_dir, code
+        self.message_nl = (f"Rapporten {year} niet geschreven: {nl}{where}. De vorige rapporten in {out_dir} zijn "
+                           f"ongewijzigd. Maak ruimte vrij of herstel de oorzaak en probeer het opnieuw.")
+        self.message_en = (f"Reports {year} not written: {en}{where}. The previous reports in {out_dir} are "
+                           f"unchanged. Free some space or fix the cause and try again.")
+        super().__init__(f"{self.message_nl} / {self.message_en}")
+
+
+STAGING = ".{year}.tmp-{pid}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_staging(reports: Path, year: int) -> None:
+    """Staging folders of an earlier build of this year whose process is gone (killed half-way)."""
+    if not reports.exists():
+        return
+    for p in reports.glob(f".{year}.tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if p.is_dir() and (not pid.isdigit() or not _pid_alive(int(pid)) or int(pid) == os.getpid()):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _fill_from(old: Path, new: Path) -> None:
+    """Give the staged year folder every file of the current one it does not replace (hard links: no space)."""
+    if not old.exists():
+        return
+    for src in sorted(old.rglob("*")):
+        if src.is_dir() or (src.name.startswith(".") and ".tmp-" in src.name):
+            continue
+        dst = new / src.relative_to(old)
+        if dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            shutil.copy2(src, dst)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd = -100
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _swap_in(staged: Path, out_dir: Path) -> Path | None:
+    """Put the staged year folder in place of ``out_dir``; returns the folder now holding the old set."""
+    if not out_dir.exists():
+        os.rename(staged, out_dir)
+        return None
+    if _exchange(staged, out_dir):
+        return staged
+    old = staged.with_name(staged.name + "-old")
+    os.rename(out_dir, old)
+    try:
+        os.rename(staged, out_dir)
+    except OSError:
+        os.rename(old, out_dir)
+        raise
+    return old
+
+
 def build_reports(ws: Workspace, year: int | None = None, org: str | None = None, lang: str = "nl",
                   open_mode: bool = False, shared_assets: bool = False) -> list[Path]:
     """Write the reports of one year into ``reports/<year>/`` and return the files written.
+
+    The new files are written to a staging folder next to it (``reports/.<year>.tmp-<pid>/``), completed with
+    hard links to the current files they do not replace, and swapped in as a whole. On any error (a full disk
+    among them) the previous reports stay complete and unchanged, nothing temporary is left, and an
+    ``OSError`` becomes a :class:`ReportWriteError` with a Dutch and English message.
 
     Args:
         ws: the workspace; the warehouse is opened read-only.
@@ -1158,23 +1315,48 @@ def build_reports(ws: Workspace, year: int | None = None, org: str | None = None
                 raise ValueError(f"no accepted data for organisation {org!r} in {year}")
             codes = [org]
         out_dir = ws.reports / str(year)
-        suffix = _suffix(lang)
-        asset = out_dir / ASSET
-        if not asset.exists() or asset.read_text("utf-8") != plotly_js():
-            atomic_write_text(asset, plotly_js())
-        index = out_dir / f"index{suffix}.html"
-        atomic_write_text(index, render_overview(data, ws.reports, lang, {"inline": None, "src": ASSET}))
-        written = [asset, index]
-        folder = out_dir / ("organisations-open" if open_mode else "organisations")
-        script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
-        for code in codes:
-            path = folder / f"{code}{suffix}.html"
-            atomic_write_text(path, render_organisation(data, code, lang, script, open_mode=open_mode))
-            written.append(path)
-        ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
-        written += write_feedback(con, ws.reports, ids, langs=(lang,))
+        _remove_stale_staging(ws.reports, year)
+        stage_root = ws.reports / STAGING.format(year=year, pid=os.getpid())
+        stage = stage_root / str(year)
+        old_set: Path | None = None
+        try:
+            written = _write_set(con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode,
+                                 shared_assets)
+            _fill_from(out_dir, stage)
+            old_set = _swap_in(stage, out_dir)
+        except OSError as exc:
+            raise ReportWriteError(year, out_dir, exc) from exc
+        finally:
+            shutil.rmtree(stage_root, ignore_errors=True)
+            if old_set is not None:
+                shutil.rmtree(old_set, ignore_errors=True)
     finally:
         con.close()
+    return written
+
+
+def _write_set(con: duckdb.DuckDBPyConnection, data: ReportData, reports: Path, out_dir: Path, stage_root: Path,
+               stage: Path, codes: list[str], org: str | None, lang: str, open_mode: bool,
+               shared_assets: bool) -> list[Path]:
+    """Render the year's files into ``stage``; returns their final paths under ``out_dir``."""
+    suffix = _suffix(lang)
+    stage.mkdir(parents=True, exist_ok=True)
+    asset = out_dir / ASSET
+    written = [asset]
+    if not asset.exists() or asset.read_text("utf-8") != plotly_js():
+        atomic_write_text(stage / ASSET, plotly_js())
+    atomic_write_text(stage / f"index{suffix}.html",
+                      render_overview(data, reports, lang, {"inline": None, "src": ASSET}))
+    written.append(out_dir / f"index{suffix}.html")
+    folder = "organisations-open" if open_mode else "organisations"
+    script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
+    for code in codes:
+        name = f"{folder}/{code}{suffix}.html"
+        atomic_write_text(stage / name, render_organisation(data, code, lang, script, open_mode=open_mode))
+        written.append(out_dir / name)
+    ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
+    for path in write_feedback(con, stage_root, ids, langs=(lang,)):
+        written.append(out_dir / path.relative_to(stage))
     return written
 
 
@@ -1184,5 +1366,7 @@ def demo_stage(ws: Workspace, years: list[int]) -> str:
         paths = build_reports(ws, years[-1], lang="nl")
     except MissingTables as exc:
         return f"Reports skipped: {exc}"
+    except ReportWriteError as exc:
+        return f"Reports not written: {exc.message_en}"
     n_org = sum(1 for p in paths if p.parent.name == "organisations")
     return f"Reports {years[-1]}: overview and {n_org} organisation reports in {ws.reports / str(years[-1])}"

@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 from plotly.io.json import to_json_plotly
 
+from .visible import visible
+
 Figure = dict[str, Any]
 
 OKABE_ITO = {
@@ -63,8 +65,9 @@ TEXT = {
 
 
 def plain(text: object) -> str:
-    """Entity-escape text for Plotly labels so names never turn into markup."""
-    return html.escape(str(text), quote=False)
+    """Entity-escape text for Plotly labels so names never turn into markup; hidden and direction-changing
+    characters are written out as ``<U+XXXX>``."""
+    return html.escape(visible(text), quote=False)
 
 
 def value_format(decimals: int) -> str:
@@ -177,9 +180,10 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
                        peer_names: Sequence[str] | None = None) -> Figure:
     """One organisation against the benchmark: position this year (left) and trend (right).
 
-    ``peers`` are the values of all members (including the organisation itself), sorted by value, so their order
-    reveals nothing. They are drawn without labels or hover text unless ``peer_names`` is given (open mode).
-    ``cluster`` and ``cluster_trend`` hold only published cluster statistics.
+    ``peers`` are the values of all members (including the organisation itself) as ``disclosure.MemberView.peers``
+    hands them out: rounded to display precision and sorted by value, so their order reveals nothing. They are
+    drawn without labels or hover text unless ``peer_names`` is given (open mode). ``stats``, ``cluster``,
+    ``trend`` and ``cluster_trend`` hold only published statistics (a missing p25/p75 leaves the band out).
     """
     t = TEXT[lang]
     fmt = value_format(decimals)
@@ -193,7 +197,7 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
             "type": "scatter", "mode": "markers", "name": t["members"], "x": list(peers),
             "y": [rows["all"] + j for j in jitter],
             "marker": {"color": PEER, "size": 8, "opacity": 0.75, "symbol": "circle-open", "line": {"width": 1.5}},
-            "hoverinfo": "skip",
+            "hoverinfo": "skip", "legendgroup": "peers",
         }
         if peer_names is not None:
             trace.pop("hoverinfo")
@@ -201,13 +205,16 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
             trace["hovertemplate"] = f"%{{hovertext}}<br>%{{x:{fmt}}}<extra></extra>"
         data.append(trace)
     if stats:
-        shapes.append(_band_shape(stats["p25"], stats["p75"], rows["all"] - 0.32, rows["all"] + 0.32, BAND, t["band"]))
+        if stats.get("p25") is not None and stats.get("p75") is not None:
+            shapes.append(_band_shape(stats["p25"], stats["p75"], rows["all"] - 0.32, rows["all"] + 0.32, BAND,
+                                      t["band"]))
         shapes.append(_line_shape(stats["median"], rows["all"] - 0.38, rows["all"] + 0.38, MEDIAN, t["median"],
                                   dash="dash", width=2))
     if cluster:
         ticks.append((rows["cluster"], cluster_label or t["cluster_median"]))
-        shapes.append(_band_shape(cluster["p25"], cluster["p75"], rows["cluster"] - 0.32, rows["cluster"] + 0.32,
-                                  CLUSTER_BAND, t["cluster_band"]))
+        if cluster.get("p25") is not None and cluster.get("p75") is not None:
+            shapes.append(_band_shape(cluster["p25"], cluster["p75"], rows["cluster"] - 0.32, rows["cluster"] + 0.32,
+                                      CLUSTER_BAND, t["cluster_band"]))
         shapes.append(_line_shape(cluster["median"], rows["cluster"] - 0.38, rows["cluster"] + 0.38, CLUSTER,
                                   None, dash="dot", width=3))
     ticks.append((rows["own"], t["own"]))

@@ -7,6 +7,9 @@ from functools import lru_cache
 from importlib import resources
 
 import jinja2
+from markupsafe import Markup
+
+from .visible import visible
 
 CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; font-src 'self' data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
@@ -32,12 +35,19 @@ def fmt_int(value: object, lang: str = "nl") -> str:
     return fmt_number(value, 0, lang)
 
 
+def _finalize(value: object) -> object:
+    """Every ``{{ }}`` output: hidden and direction-changing characters are shown as ``<U+XXXX>``."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline.reports", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_finalize,
     )
     env.filters["num"] = fmt_number
     env.filters["int"] = fmt_int
