@@ -440,11 +440,40 @@ def published_imputation(wide: pd.DataFrame, clusters: pd.Series, bstats: pd.Dat
     return filled, source
 
 
+REVIEW_COLUMNS = {
+    "composite_sensitivity": ["year", "org_code", "factor", "first_order", "total", "rank_variance", "n_base"],
+    "composite_value_log": ["year", "org_code", "indicator_code", "value", "imputed", "imputed_from", "used_value",
+                            "treatment", "treated_value"],
+    "indicator_correlations": ["year", "indicator_a", "indicator_b", "theme_a", "theme_b", "n", "pearson", "pearson_p",
+                               "spearman", "spearman_p", "same_theme", "redundant", "contradicting"],
+    "theme_reliability": ["year", "theme", "cronbach_alpha", "n_indicators", "n_members"],
+}
+
+
+def _value_se(values: pd.DataFrame, year: int, index: pd.Index, codes: list[str], confidence: float) -> pd.DataFrame:
+    """Standard errors of the values from their confidence intervals (NaN where a value has none)."""
+    from scipy import stats as sps
+    v = values[(values["year"] == year) & values["indicator_code"].isin(codes)]
+    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    se = ((v["ci_high"] - v["ci_low"]) / (2 * z)) if {"ci_low", "ci_high"} <= set(v.columns) else pd.Series(np.nan, index=v.index)
+    wide = v.assign(_se=se).pivot(index="org_code", columns="indicator_code", values="_se")
+    return wide.reindex(index=index, columns=codes)
+
+
 def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
-                      bstats: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                      bstats: pd.DataFrame | None = None,
+                      review: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Composite scores, rank intervals and the method per year. With ``review`` (a dict), also the
+    analysis an expert reviewer asks for (``REVIEW_COLUMNS``): Sobol sensitivity of every member's rank to
+    every uncertain choice, the imputation and outlier-treatment log per value, indicator correlations and
+    Cronbach's alpha per theme (methods in docs/methods-composite.md)."""
     from .methods.composite import (AggregateMeta, AggregationSpec, CompositeSpec, ImputationSpec, IndicatorMeta,
-                                    NormalisationSpec, TreatmentSpec, UncertaintySpec, build_composite, uncertainty)
+                                    NormalisationSpec, TreatmentSpec, UncertaintySpec, build_composite)
+    from .methods.sensitivity import composite_sensitivity, cronbach_alpha, indicator_correlations, rank_uncertainty
     cfg = methods_config()["composite"]
+    sens_cfg = cfg["sensitivity"]
+    confidence = float(catalogue_config()["survey_rules"]["confidence"])
+    review_rows: dict[str, list[pd.DataFrame]] = {k: [] for k in REVIEW_COLUMNS}
     min_members = int(disclosure_config()["min_members"])
     if bstats is None:
         bstats = compute_benchmark_stats(values, orgs, min_members)
@@ -465,8 +494,10 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
         wide = wide[wide.notna().mean(axis=1) >= cfg["min_coverage"]]
         if len(wide) < min_members:
             continue
+        observed = wide.copy()
+        imputed_from = pd.DataFrame("", index=wide.index, columns=wide.columns)
         if published:
-            wide, _ = published_imputation(wide, clusters, bstats, int(year), min_members)
+            wide, imputed_from = published_imputation(wide, clusters, bstats, int(year), min_members)
             imputation = ImputationSpec(method="none")
         else:
             imputation = ImputationSpec(**imp_cfg)
@@ -488,7 +519,14 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
                 rank = res.ranks.loc[org, node]
                 scores_rows.append({"year": int(year), "org_code": org, "node": node, "level": 3 if node == "index" else 2,
                                     "score": float(score), "rank": int(rank) if pd.notna(rank) else None})
-        unc = uncertainty(data, spec, n_runs=cfg["uncertainty"]["n_runs"], seed=cfg["uncertainty"]["seed"], target="index")
+        # rank intervals from every uncertain choice and from the indicators' own sampling error
+        se = _value_se(values, int(year), res.treated.index, codes, confidence)
+        imputed_mask = (imputed_from != "") if published else None
+        unc = rank_uncertainty(res, se, n_runs=cfg["uncertainty"]["n_runs"], seed=cfg["uncertainty"]["seed"],
+                               target="index", imputed=imputed_mask)
+        if review is not None:
+            _review_year(review_rows, int(year), res, observed, imputed_from, se, imputed_mask, used, sens_cfg,
+                         composite_sensitivity, indicator_correlations, cronbach_alpha)
         for r in unc.itertuples(index=False):
             unc_rows.append({"year": int(year), "org_code": r.unit, "nominal_rank": r.nominal_rank, "median_rank": r.median_rank,
                              "rank_lo": r.rank_lo, "rank_hi": r.rank_hi, "n_units": len(data)})
@@ -497,11 +535,52 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
             # the reference method gets already imputed values; the stored spec says how they were imputed
             spec_json["imputation"] = {"method": "published_mean", "group_column": imp_cfg.get("group_column"),
                                        "min_members": min_members, "applied_before": "build_composite"}
+        spec_json["rank_uncertainty"] = {"indicator_error": "value ± z·se from the value's confidence interval",
+                                         "imputation": "imputed values kept or left out"}
         method_rows.append({"year": int(year), "spec_json": json.dumps(spec_json),
                             "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
+    if review is not None:
+        for name, cols in REVIEW_COLUMNS.items():
+            parts = [f for f in review_rows[name] if not f.empty]
+            review[name] = (pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols))
     return (pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
             pd.DataFrame(unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]),
             pd.DataFrame(method_rows, columns=["year", "spec_json", "n_runs", "seed"]))
+
+
+def _review_year(rows: dict[str, list[pd.DataFrame]], year: int, res, observed: pd.DataFrame,
+                 imputed_from: pd.DataFrame, se: pd.DataFrame, imputed_mask: pd.DataFrame | None, used: list,
+                 sens_cfg: dict, composite_sensitivity, indicator_correlations, cronbach_alpha) -> None:
+    codes = [i.code for i in used]
+    sens = composite_sensitivity(res, se, n=int(sens_cfg["n_base"]), seed=int(sens_cfg["seed"]) + year,
+                                 target="index", imputed=imputed_mask)
+    rows["composite_sensitivity"].append(sens.rename(columns={"unit": "org_code"}).assign(
+        year=year, n_base=int(sens_cfg["n_base"])))
+    imputed = imputed_from.reindex(index=res.treated.index, columns=codes).fillna("")
+    flags = res.treatment_flags[codes]
+    log = pd.DataFrame({
+        "org_code": np.repeat(res.treated.index.to_numpy(), len(codes)),
+        "indicator_code": np.tile(codes, len(res.treated.index)),
+        "value": observed.reindex(index=res.treated.index, columns=codes).to_numpy(dtype=float).ravel(),
+        "imputed_from": imputed.to_numpy().ravel(),
+        "used_value": res.imputed[codes].to_numpy(dtype=float).ravel(),
+        "treatment": flags.to_numpy().ravel(),
+        "treated_value": res.treated[codes].to_numpy(dtype=float).ravel(),
+    })
+    log["imputed"] = log["imputed_from"] != ""
+    log["imputed_from"] = log["imputed_from"].replace("", None)
+    log["treatment"] = log["treatment"].map({"No": None, "WHigh": "winsorised_high", "WLow": "winsorised_low",
+                                             "CTLog": "log", "Log": "log", "Err": "error"})
+    rows["composite_value_log"].append(log.assign(year=year))
+    themes = {i.code: i.theme for i in used}
+    corr = indicator_correlations(observed[codes], themes, {i.code: 1 if i.direction == "higher" else -1 for i in used})
+    rows["indicator_correlations"].append(corr.assign(year=year))
+    rel = []
+    for theme in sorted(set(themes.values())):
+        members = [c for c in codes if themes[c] == theme]
+        alpha, k, n = cronbach_alpha(res.normalised[members])
+        rel.append({"year": year, "theme": theme, "cronbach_alpha": alpha, "n_indicators": k, "n_members": n})
+    rows["theme_reliability"].append(pd.DataFrame(rel))
 
 
 DEA_COLUMNS = ["year", "cluster", "model", "org_code", "score", "super_efficiency", "peers", "lambdas", "robust_status",
@@ -618,7 +697,8 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
         bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
         comp = compute_comparisons(values, orgs, bstats)
         sw = strengths_weaknesses(comp)
-        scores, unc, method = compute_composite(values, orgs, bstats)
+        review: dict[str, pd.DataFrame] = {}
+        scores, unc, method = compute_composite(values, orgs, bstats, review)
         dea_rows = compute_dea(con, orgs)
         tables = {
             "indicator_catalogue": (catalogue_frame(), ["code"]),
@@ -629,6 +709,10 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             "composite_scores": (scores, ["year", "node", "org_code"]),
             "composite_uncertainty": (unc, ["year", "org_code"]),
             "composite_method": (method, ["year"]),
+            "composite_sensitivity": (review["composite_sensitivity"], ["year", "org_code", "factor"]),
+            "composite_value_log": (review["composite_value_log"], ["year", "org_code", "indicator_code"]),
+            "indicator_correlations": (review["indicator_correlations"], ["year", "indicator_a", "indicator_b"]),
+            "theme_reliability": (review["theme_reliability"], ["year", "theme"]),
             "dea_results": (dea_rows, ["year", "model", "cluster", "org_code"]),
         }
         with transaction(con):

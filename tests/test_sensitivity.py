@@ -178,3 +178,47 @@ def test_imputation_done_before_the_build_is_still_an_uncertain_choice(small_com
     assert "imputation" in set(with_mask["factor"])
     moved = with_mask[(with_mask["factor"] == "imputation") & (with_mask["unit"] == "U03")]
     assert moved["total"].iloc[0] > 0
+
+
+# ------------------------------------------------------------------ stored by rbb compute (demo warehouse)
+
+def test_compute_stores_the_review_tables(con):
+    years = [r[0] for r in con.execute("SELECT DISTINCT year FROM composite_scores ORDER BY 1").fetchall()]
+    assert years
+    sens = con.execute("SELECT * FROM composite_sensitivity").fetch_df()
+    assert set(sens["year"]) == set(years)
+    assert {"weights", "normalisation", "aggregation", "indicator_error"} <= set(sens["factor"])
+    ok = sens.dropna(subset=["first_order", "total"])
+    assert (ok["total"] >= -0.05).all() and (ok["total"] <= 1.5).all()
+    # every member in the index has one row per factor and year
+    n_units = con.execute("SELECT year, count(*) FROM composite_uncertainty GROUP BY 1").fetchall()
+    for y, n in n_units:
+        assert sens[sens["year"] == y].groupby("factor")["org_code"].nunique().eq(n).all()
+
+
+def test_value_log_marks_exactly_the_cells_that_were_missing(con):
+    log = con.execute("SELECT * FROM composite_value_log").fetch_df()
+    assert len(log)
+    assert (log["imputed"] == log["value"].isna() & log["used_value"].notna()).all()
+    assert set(log.loc[log["imputed"], "imputed_from"]) <= {"cluster", "all"}
+    assert log.loc[~log["imputed"], "imputed_from"].isna().all()
+    values = con.execute("SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL").fetch_df()
+    merged = log[~log["imputed"] & log["value"].notna()].merge(values, on=["org_code", "year", "indicator_code"],
+                                                                 suffixes=("", "_iv"))
+    assert len(merged) == int((~log["imputed"] & log["value"].notna()).sum())
+    assert np.allclose(merged["value"], merged["value_iv"])
+
+
+def test_correlations_and_reliability_recomputed_independently(con):
+    corr = con.execute("SELECT * FROM indicator_correlations").fetch_df()
+    log = con.execute("SELECT * FROM composite_value_log").fetch_df()
+    year = int(corr["year"].max())
+    rec = corr[(corr["year"] == year) & (corr["n"] >= 10)].iloc[0]
+    wide = log[log["year"] == year].pivot(index="org_code", columns="indicator_code", values="value")
+    cat = {r[0]: r[1] for r in con.execute("SELECT code, direction FROM indicator_catalogue").fetchall()}
+    a = wide[rec["indicator_a"]] * (1 if cat[rec["indicator_a"]] == "higher" else -1)
+    b = wide[rec["indicator_b"]] * (1 if cat[rec["indicator_b"]] == "higher" else -1)
+    ok = a.notna() & b.notna()
+    assert rec["pearson"] == pytest.approx(np.corrcoef(a[ok], b[ok])[0, 1], rel=1e-9)
+    rel = con.execute("SELECT * FROM theme_reliability WHERE n_indicators >= 2").fetch_df()
+    assert len(rel) and (rel["cronbach_alpha"].dropna() <= 1.0 + 1e-12).all()

@@ -189,6 +189,11 @@ class UncertaintyModel(_Strict):
     weight_noise: float
 
 
+class SensitivityModel(_Strict):
+    n_base: int
+    seed: int
+
+
 class CompositeModel(_Strict):
     exclude_indicators: list[str]
     imputation: ImputationModel
@@ -197,6 +202,7 @@ class CompositeModel(_Strict):
     aggregation: AggregationModel
     min_coverage: float
     uncertainty: UncertaintyModel
+    sensitivity: SensitivityModel
 
 
 class DeaModelSpec(_Strict):
