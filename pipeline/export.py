@@ -1,12 +1,16 @@
 """``rbb export``: the warehouse tables for analysts, as CSV, XLSX or Parquet.
 
 Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return) are
-prefixed with an apostrophe in CSV and written as plain strings (never formulas) in XLSX.
+prefixed with an apostrophe, also after every ``;``, ``,`` or line break inside them (a file opened with the
+other list separator splits a cell there), and every text cell is quoted in CSV, so both separators keep it
+whole. XLSX cells are written as plain strings (never formulas).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +18,6 @@ import pandas as pd
 from .warehouse import connect, table_exists
 from .workspace import Workspace, atomic_write_bytes
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TABLES = {
     "indicators": """SELECT org_code, year, indicator_code, value, numerator, denominator, n, n_eff, se, ci_low, ci_high,
                             flags, submission_id, sha256 FROM indicator_values WHERE year = ?
@@ -25,12 +28,20 @@ TABLES = {
     "composite_scores": "SELECT * FROM composite_scores WHERE year = ? ORDER BY node, org_code",
     "composite_uncertainty": "SELECT * FROM composite_uncertainty WHERE year = ? ORDER BY org_code",
     "dea_results": "SELECT * FROM dea_results WHERE year = ? ORDER BY model, cluster, org_code",
+    "composite_sensitivity": "SELECT * FROM composite_sensitivity WHERE year = ? ORDER BY org_code, factor",
+    "composite_value_log": "SELECT * FROM composite_value_log WHERE year = ? ORDER BY indicator_code, org_code",
+    "indicator_correlations": "SELECT * FROM indicator_correlations WHERE year = ? ORDER BY indicator_a, indicator_b",
+    "theme_reliability": "SELECT * FROM theme_reliability WHERE year = ? ORDER BY theme",
 }
 
 
+_CELL_START = re.compile(r"(^|[;,\n\r])([ \"]*)(?=[=+\-@\t\r])")
+
+
 def neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """A text that no spreadsheet runs as a formula, whichever list separator the file is opened with."""
+    if isinstance(value, str) and _CELL_START.search(value):
+        return _CELL_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", value)
     return value
 
 
@@ -40,6 +51,12 @@ def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise).astype(object)
     return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A table as a Dutch Excel CSV (``;``, decimal comma, UTF-8 with BOM), text cells quoted and neutralised."""
+    text = safe_text_frame(df).to_csv(index=False, sep=";", decimal=",", quoting=csv.QUOTE_NONNUMERIC)
+    return text.encode("utf-8-sig")
 
 
 def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> list[Path]:
@@ -58,7 +75,7 @@ def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> l
     if fmt == "csv":
         for name, df in frames.items():
             path = out_dir / f"{name}.csv"
-            atomic_write_bytes(path, safe_text_frame(df).to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"))
+            atomic_write_bytes(path, csv_bytes(df))
             written.append(path)
     elif fmt == "parquet":
         import io

@@ -541,6 +541,25 @@ def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
         assert not any("<f>" in zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.startswith("xl/worksheets/"))
 
 
+def test_export_csv_is_safe_opened_with_either_separator():
+    """A text cell with a formula behind a comma or a semicolon: opened with ';' or with ',' no cell starts a
+    formula, and the ';' reading gives back every cell whole."""
+    import csv as csvmod
+    import io
+
+    from pipeline.export import csv_bytes
+    hostile = ["ok", "=2+5", "a,=2+5", "b;+cmd|' /C calc'!A0", "c, @SUM(1+1)", 'd,"=1+1"', "-5 tekst", "x\n=1"]
+    df = pd.DataFrame({"t": hostile, "v": [1.5] * len(hostile)})
+    text = csv_bytes(df).decode("utf-8-sig")
+    for sep in (";", ","):
+        for row in csvmod.reader(io.StringIO(text, newline=""), delimiter=sep):
+            for cell in row:
+                assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (sep, cell)
+    back = list(csvmod.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert len(back) == len(hostile) + 1 and all(len(r) == 2 for r in back)
+    assert back[1][0] == "ok" and back[2][0] == "'=2+5" and back[3][0] == "a,'=2+5"
+
+
 def test_all_member_statistics_are_published_only_from_five_values():
     """Disclosure rule 1: no statistic over fewer than 5 members, the all-member scope included."""
     from pipeline.compute import compute_benchmark_stats
