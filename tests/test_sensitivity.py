@@ -222,3 +222,18 @@ def test_correlations_and_reliability_recomputed_independently(con):
     assert rec["pearson"] == pytest.approx(np.corrcoef(a[ok], b[ok])[0, 1], rel=1e-9)
     rel = con.execute("SELECT * FROM theme_reliability WHERE n_indicators >= 2").fetch_df()
     assert len(rel) and (rel["cronbach_alpha"].dropna() <= 1.0 + 1e-12).all()
+
+
+def test_overview_shows_the_review_and_member_reports_do_not(demo_workspace, con):
+    import re
+    from urllib.parse import unquote
+    year = con.execute("SELECT max(year) FROM composite_sensitivity").fetchone()[0]
+    n_members = con.execute("SELECT count(DISTINCT org_code) FROM composite_sensitivity WHERE year = ?", [year]).fetchone()[0]
+    overview = (demo_workspace.reports / str(year) / "index.html").read_text("utf-8")
+    assert 'id="composite-review"' in overview and "fig-composite-sensitivity" in overview
+    (href,) = re.findall(r'href="(data:text/csv[^"]+)"[^>]*download="composite_sensitivity_%d\.csv"' % year, overview)
+    lines = unquote(href.split(",", 1)[1]).lstrip("\ufeff").strip().splitlines()
+    assert len(lines) == n_members + 1
+    for page in (demo_workspace.reports / str(year) / "organisations").glob("*.html"):
+        text = page.read_text("utf-8")
+        assert "composite-sensitivity" not in text and "Sobol" not in text

@@ -295,6 +295,10 @@ class ReportData:
     composite: list[dict[str, Any]] = field(default_factory=list)
     uncertainty: list[dict[str, Any]] = field(default_factory=list)
     dea: list[dict[str, Any]] = field(default_factory=list)
+    sensitivity: list[dict[str, Any]] = field(default_factory=list)
+    value_log: list[dict[str, Any]] = field(default_factory=list)
+    correlations: list[dict[str, Any]] = field(default_factory=list)
+    reliability: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
     _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
 
@@ -409,6 +413,10 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         "composite": ("composite_scores", "ORDER BY org_code, level DESC, node"),
         "uncertainty": ("composite_uncertainty", "ORDER BY org_code"),
         "dea": ("dea_results", "ORDER BY org_code, cluster, model"),
+        "sensitivity": ("composite_sensitivity", "ORDER BY org_code, factor"),
+        "value_log": ("composite_value_log", "ORDER BY indicator_code, org_code"),
+        "correlations": ("indicator_correlations", "ORDER BY indicator_a, indicator_b"),
+        "reliability": ("theme_reliability", "ORDER BY theme"),
     }
     for attr, (table, order) in optional.items():
         if warehouse.table_exists(con, table):
@@ -787,6 +795,139 @@ def _composite_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
                   f"composite_{data.year}", lang)
 
 
+REVIEW_TEXT = {
+    "nl": {
+        "title": "Hoe robuust is de index?",
+        "factors": {"weights": "Gewichten", "normalisation": "Normalisatie", "aggregation": "Aggregatie",
+                    "imputation": "Imputatie", "indicator_error": "Meetonzekerheid"},
+        "sens_title": "Wat bepaalt de positie in de index",
+        "sens_caption": ("Per organisatie het aandeel van de variatie in haar positie in de index dat elke methodekeuze "
+                         "verklaart, inclusief samenspel met de andere keuzes (totale Sobol-index, 0 tot 1). "
+                         "Een donkere cel: die keuze verschuift de positie het meest. Schattingen hebben een "
+                         "onnauwkeurigheid van ongeveer ±{err}; lees waarden onder 0,1 als ‘vrijwel geen’."),
+        "sens_table": "Gevoeligheid van de positie per organisatie {year}",
+        "colorbar": "Aandeel",
+        "main": "Grootste invloed", "rank_interval": "Positie-interval (5–95 %)",
+        "corr_table": "Indicatoren die elkaar overlappen of tegenspreken {year}",
+        "corr_none": "Geen paren met |r| > 0,9 en geen tegenstrijdige indicatoren binnen een thema.",
+        "pair": "Paar", "kind": "Soort", "redundant": "overlappend (|r| > 0,9)",
+        "contradicting": "tegenstrijdig binnen het thema", "n": "Leden",
+        "alpha_table": "Samenhang per thema (Cronbachs alfa) {year}", "theme": "Thema", "alpha": "Alfa",
+        "n_ind": "Indicatoren",
+        "log_table": "Geïmputeerde en behandelde waarden {year}", "value": "Waarde", "used": "Gebruikt",
+        "how": "Bewerking", "imputed_cluster": "geïmputeerd: clustergemiddelde",
+        "imputed_all": "geïmputeerd: gemiddelde van alle leden", "winsorised_high": "afgetopt (hoog)",
+        "winsorised_low": "afgetopt (laag)", "log": "logaritmisch getransformeerd", "log_none": "Geen waarden geïmputeerd of behandeld.",
+    },
+    "en": {
+        "title": "How robust is the index?",
+        "factors": {"weights": "Weights", "normalisation": "Normalisation", "aggregation": "Aggregation",
+                    "imputation": "Imputation", "indicator_error": "Measurement error"},
+        "sens_title": "What drives the position in the index",
+        "sens_caption": ("Per organisation, the share of the variation in its position in the index that each choice of "
+                         "method explains, interactions with the other choices included (total Sobol index, 0 to 1). "
+                         "A dark cell: that choice moves the position most. Estimates are uncertain by about ±{err}; "
+                         "read values below 0.1 as 'hardly any'."),
+        "sens_table": "Sensitivity of the position per organisation {year}",
+        "colorbar": "Share",
+        "main": "Largest influence", "rank_interval": "Rank interval (5–95%)",
+        "corr_table": "Indicators that overlap or contradict each other {year}",
+        "corr_none": "No pairs with |r| > 0.9 and no contradicting indicators within a theme.",
+        "pair": "Pair", "kind": "Kind", "redundant": "overlapping (|r| > 0.9)",
+        "contradicting": "contradicting within the theme", "n": "Members",
+        "alpha_table": "Consistency per theme (Cronbach's alpha) {year}", "theme": "Theme", "alpha": "Alpha",
+        "n_ind": "Indicators",
+        "log_table": "Imputed and treated values {year}", "value": "Value", "used": "Used",
+        "how": "Treatment", "imputed_cluster": "imputed: cluster mean", "imputed_all": "imputed: mean of all members",
+        "winsorised_high": "capped (high)", "winsorised_low": "capped (low)", "log": "log-transformed",
+        "log_none": "No values imputed or treated.",
+    },
+}
+
+
+def _composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
+    """For the analysts: what drives each member's position in the index, which indicators overlap or
+    contradict each other, how consistent each theme is, and every imputed or treated value."""
+    if not data.sensitivity:
+        return None
+    r = REVIEW_TEXT[lang]
+    t = TEXT[lang]
+    factors = [f for f in ("weights", "normalisation", "aggregation", "imputation", "indicator_error")
+               if any(x["factor"] == f for x in data.sensitivity)]
+    index = {x["org_code"]: x for x in data.composite if x["node"] == "index"}
+    unc = {x["org_code"]: x for x in data.uncertainty}
+    by_org: dict[str, dict[str, dict[str, Any]]] = {}
+    for x in data.sensitivity:
+        by_org.setdefault(x["org_code"], {})[x["factor"]] = x
+    orgs = sorted(by_org, key=lambda c: ((index.get(c) or {}).get("rank") or 10**6, c))
+    z, rows, csv_rows = [], [], []
+    for c in orgs:
+        tot = [by_org[c].get(f, {}).get("total") for f in factors]
+        z.append([None if v is None else min(1.0, max(0.0, float(v))) for v in tot])
+        ok = [(v, f) for v, f in zip(tot, factors) if v is not None]
+        main = max(ok)[1] if ok else None
+        u = unc.get(c) or {}
+        rows.append([data.orgs.get(c, {}).get("name", c),
+                     "—" if (index.get(c) or {}).get("rank") is None else str(int(index[c]["rank"])),
+                     "—" if u.get("rank_lo") is None else f"{fmt_number(u['rank_lo'], 0, lang)} – {fmt_number(u['rank_hi'], 0, lang)}",
+                     r["factors"][main] if main else "—"]
+                    + ["—" if v is None else fmt_number(v, 2, lang) for v in tot])
+        csv_rows.append([c, _num((index.get(c) or {}).get("rank")), _num(u.get("rank_lo"), 1), _num(u.get("rank_hi"), 1),
+                         main or ""] + [_num(v, 3) for v in tot])
+    n_base = int(data.sensitivity[0].get("n_base") or 128)
+    fig = charts.share_heatmap([_org_label(data.orgs.get(c, {"org_code": c})) for c in orgs],
+                               [data.orgs.get(c, {}).get("name", c) for c in orgs],
+                               [r["factors"][f] for f in factors], z, r["colorbar"], lang)
+    sens_table = _table(r["sens_table"].format(year=data.year),
+                        [(t["organisation"], False), (t["rank"], True), (r["rank_interval"], True), (r["main"], False)]
+                        + [(r["factors"][f], True) for f in factors], rows,
+                        ["org_code", "rank", "rank_lo", "rank_hi", "main_factor"] + [f"total_{f}" for f in factors],
+                        csv_rows, f"composite_sensitivity_{data.year}", lang)
+    names = {ind["code"]: _ind_name(ind, lang) for ind in data.catalogue}
+    flagged = [x for x in data.correlations if x.get("redundant") or x.get("contradicting")]
+    corr_rows = [[f"{names.get(x['indicator_a'], x['indicator_a'])} — {names.get(x['indicator_b'], x['indicator_b'])}",
+                  r["contradicting"] if x.get("contradicting") else r["redundant"],
+                  fmt_number(x["pearson"], 2, lang), fmt_number(x["spearman"], 2, lang), str(int(x["n"]))]
+                 for x in flagged]
+    corr_csv = [[x["indicator_a"], x["indicator_b"], "contradicting" if x.get("contradicting") else "redundant",
+                 _num(x["pearson"], 3), _num(x["spearman"], 3), _num(x["n"])] for x in flagged]
+    corr_table = _table(r["corr_table"].format(year=data.year),
+                        [(r["pair"], False), (r["kind"], False), ("Pearson r", True), ("Spearman ρ", True), (r["n"], True)],
+                        corr_rows, ["indicator_a", "indicator_b", "kind", "pearson", "spearman", "n"], corr_csv,
+                        f"indicator_correlations_{data.year}", lang)
+    themes = dict(data.themes(lang))
+    alpha_rows = [[themes.get(x["theme"], x["theme"]), fmt_number(x["cronbach_alpha"], 2, lang),
+                   str(int(x["n_indicators"])), str(int(x["n_members"]))] for x in data.reliability]
+    alpha_csv = [[x["theme"], _num(x["cronbach_alpha"], 3), _num(x["n_indicators"]), _num(x["n_members"])]
+                 for x in data.reliability]
+    alpha_table = _table(r["alpha_table"].format(year=data.year),
+                         [(r["theme"], False), (r["alpha"], True), (r["n_ind"], True), (r["n"], True)],
+                         alpha_rows, ["theme", "cronbach_alpha", "n_indicators", "n_members"], alpha_csv,
+                         f"theme_reliability_{data.year}", lang)
+    ind_by_code = {ind["code"]: ind for ind in data.catalogue}
+    log = [x for x in data.value_log if x.get("imputed") or x.get("treatment")]
+    log_rows, log_csv = [], []
+    for x in log:
+        ind = ind_by_code.get(x["indicator_code"], {"decimals": 2, "unit": ""})
+        how = [r[f"imputed_{x['imputed_from']}"]] if x.get("imputed") else []
+        how += [r[x["treatment"]]] if x.get("treatment") in ("winsorised_high", "winsorised_low", "log") else []
+        log_rows.append([data.orgs.get(x["org_code"], {}).get("name", x["org_code"]), names.get(x["indicator_code"], x["indicator_code"]),
+                         format_value(x.get("value"), ind, lang), format_value(x.get("used_value"), ind, lang), "; ".join(how)])
+        log_csv.append([x["org_code"], x["indicator_code"], _num(x.get("value"), 6), _num(x.get("used_value"), 6),
+                        x.get("imputed_from") or "", x.get("treatment") or "", _num(x.get("treated_value"), 6)])
+    log_table = _table(r["log_table"].format(year=data.year),
+                       [(t["organisation"], False), ("Indicator", False), (r["value"], True), (r["used"], True), (r["how"], False)],
+                       log_rows, ["org_code", "indicator_code", "value", "used_value", "imputed_from", "treatment",
+                                  "treated_value"], log_csv, f"composite_value_log_{data.year}", lang)
+    notes = [] if flagged else [r["corr_none"]]
+    if not log:
+        notes.append(r["log_none"])
+    block = _block("fig-composite-sensitivity", r["sens_title"], fig,
+                   r["sens_caption"].format(err=fmt_number(1 / n_base ** 0.5, 2, lang)),
+                   [sens_table, corr_table, alpha_table, log_table], notes=notes)
+    return {"title": r["title"], "block": block}
+
+
 def _dea_model(row: dict[str, Any]) -> str:
     """Model name with its inputs, outputs and returns to scale, when the warehouse has them."""
     parts = [row.get("model") or "—"]
@@ -865,7 +1006,8 @@ def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: d
         confidential=t["overview_badge"], plotly=plotly_script, kpis=kpis, data_as_of=_data_as_of(data, lang),
         completeness=_completeness_block(data, reports, lang), heatmap=_heatmap_block(data, lang),
         clusters=_clusters_block(data, lang), composite=_composite_overview(data, lang),
-        dea=_dea_overview(data, lang), themes=themes, methodology=_methodology(data, lang),
+        dea=_dea_overview(data, lang), review=_composite_review(data, lang), themes=themes,
+        methodology=_methodology(data, lang),
     )
 
 

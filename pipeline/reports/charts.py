@@ -288,6 +288,28 @@ def quartile_heatmap(org_labels: Sequence[str], org_names: Sequence[str], indica
     )}
 
 
+def share_heatmap(row_labels: Sequence[str], row_names: Sequence[str], column_labels: Sequence[str],
+                  z: Sequence[Sequence[float | None]], colorbar_title: str, lang: str) -> Figure:
+    """Rows × columns of shares between 0 and 1 (for example total sensitivity indices), the share printed
+    in each cell; a light-to-dark blue scale that reads in greyscale too."""
+    custom = [[plain(row_names[i]) for _ in column_labels] for i in range(len(row_labels))]
+    height = max(360, 19 * len(row_labels) + 160)
+    return {"data": [{
+        "type": "heatmap", "z": [[None if v is None else round(float(v), 2) for v in r] for r in z],
+        "x": [plain(x) for x in column_labels], "y": [plain(y) for y in row_labels], "zmin": 0, "zmax": 1,
+        "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]], "xgap": 1, "ygap": 1,
+        "customdata": custom, "texttemplate": "%{z:.2f}", "hoverongaps": False,
+        "hovertemplate": "%{customdata}<br>%{x}: %{z:.2f}<extra></extra>",
+        "colorbar": {"title": {"text": plain(colorbar_title)}, "thickness": 14},
+    }], "layout": _layout(
+        lang, height,
+        xaxis=_axis(side="top", showgrid=False, showline=False, ticks=""),
+        yaxis=_axis(autorange="reversed", showgrid=False, showline=False, ticks="", tickmode="array",
+                    tickvals=[plain(y) for y in row_labels], tickfont={"size": 11}),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    )}
+
+
 def cluster_medians(indicator_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
                     lang: str) -> Figure:
     """Per indicator the published cluster medians relative to the median of all members (100 = equal)."""
