@@ -282,7 +282,7 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
 def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool,
            shared_assets: bool) -> None:
     """Write the HTML reports into reports/<year>/."""
-    from .reports.build import build_reports
+    from .reports.build import ReportWriteError, build_reports
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
@@ -290,6 +290,8 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
         try:
             paths = build_reports(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
                                   open_mode=open_mode, shared_assets=shared_assets)
+        except ReportWriteError as exc:       # disk full, no permission: the previous reports are intact
+            raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
     console.print(f"{len(paths)} report files written under {ws.reports}")

@@ -588,6 +588,12 @@ def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     assert _snapshot(year_dir) == before
     assert _tmp_files(ws.reports) == []
     assert sorted(p.name for p in ws.reports.iterdir()) == [str(YEAR)]
+    cli = subprocess.run([sys.executable, "-m", "pipeline.cli", "report", "--root", str(ws.root), "--year", str(YEAR)],
+                         capture_output=True, text=True, timeout=600)
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+    said = " ".join(cli.stderr.split())
+    assert "the disk is full" in said and "de schijf is vol" in said
+    assert _snapshot(year_dir) == before and _tmp_files(ws.reports) == []
     paths = build_reports(ws, YEAR, org=org, lang="en")   # a build that fits still works afterwards
     assert all(p.exists() for p in paths) and _snapshot(year_dir).keys() > before.keys()
 
