@@ -535,8 +535,6 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
             # the reference method gets already imputed values; the stored spec says how they were imputed
             spec_json["imputation"] = {"method": "published_mean", "group_column": imp_cfg.get("group_column"),
                                        "min_members": min_members, "applied_before": "build_composite"}
-        spec_json["rank_uncertainty"] = {"indicator_error": "value ± z·se from the value's confidence interval",
-                                         "imputation": "imputed values kept or left out"}
         method_rows.append({"year": int(year), "spec_json": json.dumps(spec_json),
                             "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
     if review is not None:
