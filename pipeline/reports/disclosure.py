@@ -264,6 +264,8 @@ class MemberView:
         for r in mine:
             if r.get("n_units") is None or int(r["n_units"]) < MIN_MEMBERS:
                 continue
+            if r.get("status") == "not_published" or r.get("score") is None:
+                continue              # below the model's sample-size rule (docs/methods-dea.md): no score
             shown.append({"model": r.get("model"), "cluster": r.get("cluster"),
                           "score": display(r.get("score"), DEA_DECIMALS), "robust_status": r.get("robust_status"),
                           "n_units": int(r["n_units"]), "inputs": r.get("inputs"), "outputs": r.get("outputs"),
