@@ -9,7 +9,10 @@ whole, and never copied or fingerprinted by a validation tool. Instead:
    rows that break it, and the case-id hashes for the uniqueness check (sorted per file afterwards). The
    rule predicates are generated from the same registry as everything else. Files are scanned in batches
    of ~20 million cases, so memory is bounded by the batch.
-   Lines DuckDB cannot parse (text in a date or number) are collected with ``store_rejects``.
+   Lines DuckDB cannot parse (text in a date or number, a wrong number of columns) are collected with
+   ``store_rejects``; a line longer than ``MAX_CASE_LINE_BYTES`` is found before DuckDB reads the file
+   (DuckDB silently skips a line longer than its read buffer), and a file DuckDB cannot read at all is a
+   finding on that file only.
 2. **Great Expectations** runs the registry's suite for ``zaken`` on a small frame: the first rows of the
    file (a cross-check of the SQL screening) plus, only when the scan counted violations, the offending
    rows fetched with their line numbers. Findings therefore still point at file, line and field.
@@ -32,6 +35,8 @@ import pyarrow as pa
 from . import gx
 from .findings import Finding, short_value
 from .registry import Field, Registry, registry
+from .safe_files import NotRegularFile, longest_line_over, open_regular
+from .workspace import is_out_of_space
 
 CASE_FILE_NAMES = ("zaken.csv", "zaken.parquet")
 SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER", "number": "DOUBLE"}
@@ -41,6 +46,9 @@ SAMPLE_ROWS = 5_000
 # batch (or by the largest single file), not by the total input
 SCAN_BATCH_ROWS = 20_000_000
 MAX_ROWS_PER_RULE = 50
+# the longest line a case file may have (a real one is under 300 bytes); also DuckDB's max_line_size
+MAX_CASE_LINE_BYTES = 64 * 1024
+NUL_RULE = "text:nul"
 NULL_STRINGS = ["", "n.v.t.", "-", "onb.", "NULL"]
 
 
@@ -84,7 +92,7 @@ def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = Non
         return f"(SELECT {cols}{extra} FROM read_parquet({target}{', filename=true' if many else ''}))"
     columns = "{" + ", ".join(f"'{f.code}': '{SQL_TYPES[f.type]}'" for f in _fields(reg)) + "}"
     opts = ["delim=';'", "header=true", "dateformat='%d-%m-%Y'", f"columns={columns}", "quote='\"'",
-            f"nullstr={NULL_STRINGS!r}", "auto_detect=false"]
+            f"nullstr={NULL_STRINGS!r}", "auto_detect=false", f"max_line_size={MAX_CASE_LINE_BYTES}"]
     if rejects:
         opts += ["store_rejects=true", f"rejects_table='{rejects}'", f"rejects_scan='{rejects}_scan'"]
     if many:
@@ -113,7 +121,7 @@ def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
     # for the first rows a small read buffer is enough (the default buffer tokenises 32 MB per file)
     small = ", buffer_size=2097152" if limit else ""
     src = (f"read_csv({_quote(path)}, delim=';', header=true, quote='\"', columns={columns}, "
-           f"nullstr={NULL_STRINGS!r}, auto_detect=false{small})")
+           f"nullstr={NULL_STRINGS!r}, auto_detect=false, max_line_size={MAX_CASE_LINE_BYTES}{small})")
     return f"(SELECT row_number() OVER () + 1 AS __row, {', '.join(exprs)} FROM (SELECT * FROM {src}{lim}))"
 
 
@@ -146,6 +154,9 @@ def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
     ids ride along as lists (``__ids``, 8 bytes per case) for the uniqueness check."""
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year}-12-31'"
     checks = ",\n  ".join(f'count(*) FILTER (WHERE {pred}) AS "v|{rid}"' for rid, _, pred, _ in rule_predicates(reg))
+    # NUL characters in a text value: binary data that DuckDB reads as text without complaint
+    texts = [f.code for f in _fields(reg) if f.type in ("text", "code")]
+    checks += ",\n  count(*) FILTER (WHERE " + " OR ".join(f'contains("{c}", chr(0))' for c in texts) + f') AS "v|{NUL_RULE}"'
     return f"""
 WITH c AS (
   SELECT filename, product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
@@ -254,8 +265,12 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
             return [Finding("error", "file_corrupt", f"{path.name} is geen leesbaar Parquet-bestand.",
                             f"{path.name} is not a readable Parquet file.", sheet="zaken", cell=path.name)]
     else:
-        with open(path, "rb") as fh:
-            head = fh.read(65536)
+        try:
+            with open_regular(path) as fh:
+                head = fh.read(65536)
+        except NotRegularFile:
+            return [Finding("error", "file_special", f"{path.name} is geen gewoon bestand en is niet gelezen.",
+                            f"{path.name} is not a regular file and was not read.", sheet="zaken", cell=path.name)]
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             return [Finding("error", "file_encoding",
                             f"{path.name} is opgeslagen als UTF-16; lever zaakbestanden als 'CSV UTF-8' of Parquet.",
@@ -270,12 +285,35 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
                     sheet="zaken", cell=path.name, field=f.code) for f in missing]
 
 
+def unreadable_finding(path: Path, exc: BaseException) -> Finding:
+    """The finding for a case file that could not be read at all (the first line of the reader's error)."""
+    text = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+    return Finding("error", "file_unreadable", f"{path.name} kon niet worden gelezen: {text}",
+                   f"{path.name} could not be read: {text}", sheet="zaken", cell=path.name)
+
+
+def line_too_long_finding(path: Path, line: int, length: int) -> Finding:
+    limit = MAX_CASE_LINE_BYTES // 1024
+    return Finding(
+        "error", "line_too_long",
+        f"Regel {line} van {path.name} is langer dan {limit} KB (minstens {length:,} bytes); een zaakregel is nooit zo lang. "
+        "Het bestand is niet gelezen; controleer of het een CSV-bestand met één zaak per regel is.".replace(",", "."),
+        f"Line {line} of {path.name} is longer than {limit} KB (at least {length:,} bytes); a case line is never that long. "
+        "The file was not read; check that it is a CSV file with one case per line.",
+        sheet="zaken", cell=f"{path.name}, regel {line}", row=line)
+
+
 def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, memory_limit: str = "1GB",
-                    validate: bool = True) -> list[CaseScan]:
+                    validate: bool = True, long_lines: dict[str, tuple[int, int] | None] | None = None) -> list[CaseScan]:
     """Validate and aggregate case files: one streaming DuckDB scan over the files of a format (DuckDB
     parallelises over and within files; in batches of ``SCAN_BATCH_ROWS`` cases to bound memory), then one
-    GX run over all files' sampled and violating rows."""
+    GX run over all files' sampled and violating rows.
+
+    ``long_lines`` holds, per CSV path, the first line longer than ``MAX_CASE_LINE_BYTES`` (or None) if the
+    caller already looked (ingest does while computing the checksum); other CSV files are checked here.
+    A file with such a line, or that DuckDB cannot read, gets a finding; the others are scanned as usual."""
     reg = reg or registry()
+    long_lines = long_lines or {}
     # Great Expectations takes seconds to import; DuckDB releases the GIL while it scans, so set GX up
     # in parallel with the scan instead of after it
     warm = threading.Thread(target=gx.prepare, daemon=True)
@@ -283,6 +321,15 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
     scans = [CaseScan(path=Path(p)) for p in paths]
     for scan in scans:
         scan.findings.extend(_header_findings(scan.path, reg))
+        if scan.findings or scan.path.suffix.lower() == ".parquet":
+            continue
+        try:
+            found = long_lines[str(scan.path)] if str(scan.path) in long_lines else longest_line_over(scan.path, MAX_CASE_LINE_BYTES)
+        except OSError as exc:
+            scan.findings.append(unreadable_finding(scan.path, exc))
+            continue
+        if found is not None:
+            scan.findings.append(line_too_long_finding(scan.path, *found))
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -303,7 +350,7 @@ def _estimated_rows(path: Path) -> int:
     try:
         if path.suffix.lower() == ".parquet":
             return int(duckdb.sql(f"SELECT count(*) FROM read_parquet({_quote(path)})").fetchall()[0][0])
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(1 << 20)
         lines = head.count(b"\n")
         return int(path.stat().st_size / (len(head) / lines)) if lines else 1
@@ -334,28 +381,45 @@ def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_li
 
 
 def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry, year: int, rejects: str) -> None:
+    """Scan a batch of files; if DuckDB fails on the batch, each file is scanned on its own so only the file
+    it cannot read gets the finding (never an exception: one broken file must not stop the run)."""
+    before = [list(s.findings) for s in scans]
+    try:
+        _scan_group_once(con, scans, reg, year, rejects)
+    except Exception as exc:  # DuckDB and conversion errors alike become findings
+        if is_out_of_space(exc):
+            raise
+        for s, findings in zip(scans, before):
+            s.findings, s.n_rows, s.violations, s.frame = findings, 0, {}, None
+            s.aggregates = pd.DataFrame()
+        if len(scans) > 1:
+            for i, s in enumerate(scans):
+                _scan_group(con, [s], reg, year, f"{rejects}_{i}")
+            return
+        scans[0].findings.append(unreadable_finding(scans[0].path, exc))
+    finally:
+        try:
+            con.execute("SET preserve_insertion_order = true")
+        except duckdb.Error:
+            pass
+
+
+def _scan_group_once(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry, year: int, rejects: str) -> None:
     paths = [s.path for s in scans]
     con.execute("SET preserve_insertion_order = false")
-    try:
-        table = con.sql(_scan_sql(paths, reg, year, rejects)).to_arrow_table()
-    except duckdb.Error as exc:
-        if len(scans) > 1:      # find the file that cannot be read; the others are scanned on their own
-            for s in scans:
-                _scan_group(con, [s], reg, year, f"{rejects}_{abs(hash(str(s.path))) % 10**8}")
-            return
-        scans[0].findings.append(Finding(
-            "error", "file_unreadable",
-            f"{paths[0].name} kon niet worden gelezen: {str(exc).splitlines()[0][:300]}",
-            f"{paths[0].name} could not be read: {str(exc).splitlines()[0][:300]}", sheet="zaken", cell=paths[0].name))
-        return
+    table = con.sql(_scan_sql(paths, reg, year, rejects)).to_arrow_table()
     # uniqueness of case ids per file from the hashes the scan collected (duplicates are confirmed exactly below)
     dup = _duplicate_ids(table)
     agg = _aggregate_histogram(table.drop_columns(["__ids"]).to_pandas())
     del table
     agg["v|unique:case_id"] = agg["filename"].map(lambda f: int(dup.get(str(f), 0)))
     by_file = {str(s.path): s for s in scans}
+    structural: set[str] = set()
     for s in scans:
-        s.findings.extend(_reject_findings(con, s.path, rejects))
+        found, broken = _reject_findings(con, s.path, rejects)
+        s.findings.extend(found)
+        if broken:
+            structural.add(str(s.path))
     con.execute("SET preserve_insertion_order = true")
     for name, part in agg.groupby("filename", sort=False):
         s = by_file.get(str(name)) or by_file.get(str(Path(name)))
@@ -367,34 +431,82 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
         if violations.get("unique:case_id"):
             # the scan compares 64-bit hashes; confirm duplicates exactly before reporting them
             violations["unique:case_id"] = int(con.execute(
-                f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg)}").fetchone()[0])
+                f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg, ignore_errors=True)}").fetchone()[0])
         s.violations = violations
         s.aggregates = part[[c for c in part.columns if not c.startswith("v|") and c != "filename"]].reset_index(drop=True)
-    _gx_frames(con, [s for s in scans if s.violations], reg)
+    # a file with lines that could not be split into columns is rejected for them; its rows cannot be
+    # numbered reliably, so its rule violations are reported as counts instead of per line
+    for s in scans:
+        if str(s.path) in structural:
+            s.findings.extend(_violation_counts(s))
+    _gx_frames(con, [s for s in scans if s.violations and str(s.path) not in structural], reg)
 
 
-def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> list[Finding]:
+def _count_finding(path: Path, rid: str, n: int) -> Finding:
+    if rid == NUL_RULE:
+        return Finding("error", rid, f"{n} regels in {path.name} bevatten NUL-tekens (binaire gegevens, geen tekst).",
+                       f"{n} lines in {path.name} hold NUL characters (binary data, not text).", sheet="zaken", cell=path.name)
+    return Finding("error", rid, f"{n} regels in {path.name} schenden regel {rid}.",
+                   f"{n} lines in {path.name} break rule {rid}.", sheet="zaken", cell=path.name)
+
+
+def _violation_counts(scan: CaseScan) -> list[Finding]:
+    return [_count_finding(scan.path, rid, n) for rid, n in sorted(scan.violations.items()) if n]
+
+
+_REJECT_TEXT = {
+    "MISSING COLUMNS": ("heeft te weinig kolommen", "has too few columns"),
+    "TOO MANY COLUMNS": ("heeft te veel kolommen", "has too many columns"),
+    "UNQUOTED VALUE": ("heeft een aanhalingsteken midden in een waarde", "has a quote inside an unquoted value"),
+    "LINE SIZE OVER MAXIMUM": (f"is langer dan {MAX_CASE_LINE_BYTES // 1024} KB", f"is longer than {MAX_CASE_LINE_BYTES // 1024} KB"),
+    "INVALID ENCODING": ("is geen geldige UTF-8-tekst", "is not valid UTF-8 text"),
+    "INVALID UNICODE": ("is geen geldige UTF-8-tekst", "is not valid UTF-8 text"),
+    "INVALID STATE": ("kan niet als CSV worden gelezen", "cannot be read as CSV"),
+}
+
+
+def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[list[Finding], bool]:
+    """Findings for the lines DuckDB rejected (``store_rejects``): a value of the wrong type per line and
+    column, a line that cannot be split into the 8 columns once per line. Also whether any line was of
+    the second kind."""
     try:
         where = f"FROM {rejects} r JOIN {rejects}_scan s USING (scan_id, file_id) WHERE s.file_path = ?"
-        rows = con.execute(f"SELECT r.line, r.column_name, r.error_type, r.csv_line {where} ORDER BY r.line LIMIT 200",
-                           [str(path)]).fetchall()
-        n = con.execute(f"SELECT count(*) {where}", [str(path)]).fetchone()[0]
+        rows = con.execute(
+            f"""SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ',' ORDER BY error_type),
+                       list(column_name ORDER BY column_name) FILTER (WHERE error_type = 'CAST')
+                FROM (SELECT r.line, r.csv_line, CAST(r.error_type AS VARCHAR) AS error_type, r.column_name {where})
+                GROUP BY line ORDER BY line LIMIT 200""", [str(path)]).fetchall()
+        n = con.execute(f"SELECT count(DISTINCT r.line) {where}", [str(path)]).fetchone()[0]
     except duckdb.Error:
-        return []
-    out = []
-    for line, column, error_type, csv_line in rows:
-        out.append(Finding(
-            "error", "type",
-            f"Regel {line} van {path.name}: de waarde in kolom {column} heeft niet het juiste type ({error_type}); "
-            "datums als dd-mm-jjjj, getallen zonder tekst.",
-            f"Line {line} of {path.name}: the value in column {column} has the wrong type ({error_type}); "
-            "dates as dd-mm-yyyy, numbers without text.",
-            sheet="zaken", cell=f"{path.name}, regel {line}, kolom {column}", row=int(line), field=column,
-            value=short_value(csv_line)))
+        return [], False
+    out: list[Finding] = []
+    broken = False
+    for line, csv_line, types, cast_columns in rows:
+        # any reject but CAST means the line could not be split into the columns (a wrong type is CAST);
+        # then the CAST rejects of that line are a consequence, not a finding of their own
+        kinds = [t for t in (types or "").split(",") if t and t != "CAST"]
+        if kinds:
+            broken = True
+            nl, en = _REJECT_TEXT.get(kinds[0], ("kan niet worden gelezen", "cannot be read"))
+            out.append(Finding(
+                "error", "line_unreadable",
+                f"Regel {line} van {path.name} {nl} (verwacht: 8 waarden gescheiden door ';'); de regel is niet gelezen.",
+                f"Line {line} of {path.name} {en} (expected: 8 values separated by ';'); the line was not read.",
+                sheet="zaken", cell=f"{path.name}, regel {line}", row=int(line), value=short_value(csv_line)))
+            continue
+        for column in cast_columns or []:
+            out.append(Finding(
+                "error", "type",
+                f"Regel {line} van {path.name}: de waarde in kolom {column} heeft niet het juiste type; "
+                "datums als dd-mm-jjjj, getallen zonder tekst.",
+                f"Line {line} of {path.name}: the value in column {column} has the wrong type; "
+                "dates as dd-mm-yyyy, numbers without text.",
+                sheet="zaken", cell=f"{path.name}, regel {line}, kolom {column}", row=int(line), field=column,
+                value=short_value(csv_line)))
     if n > len(rows):
-        out.append(Finding("error", "type", f"Nog {n - len(rows)} regels met een typefout in {path.name}.",
-                           f"{n - len(rows)} more lines with a type error in {path.name}.", sheet="zaken", cell=path.name))
-    return out
+        out.append(Finding("error", "type", f"Nog {n - len(rows)} regels die niet gelezen konden worden in {path.name}.",
+                           f"{n - len(rows)} more lines that could not be read in {path.name}.", sheet="zaken", cell=path.name))
+    return out, broken
 
 
 def _gx_frames(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry) -> None:
@@ -414,7 +526,15 @@ def _gx_frames(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regis
             parts.append(f"""SELECT {i}, * FROM (SELECT * FROM {numbered} WHERE case_id IN (
                                SELECT case_id FROM {numbered} GROUP BY case_id HAVING count(*) > 1 LIMIT {MAX_ROWS_PER_RULE})
                              LIMIT {2 * MAX_ROWS_PER_RULE})""")
-    frame = con.execute(" UNION ".join(parts) + " ORDER BY __file, __row").fetch_df()
+    try:
+        frame = con.execute(" UNION ".join(parts) + " ORDER BY __file, __row").fetch_df()
+    except duckdb.Error:
+        if len(scans) > 1:     # find the file whose lines cannot be numbered; the others keep their frames
+            for scan in scans:
+                _gx_frames(con, [scan], reg)
+            return
+        scans[0].findings.extend(_violation_counts(scans[0]))
+        return
     for f in _fields(reg):
         if f.type == "date":
             frame[f.code] = pd.to_datetime(frame[f.code])
@@ -437,6 +557,8 @@ def validate_frames(scans: list[CaseScan], reg: Registry) -> None:
         f.insert(0, "__sub", i)
         frames.append(f)
     frame = pd.concat(frames, ignore_index=True)
+    # case ids are unique per file: different organisations may well use the same numbers
+    frame["__case_key"] = [None if pd.isna(v) else f"{sub}\x1f{v}" for sub, v in zip(frame["__sub"], frame["case_id"])]
     results = gx.run(frame, _suite(reg), ["__sub", "__row"])
     indexed = frame.set_index(["__sub", "__row"])
     seen: dict[int, set[tuple[str, int]]] = {i: set() for i, _ in live}
@@ -458,8 +580,7 @@ def validate_frames(scans: list[CaseScan], reg: Registry) -> None:
         path, violations = scan.path, scan.violations
         missed = {rid for rid, n in violations.items() if n} - {m for m, _ in seen[i]}
         for rid in sorted(missed):
-            scan.findings.append(Finding("error", rid, f"{violations[rid]} regels in {path.name} schenden regel {rid}.",
-                                         f"{violations[rid]} lines in {path.name} break rule {rid}.", sheet="zaken", cell=path.name))
+            scan.findings.append(_count_finding(path, rid, violations[rid]))
         for rid, n in sorted(violations.items()):
             shown = sum(1 for m, _ in seen[i] if m == rid)
             if n > shown and rid not in missed:
@@ -488,7 +609,7 @@ def _suite(reg: Registry):
             rule = next(r for r in reg.rules_for("zaken") if f"rule:{r.code}" == rid)
             suite.add_expectation(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=rule.b, column_B=rule.a, or_equal=True, ignore_row_if="either_value_is_missing", meta=meta))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="case_id", meta={"rule": "unique:case_id", "field": "case_id", "severity": "error"}))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="__case_key", meta={"rule": "unique:case_id", "field": "case_id", "severity": "error"}))
     return suite
 
 

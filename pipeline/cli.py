@@ -15,17 +15,30 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .workspace import Workspace, WorkspaceBusy, sweep_partial_files
+from .safe_text import terminal_safe
+from .workspace import (
+    OutOfSpace,
+    Workspace,
+    WorkspaceBusy,
+    is_out_of_space,
+    sweep_partial_files,
+)
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+def shown(text: object) -> str:
+    """Text from outside (file names, cell values, messages quoting them) as printed: control characters,
+    escape sequences and bidi controls made visible (``\\x1b``, ``<U+202E>``), Rich markup escaped."""
+    return escape(terminal_safe(text))
 
 
 class UserError(click.ClickException):
     """A mistake in how rbb was called or in its input: a message, never a traceback."""
 
     def show(self, file=None) -> None:  # noqa: ARG002
-        err_console.print(f"[bold red]rbb:[/] {self.message}")
+        err_console.print(f"[bold red]rbb:[/] {shown(self.message)}", soft_wrap=True)
 
 
 def root_option(func):
@@ -44,16 +57,24 @@ def _guard(func):
         from .registry import RegisterError
         try:
             return func(*args, **kwargs)
+        except OutOfSpace as exc:
+            raise UserError(str(exc)) from None
         except WorkspaceBusy as exc:
             raise UserError(str(exc)) from None
         except RegisterError as exc:
             raise UserError(f"organisation register: {exc}") from None
         except PermissionError as exc:
             raise UserError(f"no permission: {exc.filename}") from None
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0]
-            raise UserError(f"the warehouse cannot be opened ({first}); another program may have it open — "
-                            "close it and try again") from None
+        except Exception as exc:
+            if is_out_of_space(exc):
+                state = ("de opdracht is gestopt; wat al volledig geschreven was blijft staan",
+                         "the command stopped; what was already written completely stays")
+                raise UserError(str(OutOfSpace(state, exc))) from None
+            if isinstance(exc, duckdb.IOException):
+                first = str(exc).splitlines()[0]
+                raise UserError(f"the warehouse cannot be opened ({first}); another program may have it open — "
+                                "close it and try again") from None
+            raise
     return wrapper
 
 
@@ -88,7 +109,7 @@ def template(year: int, org: str | None, output: Path) -> None:
     if org is not None and org.upper() not in organisations_by_code(None):
         raise UserError(f"unknown organisation code {org!r}")
     write_workbook(output, year, org.upper() if org else None)
-    console.print(f"Template written: {output}")
+    console.print(f"Template written: {shown(output)}")
 
 
 # ----------------------------------------------------------------------------------------- ingest
@@ -104,7 +125,7 @@ def _run_ingest(ws: Workspace, year: int | None, quiet: bool = False) -> list:
         task = progress.add_task("ingest", total=None)
 
         def tick(label: str, done: int, total: int) -> None:
-            progress.update(task, description=f"ingest {label}", completed=done, total=total)
+            progress.update(task, description=f"ingest {shown(label)}", completed=done, total=total)
 
         results = do_ingest(ws, year, progress=tick)
     from .reports.feedback import feedback_path
@@ -137,12 +158,12 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
         return
     t = Table(title="New deliveries")
     for c in ("org", "year", "version", "file", "status", "errors", "warnings"):
-        t.add_column(c)
+        t.add_column(c, overflow="fold")      # never cut a name short: what was delivered shows in full
     for r in results:
         style = "red" if r.status == "rejected" else ("yellow" if r.n_warnings else "green")
-        t.add_row(escape(r.org_code), str(r.year), str(r.version), escape(r.name), f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
+        t.add_row(shown(r.org_code), str(r.year), str(r.version), shown(r.name), f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
     console.print(t)
-    console.print(f"Feedback reports: {ws.reports}/<year>/validation/")
+    console.print(f"Feedback reports: {shown(ws.reports)}/<year>/validation/")
 
 
 # ------------------------------------------------------------------------------------------ check
@@ -158,11 +179,11 @@ def check(files: tuple[Path, ...], lang: str) -> None:
     for path, item in check_files(list(files)):
         errors = item.n_errors
         any_errors |= errors > 0
-        head = f"[bold]{escape(str(path))}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
+        head = f"[bold]{shown(path)}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
         console.print(head)
         for f in item.findings:
             colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-            console.print(f"  [{colour}]{f.severity:<7}[/] {escape(f.cell or '-')}: {escape(f.message(lang))}", soft_wrap=True)
+            console.print(f"  [{colour}]{f.severity:<7}[/] {shown(f.cell or '-')}: {shown(f.message(lang))}", soft_wrap=True)
     sys.exit(1 if any_errors else 0)
 
 
@@ -202,7 +223,7 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
             for c in h.columns:
                 t.add_column(str(c))
             for rec in h.itertuples(index=False):
-                t.add_row(*[str(x) for x in rec])
+                t.add_row(*[shown(x) for x in rec])
             console.print(t)
     finally:
         con.close()
@@ -220,7 +241,7 @@ def print_status(con, orgs, year: int) -> None:
         return "-" if v is None or v != v else str(int(v))
 
     for r in df.itertuples(index=False):
-        t.add_row(r.org_code, r.name, labels[r.state],
+        t.add_row(shown(r.org_code), shown(r.name), labels[r.state],
                   "-" if r.version_in_force is None or r.version_in_force != r.version_in_force else f"v{int(r.version_in_force)}",
                   whole(r.versions), whole(r.errors), whole(r.open_warnings))
     console.print(t)
@@ -267,7 +288,7 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     for p in paths:
-        console.print(f"written {p}")
+        console.print(f"written {shown(p)}")
 
 
 @main.command()
@@ -294,9 +315,9 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
             raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
-    console.print(f"{len(paths)} report files written under {ws.reports}")
+    console.print(f"{len(paths)} report files written under {shown(ws.reports)}")
     for p in paths[:3]:
-        console.print(f"  {p}")
+        console.print(f"  {shown(p)}")
 
 
 @main.command()
@@ -339,7 +360,7 @@ def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_co
     if output is None:
         click.echo(frame.to_csv(index=False), nl=False)
     else:
-        console.print(f"written {output} ({len(frame)} units)")
+        console.print(f"written {shown(output)} ({len(frame)} units)")
 
 
 @main.group(invoke_without_command=True)
@@ -362,7 +383,7 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
             raise UserError(str(exc)) from None
     for key, value in result.items():
         if isinstance(value, (str, int, float, Path)):
-            console.print(f"{key}: {value}")
+            console.print(f"{shown(key)}: {shown(value)}")
 
 
 @pilots.command("add")
@@ -379,7 +400,7 @@ def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year
         add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    console.print(f"pilot recorded: {org.upper()} × {partner.upper()} on {indicator} from {start_year}")
+    console.print(f"pilot recorded: {shown(org.upper())} × {shown(partner.upper())} on {shown(indicator)} from {start_year}")
 
 
 # ------------------------------------------------------------------------------------------- docs
@@ -390,7 +411,7 @@ def docs(output: Path) -> None:
     """Regenerate the generated documentation (data dictionary, indicator catalogue)."""
     from .docs_gen import write_docs
     for p in write_docs(output):
-        console.print(f"written {p}")
+        console.print(f"written {shown(p)}")
 
 
 # ------------------------------------------------------------------------------------------- demo

@@ -8,6 +8,7 @@ running it twice gives the same tables. Table contract: docs/warehouse.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +21,7 @@ import pandas as pd
 from . import stats
 from .metadata.models import load as load_metadata
 from .warehouse import connect, init_schema, table_exists, transaction
-from .workspace import Workspace
+from .workspace import OutOfSpace, Workspace, is_out_of_space
 
 SURVEY_METHODS = ("t_mean", "wilson")
 
@@ -681,8 +682,10 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, order:
 
 
 def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
-    """Recompute every derived table; returns row counts per table."""
+    """Recompute every derived table; returns row counts per table. All tables are replaced in one
+    transaction: when the disk fills up (:class:`OutOfSpace`) the warehouse keeps the previous results."""
     con = connect(ws.db_path)
+    stage = "computing"
     try:
         if not table_exists(con, "submissions"):
             raise FileNotFoundError("no submissions in the warehouse; run 'rbb ingest' first")
@@ -716,10 +719,23 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
         with transaction(con):
             for name, (df, order) in tables.items():
                 _replace(con, name, df, order)
+        stage = "checkpoint"
         con.execute("CHECKPOINT")
         return {name: len(df) for name, (df, _) in tables.items()}
+    except Exception as exc:
+        if is_out_of_space(exc):
+            raise OutOfSpace(_compute_state(stage), exc) from exc
+        raise
     finally:
-        con.close()
+        with contextlib.suppress(Exception):   # a connection DuckDB invalidated after a failed write
+            con.close()
+
+
+def _compute_state(stage: str) -> tuple[str, str]:
+    if stage == "checkpoint":
+        return ("de nieuwe uitkomsten zijn vastgelegd in het logbestand van het warehouse, dat de volgende schrijvende opdracht verwerkt",
+                "the new results were recorded in the warehouse's log file, which the next command that writes merges")
+    return ("er is niets veranderd, het warehouse bevat de vorige uitkomsten", "nothing was changed, the warehouse holds the previous results")
 
 
 def demo_stage(ws: Workspace, years: list[int]) -> str:

@@ -4,16 +4,18 @@ A delivery is an Excel workbook or a folder of CSV files inside the organisation
 delivery is stored under its checksum in ``data/processed/inbox`` and recorded in ``submissions``; an
 identical re-delivery is a no-op. Accepted deliveries are loaded into the fact tables in one transaction
 each and supersede the organisation's earlier version for that year; rejected ones change nothing.
+Nothing under ``data/raw`` is followed or read unless it is a regular file: a link, FIFO or device is
+recorded as a delivery with a finding (``docs/reliability.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,12 +24,28 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .cases import MAX_CASE_LINE_BYTES, is_case_file
 from .findings import Finding
-from .readers import EXCEL_SUFFIXES, RawSubmission, inspect_workbook, parse_workbooks, read_submission, read_workbook
+from .readers import RawSubmission, not_regular_finding, read_deliveries
 from .registry import Registry, load_organisations, registry
+from .safe_files import (
+    SPECIAL_KINDS,
+    LineLengthCheck,
+    NotRegularFile,
+    entry_kind,
+    line_number_at,
+    open_regular,
+)
+from .safe_text import ascii_year, looks_like_number, register_code
 from .validation import History, Item, Validator
-from .warehouse import connect, fact_columns, init_schema, sync_organisations, transaction
-from .workspace import Workspace, atomic_write_text
+from .warehouse import (
+    connect,
+    fact_columns,
+    init_schema,
+    sync_organisations,
+    transaction,
+)
+from .workspace import OutOfSpace, Workspace, atomic_write_text, is_out_of_space
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 LINK_THRESHOLD_BYTES = 64 * 1024 * 1024
@@ -44,10 +62,18 @@ class Delivery:
     size: int
     received_at: dt.datetime
     files: list[tuple[str, str, int, Path]] = field(default_factory=list)   # (name, sha256, size, path)
+    kind: str = "file"                     # file | dir, or symlink | fifo | device | socket | other (not read)
+    refused: list[tuple[str, str]] = field(default_factory=list)   # links and special files in a folder: (name, kind)
+    long_lines: dict[str, tuple[int, int] | None] = field(default_factory=dict)   # case CSV path -> (line, length)
+    year_folder: str = ""                  # the name of the year folder it was found in
 
     @property
     def fmt(self) -> str:
-        return "csv" if self.path.is_dir() else (self.path.suffix.lower().lstrip(".") or "unknown")
+        if self.kind == "dir":
+            return "csv"
+        if self.kind in SPECIAL_KINDS:
+            return self.kind
+        return self.path.suffix.lower().lstrip(".") or "unknown"
 
 
 @dataclass
@@ -63,18 +89,31 @@ class IngestResult:
     findings: list[Finding]
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def _digest(path: Path, case_csv: bool = False) -> tuple[str, int, tuple[int, int] | None]:
+    """SHA-256 and size of a regular file (never a link or special file: raises NotRegularFile); for a
+    case CSV file also the first line longer than ``MAX_CASE_LINE_BYTES`` (line number, length), found
+    in the same pass."""
     h = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
+    check = LineLengthCheck(MAX_CASE_LINE_BYTES) if case_csv else None
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
             size += len(chunk)
-    return h.hexdigest(), size
+            if check is not None:
+                check.feed(chunk)
+        found = check.finish() if check is not None else None
+        long_line = (line_number_at(fh, found[0]), found[1]) if found else None
+    return h.hexdigest(), size, long_line
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    sha, size, _ = _digest(path)
+    return sha, size
 
 
 def _mtime(path: Path) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(path.stat().st_mtime), tz=dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(int(os.lstat(path).st_mtime), tz=dt.timezone.utc).replace(tzinfo=None)
 
 
 def _printable_name(name: str) -> str:
@@ -86,38 +125,98 @@ def _text(value: str | None) -> str | None:
     return None if value is None else _printable_name(value)
 
 
-def describe(path: Path, org_folder: str, year: int) -> Delivery:
-    """Checksum and metadata of one delivery (a file, or a folder whose checksum covers its files)."""
-    if path.is_dir():
-        files = []
-        for p in sorted(x for x in path.iterdir() if x.is_file() and not x.name.startswith(".")):
-            sha, size = _sha256(p)
-            files.append((_printable_name(p.name), sha, size, p))
-        manifest = "".join(f"{n}\t{s}\n" for n, s, _, _ in files).encode()
-        sha = hashlib.sha256(manifest).hexdigest()
+def _listing(folder: Path) -> list[tuple[str, Path, str]]:
+    """(name, path, kind) of a folder's entries, hidden ones left out, sorted by name; kinds from lstat,
+    so nothing behind a link is ever listed."""
+    with os.scandir(folder) as it:
+        entries = [(e.name, Path(e.path)) for e in it if not e.name.startswith(".")]
+    return [(name, path, entry_kind(path)) for name, path in sorted(entries)]
+
+
+def _special(path: Path, org_folder: str, year: int, kind: str, year_folder: str) -> Delivery:
+    """A link or special file where a delivery was expected: recorded (never read), under a checksum of
+    what it is, so the same link is reported once."""
+    target = b""
+    if kind == "symlink":
+        try:
+            target = os.fsencode(os.readlink(path))
+        except OSError:
+            pass
+    sha = hashlib.sha256(kind.encode() + b"\0" + os.fsencode(path.name) + b"\0" + target).hexdigest()
+    try:
+        received = _mtime(path)
+    except OSError:
+        received = dt.datetime(1970, 1, 1)
+    return Delivery(path, _printable_name(org_folder), year, _printable_name(path.name), sha, 0, received, [],
+                    kind=kind, year_folder=_printable_name(year_folder))
+
+
+def describe(path: Path, org_folder: str, year: int, kind: str | None = None, year_folder: str = "") -> Delivery:
+    """Checksum and metadata of one delivery (a file, or a folder whose checksum covers its files).
+
+    Nothing is followed or read unless it is a regular file: a link, FIFO, device or socket as the delivery
+    is recorded as such (see ``_special``); inside a folder it is listed in ``refused`` (and in the checksum)."""
+    kind = kind or entry_kind(path)
+    year_folder = year_folder or (path.parent.parent.name if org_folder else path.parent.name)
+    if kind == "dir":
+        files, refused, long_lines = [], [], {}
+        for name, p, k in _listing(path):
+            if k == "dir" or k == "missing":
+                continue
+            if k == "file":
+                try:
+                    sha, size, long_line = _digest(p, case_csv=is_case_file(p) and p.suffix.lower() == ".csv")
+                except NotRegularFile as exc:     # swapped for a link or FIFO since it was listed
+                    refused.append((_printable_name(name), exc.kind))
+                    continue
+                files.append((_printable_name(name), sha, size, p))
+                if is_case_file(p):
+                    long_lines[str(p)] = long_line
+            else:
+                refused.append((_printable_name(name), k))
+        manifest = "".join(f"{n}\t{s}\n" for n, s, _, _ in files) + "".join(f"{n}\t({k})\n" for n, k in refused)
+        sha = hashlib.sha256(manifest.encode()).hexdigest()
         size = sum(f[2] for f in files)
         received = max([_mtime(p) for *_, p in files], default=_mtime(path))
-    else:
-        sha, size = _sha256(path)
-        files = [(_printable_name(path.name), sha, size, path)]
-        received = _mtime(path)
-    return Delivery(path, _printable_name(org_folder), year, _printable_name(path.name), sha, size, received, files)
+        return Delivery(path, _printable_name(org_folder), year, _printable_name(path.name), sha, size, received,
+                        files, kind="dir", refused=refused, long_lines=long_lines, year_folder=_printable_name(year_folder))
+    if kind == "file":
+        try:
+            sha, size, _ = _digest(path)
+        except NotRegularFile as exc:
+            kind = exc.kind
+        else:
+            return Delivery(path, _printable_name(org_folder), year, _printable_name(path.name), sha, size, _mtime(path),
+                            [(_printable_name(path.name), sha, size, path)], year_folder=_printable_name(year_folder))
+    return _special(path, org_folder, year, kind, year_folder)
 
 
 def discover(ws: Workspace, year: int | None = None) -> list[Delivery]:
+    """Every delivery under ``data/raw/<year>/<ORG>/``. Year folders are names of four ASCII digits (a name
+    of other digits, such as ``２０２４`` or ``²⁰²⁵``, is year 0 and gets a finding); a link or special file
+    at any level is a delivery that gets a finding and is never followed or read."""
     out: list[Delivery] = []
-    if not ws.raw.exists():
+    if not ws.raw.is_dir():
         return out
-    for ydir in sorted(p for p in ws.raw.iterdir() if p.is_dir() and p.name.isdigit()):
-        y = int(ydir.name) if MIN_YEAR <= int(ydir.name) <= MAX_YEAR and len(ydir.name) == 4 else 0
+    for yname, ydir, ykind in _listing(ws.raw):
+        y = ascii_year(yname, MIN_YEAR, MAX_YEAR) or 0
+        if ykind in SPECIAL_KINDS:
+            if year is None or y == year:
+                out.append(_special(ydir, "", y, ykind, yname))
+            continue
+        if ykind != "dir" or not looks_like_number(yname):
+            continue
         if year is not None and y != year:
             continue
-        for odir in sorted(p for p in ydir.iterdir() if not p.name.startswith(".")):
-            if odir.is_file():
-                out.append(describe(odir, "", y))
+        for oname, odir, okind in _listing(ydir):
+            if okind == "missing":
                 continue
-            for entry in sorted(p for p in odir.iterdir() if not p.name.startswith(".")):
-                out.append(describe(entry, odir.name, y))
+            if okind != "dir":
+                out.append(describe(odir, "", y, okind, yname))     # a file or link outside an organisation folder
+                continue
+            for _, entry, ekind in _listing(odir):
+                if ekind != "missing":
+                    out.append(describe(entry, oname, y, ekind, yname))
     out.sort(key=lambda d: (d.year, d.received_at, d.org_folder, d.name))
     return out
 
@@ -136,32 +235,58 @@ def history_for(con: duckdb.DuckDBPyConnection, reg: Registry) -> History:
     return h
 
 
+def _copy_regular(src: Path, dst: Path) -> None:
+    """Copy a regular file (opened without following links) to ``dst``; a partial copy is removed."""
+    try:
+        with open_regular(src) as fin, open(dst, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+    except OSError as exc:
+        dst.unlink(missing_ok=True)
+        if exc.filename is None and not isinstance(exc, NotRegularFile):   # a failed write names no file
+            raise OSError(exc.errno, exc.strerror, str(dst)) from exc
+        raise
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
+
+
 def _store(ws: Workspace, d: Delivery, org_code: str) -> str:
-    """Copy the delivery into the inbox under its checksum; returns the stored path (relative to the root)."""
+    """Copy the delivery into the inbox under its checksum; returns the stored path (relative to the root).
+
+    A folder (and a link or special file, which is never copied) is stored as a manifest of what it held."""
     safe_org = _SAFE.sub("_", org_code) or "_onbekend"
     target_dir = ws.inbox / safe_org / str(d.year)
     target_dir.mkdir(parents=True, exist_ok=True)
     stored = []
-    for name, sha, _, src in d.files:
+    for name, sha, size, src in d.files:
         suffix = Path(name).suffix.lower()
         suffix = suffix if suffix in (".xlsx", ".xlsm", ".csv", ".txt", ".parquet") else ".bin"
         target = target_dir / f"{sha}{suffix}"
         if not target.exists():
             tmp = target.with_name(target.name + ".part")
             tmp.unlink(missing_ok=True)
-            if src.stat().st_size >= LINK_THRESHOLD_BYTES:
+            if size >= LINK_THRESHOLD_BYTES:
                 try:
-                    os.link(src, tmp)      # large case files: keep them without a second copy, read-only
+                    os.link(src, tmp, follow_symlinks=False)   # large case files: no second copy, read-only
+                except OSError as exc:
+                    if is_out_of_space(exc):
+                        raise
+                    _copy_regular(src, tmp)
+                else:
+                    if entry_kind(tmp) != "file":      # the source became a link since it was read
+                        tmp.unlink()
+                        raise NotRegularFile(src, "symlink")
                     os.chmod(tmp, 0o444)
-                except OSError:
-                    shutil.copyfile(src, tmp)
             else:
-                shutil.copyfile(src, tmp)
+                _copy_regular(src, tmp)
             tmp.replace(target)
         stored.append(target)
-    if d.path.is_dir():
+    if d.kind != "file":
         manifest = target_dir / f"{d.sha256}.manifest.tsv"
         text = "".join(f"{n}\t{s}\t{sz}\n" for n, s, sz, _ in d.files)
+        text += "".join(f"{n}\t({k})\t0\n" for n, k in d.refused)
+        if d.kind != "dir":
+            text += f"{d.name}\t({d.kind})\t0\n"
         if not manifest.exists() or manifest.read_text("utf-8", errors="replace") != text:
             atomic_write_text(manifest, text)
         return str(manifest.relative_to(ws.root))
@@ -174,12 +299,6 @@ def folder_org(d: Delivery) -> str | None:
     if not d.org_folder:
         return None
     return d.org_folder.upper() if d.org_folder.isascii() else d.org_folder
-
-
-def _org_of(item: Item, d: Delivery) -> str:
-    """The organisation a submission is recorded under: its delivery folder, never the code in the file
-    (a file in another folder without an organisation folder is recorded as '_ONBEKEND')."""
-    return folder_org(d) or "_ONBEKEND"
 
 
 def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pd.DataFrame:
@@ -203,18 +322,37 @@ def _fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, o
 
 
 def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> dict[int, list]:
-    """Validate and aggregate the case files of each delivery (DuckDB, streaming); findings join the item's."""
-    from .cases import scan_case_files, validate_frames
+    """Validate and aggregate the case files of each delivery (DuckDB, streaming); findings join the item's.
+
+    A case file that cannot be read is a finding on its own delivery; it never stops the run."""
+    from .cases import CaseScan, scan_case_files, unreadable_finding, validate_frames
     out: dict[int, list] = {}
     scans = []
+    checked = {path: found for d in deliveries for path, found in d.long_lines.items()}
     for year in sorted({d.year for d in deliveries}):
         owners = [(item, path) for d, item in zip(deliveries, items) if d.year == year for path in item.raw.case_files]
         if not owners:
             continue
-        for (item, _), scan in zip(owners, scan_case_files([p for _, p in owners], year, reg, validate=False)):
+        paths = [p for _, p in owners]
+        try:
+            year_scans = scan_case_files(paths, year, reg, validate=False,
+                                         long_lines={str(p): checked[str(p)] for p in paths if str(p) in checked})
+        except Exception as exc:  # a second line of defence: scan_case_files reports per file
+            if is_out_of_space(exc):
+                raise
+            year_scans = [CaseScan(path=p, findings=[unreadable_finding(p, exc)]) for p in paths]
+        for (item, _), scan in zip(owners, year_scans):
             scans.append(scan)
             out.setdefault(item.key, []).append(scan)
-    validate_frames(scans, reg)
+    try:
+        validate_frames(scans, reg)
+    except Exception as exc:  # never let the case validation stop the run
+        if is_out_of_space(exc):
+            raise
+        for scan in scans:
+            if scan.frame is not None:
+                scan.findings.append(unreadable_finding(scan.path, exc))
+                scan.frame = None
     for item in items:
         for scan in out.get(item.key, []):
             item.findings.extend(scan.findings)
@@ -223,7 +361,16 @@ def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> 
 
 def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Delivery, item: Item,
             org_code: str, case_scans: list | None = None) -> IngestResult:
-    stored = _store(ws, d, org_code)
+    try:
+        stored = _store(ws, d, org_code)
+    except (NotRegularFile, FileNotFoundError):
+        # replaced by a link or removed while this run read it: recorded as rejected, nothing stored
+        stored = ""
+        item.findings.append(Finding(
+            "error", "file_changed",
+            f"{d.name} is tijdens het inlezen veranderd of verwijderd; het is niet opgeslagen. Lever het opnieuw aan.",
+            f"{d.name} changed or disappeared while it was being read; it was not stored. Please deliver it again.",
+            cell=d.name))
     accepted = item.n_errors == 0
     status = ("accepted_with_warnings" if item.n_warnings > item.n_warnings_explained else "accepted") if accepted else "rejected"
     with transaction(con):
@@ -270,130 +417,145 @@ def _record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Del
     return IngestResult(sid, org_code, d.year, version, d.name, status, item.n_errors, item.n_warnings, item.findings)
 
 
+MAX_REFUSED_SHOWN = 20
+
+
 def _folder_findings(d: Delivery, org_codes: set[str]) -> list[Finding]:
+    """Findings on where a delivery is and what it is, before anything is read (rules without the
+    ``file_`` prefix that ``read_items`` adds)."""
+    if d.kind in SPECIAL_KINDS:
+        return [not_regular_finding(d.name, d.kind, rule_prefix="")]
     if d.year == 0:
-        folder = d.path.parent.parent.name if d.org_folder else d.path.parent.name
+        folder = d.year_folder or (d.path.parent.parent.name if d.org_folder else d.path.parent.name)
         return [Finding("error", "year_folder",
-                        f"De map '{folder}' is geen geldig verslagjaar ({MIN_YEAR}–{MAX_YEAR}); plaats de levering in data/raw/<jaar>/<ORGANISATIECODE>/.",
-                        f"The folder '{folder}' is not a valid reporting year ({MIN_YEAR}–{MAX_YEAR}); put the delivery in data/raw/<year>/<ORGANISATION CODE>/.",
+                        f"De map '{folder}' is geen geldig verslagjaar (vier cijfers 0–9, {MIN_YEAR}–{MAX_YEAR}); plaats de levering in data/raw/<jaar>/<ORGANISATIECODE>/.",
+                        f"The folder '{folder}' is not a valid reporting year (four digits 0–9, {MIN_YEAR}–{MAX_YEAR}); put the delivery in data/raw/<year>/<ORGANISATION CODE>/.",
                         cell=d.name)]
     if not d.org_folder:
         return [Finding("error", "org_folder",
                         f"{d.name} staat niet in een map per organisatie. Plaats leveringen in data/raw/{d.year}/<ORGANISATIECODE>/.",
                         f"{d.name} is not in a folder per organisation. Put deliveries in data/raw/{d.year}/<ORGANISATION CODE>/.",
                         cell=d.name)]
-    if d.org_folder.upper() not in org_codes:
+    code, suggestion = register_code(d.org_folder, org_codes)
+    if code is None:
+        hint_nl = f" Bedoelt u {suggestion}? Gebruik de code precies zo, in gewone letters (A–Z)." if suggestion else ""
+        hint_en = f" Did you mean {suggestion}? Use the code exactly, in plain letters (A–Z)." if suggestion else ""
         return [Finding("error", "org_unknown",
-                        f"De map '{d.org_folder}' is geen organisatiecode uit het RBB-register.",
-                        f"The folder '{d.org_folder}' is not an organisation code in the RBB register.", cell=d.name)]
-    return []
+                        f"De map '{d.org_folder}' is geen organisatiecode uit het RBB-register.{hint_nl}",
+                        f"The folder '{d.org_folder}' is not an organisation code in the RBB register.{hint_en}",
+                        cell=d.name, value=d.org_folder[:80])]
+    out = []
+    for name, kind in d.refused[:MAX_REFUSED_SHOWN]:
+        f = not_regular_finding(name, kind, rule_prefix="")
+        out.append(Finding(f.severity, f.rule, f"In de levering {d.name}: {f.message_nl}",
+                           f"In the delivery {d.name}: {f.message_en}", cell=f"{d.name}/{name}"))
+    if len(d.refused) > MAX_REFUSED_SHOWN:
+        n = len(d.refused) - MAX_REFUSED_SHOWN
+        out.append(Finding("error", "link", f"Nog {n} koppelingen of bijzondere bestanden in {d.name}; geen ervan is gelezen.",
+                           f"{n} more links or special files in {d.name}; none of them was read.", cell=d.name))
+    return out
+
+
+def _expected_org(d: Delivery, org_codes: set[str]) -> str | None:
+    """The register code of the delivery's organisation folder (None outside one, or for a name that is
+    not exactly a code)."""
+    return register_code(d.org_folder, org_codes)[0] if d.org_folder else None
+
+
+def _key_org(d: Delivery, org_codes: set[str]) -> str:
+    """The organisation a submission is recorded under: its delivery folder, never the code in the file. A
+    register code as the register spells it; any other folder name as written (upper-cased only when plain
+    ASCII), so a look-alike (``cjıb``, whose upper case is CJIB) is never recorded under the code it imitates;
+    '_ONBEKEND' outside an organisation folder."""
+    if not d.org_folder:
+        return "_ONBEKEND"
+    return _expected_org(d, org_codes) or folder_org(d) or "_ONBEKEND"
 
 
 def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], workers: int = 2) -> list[Item]:
-    """Read every delivery. Workbooks that pass the container checks are parsed in batches, one child
-    process per worker; a workbook that takes its child down is retried alone."""
+    """Read every delivery that passed the folder checks: workbooks and CSV folders are parsed in batches,
+    one child process per worker (a file that takes its child down is retried alone); links and special
+    files are never read."""
     pre_findings = {i: _folder_findings(d, org_codes) for i, d in enumerate(deliveries)}
-    workbooks: dict[int, Path] = {}
-    inspected: dict[int, list[Finding]] = {}
+    todo = [i for i in range(len(deliveries)) if not pre_findings[i]]
+    raws = dict(zip(todo, read_deliveries([deliveries[i].path for i in todo], reg, workers)))
+    items = []
     for i, d in enumerate(deliveries):
-        if not pre_findings[i] and d.path.is_file() and d.path.suffix.lower() in EXCEL_SUFFIXES:
-            try:
-                inspected[i] = inspect_workbook(d.path)
-            except Exception as exc:  # never let one file stop the run
-                inspected[i] = [Finding("error", "file_corrupt", f"{d.name} is beschadigd ({type(exc).__name__}).",
-                                        f"{d.name} is damaged ({type(exc).__name__}).", cell=d.name)]
-            if not inspected[i]:
-                workbooks[i] = d.path
-    keys = list(workbooks)
-    chunks = [keys[k::workers] for k in range(workers)]
-    parsed: dict[Path, tuple] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for part in pool.map(lambda ks: parse_workbooks([workbooks[k] for k in ks]) if ks else {}, chunks):
-            parsed.update(part)
-
-    def one(args: tuple[int, Delivery]) -> Item:
-        i, d = args
-        try:
-            return read_one(i, d)
-        except Exception as exc:  # a file that breaks a reader is a finding on that delivery, never a stop
-            raw = RawSubmission(fmt=d.fmt)
-            raw.findings.append(Finding(
-                "error", "file_corrupt",
-                f"{d.name} kon niet worden gelezen ({type(exc).__name__}); het bestand is beschadigd. Sla het opnieuw op en lever het opnieuw aan.",
-                f"{d.name} could not be read ({type(exc).__name__}); the file is damaged. Save it again and resend it.",
-                cell=d.name))
-            return Item(key=i, raw=raw, expected_org=folder_org(d), expected_year=d.year)
-
-    def read_one(i: int, d: Delivery) -> Item:
+        raw = raws.get(i) or RawSubmission(fmt=d.fmt)
         pre = pre_findings[i]
-        if pre:
-            raw = RawSubmission(fmt=d.fmt)
-        elif i in inspected:
-            raw = read_workbook(d.path, reg, parsed[workbooks[i]]) if i in workbooks else RawSubmission(fmt="xlsx", findings=list(inspected[i]))
-        else:
-            raw = read_submission(d.path, reg)
-        raw.findings[:0] = [Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell) for f in pre]
-        return Item(key=i, raw=raw, expected_org=folder_org(d), expected_year=d.year)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, enumerate(deliveries)))
+        raw.findings[:0] = [Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell, value=f.value)
+                            for f in pre]
+        items.append(Item(key=i, raw=raw, expected_org=_expected_org(d, org_codes), expected_year=d.year))
+    return items
 
 
 def ingest(ws: Workspace, year: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> list[IngestResult]:
-    """Ingest every new delivery (optionally of one year); returns one result per new delivery."""
+    """Ingest every new delivery (optionally of one year); returns one result per new delivery.
+
+    Each delivery is recorded in its own transaction. When the disk fills up, :class:`OutOfSpace` says how
+    far it got: the deliveries recorded before are complete, the one being written is not recorded."""
     reg = registry()
     orgs = load_organisations(ws.root)
     org_codes = {o.org_code for o in orgs}
-    con = connect(ws.db_path)
     results: list[IngestResult] = []
+    deliveries: list[Delivery] = []
+    stage = "opening"
+    con = None
     try:
+        con = connect(ws.db_path)
         init_schema(con, reg)
         sync_organisations(con, orgs)
         known = {(o, y, s) for o, y, s in con.execute("SELECT org_code, year, sha256 FROM submissions").fetchall()}
-        deliveries = [d for d in discover(ws, year)
-                      if (folder_org(d) or "_ONBEKEND", d.year, d.sha256) not in known]
         seen: set[tuple[str, int, str]] = set()
-        unique = []
-        for d in deliveries:
-            key = (folder_org(d) or "_ONBEKEND", d.year, d.sha256)
-            if key not in seen:
+        for d in discover(ws, year):
+            key = (_key_org(d, org_codes), d.year, d.sha256)
+            if key not in known and key not in seen:
                 seen.add(key)
-                unique.append(d)
-        deliveries = unique
+                deliveries.append(d)
         validator = Validator(reg, sorted(org_codes))
         if progress:
             progress("reading", 0, len(deliveries))
+        stage = "reading"
         items = read_items(deliveries, reg, org_codes)
         if progress:
             progress("validating", 0, len(deliveries))
         validator.validate(items, history_for(con, reg))
         scans = scan_cases(deliveries, items, reg)
+        stage = "recording"
         for done, (d, item) in enumerate(zip(deliveries, items), start=1):
-            results.append(_record(con, reg, ws, d, item, _org_of(item, d), scans.get(item.key, [])))
+            results.append(_record(con, reg, ws, d, item, _key_org(d, org_codes), scans.get(item.key, [])))
             if progress:
                 progress(f"{d.year} {d.org_folder or d.name}", done, len(deliveries))
+        stage = "checkpoint"
         con.execute("CHECKPOINT")
+    except Exception as exc:
+        if is_out_of_space(exc):
+            raise OutOfSpace(_ingest_state(stage, len(results), len(deliveries)), exc) from exc
+        raise
     finally:
-        con.close()
+        if con is not None:
+            with contextlib.suppress(Exception):   # a connection DuckDB invalidated after a failed write
+                con.close()
     return results
 
 
+def _ingest_state(stage: str, recorded: int, total: int) -> tuple[str, str]:
+    if stage == "checkpoint":
+        return (f"alle {total} nieuwe leveringen zijn vastgelegd (in het logbestand van het warehouse, dat bij de volgende run wordt verwerkt)",
+                f"all {total} new deliveries were recorded (in the warehouse's log file, which the next run merges)")
+    if stage == "recording":
+        return (f"{recorded} van de {total} nieuwe leveringen zijn volledig vastgelegd; de levering die werd geschreven is niet vastgelegd (niets half)",
+                f"{recorded} of {total} new deliveries were recorded completely; the one being written was not recorded (nothing half-written)")
+    return ("er is niets veranderd", "nothing was changed")
+
+
 def check_files(paths: list[Path]) -> list[tuple[Path, Item]]:
-    """Validate files without loading them (``rbb check``): organisation and year come from the files."""
+    """Validate files without loading them (``rbb check``): organisation and year come from the files.
+    Read in batches like ingest; a file that breaks a reader (or does not exist, or is a link) is a
+    finding, never a traceback."""
     reg = registry()
     org_codes = {o.org_code for o in load_organisations(None)}
-    items = []
-    for i, p in enumerate(paths):
-        if not p.exists():
-            raw = RawSubmission(fmt="unknown")
-            raw.findings.append(Finding("error", "file_missing", f"{p} bestaat niet.", f"{p} does not exist.", cell=str(p)))
-        else:
-            try:
-                raw = read_submission(p, reg)
-            except Exception as exc:  # a file that breaks a reader is a finding, never a traceback
-                raw = RawSubmission(fmt="unknown")
-                raw.findings.append(Finding("error", "file_corrupt", f"{p.name} is beschadigd ({type(exc).__name__}).",
-                                            f"{p.name} is damaged ({type(exc).__name__}).", cell=p.name))
-        items.append(Item(key=i, raw=raw, expected_org=None, expected_year=None))
+    raws = read_deliveries([Path(p) for p in paths], reg)
+    items = [Item(key=i, raw=raw, expected_org=None, expected_year=None) for i, raw in enumerate(raws)]
     Validator(reg, sorted(org_codes)).validate(items, History())
     return list(zip(paths, items))

@@ -16,11 +16,13 @@ import pandas as pd
 from .readers import PLACEHOLDERS, RawSheet
 from .registry import Field, Sheet
 
-NUMBER_RE = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
-INTEGER_RE = r"^-?\d+$"
+# ASCII digits only: Python's \d (and float()) also take full-width, Arabic-Indic and other digits, so
+# '２０２４' would pass for 2024
+NUMBER_RE = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"
+INTEGER_RE = r"^-?[0-9]+$"
 _NUMBER = re.compile(NUMBER_RE)
-_THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
-_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_THOUSANDS_DOT = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$")
+_THOUSANDS_COMMA = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
@@ -56,9 +58,11 @@ def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
             number = float(text)
             if f.type == "integer" and number.is_integer() and abs(number) < 1e15:
                 text = str(int(number))
-    elif f.type == "code":
+    elif f.type == "code" and text.isascii():
+        # codes match regardless of case, but only in ASCII: 'cjıb'.upper() is 'CJIB' and 'poſt'.casefold()
+        # is 'post', look-alikes that must stay what they are (and fail the code list)
         if f.codes:
-            text = {c.casefold(): c for c in f.codes}.get(text.casefold(), text)
+            text = {c.lower(): c for c in f.codes}.get(text.lower(), text)
         else:
             text = text.upper()
     return text

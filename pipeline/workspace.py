@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,54 @@ from typing import Iterator
 
 class WorkspaceBusy(RuntimeError):
     """Another rbb process is writing to this workspace."""
+
+
+_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_SPACE_TEXTS = tuple(os.strerror(e) for e in _SPACE_ERRNOS)
+_WRITING = re.compile(r'(?:write|writing|open|create)[^"]*"([^"]+)"', re.IGNORECASE)
+
+
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) means the disk, the quota or the file size limit ran
+    out: an OSError with ENOSPC/EDQUOT/EFBIG, or a DuckDB error whose message says so."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OutOfSpace):
+            return True
+        if isinstance(exc, OSError) and exc.errno in _SPACE_ERRNOS:
+            return True
+        if any(text in str(exc) for text in _SPACE_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+class OutOfSpace(RuntimeError):
+    """The disk filled up while rbb was writing. The message says where, what state the workspace is in
+    (``state``: Dutch and English) and what to do."""
+
+    def __init__(self, state: tuple[str, str], cause: BaseException):
+        self.state = state
+        self.path = _written_path(cause)
+        where_nl = f" bij het schrijven van {self.path}" if self.path else ""
+        where_en = f" while writing {self.path}" if self.path else ""
+        super().__init__(
+            f"Schijf vol{where_nl}: {state[0]}; maak ruimte vrij en voer de opdracht opnieuw uit. / "
+            f"Out of disk space{where_en}: {state[1]}; free space and run the command again.")
+
+
+def _written_path(exc: BaseException | None) -> str | None:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.filename:
+            return os.fsdecode(exc.filename)
+        m = _WRITING.search(str(exc))
+        if m:
+            return m.group(1)
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 @dataclass(frozen=True)
@@ -123,11 +172,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file via a temporary name and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)     # a disk that filled up leaves no half-written file behind
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:

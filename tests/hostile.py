@@ -392,3 +392,106 @@ def corrupt_deflate(data: bytes, member: str) -> bytes:
             return bytes(buf)
         pos += 4
     raise KeyError(member)
+
+
+# ------------------------------------------------------------------ hostile parts of a workbook
+
+def rewrite_member(data: bytes, member: str, edit) -> bytes:
+    """The workbook with one member's bytes replaced by ``edit(bytes)``."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            body = src.read(info)
+            zf.writestr(info.filename, edit(body) if info.filename == member else body)
+    return out.getvalue()
+
+
+def entity_in_workbook_xml(path: Path, typed: Delivery, padding: int = 5000) -> Path:
+    """A valid workbook whose ``xl/workbook.xml`` declares an entity behind a comment of ``padding`` bytes
+    (past a check of the first 4 KB only)."""
+    prolog = f"<!--{'x' * padding}--><!DOCTYPE workbook [<!ENTITY e \"entity\">]>"
+    data = rewrite_member(workbook_bytes(typed), "xl/workbook.xml", lambda b: b.replace(b"?>", b"?>" + prolog.encode(), 1))
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
+BROKEN_WORKBOOK_XML = {
+    # each leaves xl/workbook.xml readable to a lenient reader but not well-formed XML
+    "junk_after_root": lambda b: b + b"<x/>",
+    "mismatched_tag": lambda b: b.replace(b"</sheets>", b"</sheetz>"),
+    "bare_ampersand": lambda b: b.replace(b"<sheets>", b"<sheets><extra v='a&b'/>"),
+    "entity_after_5kb": lambda b: b.replace(b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1),
+}
+
+
+def formulas_behind_broken_part(path: Path, typed: Delivery, how: str = "junk_after_root") -> Path:
+    """A formula with a cached result in Producten!n_besluiten, with xl/workbook.xml broken by ``how`` so
+    that a formula scan that parses it (and gives up quietly) would see no formulas."""
+    delivery = copy_delivery(typed)
+    decisions = get_cell(delivery, "producten", 0, "n_besluiten")
+    set_cell(delivery, "producten", 0, "n_besluiten", Formula(f"{decisions:.0f}-1+1", decisions))
+    data = rewrite_member(workbook_bytes(delivery), "xl/workbook.xml", BROKEN_WORKBOOK_XML[how])
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
+def cells_without_refs(path: Path, typed: Delivery, n: int = 3_000, sheet: str = "organisatie") -> Path:
+    """The valid workbook plus a row of ``n`` cells without ``r=`` references (placed one after another)."""
+    xml = sheet_xml(typed[sheet])
+    row = "<row>" + "<c><v>1</v></c>" * n + "</row>"
+    xml = xml.replace("</sheetData>", row + "</sheetData>")
+    return write_workbook(path, typed, sheet_xml_override={sheet: xml})
+
+
+# ------------------------------------------------------------------ case files (zaken.csv)
+
+CASE_HEADER = "case_id;product_code;datum_ontvangst;datum_besluit;termijn_dagen;kanaal;bezwaar;klacht"
+
+
+def case_lines(n: int, seed: int = 0, prefix: str = "C") -> list[str]:
+    """``n`` valid case lines (received and decided in 2025)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        day = rng.randint(1, 27)
+        lead = rng.randint(0, 30)
+        decided = f"{min(28, day + lead):02d}-06-2025" if rng.random() < 0.8 else ""
+        out.append(f"{prefix}{i:06d};P{rng.randint(1, 2)};{day:02d}-06-2025;{decided};21;"
+                   f"{rng.choice(['web', 'post', 'telefoon'])};{int(rng.random() < 0.05)};{int(rng.random() < 0.02)}")
+    return out
+
+
+def case_file(path: Path, lines: list[str], header: str = CASE_HEADER) -> Path:
+    Path(path).write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+MALFORMED_CASES = ("too_few_columns", "too_many_columns", "long_line", "long_last_line", "binary", "nul_bytes",
+                   "bad_quote", "not_utf8")
+
+
+def malformed_case_file(path: Path, kind: str, n: int = 30, seed: int = 0, long_bytes: int = 3_000_000) -> tuple[Path, int]:
+    """A case file of ``n`` valid lines plus one malformed line; returns the path and that line's number
+    (header = line 1). ``long_line``: ``long_bytes`` of garbage after the first valid row, with more rows
+    after it; ``long_last_line``: the same without a line end."""
+    lines = case_lines(n, seed)
+    rng = random.Random(seed)
+    idx = 1 if kind in ("long_line", "long_last_line") else rng.randrange(1, n)
+    bad = {
+        "too_few_columns": b"garbage",
+        "too_many_columns": (lines[0] + ";x;y;z").encode(),
+        "bad_quote": b'C9;P1;01-06-2025;"02-06"-2025;21;web;0;0',
+        "binary": bytes(rng.getrandbits(8) for _ in range(4096)),
+        "nul_bytes": b"C1;P1\x00\x00;01-06-2025;;21;web;0;0",
+        "not_utf8": b"C\xff\xfe1;P1;01-06-2025;;21;web;0;0",
+    }.get(kind)
+    if kind in ("long_line", "long_last_line"):
+        bad = ("".join(rng.choice("abcdefghij0123456789") for _ in range(1000)) * (long_bytes // 1000)).encode()
+    if bad is None:
+        raise ValueError(kind)
+    head = [CASE_HEADER.encode()] + [ln.encode() for ln in lines[:idx]]
+    tail = [] if kind == "long_last_line" else [ln.encode() for ln in lines[idx:]]
+    data = b"\n".join(head + [bad] + tail) + (b"" if kind == "long_last_line" else b"\n")
+    Path(path).write_bytes(data)
+    return Path(path), idx + 2

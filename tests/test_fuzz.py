@@ -2,9 +2,13 @@
 
 Every generated delivery is a mutation of the valid DUO 2025 demo delivery (its survey cut to a few
 respondents to keep the runs short): byte flips, truncation, random cell values, other delimiters and
-encodings, duplicated, renamed and missing headers, missing, empty and doubled files, broken sheet XML.
+encodings, duplicated, renamed and missing headers, missing, empty and doubled files, broken sheet XML,
+entity declarations past the first 4 KB, formulas behind an unparseable part, cells without ``r=``.
 ``check_files`` must turn every one into findings without raising and without writing; ``ingest`` must
-load exactly the accepted ones, completely.
+load exactly the accepted ones, completely. A third run puts links (to a file and a folder outside
+``data/raw``, dangling, looping, to ``/dev/zero``), FIFOs, look-alike year and organisation folders and
+broken case files among the deliveries: ingest must finish (bounded by an alarm), record every one of
+them with a finding, read nothing outside ``data/raw`` and load no delivery in part.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import io
 import math
 import os
 import shutil
+import signal
 import tempfile
 import warnings
 import zipfile
@@ -208,7 +213,9 @@ def apply_csv(base: hostile.Delivery, ops: list[tuple]) -> dict[str, bytes]:
 
 
 CONTAINER_DAMAGE = ("zip_flip", "truncate", "deflate")
-CONTENT_DAMAGE = ("xml_flip", "xml_cut", "cell", "cell", "cell", "header", "sheet_name", "member")
+CONTENT_DAMAGE = ("xml_flip", "xml_cut", "cell", "cell", "cell", "header", "sheet_name", "member", "part")
+# parts of a workbook that must always reject it (whatever else the mutation did)
+MUST_REJECT = ("entity_after_4kb", "broken_workbook_part", "too_wide_without_refs")
 
 
 @st.composite
@@ -242,6 +249,9 @@ def xlsx_operation(draw, kinds=CONTENT_DAMAGE):
     if kind == "sheet_name":
         return (kind, sheet, draw(st.sampled_from(["Organisatie", "Products", "producten", "Blad1", " Kanalen ",
                                                    "ENQUETE", "x" * 31])))
+    if kind == "part":
+        return (kind, sheet, draw(st.sampled_from(MUST_REJECT + ("without_refs",))),
+                draw(st.sampled_from(sorted(hostile.BROKEN_WORKBOOK_XML))))
     return (kind, sheet, draw(st.sampled_from(["drop_workbook", "drop_sheet", "drop_rels", "drop_types", "dupe"])))
 
 
@@ -270,7 +280,24 @@ def apply_xlsx(typed: hostile.Delivery, ops: list[tuple]) -> bytes:
                 header[i], header[j] = header[j], header[i]
         elif kind == "sheet_name":
             renames[sheet] = op[2]
-    data = hostile.workbook_bytes(delivery)
+    overrides = {}
+    for op in ops:
+        if op[0] == "part" and op[2] in ("without_refs", "too_wide_without_refs") and op[1] in delivery:
+            xml = _without_refs(hostile.sheet_xml(delivery[op[1]]))
+            if op[2] == "too_wide_without_refs":
+                xml = xml.replace("</sheetData>", "<row>" + "<c><v>1</v></c>" * 2_500 + "</row></sheetData>")
+            overrides[op[1]] = xml
+        elif op[0] == "part" and op[2] == "broken_workbook_part" and "producten" in delivery:
+            decisions = hostile.get_cell(delivery, "producten", 0, "n_besluiten")
+            if isinstance(decisions, float):
+                hostile.set_cell(delivery, "producten", 0, "n_besluiten", hostile.Formula("1+1", decisions))
+    data = hostile.workbook_bytes(delivery, sheet_xml_override=overrides or None)
+    for op in ops:
+        if op[0] == "part" and op[2] == "entity_after_4kb":
+            data = _rezip(data, {"xl/workbook.xml": lambda b: b.replace(
+                b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1)})
+        elif op[0] == "part" and op[2] == "broken_workbook_part":
+            data = _rezip(data, {"xl/workbook.xml": hostile.BROKEN_WORKBOOK_XML[op[3]]})
     if renames:
         data = _rezip(data, {"xl/workbook.xml": lambda b: _rename_sheets(b, renames)})
     for op in ops:
@@ -303,6 +330,12 @@ def apply_xlsx(typed: hostile.Delivery, ops: list[tuple]) -> bytes:
                       "drop_types": "[Content_Types].xml", "dupe": None}[what]
             data = _rezip(data, {target: None} if target else {}, duplicate=member if what == "dupe" else None)
     return data
+
+
+def _without_refs(xml: str) -> str:
+    """Sheet XML with every ``r=`` attribute of rows and cells removed (cells then follow each other)."""
+    import re
+    return re.sub(r'<(row|c) r="[A-Z]*[0-9]+"', r"<\1", xml)
 
 
 def _rename_sheets(workbook_xml: bytes, renames: dict[str, str]) -> bytes:
@@ -395,6 +428,8 @@ def check_batch(paths: list[Path], cases: list, folder: Path) -> None:
     for (path, item), ops in zip(results, cases):
         try:
             assert_well_formed(item)
+            if any(op[0] == "part" and op[2] in MUST_REJECT for op in ops):
+                assert item.n_errors, "accepted a workbook with an entity, a broken part or an oversized row"
         except AssertionError as exc:
             raise AssertionError(f"{path.name}: {exc}\nmutations: {ops!r}") from None
 
@@ -497,3 +532,126 @@ def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factor
 
     run()
     assert sum(ingested) == INGEST_BATCHES * INGEST_PER_BATCH
+
+
+# ------------------------------------------------------------------ ingest with links, special files and broken case files
+
+FS_ENTRIES = ("link_to_file", "link_to_folder", "dangling_link", "link_loop", "link_to_dev_zero", "fifo",
+              "link_in_delivery", "fifo_in_delivery", "superscript_year", "fullwidth_year", "lookalike_org",
+              "case_file", "case_file")
+ROUND_BATCHES, ROUND_ENTRIES = 2, 7
+SECRET = b"OUTSIDE-DATA-RAW-7f3a9c " * 8
+HANG_LIMIT_S = 600
+
+
+@st.composite
+def fs_entry(draw):
+    kind = draw(st.sampled_from(FS_ENTRIES))
+    if kind == "case_file":
+        return (kind, draw(st.sampled_from(hostile.MALFORMED_CASES + ("valid", "valid"))), draw(st.integers(0, 10**6)))
+    return (kind, None, 0)
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Hang(f"ingest did not finish within {HANG_LIMIT_S} s")
+
+
+def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.txt").write_bytes(SECRET)
+    (outside / "organisatie.csv").write_bytes(SECRET)
+    (outside / "hidden-name-LOOKALIKE.csv").write_bytes(SECRET)
+    done: list[int] = []
+
+    @fuzz_settings(ROUND_BATCHES)
+    @given(st.lists(fs_entry(), min_size=ROUND_ENTRIES, max_size=ROUND_ENTRIES))
+    def run(entries):
+        ws = Workspace.at(tmp_path_factory.mktemp("fuzz_round")).ensure()
+        year_dir = ws.raw / str(YEAR)
+        hostile.write_csv_delivery(year_dir / ORG / "base", base)
+        expect: dict[str, str] = {"base": "accepted"}      # delivery name -> "accepted" | "rejected"
+        for i, (kind, case_kind, seed) in enumerate(entries):
+            name = f"e{i:02d}_{kind}"
+            where = year_dir / ORG / name
+            if kind == "link_to_file":
+                where.symlink_to(outside / "secret.txt")
+            elif kind == "link_to_folder":
+                where.symlink_to(outside, target_is_directory=True)
+            elif kind == "dangling_link":
+                where.symlink_to(outside / "does-not-exist")
+            elif kind == "link_loop":
+                where.symlink_to(where)
+            elif kind == "link_to_dev_zero":
+                where.symlink_to("/dev/zero")
+            elif kind == "fifo":
+                os.mkfifo(where)
+            elif kind in ("link_in_delivery", "fifo_in_delivery"):
+                hostile.write_csv_delivery(where, base)
+                (where / "toelichting.csv").unlink(missing_ok=True)
+                if kind == "fifo_in_delivery":
+                    os.mkfifo(where / "toelichting.csv")
+                else:
+                    (where / "toelichting.csv").symlink_to(outside / "secret.txt")
+            elif kind in ("superscript_year", "fullwidth_year", "lookalike_org"):
+                folder = {"superscript_year": ws.raw / "²⁰²⁵" / ORG, "fullwidth_year": ws.raw / "２０２５" / ORG,
+                          "lookalike_org": year_dir / "DUО"}[kind]        # a Cyrillic О
+                where = hostile.write_csv_delivery(folder / name, base)
+                (where / f"{name}.md").write_text(name)                 # its own checksum
+            else:
+                where = hostile.write_csv_delivery(where, base)
+                (where / f"{name}.md").write_text(name)
+                if case_kind == "valid":
+                    hostile.case_file(where / "zaken.csv", hostile.case_lines(25, seed))
+                else:
+                    hostile.malformed_case_file(where / "zaken.csv", case_kind, n=25, seed=seed, long_bytes=200_000)
+                    expect[name] = "rejected"
+                    continue
+                expect[name] = "accepted"
+                continue
+            expect[name] = "rejected"
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(HANG_LIMIT_S)
+        try:
+            results = ingest(ws)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        by_name = {r.name: r for r in results}
+        assert set(by_name) == set(expect), (sorted(by_name), sorted(expect))
+        for name, want in expect.items():
+            got = by_name[name]
+            if want == "rejected":
+                assert got.status == "rejected" and got.n_errors, (name, [(f.rule, f.message_en) for f in got.findings])
+            else:
+                assert got.status != "rejected", (name, [(f.rule, f.message_en) for f in got.findings if f.severity == "error"])
+            for f in got.findings:
+                assert f.message_nl.strip() and f.message_en.strip() and f.severity in ("error", "warning", "info")
+        con = duckdb.connect(str(ws.db_path), read_only=True)
+        try:
+            subs = con.execute("SELECT submission_id, original_name, status FROM submissions").fetchall()
+            texts = " ".join(str(v) for row in con.execute(
+                "SELECT cell, value, message_nl, message_en FROM findings").fetchall() for v in row)
+            for sid, name, status in subs:
+                got = loaded_rows(con, sid)
+                if status == "rejected":
+                    assert got == {}, f"{name} was rejected but has rows {got}"
+                else:
+                    assert got.get("f_organisatie") == 1 and got.get("f_producten"), (name, got)
+                    if "case_file" in name:
+                        assert got.get("f_zaken_agg"), (name, got)
+        finally:
+            con.close()
+        assert "LOOKALIKE" not in texts and "secret.txt" not in texts
+        for p in ws.inbox.rglob("*"):
+            assert not p.is_symlink(), p
+            if p.is_file():
+                assert SECRET[:24] not in p.read_bytes(), f"{p} holds data from outside data/raw"
+        shutil.rmtree(ws.root)
+        done.append(len(entries))
+
+    run()
+    assert sum(done) == ROUND_BATCHES * ROUND_ENTRIES
