@@ -57,6 +57,8 @@ def _guard(func):
         from .registry import RegisterError
         try:
             return func(*args, **kwargs)
+        except click.ClickException:
+            raise                      # already a message for the user (UserError and click's own)
         except OutOfSpace as exc:
             raise UserError(str(exc)) from None
         except WorkspaceBusy as exc:
