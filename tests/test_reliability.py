@@ -543,9 +543,13 @@ def check_consistent(ws: Workspace, ref: Reference) -> None:
                 assert stray == 0, "indicator values of submissions not in force"
         finally:
             con.close()
-    for page in ws.reports.rglob("*.html"):
+    # a report run writes into a hidden staging folder (reports/.<year>.tmp-<pid>/) and swaps it in whole; a
+    # killed run leaves that folder for the next run to remove, never a half-written published report
+    def published(paths):
+        return [p for p in paths if not p.relative_to(ws.reports).parts[0].startswith(".")]
+    for page in published(ws.reports.rglob("*.html")):
         assert page.read_text("utf-8").rstrip().endswith("</html>"), f"truncated report {page}"
-    for asset in ws.reports.rglob("plotly.min.js"):
+    for asset in published(ws.reports.rglob("plotly.min.js")):
         assert asset.read_bytes() == ref.assets[asset.relative_to(ws.reports)], f"truncated {asset}"
 
 
