@@ -142,17 +142,19 @@ def competition_rank(values, direction: str) -> np.ndarray:
     return out
 
 
+def _ranking(values, direction: str) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """(NaN array to fill, mask of the present values, their count, sort key with 'best' lowest)."""
+    v = np.asarray(values, dtype="float64")
+    ok = ~np.isnan(v)
+    return np.full(v.shape, np.nan), ok, int(ok.sum()), (-v[ok] if direction == "higher" else v[ok])
+
+
 def midrank_position(values, direction: str) -> np.ndarray:
     """Mid-rank position u = (r̄ − 0.5) / n in (0, 1), 0 = best; r̄ is the average rank (1 = best) so
     tied values share one position. NaN values get NaN and are not counted in n."""
-    v = np.asarray(values, dtype="float64")
-    out = np.full(v.shape, np.nan)
-    ok = ~np.isnan(v)
-    n = int(ok.sum())
-    if n == 0:
-        return out
-    key = -v[ok] if direction == "higher" else v[ok]
-    out[ok] = (sps.rankdata(key, method="average") - 0.5) / n
+    out, ok, n, key = _ranking(values, direction)
+    if n:
+        out[ok] = (sps.rankdata(key, method="average") - 0.5) / n
     return out
 
 
@@ -162,15 +164,10 @@ def quartile_class(values, direction: str) -> np.ndarray:
     Tied values share a class; without ties each class holds n/4 members (rounded, a boundary position
     going to the better class). Computed in integers (4r̄ − 2 is whole), so no floating-point edge.
     """
-    v = np.asarray(values, dtype="float64")
-    out = np.full(v.shape, np.nan)
-    ok = ~np.isnan(v)
-    n = int(ok.sum())
-    if n == 0:
-        return out
-    key = -v[ok] if direction == "higher" else v[ok]
-    k = np.rint(4.0 * sps.rankdata(key, method="average") - 2.0).astype(np.int64)
-    out[ok] = np.clip(-(-k // n), 1, 4)
+    out, ok, n, key = _ranking(values, direction)
+    if n:
+        k = np.rint(4.0 * sps.rankdata(key, method="average") - 2.0).astype(np.int64)
+        out[ok] = np.clip(-(-k // n), 1, 4)
     return out
 
 

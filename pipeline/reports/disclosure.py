@@ -29,10 +29,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..registry import load_yaml
+from ..metadata.models import load as load_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from .build import ReportData
@@ -40,8 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @lru_cache(maxsize=1)
 def _config() -> dict[str, Any]:
-    spec = load_yaml(resources.files("pipeline.metadata").joinpath("indicators.yaml").read_text("utf-8"))
-    return spec.get("disclosure") or {}
+    return load_metadata("indicators.yaml")["disclosure"]
 
 
 MIN_MEMBERS = int(_config().get("min_members", 5))
