@@ -1,12 +1,12 @@
 """Case microdata benchmark: DuckDB floor vs pandas vs our pipeline, in one run, on the same files.
 
-For each size the case files are generated once (``pipeline.casegen``, timed as its own process) into a
+For each size the case files are generated once (``pipeline.demo.cases``, timed as its own process) into a
 temporary folder, read once to warm the page cache, and then, in interleaved rounds, each method runs as
 its own process under ``/usr/bin/time -v`` (wall time and maximum resident set size):
 
 - (a) ``benchmarks/case_floor.py``: one DuckDB query, declared types, GROUPING SETS, no validation;
 - (b) ``benchmarks/case_pandas.py``: the straightforward pandas version;
-- (c) ``pipeline.cases.run_case_pipeline(files, year, db_path)``: ingest + validation + indicators into a
+- (c) ``pipeline.validate.cases.run_case_pipeline(files, year, db_path)``: ingest + validation + indicators into a
   fresh DuckDB file (run through this script's ``_pipeline`` subcommand). If it cannot be imported, its
   rows say "not available";
 - (d) ``rbb ingest`` then ``rbb compute`` (the real commands, ``python -m pipeline.cli``) on a fresh one-year
@@ -58,7 +58,7 @@ LABELS = {"gen": "generate (casegen)", "floor": "(a) DuckDB floor", "pandas": "(
           "pipeline": "(c) pipeline", "rbb": "(d) rbb ingest + compute",
           "rbb_sheets": "(e) rbb ingest + compute, no case files"}
 WORKSPACE_METHODS = ("rbb", "rbb_sheets")
-NOT_AVAILABLE = 3  # exit code of the _pipeline subcommand when pipeline.cases cannot be used
+NOT_AVAILABLE = 3  # exit code of the _pipeline subcommand when pipeline.validate.cases cannot be used
 KEYS = ("org_code", "product_code")
 # Canonical indicator column -> the names it may have in a method's output (first match wins).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -178,8 +178,8 @@ def build_workspaces(base: Path, files: dict[str, Path], year: int, seed: int) -
     from importlib import resources
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.demo import place_case_files, write_deliveries
-    from pipeline.workspace import Workspace
+    from pipeline.demo.run import place_case_files, write_deliveries
+    from pipeline.core.workspace import Workspace
 
     sheets = Workspace.at(base / "ws_sheets")
     sheets.ensure()
@@ -196,7 +196,7 @@ def workspace_indicators(root: Path, year: int, out: Path) -> None:
     """The case indicators (d) stored in its warehouse (accepted submissions), for the comparison."""
     import duckdb
 
-    from pipeline.workspace import Workspace
+    from pipeline.core.workspace import Workspace
 
     con = duckdb.connect(str(Workspace.at(root).db_path), read_only=True)
     try:
@@ -220,7 +220,7 @@ def run_pipeline_child(argv: list[str]) -> None:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     try:
-        from pipeline.cases import run_case_pipeline
+        from pipeline.validate.cases import run_case_pipeline
     except (ImportError, AttributeError) as exc:
         print(json.dumps({"method": "pipeline", "available": False, "reason": f"{type(exc).__name__}: {exc}"}))
         sys.exit(NOT_AVAILABLE)
@@ -328,7 +328,7 @@ def bench_size(size: int, args, methods: list[str]) -> dict:
     result: dict = {"size": size, "dir": str(base), "runs": {m: [] for m in methods}, "available": {},
                     "load_before": os.getloadavg()[0]}
     try:
-        gen = measure([sys.executable, "-m", "pipeline.casegen", str(data_dir), "--cases", str(size),
+        gen = measure([sys.executable, "-m", "pipeline.demo.cases", str(data_dir), "--cases", str(size),
                        "--fmt", args.fmt, "--seed", str(args.seed), "--year", str(args.year)], args.timeout)
         if not gen.ok:
             raise RuntimeError(f"generation failed:\n{gen.stderr_tail}")
@@ -427,7 +427,7 @@ def render(results: list[dict], args, methods: list[str]) -> str:
         f"| duckdb / pandas / pyarrow / numpy | {mach['duckdb']} / {mach['pandas']} / {mach['pyarrow']} / {mach['numpy']} |",
         (f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
          "interleaved; wall = min (median), RSS = max over rounds |"),
-        f"| data | `pipeline.casegen`, format {args.fmt}, year {args.year}, seed {args.seed} |",
+        f"| data | `pipeline.demo.cases`, format {args.fmt}, year {args.year}, seed {args.seed} |",
         "| load average (1 min) before / after each size | "
         + ", ".join(f"{fmt_size(r['size'])}: {r['load_before']:.2f} / {r.get('load_after', math.nan):.2f}"
                     for r in results) + f" (on {mach['cpus']} CPUs; other work on the machine shows here) |",

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.methods.composite import (  # noqa: E402
+from pipeline.compute.methods.composite import (
     AggregateMeta,
     CompositeSpec,
     ImputationSpec,

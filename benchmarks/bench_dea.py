@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.methods import dea as dea_module  # noqa: E402
-from pipeline.methods.dea import dea, robustness, super_efficiency  # noqa: E402
+from pipeline.compute.methods import dea as dea_module  # noqa: E402
+from pipeline.compute.methods.dea import dea, robustness, super_efficiency  # noqa: E402
 
 N_UNITS, N_INPUTS, N_OUTPUTS = 35, 3, 2
 

@@ -26,10 +26,11 @@ def main() -> None:
     lo, _, hi = args.years.partition("-")
     years = list(range(int(lo), int(hi or lo) + 1))
 
-    from pipeline.demo import run_demo
-    from pipeline.ingest import discover, read_items
-    from pipeline.registry import load_organisations, registry
-    from pipeline.workspace import Workspace
+    from pipeline.demo.run import run_demo
+    from pipeline.ingest.batch import read_items
+    from pipeline.ingest.discover import discover
+    from pipeline.metadata.registry import load_organisations, registry
+    from pipeline.core.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.at(Path(tmp) / "demo").ensure()

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 
 from pipeline import warehouse  # noqa: E402
-from pipeline.reports import build  # noqa: E402
-from pipeline.workspace import Workspace, atomic_write_text  # noqa: E402
+from pipeline.report import build  # noqa: E402
+from pipeline.core.workspace import Workspace, atomic_write_text  # noqa: E402
 
 
 def bare_to_html() -> str:
@@ -50,7 +50,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.root is None:
-            from pipeline.demo import run_demo
+            from pipeline.demo.run import run_demo
             ws = Workspace.at(Path(tmp) / "demo").ensure()
             run_demo(ws, seed=2025, years=[2023, 2024, 2025], console=Console(file=open(os.devnull, "w")))
         else:

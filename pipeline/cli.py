@@ -11,28 +11,18 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import click
 import duckdb
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .safe_text import terminal_safe
-from .workspace import (
+from pipeline.flow import intake
+from pipeline.terminal import console, err_console, ingest_progress, print_status, shown
+from pipeline.core.workspace import (
     OutOfSpace,
     Workspace,
     WorkspaceBusy,
     is_out_of_space,
     sweep_partial_files,
 )
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-
-def shown(text: object) -> str:
-    """Text from outside (file names, cell values, messages quoting them) as printed: control characters,
-    escape sequences and bidi controls made visible (``\\x1b``, ``<U+202E>``), Rich markup escaped."""
-    return escape(terminal_safe(text))
-
 
 class UserError(click.ClickException):
     """A mistake in how rbb was called or in its input: a message, never a traceback."""
@@ -54,7 +44,7 @@ def root_option(func):
 def _guard(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .registry import RegisterError
+        from pipeline.metadata.registry import RegisterError
         try:
             return func(*args, **kwargs)
         except click.ClickException:
@@ -81,7 +71,7 @@ def _guard(func):
 
 
 def _default_year(ws: Workspace) -> int | None:
-    from . import warehouse
+    from pipeline.core import warehouse
     if not ws.db_path.exists():
         return None
     con = warehouse.connect(ws.db_path, read_only=True)
@@ -106,8 +96,8 @@ def main() -> None:
 @_guard
 def template(year: int, org: str | None, output: Path) -> None:
     """Write the Excel submission template."""
-    from .registry import organisations_by_code
-    from .template import write_workbook
+    from pipeline.metadata.registry import organisations_by_code
+    from pipeline.ingest.template import write_workbook
     if org is not None and org.upper() not in organisations_by_code(None):
         raise UserError(f"unknown organisation code {org!r}")
     write_workbook(output, year, org.upper() if org else None)
@@ -115,35 +105,6 @@ def template(year: int, org: str | None, output: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------- ingest
-
-def _run_ingest(ws: Workspace, year: int | None, quiet: bool = False) -> list:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from . import warehouse
-    from .ingest import ingest as do_ingest
-    from .reports.feedback import write_feedback
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
-        task = progress.add_task("ingest", total=None)
-
-        def tick(label: str, done: int, total: int) -> None:
-            progress.update(task, description=f"ingest {shown(label)}", completed=done, total=total)
-
-        results = do_ingest(ws, year, progress=tick)
-    from .reports.feedback import feedback_path
-    con = warehouse.connect(ws.db_path)
-    try:
-        # feedback for the new submissions, and for any whose page is missing (an interrupted earlier run)
-        todo = {r.submission_id for r in results}
-        for sid, org, y, version in con.execute("SELECT submission_id, org_code, year, version FROM submissions").fetchall():
-            if not all(feedback_path(ws.reports, y, org, version, lang).exists() for lang in ("nl", "en")):
-                todo.add(sid)
-        if todo:
-            write_feedback(con, ws.reports, sorted(todo), langs=("nl", "en"))
-    finally:
-        con.close()
-    return results
-
 
 @main.command()
 @root_option
@@ -154,7 +115,8 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
     ws.ensure()
     with ws.writer_lock(wait=wait):
         sweep_partial_files(ws.inbox, ws.reports)
-        results = _run_ingest(ws, year)
+        with ingest_progress() as tick:
+            results = intake(ws, year, progress=tick)
     if not results:
         console.print("No new deliveries.")
         return
@@ -176,7 +138,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
 @_guard
 def check(files: tuple[Path, ...], lang: str) -> None:
     """Validate submission files without loading them; exit 1 when there are errors."""
-    from .ingest import check_files
+    from pipeline.validate import check_files
     any_errors = False
     for path, item in check_files(list(files)):
         errors = item.n_errors
@@ -205,9 +167,9 @@ def status(ws: Workspace, wait: bool, year: int | None, show_history: bool) -> N
 
 
 def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
-    from . import warehouse
-    from .registry import load_organisations
-    from .status import history_table
+    from pipeline.core import warehouse
+    from pipeline.metadata.registry import load_organisations
+    from pipeline.validate.status import history_table
     explicit = year is not None
     year = year or _default_year(ws)
     if year is None:
@@ -231,26 +193,6 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
         con.close()
 
 
-def print_status(con, orgs, year: int) -> None:
-    from .status import status_table
-    df = status_table(con, orgs, year)
-    labels = {"missing": "[dim]missing[/]", "rejected": "[red]rejected[/]",
-              "accepted_with_warnings": "[yellow]accepted, open warnings[/]", "accepted": "[green]accepted[/]"}
-    t = Table(title=f"Submissions {year}")
-    for c in ("org", "name", "state", "in force", "versions", "errors (latest)", "open warnings"):
-        t.add_column(c)
-    def whole(v: object) -> str:
-        return "-" if v is None or v != v else str(int(v))
-
-    for r in df.itertuples(index=False):
-        t.add_row(shown(r.org_code), shown(r.name), labels[r.state],
-                  "-" if r.version_in_force is None or r.version_in_force != r.version_in_force else f"v{int(r.version_in_force)}",
-                  whole(r.versions), whole(r.errors), whole(r.open_warnings))
-    console.print(t)
-    counts = df["state"].value_counts().to_dict()
-    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-
-
 # ---------------------------------------------------------------------------------------- compute
 
 @main.command()
@@ -259,13 +201,13 @@ def print_status(con, orgs, year: int) -> None:
 @_guard
 def compute(ws: Workspace, wait: bool, year: int | None) -> None:
     """Compute indicators, comparisons, composite index and efficiency into the warehouse."""
-    from .compute import compute as do_compute
+    from pipeline import compute as compute_stage
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
     with ws.writer_lock(wait=wait):
         try:
             with console.status("computing"):
-                counts = do_compute(ws, year)
+                counts = compute_stage.run(ws, year)
         except (FileNotFoundError, ValueError) as exc:
             raise UserError(str(exc)) from None
     for name, n in counts.items():
@@ -281,7 +223,7 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
 @_guard
 def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:
     """Export indicators and comparisons for analysts."""
-    from .export import export as do_export
+    from pipeline.report.export import export as do_export
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     try:
@@ -305,15 +247,15 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
 def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool,
            shared_assets: bool) -> None:
     """Write the HTML reports into reports/<year>/."""
-    from .reports.build import ReportWriteError, build_reports
+    from pipeline import report as report_stage
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
         sweep_partial_files(ws.reports)
         try:
-            paths = build_reports(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
+            paths = report_stage.run(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
                                   open_mode=open_mode, shared_assets=shared_assets)
-        except ReportWriteError as exc:       # disk full, no permission: the previous reports are intact
+        except report_stage.ReportWriteError as exc:       # disk full, no permission: the previous reports are intact
             raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
@@ -343,7 +285,7 @@ def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_co
     """Data envelopment analysis on any CSV (one row per unit)."""
     import warnings
 
-    from .methods.dea import DeaInputError, DeaWarning, main_dea_cli
+    from pipeline.compute.methods.dea import DeaInputError, DeaWarning, main_dea_cli
     if not file.exists():
         raise UserError(f"{file} does not exist")
     if bootstrap == 1:
@@ -375,12 +317,12 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
     if ctx.invoked_subcommand is not None:
         ctx.obj = ws
         return
-    from .pilots import run_pilots
+    from pipeline import pilots as pilot_stage
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
         try:
-            result = run_pilots(ws, year)
+            result = pilot_stage.run(ws, year)
         except (FileNotFoundError, ValueError) as exc:
             raise UserError(str(exc)) from None
     for key, value in result.items():
@@ -397,7 +339,7 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
 @click.pass_obj
 def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str) -> None:
     """Record a chosen pilot in data/pilots_register.csv."""
-    from .pilots import add_pilot
+    from pipeline.pilots import add_pilot
     try:
         add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note)
     except ValueError as exc:
@@ -411,7 +353,7 @@ def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"))
 def docs(output: Path) -> None:
     """Regenerate the generated documentation (data dictionary, indicator catalogue)."""
-    from .docs_gen import write_docs
+    from pipeline.report.docs import write_docs
     for p in write_docs(output):
         console.print(f"written {shown(p)}")
 
@@ -428,7 +370,7 @@ def docs(output: Path) -> None:
 @_guard
 def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, case_format: str) -> None:
     """Generate realistic synthetic submissions for all members and run the whole pipeline."""
-    from .demo import run_demo
+    from pipeline.demo import run_demo
     try:
         lo, _, hi = years.partition("-")
         year_list = list(range(int(lo), int(hi or lo) + 1))

@@ -54,12 +54,12 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from rich.console import Console
 
-    from pipeline.reports.build import build_reports
-    from pipeline.workspace import Workspace
+    from pipeline.report.build import build_reports
+    from pipeline.core.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.root is None:
-            from pipeline.demo import run_demo
+            from pipeline.demo.run import run_demo
             ws = Workspace.at(Path(tmp) / "demo").ensure()
             with ws.writer_lock():
                 run_demo(ws, seed=2025, years=[2023, 2024, 2025], console=Console(file=open(os.devnull, "w")))

@@ -17,8 +17,8 @@ DEMO_SEED = 2025
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory):
     """The full demo pipeline (generate, ingest, compute, reports, pilots) for 2023–2025."""
-    from pipeline.demo import run_demo
-    from pipeline.workspace import Workspace
+    from pipeline.demo.run import run_demo
+    from pipeline.core.workspace import Workspace
 
     ws = Workspace.at(tmp_path_factory.mktemp("demo")).ensure()
     with ws.writer_lock():
@@ -28,7 +28,7 @@ def demo_workspace(tmp_path_factory):
 
 @pytest.fixture()
 def con(demo_workspace):
-    from pipeline.warehouse import connect
+    from pipeline.core.warehouse import connect
 
     c = connect(demo_workspace.db_path, read_only=True)
     yield c

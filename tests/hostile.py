@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline.registry import registry
+from pipeline.metadata.registry import registry
 
 Rows = list[list[object]]
 Delivery = dict[str, Rows]

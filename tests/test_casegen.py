@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.casegen import (
+from pipeline.demo.cases import (
     CHANNELS,
     FIELDS,
     LARGEST_SHARE,
@@ -81,7 +81,7 @@ def cases(csv_set) -> pd.DataFrame:
 # ------------------------------------------------------------------ files and format
 
 def test_one_file_per_member_with_the_declared_header(csv_set):
-    from pipeline.registry import load_organisations
+    from pipeline.metadata.registry import load_organisations
 
     members = {o.org_code for o in load_organisations() if o.is_member(YEAR)}
     assert set(csv_set) == members
@@ -276,7 +276,7 @@ def test_indicator_definitions_by_hand(impl, hand_files):
 # ------------------------------------------------------------------ the benchmark's plumbing
 
 def test_pipeline_runner_reports_not_available(monkeypatch, tmp_path, capsys):
-    monkeypatch.setitem(sys.modules, "pipeline.cases", None)  # import fails as if the module did not exist
+    monkeypatch.setitem(sys.modules, "pipeline.validate.cases", None)  # import fails as if the module did not exist
     with pytest.raises(SystemExit) as exc:
         bench.run_pipeline_child(["--dir", str(tmp_path), "--db", str(tmp_path / "x.duckdb"),
                                   "--out", str(tmp_path / "x.parquet")])

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.cases import scan_case_file
-from pipeline.ingest import ingest
-from pipeline.workspace import Workspace
+from pipeline.validate.cases import scan_case_file
+from pipeline.validate import run as ingest
+from pipeline.core.workspace import Workspace
 
 Y = 2025
 
@@ -129,7 +129,7 @@ def test_ingest_with_case_microdata_takes_precedence(tmp_path, demo_workspace):
     _write_csv(_cases(), delivery / "zaken.csv")
     (result,) = ingest(ws)
     assert result.status.startswith("accepted"), [f.message_en for f in result.findings if f.severity == "error"]
-    from pipeline.compute import compute
+    from pipeline.compute.engine import compute
     compute(ws)
     con = duckdb.connect(str(ws.db_path), read_only=True)
     value, flags = con.execute("""SELECT value, flags FROM indicator_values
@@ -159,7 +159,7 @@ def test_bad_case_file_rejects_the_submission(tmp_path, demo_workspace):
 def test_histogram_quantiles_equal_numpy_on_random_histograms():
     """Median and P90 from the lead-time histogram equal numpy's linear-interpolation percentiles of the
     expanded values, per file x product and per file (ties, single values, zero lead times)."""
-    from pipeline.cases import _aggregate_histogram
+    from pipeline.validate.cases import _aggregate_histogram
 
     rng = np.random.default_rng(7)
     rows = []
@@ -190,7 +190,7 @@ def test_histogram_quantiles_equal_numpy_on_random_histograms():
 def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
     """The hash-and-sort uniqueness check gives count - count(DISTINCT) per file, also for an id repeated
     under another product, three times, and with empty ids."""
-    from pipeline.cases import _duplicate_ids
+    from pipeline.validate.cases import _duplicate_ids
 
     rng = np.random.default_rng(3)
     frames = []
@@ -215,8 +215,8 @@ def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
 
 def test_files_are_scanned_in_batches_with_the_same_result(tmp_path, monkeypatch):
     """Batching bounds memory; the batches cover every file once, in order, and the scans equal one batch."""
-    from pipeline import cases as cases_mod
-    from pipeline.casegen import generate_cases
+    from pipeline.validate import cases as cases_mod
+    from pipeline.demo.cases import generate_cases
 
     files = generate_cases(tmp_path, 30_000, year=Y, seed=5, fmt="csv")
     paths = [files[o] for o in sorted(files)]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pipeline.methods.composite import (
+from pipeline.compute.methods.composite import (
     AggregateMeta,
     AggregationSpec,
     CompositeSpec,
@@ -398,7 +398,7 @@ def test_uncertainty_spec_defaults() -> None:
 def test_published_imputation_uses_only_published_statistics() -> None:
     """The benchmark's use of the method: a missing value gets the cluster mean only when that cluster is
     published, else the all-member mean from 5 values, else it stays missing."""
-    from pipeline.compute import compute_benchmark_stats, published_imputation
+    from pipeline.compute.engine import compute_benchmark_stats, published_imputation
 
     codes = [f"O{i}" for i in range(8)]
     orgs = pd.DataFrame({"org_code": codes, "cluster": ["big"] * 6 + ["small"] * 2})

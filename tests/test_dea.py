@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.methods.dea import (
+from pipeline.compute.methods.dea import (
     DeaInputError,
     dea,
     dea_csv,

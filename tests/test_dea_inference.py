@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.methods import dea as dea_module
-from pipeline.methods.dea import (
+from pipeline.compute.methods import dea as dea_module
+from pipeline.compute.methods.dea import (
     DeaInputError,
     DeaWarning,
     dea,
@@ -428,7 +428,7 @@ def dea_warehouse(clusters: dict[str, int], seed: int = 1, years: tuple[int, ...
 
 
 def test_compute_dea_publishes_only_above_the_rule():
-    from pipeline.compute import DEA_COLUMNS, compute_dea, methods_config
+    from pipeline.compute.engine import DEA_COLUMNS, compute_dea, methods_config
 
     con, orgs = dea_warehouse({"groot": 12, "klein": 6})
     # a copy of GRO00 in the large cluster: flagged, and counted once for the rule
@@ -479,7 +479,7 @@ def test_compute_dea_publishes_only_above_the_rule():
 
 
 def test_compute_dea_one_unit_cluster_is_stored_unpublished():
-    from pipeline.compute import compute_dea
+    from pipeline.compute.engine import compute_dea
 
     con, orgs = dea_warehouse({"solo": 1})
     table = compute_dea(con, orgs)

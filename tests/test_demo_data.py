@@ -10,11 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.demo_data import (
-    FAULT_IDS, MERGER_FIELDS, MISSING_ORG, PLACEHOLDERS, SIZE_FTE, CsvStyle, DemoDelivery, format_value,
-    generate, missing_submissions, planted_faults, to_cp1252, write_csv_folder, write_delivery,
+from pipeline.demo.data import (
+    FAULT_IDS,
+    MERGER_FIELDS,
+    MISSING_ORG,
+    PLACEHOLDERS,
+    SIZE_FTE,
+    CsvStyle,
+    DemoDelivery,
+    format_value,
+    generate,
+    missing_submissions,
+    planted_faults,
+    to_cp1252,
+    write_csv_folder,
+    write_delivery,
 )
-from pipeline.registry import Rule, load_organisations, registry
+from pipeline.metadata.registry import Rule, load_organisations, registry
 
 YEARS = list(range(2021, 2026))
 LAST = YEARS[-1]

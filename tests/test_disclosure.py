@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import compute
-from pipeline.reports import disclosure
-from pipeline.reports.build import ReportWriteError, build_reports, csv_data_uri
-from pipeline.workspace import Workspace
+from pipeline.compute import engine as compute
+from pipeline.report import disclosure
+from pipeline.report.build import ReportWriteError, build_reports, csv_data_uri
+from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 PEERS = {"Leden (anoniem)", "Members (anonymous)"}
@@ -420,7 +420,7 @@ def test_composite_imputation_bypass_reads_back_only_published_statistics(demo_w
     """Issue 12 item 3: a member missing one indicator, in a cluster with fewer than 5 members reporting it. Its
     theme score on the page must follow from a published statistic (the all-member mean), not from the mean of
     its cluster's few members; the score is shown as a whole number."""
-    from pipeline.methods.composite import build_composite
+    from pipeline.compute.methods.composite import build_composite
 
     ws = _copy(demo_workspace, tmp_path / "imp")
     values = _values(ws)
@@ -611,8 +611,8 @@ def test_report_file_size_limit_keeps_the_previous_set(demo_workspace, tmp_path)
         import resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
-        from pipeline.reports.build import ReportWriteError, build_reports
-        from pipeline.workspace import Workspace
+        from pipeline.report.build import ReportWriteError, build_reports
+        from pipeline.core.workspace import Workspace
         try:
             build_reports(Workspace.at({str(ws.root)!r}), {YEAR}, org={org!r})
         except ReportWriteError as exc:

@@ -11,11 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.demo_data import planted_faults
-from pipeline.ingest import check_files, ingest
-from pipeline.registry import load_organisations, registry
-from pipeline.template import write_workbook
-from pipeline.workspace import Workspace, WorkspaceBusy
+from pipeline.demo.data import planted_faults
+from pipeline.validate import check_files
+from pipeline.validate import run as ingest
+from pipeline.metadata.registry import load_organisations, registry
+from pipeline.ingest.template import write_workbook
+from pipeline.core.workspace import Workspace, WorkspaceBusy
 
 DEMO_SEED, DEMO_YEARS = 2025, [2023, 2024, 2025]
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ------------------------------------------------------------------ registry, template, docs
 
 def test_registry_covers_every_indicator_field():
-    from pipeline.compute import catalogue
+    from pipeline.compute.engine import catalogue
     fields = {f"{f.sheet}.{f.code}" for f in registry().all_fields()}
     for ind in catalogue():
         for f in ind.fields:
@@ -41,7 +42,7 @@ def test_register_has_35_members():
 
 
 def test_generated_docs_match_registry():
-    from pipeline.docs_gen import data_dictionary, indicators_doc
+    from pipeline.report.docs import data_dictionary, indicators_doc
     assert (ROOT / "docs" / "data-dictionary.md").read_text("utf-8") == data_dictionary(), "run: rbb docs"
     assert (ROOT / "docs" / "indicators.md").read_text("utf-8") == indicators_doc(), "run: rbb docs"
 
@@ -265,7 +266,7 @@ def test_status_command(demo_workspace):
 
 
 def test_partial_files_of_an_interrupted_run_are_swept(tmp_path):
-    from pipeline.workspace import atomic_write_text, sweep_partial_files
+    from pipeline.core.workspace import atomic_write_text, sweep_partial_files
     ws = Workspace.at(tmp_path).ensure()
     good = ws.reports / "2025" / "index.html"
     atomic_write_text(good, "<html></html>")

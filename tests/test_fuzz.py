@@ -30,10 +30,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest import check_files, ingest
-from pipeline.readers import read_submission
-from pipeline.registry import load_organisations, registry
-from pipeline.workspace import Workspace
+from pipeline.validate import check_files
+from pipeline.validate import run as ingest
+from pipeline.ingest.readers import read_submission
+from pipeline.metadata.registry import load_organisations, registry
+from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 ORG = "DUO"

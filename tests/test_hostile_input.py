@@ -20,11 +20,12 @@ import duckdb
 import hostile
 import pytest
 
-from pipeline.cases import scan_case_file
-from pipeline.ingest import check_files, ingest
-from pipeline.safe_files import LineLengthCheck, NotRegularFile, open_regular
-from pipeline.safe_text import register_code, terminal_safe
-from pipeline.workspace import Workspace
+from pipeline.validate.cases import scan_case_file
+from pipeline.validate import check_files
+from pipeline.validate import run as ingest
+from pipeline.core.safe_files import LineLengthCheck, NotRegularFile, open_regular
+from pipeline.core.safe_text import register_code, terminal_safe
+from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 ROOT = Path(__file__).resolve().parents[1]
@@ -385,8 +386,8 @@ def test_attack_8_csv_cells_are_capped_per_delivery(round_):
 PEAK_SCRIPT = """
 import re, sys
 from pathlib import Path
-from pipeline.readers import read_submission
-from pipeline.registry import registry
+from pipeline.ingest.readers import read_submission
+from pipeline.metadata.registry import registry
 sub = read_submission(Path(sys.argv[1]), registry())
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 print(peak_kb // 1024, sorted({f.rule for f in sub.findings}))
@@ -416,7 +417,7 @@ def test_attack_8_csv_parsing_is_under_the_child_memory_limit(tmp_path, demo_wor
     """Under a child memory limit that a normal delivery fits in (120 MB) but a 25 MB sheet file of long
     cells does not, the large one gets a finding and the normal one is read: CSV parsing is limited like
     workbook parsing, and the main process is untouched either way."""
-    from pipeline import readers
+    from pipeline.ingest import readers
     (src,) = list((demo_workspace.raw / str(YEAR) / "DUO").iterdir())
     rows = hostile.read_csv_delivery(src)
     normal = hostile.write_csv_delivery(tmp_path / "normal", rows)
@@ -537,7 +538,7 @@ def test_attack_10_file_size_limit_during_ingest_is_the_same_clear_message(round
 
 
 def test_out_of_space_is_recognised_in_os_and_duckdb_errors():
-    from pipeline.workspace import OutOfSpace, is_out_of_space
+    from pipeline.core.workspace import OutOfSpace, is_out_of_space
     assert is_out_of_space(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/x/benchmark.duckdb"))
     assert is_out_of_space(duckdb.TransactionException(
         'TransactionContext Error: Failed to commit: Could not write file "/x/benchmark.duckdb.wal": No space left on device'))

@@ -18,11 +18,11 @@ import duckdb
 import hostile
 import pytest
 
-from pipeline.ingest import ingest
-from pipeline.registry import registry
-from pipeline.reports.feedback import render_feedback
-from pipeline.validation import _fmt, _fmt_en
-from pipeline.workspace import Workspace
+from pipeline.validate import run as ingest
+from pipeline.metadata.registry import registry
+from pipeline.report.feedback import render_feedback
+from pipeline.validate.validator import _fmt, _fmt_en
+from pipeline.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKER = "DUO"
@@ -138,20 +138,21 @@ def test_attack_1_own_delivery_is_still_checked_against_its_own_history(attacked
 def test_attack_1_identity_rejection_covers_year_and_code_errors():
     """A wrong year in the file, or an organisation code that is not valid, also counts as an identity
     rejection; an ordinary error (a typo in a number) does not."""
-    from pipeline.findings import Finding
-    from pipeline.readers import RawSubmission
-    from pipeline.validation import Item, _identity_rejected
+    from pipeline.core.findings import Finding
+    from pipeline.ingest.readers import RawSubmission
+    from pipeline.ingest.batch import Item
+    from pipeline.validate.validator import identity_rejected
 
     def item(*findings: Finding) -> Item:
         it = Item(key=0, raw=RawSubmission(fmt="csv"), expected_org="DUO", expected_year=2025)
         it.findings.extend(findings)
         return it
 
-    assert _identity_rejected(item(Finding("error", "year_mismatch", "x", "x", sheet="organisatie", field="jaar")))
-    assert _identity_rejected(item(Finding("error", "code_list", "x", "x", sheet="organisatie", field="org_code")))
-    assert _identity_rejected(item(Finding("error", "required", "x", "x", sheet="organisatie", field="jaar")))
-    assert not _identity_rejected(item(Finding("error", "type", "x", "x", sheet="organisatie", field="fte_totaal")))
-    assert not _identity_rejected(item(Finding("warning", "org_mismatch", "x", "x")))
+    assert identity_rejected(item(Finding("error", "year_mismatch", "x", "x", sheet="organisatie", field="jaar")))
+    assert identity_rejected(item(Finding("error", "code_list", "x", "x", sheet="organisatie", field="org_code")))
+    assert identity_rejected(item(Finding("error", "required", "x", "x", sheet="organisatie", field="jaar")))
+    assert not identity_rejected(item(Finding("error", "type", "x", "x", sheet="organisatie", field="fte_totaal")))
+    assert not identity_rejected(item(Finding("warning", "org_mismatch", "x", "x")))
 
 
 def _rbb(*args: str, root: Path) -> subprocess.CompletedProcess:
@@ -165,7 +166,7 @@ def test_attack_7_stray_future_year_does_not_hijack_the_default_year(attacked):
     ws, *_ = attacked
     con = duckdb.connect(str(ws.db_path), read_only=True)
     try:
-        from pipeline.warehouse import default_year
+        from pipeline.core.warehouse import default_year
         assert con.execute("SELECT max(year) FROM submissions").fetchone()[0] == 2026
         assert default_year(con) == 2025
     finally:

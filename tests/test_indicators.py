@@ -14,8 +14,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from pipeline import stats
-from pipeline.compute import _derive, catalogue, catalogue_config
+from pipeline.compute import stats
+from pipeline.compute.engine import _derive, catalogue, catalogue_config
 
 
 def _indep(con) -> pd.DataFrame:
@@ -341,7 +341,7 @@ def test_ties_share_the_best_rank():
 
 
 def test_comparisons_do_not_depend_on_row_order(con):
-    from pipeline.compute import compute_benchmark_stats, compute_comparisons
+    from pipeline.compute.engine import compute_benchmark_stats, compute_comparisons
     values = con.execute("SELECT * FROM indicator_values WHERE year = 2025").fetch_df()
     orgs = con.execute("SELECT * FROM organisations").fetch_df()
     a = compute_comparisons(values, orgs, compute_benchmark_stats(values, orgs, 5))
@@ -482,7 +482,7 @@ def _trend_values(series: dict[str, list[float]], code: str = "verzuim_pct") -> 
 
 
 def test_trend_labels_need_enough_points_and_bh_significance():
-    from pipeline.compute import compute_benchmark_stats, compute_comparisons
+    from pipeline.compute.engine import compute_benchmark_stats, compute_comparisons
     rng = np.random.default_rng(11)
     series = {f"O{i:02d}": list(5 + 0.3 * rng.standard_normal(5)) for i in range(12)}   # no trend
     series["STEEP"] = [5.0, 4.0, 3.0, 2.0, 1.0 + 1e-3]          # falling verzuim = improving, p ≈ 0
@@ -501,7 +501,7 @@ def test_trend_labels_need_enough_points_and_bh_significance():
 
 
 def test_trend_bh_is_over_the_organisations_series_of_the_year():
-    from pipeline.compute import _trend_labels
+    from pipeline.compute.engine import _trend_labels
     p = [0.004, 0.03, 0.04, 0.2]
     comp = pd.DataFrame({"org_code": "A", "year": 2025, "indicator_code": list("abcd"), "direction": "higher",
                          "trend_slope": 1.0, "trend_n_years": 5, "trend_p_value": p, "trend_label": None})
@@ -518,7 +518,7 @@ def test_trend_bh_is_over_the_organisations_series_of_the_year():
 # ------------------------------------------------------------------ export
 
 def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
-    from pipeline.export import export, neutralise
+    from pipeline.report.export import export, neutralise
     paths = export(demo_workspace, 2025, "csv", tmp_path / "csv")
     ind = pd.read_csv(tmp_path / "csv" / "indicators.csv", sep=";", decimal=",")
     assert {"org_code", "year", "indicator_code", "value", "numerator", "denominator", "n", "ci_low", "ci_high", "flags"} <= set(ind.columns)
@@ -528,7 +528,7 @@ def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
     export(demo_workspace, 2025, "parquet", tmp_path / "pq")
     assert pd.read_parquet(tmp_path / "pq" / "indicators.parquet").shape[0] == ind.shape[0]
     assert neutralise("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and neutralise("-5") == "'-5" and neutralise("abc") == "abc"
-    from pipeline.export import safe_text_frame
+    from pipeline.report.export import safe_text_frame
     df = safe_text_frame(pd.DataFrame({"t": ["=1+1", "@SUM(A1)", "ok"]}))
     xlsx = tmp_path / "inj.xlsx"
     with pd.ExcelWriter(xlsx, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
@@ -547,7 +547,7 @@ def test_export_csv_is_safe_opened_with_either_separator():
     import csv as csvmod
     import io
 
-    from pipeline.export import csv_bytes
+    from pipeline.report.export import csv_bytes
     hostile = ["ok", "=2+5", "a,=2+5", "b;+cmd|' /C calc'!A0", "c, @SUM(1+1)", 'd,"=1+1"', "-5 tekst", "x\n=1"]
     df = pd.DataFrame({"t": hostile, "v": [1.5] * len(hostile)})
     text = csv_bytes(df).decode("utf-8-sig")
@@ -562,7 +562,7 @@ def test_export_csv_is_safe_opened_with_either_separator():
 
 def test_all_member_statistics_are_published_only_from_five_values():
     """Disclosure rule 1: no statistic over fewer than 5 members, the all-member scope included."""
-    from pipeline.compute import compute_benchmark_stats
+    from pipeline.compute.engine import compute_benchmark_stats
     orgs = pd.DataFrame({"org_code": [f"O{i}" for i in range(6)], "cluster": ["a"] * 3 + ["b"] * 3})
     for n, published in ((4, False), (5, True)):
         values = pd.DataFrame({"org_code": [f"O{i}" for i in range(n)], "year": 2025, "indicator_code": "x",

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from pipeline.metadata.models import MODELS, MetadataError, load, validate
-from pipeline.registry import load_yaml, registry
+from pipeline.metadata.registry import load_yaml, registry
 
 
 def _text(name: str) -> str:
@@ -50,7 +50,7 @@ def test_missing_key_and_wrong_type_are_named():
 
 
 def test_submission_registry_refuses_a_stray_key(tmp_path):
-    from pipeline.registry import load_registry
+    from pipeline.metadata.registry import load_registry
     text = _text("submission.yaml").replace("plausibility: true,", "plausibilty: true,", 1)
     path = tmp_path / "submission.yaml"
     path.write_text(text, "utf-8")

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from pipeline import pilots
-from pipeline.pilots import PilotData
-from pipeline.workspace import Workspace
+from pipeline.pilots import engine as pilots
+from pipeline.pilots.engine import PilotData
+from pipeline.core.workspace import Workspace
 
 TIJDIG = "tijdig_beslist_pct"      # higher is better, theme tijdigheid
 KOSTEN = "kosten_per_klant"        # lower is better, theme kosten

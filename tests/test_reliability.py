@@ -19,8 +19,9 @@ import duckdb
 import hostile
 import pytest
 
-from pipeline.ingest import describe, ingest
-from pipeline.workspace import Workspace
+from pipeline.ingest.discover import describe
+from pipeline.validate import run as ingest
+from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 ORG = "DUO"

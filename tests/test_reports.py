@@ -17,11 +17,13 @@ import plotly.graph_objects as go
 import pytest
 from markupsafe import escape
 
-from pipeline.compute import catalogue as catalogue_list
-from pipeline.reports import build, charts, disclosure
-from pipeline.reports.build import build_reports, csv_data_uri, format_value
-from pipeline.reports.render import CSP
-from pipeline.workspace import Workspace
+from pipeline.compute.engine import catalogue as catalogue_list
+from pipeline.report import build
+from pipeline.report import charts
+from pipeline.report import disclosure
+from pipeline.report.build import build_reports, csv_data_uri, format_value
+from pipeline.report.render import CSP
+from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 CHROMIUM = "/usr/bin/chromium"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipeline.methods.composite import (
+from pipeline.compute.methods.composite import (
     AggregateMeta,
     AggregationSpec,
     CompositeSpec,
@@ -19,7 +19,7 @@ from pipeline.methods.composite import (
     build_composite,
     uncertainty,
 )
-from pipeline.methods.sensitivity import (
+from pipeline.compute.methods.sensitivity import (
     composite_sensitivity,
     cronbach_alpha,
     indicator_correlations,

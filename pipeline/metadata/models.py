@@ -329,7 +329,7 @@ def validate(name: str, data: Any, source: str | None = None) -> Any:
 
 def load(name: str, path: Path | None = None) -> Any:
     """Load and check a metadata file: the packaged one, or ``path``."""
-    from ..registry import load_yaml
+    from pipeline.metadata.registry import load_yaml
     if path is None:
         text = resources.files("pipeline.metadata").joinpath(name).read_text("utf-8")
         source = f"pipeline/metadata/{name}"

@@ -1,0 +1,221 @@
+"""``rbb demo``: synthetic submissions for all members over several years, then the whole pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from pipeline import compute, pilots, report
+from pipeline.core import warehouse
+from pipeline.core.workspace import Workspace
+from pipeline.flow import intake
+from pipeline.metadata.registry import load_organisations
+from pipeline.terminal import print_status
+
+
+def _received_time(year: int, order: int) -> float:
+    """Deliveries for year Y arrive from 1 March Y+1, a few minutes apart, in their planted order."""
+    base = dt.datetime(year + 1, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    return (base + dt.timedelta(minutes=7 * order)).timestamp()
+
+
+def _write_one(args: tuple) -> None:
+    raw_root, seed, d = args
+    import numpy as np
+
+    from pipeline.demo.data import write_csv_folder
+    from pipeline.ingest.template import write_workbook
+
+    folder = Path(raw_root) / str(d.year) / d.org_code
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / d.name
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    if d.fmt == "xlsx":
+        write_workbook(target, d.year, d.org_code, data=d.sheets, sheets=list(d.sheets))
+    else:
+        style = getattr(d, "csv_style", None) or np.random.default_rng([seed, d.received_order])
+        write_csv_folder(target, d.sheets, d.encoding, style)
+    stamp = _received_time(d.year, d.received_order)
+    for p in [*(sorted(target.iterdir()) if target.is_dir() else []), target]:
+        os.utime(p, (stamp, stamp))
+
+
+def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2) -> list:
+    """Generate the demo deliveries and write them as members send them (workbooks and CSV folders)."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    from pipeline.demo.data import generate
+
+    deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
+    jobs = [(str(ws.raw), seed, d) for d in deliveries]
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_write_one, jobs, chunksize=8))
+    else:
+        for job in jobs:
+            _write_one(job)
+    return deliveries
+
+
+def add_case_files(ws: Workspace, deliveries: list, year: int, total_cases: int, seed: int, fmt: str = "csv") -> int:
+    """Case microdata for every organisation delivering in ``year``: ``zaken.<fmt>`` inside its delivery
+    folder (a workbook delivery becomes a folder holding the workbook and the case file)."""
+    import tempfile
+
+    from pipeline.demo.cases import generate_cases
+
+    latest = _latest_deliveries(deliveries, year)
+    products = {org: sorted({str(p) for p in d.sheets["producten"]["product_code"] if isinstance(p, str)})
+                for org, d in latest.items() if "producten" in d.sheets}
+    with tempfile.TemporaryDirectory(dir=ws.processed) as tmp:
+        files = generate_cases(Path(tmp), total_cases, year=year, seed=seed, fmt=fmt, orgs=sorted(latest),
+                               products=products)
+        place_case_files(ws, deliveries, year, files)
+    return total_cases
+
+
+def _latest_deliveries(deliveries: list, year: int) -> dict[str, object]:
+    latest: dict[str, object] = {}
+    for d in deliveries:
+        if d.year == year:
+            latest[d.org_code] = d          # the last delivery of each organisation (a resubmission wins)
+    return latest
+
+
+def place_case_files(ws: Workspace, deliveries: list, year: int, files: dict[str, Path], link: bool = False) -> list[str]:
+    """Put each organisation's case file into its last delivery of ``year`` (moved, or hard-linked with
+    ``link``); a workbook delivery becomes a folder holding the workbook and the case file. Returns the
+    organisations whose file was placed (one without a delivery that year gets none)."""
+    latest = _latest_deliveries(deliveries, year)
+    placed = []
+    for org, path in files.items():
+        d = latest.get(org)
+        if d is None:
+            continue
+        placed.append(org)
+        target = ws.raw / str(year) / org / d.name
+        if target.is_file():
+            folder = target.with_suffix("")
+            folder.mkdir()
+            stamp = target.stat().st_mtime
+            target.replace(folder / target.name)
+            target = folder
+            os.utime(folder / d.name, (stamp, stamp))
+        stamp = max(p.stat().st_mtime for p in target.iterdir())
+        dest = target / Path(path).name
+        if link:
+            os.link(path, dest)
+        else:
+            shutil.move(str(path), dest)
+            os.utime(dest, (stamp, stamp))
+        os.utime(target, (stamp, stamp))
+    return placed
+
+
+def run_demo(ws: Workspace, seed: int, years: list[int], console: Console, scale: int | None = None,
+             case_format: str = "csv") -> dict[str, float]:
+    """Generate the demo workspace and run every stage; returns seconds per stage."""
+
+    timings: dict[str, float] = {}
+    register = ws.root / "data" / "organisations.csv"
+    if not register.exists():
+        from importlib import resources
+        register.parent.mkdir(parents=True, exist_ok=True)
+        register.write_text(resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"), "utf-8")
+
+    t = time.perf_counter()
+    deliveries = write_deliveries(ws, seed, years)
+    timings["generate"] = time.perf_counter() - t
+    console.print(f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
+                  f"{years[0]}–{years[-1]} in {ws.raw}")
+    if scale:
+        t = time.perf_counter()
+        add_case_files(ws, deliveries, years[-1], scale, seed, case_format)
+        timings["generate_cases"] = time.perf_counter() - t
+        console.print(f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} "
+                      f"({timings['generate_cases']:.1f} s)")
+
+    t = time.perf_counter()
+    results = intake(ws)
+    timings["ingest"] = time.perf_counter() - t
+    rejected = sum(1 for r in results if r.status == "rejected")
+    console.print(f"Ingested {len(results)} new deliveries: {len(results) - rejected} accepted, {rejected} rejected "
+                  f"({timings['ingest']:.1f} s)")
+
+    for stage, func in STAGES:
+        t = time.perf_counter()
+        message = func(ws, years)
+        timings[stage] = time.perf_counter() - t
+        if message:
+            console.print(f"{message} ({timings[stage]:.1f} s)")
+
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        print_status(con, load_organisations(ws.root), years[-1])
+    finally:
+        con.close()
+    console.print(f"\nWarehouse:          {ws.db_path}")
+    console.print(f"Validation reports: {ws.reports / str(years[-1]) / 'validation'}")
+    for label, path in _outputs(ws, years[-1]):
+        console.print(f"{label:<20}{path}")
+    return timings
+
+
+def _compute(ws: Workspace, years: list[int]) -> str:
+    counts = compute.run(ws)
+    return (f"Computed {counts['indicator_values']} indicator values, {counts['comparisons']} comparisons, "
+            f"composite index for {len(years)} years, {counts['dea_results']} efficiency scores")
+
+
+def _report(ws: Workspace, years: list[int]) -> str:
+    """The Dutch reports of the last demo year."""
+    try:
+        paths = report.run(ws, years[-1], lang="nl")
+    except report.MissingTables as exc:
+        return f"Reports skipped: {exc}"
+    except report.ReportWriteError as exc:
+        return f"Reports not written: {exc.message_en}"
+    n_org = sum(1 for p in paths if p.parent.name == "organisations")
+    return f"Reports {years[-1]}: overview and {n_org} organisation reports in {ws.reports / str(years[-1])}"
+
+
+def _pilots(ws: Workspace, years: list[int]) -> str:
+    """Register one earlier pilot when the register is empty, then run pilot selection."""
+    years = sorted(int(y) for y in years)
+    try:
+        data, _ = pilots.read_pilot_data(ws, years[-1])
+    except pilots.PilotError as exc:
+        return f"Pilot selection skipped: {exc}"
+    added = ""
+    register, _ = pilots.load_register(ws, strict=False, catalogue=data.catalogue)
+    if register.empty:
+        pair = pilots.example_pair(data, years[0], years[-1])
+        if pair is not None:
+            org, ind, partner = pair
+            pilots.add_pilot(ws, org, ind, partner, years[0] + 2,
+                             note=f"Demo: {org} was in het laagste kwartiel in {years[0]}; partner {partner} in het beste.")
+            added = f"; registered demo pilot {org}/{ind} with {partner} from {years[0] + 2}"
+    return pilots.run(ws, years[-1])["summary"] + added
+
+
+#: The stages after ingest, each through its entry point: (name, runner returning the line to print).
+STAGES = [("compute", _compute), ("report", _report), ("pilots", _pilots)]
+
+
+def _outputs(ws: Workspace, year: int) -> list[tuple[str, Path]]:
+    out = []
+    index = ws.reports / str(year) / "index.html"
+    if index.exists():
+        out.append(("Overview report:", index))
+        out.append(("Organisation reports:", ws.reports / str(year) / "organisations"))
+    pilots = ws.reports / str(year) / "pilots.html"
+    if pilots.exists():
+        out.append(("Pilot selection:", pilots))
+    return out

@@ -1,0 +1,22 @@
+"""The stage sequence behind each command, shared by the command line and ``rbb demo``.
+
+Each stage has one entry point (``pipeline.<stage>.run``) and hands over through the warehouse; this module
+only strings them together where one command runs more than one stage.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from pipeline import validate
+from pipeline.core.workspace import Workspace
+from pipeline.report.feedback import write_pending
+from pipeline.validate import IngestResult
+
+
+def intake(ws: Workspace, year: int | None = None,
+           progress: Callable[[str, int, int], None] | None = None) -> list[IngestResult]:
+    """``rbb ingest``: read, validate and record the new deliveries, then write their feedback pages."""
+    results = validate.run(ws, year, progress=progress)
+    write_pending(ws, [r.submission_id for r in results])
+    return results

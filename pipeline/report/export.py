@@ -1,0 +1,101 @@
+"""``rbb export``: the warehouse tables for analysts, as CSV, XLSX or Parquet.
+
+Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return) are
+prefixed with an apostrophe, also after every ``;``, ``,`` or line break inside them (a file opened with the
+other list separator splits a cell there), and every text cell is quoted in CSV, so both separators keep it
+whole. XLSX cells are written as plain strings (never formulas).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.core.warehouse import connect, table_exists
+from pipeline.core.workspace import Workspace, atomic_write_bytes
+
+TABLES = {
+    "indicators": """SELECT org_code, year, indicator_code, value, numerator, denominator, n, n_eff, se, ci_low, ci_high,
+                            flags, submission_id, sha256 FROM indicator_values WHERE year = ?
+                     ORDER BY indicator_code, org_code""",
+    "comparisons": "SELECT * FROM comparisons WHERE year = ? ORDER BY indicator_code, org_code",
+    "benchmark_stats": "SELECT * FROM benchmark_stats WHERE year = ? ORDER BY indicator_code, scope_kind, scope",
+    "strengths_weaknesses": "SELECT * FROM strengths_weaknesses WHERE year = ? ORDER BY org_code, kind, indicator_code",
+    "composite_scores": "SELECT * FROM composite_scores WHERE year = ? ORDER BY node, org_code",
+    "composite_uncertainty": "SELECT * FROM composite_uncertainty WHERE year = ? ORDER BY org_code",
+    "dea_results": "SELECT * FROM dea_results WHERE year = ? ORDER BY model, cluster, org_code",
+    "composite_sensitivity": "SELECT * FROM composite_sensitivity WHERE year = ? ORDER BY org_code, factor",
+    "composite_value_log": "SELECT * FROM composite_value_log WHERE year = ? ORDER BY indicator_code, org_code",
+    "indicator_correlations": "SELECT * FROM indicator_correlations WHERE year = ? ORDER BY indicator_a, indicator_b",
+    "theme_reliability": "SELECT * FROM theme_reliability WHERE year = ? ORDER BY theme",
+}
+
+
+_CELL_START = re.compile(r"(^|[;,\n\r])([ \"]*)(?=[=+\-@\t\r])")
+
+
+def neutralise(value: object) -> object:
+    """A text that no spreadsheet runs as a formula, whichever list separator the file is opened with."""
+    if isinstance(value, str) and _CELL_START.search(value):
+        return _CELL_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", value)
+    return value
+
+
+def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise).astype(object)
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A table as a Dutch Excel CSV (``;``, decimal comma, UTF-8 with BOM), text cells quoted and neutralised."""
+    text = safe_text_frame(df).to_csv(index=False, sep=";", decimal=",", quoting=csv.QUOTE_NONNUMERIC)
+    return text.encode("utf-8-sig")
+
+
+def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> list[Path]:
+    out_dir = Path(out_dir) if out_dir else ws.root / "data" / "processed" / "exports" / str(year)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = connect(ws.db_path, read_only=True)
+    written = []
+    try:
+        if not table_exists(con, "indicator_values"):
+            raise FileNotFoundError("no computed indicators; run 'rbb compute' first")
+        frames = {name: con.execute(sql, [year]).fetch_df() for name, sql in TABLES.items() if table_exists(con, sql.split("FROM ")[1].split()[0])}
+    finally:
+        con.close()
+    if frames["indicators"].empty:
+        raise ValueError(f"no indicators for {year}")
+    if fmt == "csv":
+        for name, df in frames.items():
+            path = out_dir / f"{name}.csv"
+            atomic_write_bytes(path, csv_bytes(df))
+            written.append(path)
+    elif fmt == "parquet":
+        import io
+        for name, df in frames.items():
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
+            path = out_dir / f"{name}.parquet"
+            atomic_write_bytes(path, buf.getvalue())
+            written.append(path)
+    elif fmt == "xlsx":
+        import io
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="xlsxwriter",
+                            engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
+            xw.book.set_properties({"created": datetime.datetime(year + 1, 1, 1)})   # no run time in the file
+            for name, df in frames.items():
+                safe_text_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
+        path = out_dir / f"rbb_benchmark_{year}.xlsx"
+        atomic_write_bytes(path, buf.getvalue())
+        written.append(path)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return written

@@ -1,1 +1,0 @@
-"""HTML reports: Jinja2 pages with Plotly charts, offline and self-contained."""
