@@ -383,5 +383,38 @@ def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, ca
         run_demo(ws, seed=seed, years=year_list, console=console, scale=scale, case_format=case_format)
 
 
+# ----------------------------------------------------------------------------------------- examples
+
+#: The example each command's help ends with (shown after the options).
+EXAMPLES: dict[str, list[str]] = {
+    "": ["rbb demo --root /tmp/rbb-demo", "rbb ingest && rbb compute && rbb report --year 2025"],
+    "template": ["rbb template --year 2025 --org DUO -o DUO_2025.xlsx"],
+    "ingest": ["rbb ingest --year 2025"],
+    "check": ["rbb check data/raw/2025/DUO/DUO_2025.xlsx --lang en"],
+    "status": ["rbb status --year 2025 --history"],
+    "compute": ["rbb compute"],
+    "export": ["rbb export --year 2025 --format xlsx -o exports/2025"],
+    "report": ["rbb report --year 2025 --lang en", "rbb report --year 2025 --org DUO"],
+    "dea": ["rbb dea units.csv --inputs fte,kosten --outputs producten --rts vrs --bootstrap 500 --seed 1 -o scores.csv"],
+    "pilots": ["rbb pilots --year 2025"],
+    "pilots add": ["rbb pilots add --org CJIB --indicator tijdig_beslist_pct --partner DUO --start-year 2025"],
+    "docs": ["rbb docs -o docs"],
+    "demo": ["rbb demo --root /tmp/rbb-demo --years 2023-2025"],
+}
+
+
+def _add_examples(group: click.Group, prefix: str = "") -> None:
+    group.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in EXAMPLES[prefix.strip()])
+    for name, cmd in group.commands.items():
+        key = f"{prefix}{name}"
+        if isinstance(cmd, click.Group):
+            _add_examples(cmd, f"{key} ")
+        else:
+            cmd.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in EXAMPLES[key])
+
+
+_add_examples(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
