@@ -11,9 +11,27 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from pipeline.pilots import engine as pilots
-from pipeline.pilots.engine import PilotData
+from pipeline import pilots
 from pipeline.core.workspace import Workspace
+from pipeline.pilots.config import default_config, load_config
+from pipeline.pilots.followup import (
+    VERDICTS,
+    did_estimate,
+    follow_up,
+    pilot_effect,
+    randomisation_inference,
+    wild_cluster_bootstrap,
+)
+from pipeline.pilots.page import FOLLOW_UP_COLUMNS, shortlist_csv
+from pipeline.pilots.selection import (
+    PilotData,
+    build_shortlist,
+    catalogue_from_yaml,
+    find_candidates,
+    find_partners,
+    parse_lambdas,
+)
+from pipeline.pilots.values import escape_cell
 
 TIJDIG = "tijdig_beslist_pct"      # higher is better, theme tijdigheid
 KOSTEN = "kosten_per_klant"        # lower is better, theme kosten
@@ -73,7 +91,7 @@ def tijdig_rows() -> list[dict]:
 
 
 def catalogue() -> pd.DataFrame:
-    cat = pilots.catalogue_from_yaml()
+    cat = catalogue_from_yaml()
     return cat[cat["code"].isin([TIJDIG, KOSTEN, "klachten_per_10000"])].reset_index(drop=True)
 
 
@@ -82,7 +100,7 @@ def data_for(rows: list[dict], **kw) -> PilotData:
 
 
 def config(**overrides) -> dict:
-    cfg = pilots.default_config()
+    cfg = default_config()
     cfg.update(overrides)
     return cfg
 
@@ -90,25 +108,25 @@ def config(**overrides) -> dict:
 # ------------------------------------------------------------------------------------- candidates
 
 def test_candidates_are_persistent_or_significant_bottom_quartile():
-    cand = pilots.find_candidates(data_for(tijdig_rows()), 2023, config())
+    cand = find_candidates(data_for(tijdig_rows()), 2023, config())
     assert set(cand["org_code"]) == {"UWV", "RVO", "KAD"}
     assert dict(zip(cand["org_code"], cand["bottom_years"])) == {"UWV": 3, "RVO": 2, "KAD": 1}
     assert not cand["excluded"].any()
     kad = cand.set_index("org_code").loc["KAD"]
     assert kad["significantly_worse"] and kad["reference_scope"] == "all"
-    assert pilots.find_candidates(data_for(tijdig_rows()), 2023, config(significant_qualifies=False))[
+    assert find_candidates(data_for(tijdig_rows()), 2023, config(significant_qualifies=False))[
         "org_code"].tolist() == ["UWV", "RVO"]
 
 
 def test_candidate_score_is_the_weighted_mean_of_normalised_criteria():
     organisatie = pd.DataFrame({"org_code": ["RVO", "UWV"], "year": [2023, 2023],
                                 "ontwikkelvraag_thema": ["tijdigheid", "kosten"]})
-    cand = pilots.find_candidates(data_for(tijdig_rows(), organisatie=organisatie), 2023, config())
+    cand = find_candidates(data_for(tijdig_rows(), organisatie=organisatie), 2023, config())
     uwv = cand.set_index("org_code").loc["UWV"]
     # cluster median published: gap 89 - 78 = 11 over the cluster IQR 9, capped at 2 IQR
     gap_median = min(1.0, (89.0 - 78.0) / 9.0 / 2.0)
     gap_best = min(1.0, (94.0 - 78.0) / 9.0 / 2.0)
-    w = pilots.default_config()["weights"]
+    w = default_config()["weights"]
     applicable = w["gap_median"] + w["gap_best_quartile"] + w["persistence"] + w["significance"] + w["development_question"]
     expected = (w["gap_median"] * gap_median + w["gap_best_quartile"] * gap_best + w["persistence"] * 3 / 4) / applicable
     assert uwv["reference_scope"] == "cluster" and uwv["reference_median"] == 89.0
@@ -131,7 +149,7 @@ def test_development_question_and_dea_inefficiency_count_in_favour():
          "peers": "DUO", "lambdas": "DUO:1", "n_units": 3},
     ])
     organisatie = pd.DataFrame({"org_code": ["SVB"], "year": [2023], "ontwikkelvraag_thema": ["kosten"]})
-    cand = pilots.find_candidates(data_for(rows, dea_results=dea, organisatie=organisatie), 2023, config())
+    cand = find_candidates(data_for(rows, dea_results=dea, organisatie=organisatie), 2023, config())
     c = cand.set_index("org_code")
     assert c.loc["UWV", "dea_score"] == 0.7 and c.loc["UWV", "c_efficiency"] == pytest.approx(0.75)
     assert c.loc["SVB", "c_efficiency"] == 0.0 and c.loc["SVB", "c_development_question"] == 1.0
@@ -141,7 +159,7 @@ def test_development_question_and_dea_inefficiency_count_in_favour():
 def test_composite_rank_robustly_in_bottom_quarter_counts_as_significance():
     unc = pd.DataFrame({"year": [2023, 2023], "org_code": ["UWV", "RVO"], "nominal_rank": [8, 6],
                         "median_rank": [8, 6], "rank_lo": [7, 4], "rank_hi": [8, 8], "n_units": [8, 8]})
-    cand = pilots.find_candidates(data_for(tijdig_rows(), composite_uncertainty=unc), 2023, config())
+    cand = find_candidates(data_for(tijdig_rows(), composite_uncertainty=unc), 2023, config())
     c = cand.set_index("org_code")
     assert c.loc["UWV", "composite_bottom"] and c.loc["UWV", "c_significance"] == 0.5
     assert not c.loc["RVO", "composite_bottom"] and c.loc["RVO", "c_significance"] == 0.0
@@ -158,14 +176,14 @@ def test_candidate_with_unexplained_warning_on_its_fields_is_excluded_with_reaso
         {"org_code": "KAD", "year": 2022, "severity": "warning", "sheet": "producten", "field": "n_besluiten",
          "explained": False, "in_force": True},
     ])
-    cand = pilots.find_candidates(data_for(tijdig_rows(), findings=findings), 2023, config())
+    cand = find_candidates(data_for(tijdig_rows(), findings=findings), 2023, config())
     c = cand.set_index("org_code")
     assert c.loc["UWV", "excluded"]
     assert "producten.n_besluiten" in c.loc["UWV", "exclusion_nl"] and "onverklaarde" in c.loc["UWV", "exclusion_nl"]
     assert "unexplained warning" in c.loc["UWV", "exclusion_en"]
     assert not c.loc["RVO", "excluded"] and not c.loc["KAD", "excluded"]
     assert cand["org_code"].iloc[-1] == "UWV"          # excluded rows come last
-    shortlist = pilots.build_shortlist(cand, pilots.find_partners(data_for(tijdig_rows()), cand, 2023), config())
+    shortlist = build_shortlist(cand, find_partners(data_for(tijdig_rows()), cand, 2023), config())
     assert "UWV" not in set(shortlist["org_code"])
 
 
@@ -174,7 +192,7 @@ def test_context_indicators_and_suppressed_values_are_not_pilot_candidates():
     rows.append({**row("UWV", 2023, TIJDIG, 1.0, 4), "indicator_code": "klachten_per_10000", "direction": "context"})
     iv = pd.DataFrame({"org_code": ["RVO"], "year": [2023], "indicator_code": [TIJDIG], "value": [78.5],
                        "flags": ["small_n;suppressed"]})
-    cand = pilots.find_candidates(data_for(rows, indicator_values=iv), 2023, config())
+    cand = find_candidates(data_for(rows, indicator_values=iv), 2023, config())
     assert "klachten_per_10000" not in set(cand["indicator_code"])
     assert cand.set_index("org_code").loc["RVO", "excluded"]
 
@@ -183,8 +201,8 @@ def test_context_indicators_and_suppressed_values_are_not_pilot_candidates():
 
 def test_partners_are_demonstrably_strong_and_same_cluster_first():
     data = data_for(tijdig_rows())
-    cand = pilots.find_candidates(data, 2023, config())
-    partners = pilots.find_partners(data, cand, 2023, config())
+    cand = find_candidates(data, 2023, config())
+    partners = find_partners(data, cand, 2023, config())
     uwv = partners[partners["org_code"] == "UWV"].sort_values("partner_rank")
     # SVB: best quartile 3 years, same cluster and size; ZIN: 2 years, same cluster; RDW: significantly better
     assert uwv["partner_org_code"].tolist() == ["SVB", "ZIN", "RDW"]
@@ -195,7 +213,7 @@ def test_partners_are_demonstrably_strong_and_same_cluster_first():
     # KAD (registreren): RDW is in its cluster, of its size class and significantly better
     kad = partners[partners["org_code"] == "KAD"].sort_values("partner_rank")
     assert kad["partner_org_code"].iloc[0] == "RDW"
-    assert pilots.find_partners(data, cand, 2023, config(min_top_years=3))["partner_org_code"].isin(["ZIN"]).sum() == 0
+    assert find_partners(data, cand, 2023, config(min_top_years=3))["partner_org_code"].isin(["ZIN"]).sum() == 0
 
 
 def test_dea_peer_with_positive_lambda_is_a_partner_for_efficiency_themes():
@@ -209,8 +227,8 @@ def test_dea_peer_with_positive_lambda_is_a_partner_for_efficiency_themes():
          "score": 1.3, "peers": "ZIN", "lambdas": "ZIN:1", "n_units": 3},
     ])
     data = data_for(rows, dea_results=dea)
-    cand = pilots.find_candidates(data, 2023, config())
-    partners = pilots.find_partners(data, cand, 2023, config())
+    cand = find_candidates(data, 2023, config())
+    partners = find_partners(data, cand, 2023, config())
     assert partners["partner_org_code"].tolist() == ["RVO"]
     assert partners["dea_peer"].iloc[0] and partners["dea_lambda"].iloc[0] == pytest.approx(0.6)
     assert "DEA" in partners["evidence_nl"].iloc[0]
@@ -218,9 +236,9 @@ def test_dea_peer_with_positive_lambda_is_a_partner_for_efficiency_themes():
 
 
 def test_parse_lambdas():
-    assert pilots.parse_lambdas("CODE:0.5;CODE2:0.25") == {"CODE": 0.5, "CODE2": 0.25}
-    assert pilots.parse_lambdas(None) == {}
-    assert math.isnan(pilots.parse_lambdas("", "A;B")["B"])
+    assert parse_lambdas("CODE:0.5;CODE2:0.25") == {"CODE": 0.5, "CODE2": 0.25}
+    assert parse_lambdas(None) == {}
+    assert math.isnan(parse_lambdas("", "A;B")["B"])
 
 
 # -------------------------------------------------------------------------------------- shortlist
@@ -239,10 +257,10 @@ def overload_rows() -> list[dict]:
 
 def test_partner_overload_falls_back_to_next_best_partner():
     data = data_for(overload_rows())
-    cand = pilots.find_candidates(data, 2023, config())
+    cand = find_candidates(data, 2023, config())
     assert cand["org_code"].tolist() == ["UWV", "TSL", "RVO"]      # largest gap first
-    partners = pilots.find_partners(data, cand, 2023, config())
-    short = pilots.build_shortlist(cand, partners, config(max_pilots_per_partner=2))
+    partners = find_partners(data, cand, 2023, config())
+    short = build_shortlist(cand, partners, config(max_pilots_per_partner=2))
     assert short["org_code"].tolist() == ["UWV", "TSL", "RVO"]
     assert short["partner_org_code"].tolist() == ["SVB", "SVB", "DUO"]
     assert short["partner_status"].tolist() == ["assigned", "assigned", "fallback"]
@@ -253,28 +271,28 @@ def test_partner_overload_falls_back_to_next_best_partner():
 
 def test_no_partner_left_is_recorded():
     data = data_for(overload_rows())
-    cand = pilots.find_candidates(data, 2023, config())
-    partners = pilots.find_partners(data, cand, 2023, config())
+    cand = find_candidates(data, 2023, config())
+    partners = find_partners(data, cand, 2023, config())
     partners = partners[partners["partner_org_code"] == "SVB"]
-    short = pilots.build_shortlist(cand, partners, config(max_pilots_per_partner=1))
+    short = build_shortlist(cand, partners, config(max_pilots_per_partner=1))
     assert short["partner_org_code"].tolist()[0] == "SVB"
     assert short["partner_org_code"].iloc[1:].isna().all()
     assert short["partner_status"].tolist() == ["assigned", "none_left", "none_left"]
     assert "geen partner meer beschikbaar" in short.iloc[1]["rationale_nl"]
-    none_found = pilots.build_shortlist(cand, partners.iloc[0:0], config())
+    none_found = build_shortlist(cand, partners.iloc[0:0], config())
     assert set(none_found["partner_status"]) == {"none_found"}
 
 
 def test_shortlist_size_and_one_pilot_per_organisation():
     rows = overload_rows() + tijdig_rows()
     data = data_for(rows)
-    cand = pilots.find_candidates(data, 2023, config())
-    partners = pilots.find_partners(data, cand, 2023, config())
-    short = pilots.build_shortlist(cand, partners, config())
+    cand = find_candidates(data, 2023, config())
+    partners = find_partners(data, cand, 2023, config())
+    short = build_shortlist(cand, partners, config())
     assert short["org_code"].is_unique
     assert short["rank"].tolist() == list(range(1, len(short) + 1))
-    assert len(pilots.build_shortlist(cand, partners, config(shortlist_size=2))) == 2
-    both = pilots.build_shortlist(cand, partners, config(max_pilots_per_organisation=None))
+    assert len(build_shortlist(cand, partners, config(shortlist_size=2))) == 2
+    both = build_shortlist(cand, partners, config(max_pilots_per_organisation=None))
     assert (both["org_code"] == "UWV").sum() == 2
 
 
@@ -286,8 +304,8 @@ def test_shortlist_is_deterministic_and_every_entry_has_reasons():
         shuffled = pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
         data = PilotData(comparisons=shuffled, catalogue=catalogue().sample(frac=1.0, random_state=seed),
                          organisations=ORGS.sample(frac=1.0, random_state=seed), organisatie=organisatie)
-        cand = pilots.find_candidates(data, 2023, config())
-        results.append(pilots.build_shortlist(cand, pilots.find_partners(data, cand, 2023, config()), config()))
+        cand = find_candidates(data, 2023, config())
+        results.append(build_shortlist(cand, find_partners(data, cand, 2023, config()), config()))
     pd.testing.assert_frame_equal(results[0], results[1])
     pd.testing.assert_frame_equal(results[0], results[2])
     short = results[0]
@@ -302,8 +320,8 @@ def test_shortlist_is_deterministic_and_every_entry_has_reasons():
 
 def test_rationale_reads_like_the_example():
     data = data_for(tijdig_rows())
-    cand = pilots.find_candidates(data, 2023, config())
-    short = pilots.build_shortlist(cand, pilots.find_partners(data, cand, 2023, config()), config())
+    cand = find_candidates(data, 2023, config())
+    short = build_shortlist(cand, find_partners(data, cand, 2023, config()), config())
     uwv = short.set_index("org_code").loc["UWV"]
     assert uwv["rationale_nl"].startswith(
         "UWV staat 3 jaar op rij in het laagste kwartiel op Tijdig beslist (78,0% tegen clustermediaan 89,0%")
@@ -313,15 +331,15 @@ def test_rationale_reads_like_the_example():
 
 def test_shortlist_csv_has_required_columns_and_escapes_formulas():
     data = data_for(tijdig_rows())
-    cand = pilots.find_candidates(data, 2023, config())
-    short = pilots.build_shortlist(cand, pilots.find_partners(data, cand, 2023, config()), config())
+    cand = find_candidates(data, 2023, config())
+    short = build_shortlist(cand, find_partners(data, cand, 2023, config()), config())
     short.loc[0, "rationale_nl"] = "=HYPERLINK(\"http://x\")"
-    text = pilots.shortlist_csv(short)
+    text = shortlist_csv(short)
     table = pd.read_csv(io.StringIO(text))
     for col in ("org_code", "indicator_code", "partner_org_code", "score", "rationale", "rank", "rationale_en"):
         assert col in table.columns
     assert table.loc[0, "rationale"].startswith("'=")
-    assert pilots.escape_cell("-5") == "'-5" and pilots.escape_cell("@x") == "'@x" and pilots.escape_cell(3) == 3
+    assert escape_cell("-5") == "'-5" and escape_cell("@x") == "'@x" and escape_cell(3) == 3
 
 
 # ----------------------------------------------------------------------------------------- register
@@ -373,18 +391,18 @@ def test_register_problems_are_reported_per_line(tmp_path):
 def test_workspace_config_overrides_defaults(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "pilots.yaml").write_text("max_pilots_per_partner: 1\nweights: {gap_median: 0.5}\n", "utf-8")
-    cfg = pilots.load_config(tmp_path)
+    cfg = load_config(tmp_path)
     assert cfg["max_pilots_per_partner"] == 1 and cfg["weights"]["gap_median"] == 0.5
-    assert cfg["weights"]["persistence"] == pilots.default_config()["weights"]["persistence"]
+    assert cfg["weights"]["persistence"] == default_config()["weights"]["persistence"]
     (tmp_path / "data" / "pilots.yaml").write_text("max_partners: 1\n", "utf-8")
     with pytest.raises(ValueError, match="unknown setting"):
-        pilots.load_config(tmp_path)
+        load_config(tmp_path)
     (tmp_path / "data" / "pilots.yaml").write_text("cov_type: HC3\n", "utf-8")
     with pytest.raises(ValueError, match="cov_type must be one of HC1"):
-        pilots.load_config(tmp_path)
+        load_config(tmp_path)
     (tmp_path / "data" / "pilots.yaml").write_text("cov_type: cluster\n", "utf-8")
     with pytest.raises(ValueError, match="no longer available.*one treated cluster.*Conley & Taber"):
-        pilots.load_config(tmp_path)
+        load_config(tmp_path)
 
 
 # ---------------------------------------------------------------------------------------- follow-up
@@ -416,7 +434,7 @@ def dummies_fit(panel: pd.DataFrame, start: int, **fit):
 @pytest.mark.parametrize("balanced", [True, False])
 def test_twfe_matches_statsmodels_ols_with_unit_and_year_dummies(balanced):
     panel = did_panel() if balanced else unbalanced(did_panel())
-    ours = pilots.did_estimate(panel, 2022, cov_type="HC1")
+    ours = did_estimate(panel, 2022, cov_type="HC1")
     fit, frame = dummies_fit(panel, 2022, cov_type="HC1")
     assert ours["estimate"] == pytest.approx(fit.params["D"], abs=1e-10)
     assert ours["se"] == pytest.approx(fit.bse["D"], rel=1e-9)
@@ -437,9 +455,9 @@ def test_twfe_matches_statsmodels_ols_with_unit_and_year_dummies(balanced):
 def test_cluster_se_only_with_several_treated_units_and_then_matches_statsmodels():
     panel = did_panel()
     with pytest.raises(ValueError, match="single treated unit"):
-        pilots.did_estimate(panel, 2022, cov_type="cluster")
+        did_estimate(panel, 2022, cov_type="cluster")
     several = unbalanced(panel.assign(treated=panel["unit"].isin(["T", "C1", "C2"]).astype(int)))
-    ours = pilots.did_estimate(several, 2022, cov_type="cluster")
+    ours = did_estimate(several, 2022, cov_type="cluster")
     fit, frame = dummies_fit(several, 2022, cov_type="cluster",
                              cov_kwds={"groups": pd.factorize(several["unit"])[0]})
     assert ours["n_treated_units"] == 3
@@ -451,12 +469,12 @@ def test_cluster_se_only_with_several_treated_units_and_then_matches_statsmodels
 
 def test_randomisation_inference_is_the_rank_of_the_placebo_estimates():
     panel = unbalanced(did_panel())
-    ri = pilots.randomisation_inference(panel, 2022)
+    ri = randomisation_inference(panel, 2022)
     placebo = []
     for unit in ("C1", "C2", "C3", "C4"):
-        placebo.append(pilots.did_estimate(panel.assign(treated=(panel["unit"] == unit).astype(int)), 2022)["estimate"])
+        placebo.append(did_estimate(panel.assign(treated=(panel["unit"] == unit).astype(int)), 2022)["estimate"])
     assert [p["estimate"] for p in ri["placebos"]] == pytest.approx(placebo, abs=1e-9)
-    observed = pilots.did_estimate(panel, 2022)["estimate"]
+    observed = did_estimate(panel, 2022)["estimate"]
     assert ri["estimate"] == pytest.approx(observed, abs=1e-10)
     expected = (1 + sum(abs(p) >= abs(observed) for p in placebo)) / 5
     assert ri["p_value"] == pytest.approx(expected) and ri["p_min"] == pytest.approx(1 / 5)
@@ -468,14 +486,14 @@ def test_randomisation_inference_is_the_rank_of_the_placebo_estimates():
 def test_randomisation_interval_is_the_set_of_effects_the_test_does_not_reject():
     rng = np.random.default_rng(3)
     panel = sim_panel(rng, n_controls=24, effect=8.0)
-    ri = pilots.randomisation_inference(panel, 2022, confidence=0.90)
+    ri = randomisation_inference(panel, 2022, confidence=0.90)
     assert ri["p_min"] == pytest.approx(1 / 25) and ri["p_value"] <= 0.10
     lo, hi = ri["ci_low"], ri["ci_high"]
     assert lo < ri["estimate"] < hi and lo > 0
 
     def p_at(tau0: float) -> float:
         shifted = panel.assign(value=panel["value"] - tau0 * ((panel["treated"] == 1) & (panel["year"] >= 2022)))
-        return pilots.randomisation_inference(shifted, 2022)["p_value"]
+        return randomisation_inference(shifted, 2022)["p_value"]
 
     width = hi - lo
     assert p_at(lo) > 0.10 and p_at(hi) > 0.10 and p_at(ri["estimate"]) == 1.0
@@ -485,7 +503,7 @@ def test_randomisation_interval_is_the_set_of_effects_the_test_does_not_reject()
 
 def test_event_study_matches_statsmodels_with_relative_year_dummies():
     panel = unbalanced(did_panel())
-    ri = pilots.randomisation_inference(panel, 2022)
+    ri = randomisation_inference(panel, 2022)
     es = {e["rel_year"]: e for e in ri["event_study"]}
     assert sorted(es) == [-2, -1, 0, 1, 2] and es[-1]["reference"] and es[-1]["estimate"] == 0
     frame = panel.copy()
@@ -531,7 +549,7 @@ def mc_bound(alpha: float, reps: int) -> float:
 def test_permutation_inference_keeps_its_size_with_one_treated_unit(n_controls, alpha):
     reps = 300
     rng = np.random.default_rng(20250 + n_controls)
-    p = np.array([pilots.randomisation_inference(sim_panel(rng, n_controls), 2022, detail=False)["p_value"]
+    p = np.array([randomisation_inference(sim_panel(rng, n_controls), 2022, detail=False)["p_value"]
                   for _ in range(reps)])
     rate = float(np.mean(p <= alpha + 1e-12))
     assert rate <= mc_bound(alpha, reps), rate
@@ -559,7 +577,7 @@ def test_cluster_robust_se_over_rejects_with_one_treated_unit_in_the_same_design
 def test_permutation_inference_has_power_against_a_large_effect():
     reps = 100
     rng = np.random.default_rng(7)
-    p = np.array([pilots.randomisation_inference(sim_panel(rng, 19, effect=6.0), 2022, detail=False)["p_value"]
+    p = np.array([randomisation_inference(sim_panel(rng, 19, effect=6.0), 2022, detail=False)["p_value"]
                   for _ in range(reps)])
     assert float(np.mean(p <= 0.05 + 1e-12)) >= 0.8
 
@@ -567,17 +585,17 @@ def test_permutation_inference_has_power_against_a_large_effect():
 def test_wild_cluster_bootstrap_refuses_one_treated_cluster_and_keeps_size_with_several():
     rng = np.random.default_rng(5)
     with pytest.raises(ValueError, match="at least 2 treated units and 12 units"):
-        pilots.wild_cluster_bootstrap(sim_panel(rng, 19), 2022)
+        wild_cluster_bootstrap(sim_panel(rng, 19), 2022)
     with pytest.raises(ValueError, match="at least 2 treated units and 12 units"):
-        pilots.wild_cluster_bootstrap(sim_panel(rng, 8, n_treated=3), 2022)
+        wild_cluster_bootstrap(sim_panel(rng, 8, n_treated=3), 2022)
     reps, alpha = 150, 0.05
-    p = np.array([pilots.wild_cluster_bootstrap(sim_panel(rng, 13, n_treated=3), 2022, reps=199, seed=i)["p_value"]
+    p = np.array([wild_cluster_bootstrap(sim_panel(rng, 13, n_treated=3), 2022, reps=199, seed=i)["p_value"]
                   for i in range(reps)])
     assert float(np.mean(p <= alpha)) <= mc_bound(alpha, reps)
-    big = [pilots.wild_cluster_bootstrap(sim_panel(rng, 13, effect=8.0, n_treated=3), 2022, reps=199, seed=i)
+    big = [wild_cluster_bootstrap(sim_panel(rng, 13, effect=8.0, n_treated=3), 2022, reps=199, seed=i)
            ["p_value"] for i in range(30)]
     assert float(np.mean(np.array(big) <= 0.10)) >= 0.5
-    effect = pilots.pilot_effect(sim_panel(rng, 13, n_treated=3), 2022)
+    effect = pilot_effect(sim_panel(rng, 13, n_treated=3), 2022)
     assert 0 <= effect["p_wild_bootstrap"] <= 1 and effect["n_assignments"] == math.comb(16, 3)
 
 
@@ -594,10 +612,10 @@ def test_follow_up_estimates_against_cluster_controls():
     clusters = {"T": "uitkeren", "C1": "uitkeren", "C2": "uitkeren", "C3": "uitkeren", "C4": "registreren"}
     register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
                               "start_year": 2022, "note": ""}])
-    [res] = pilots.follow_up(follow_data(panel, clusters), register, 2024, config(max_years_before=3))
+    [res] = follow_up(follow_data(panel, clusters), register, 2024, config(max_years_before=3))
     assert res["control_scope"] == "cluster" and res["control_org_codes"] == ["C1", "C2", "C3"]
     assert (res["n_treated_before"], res["n_treated_after"], res["n_control_units"]) == (3, 3, 3)
-    expected = pilots.did_estimate(panel[panel["unit"] != "C4"], 2022, cov_type="HC1")
+    expected = did_estimate(panel[panel["unit"] != "C4"], 2022, cov_type="HC1")
     assert res["estimate"] == pytest.approx(expected["estimate"]) and res["se"] == pytest.approx(expected["se"])
     # three controls: the permutation test cannot go below p = 1/4, so the data cannot tell
     assert res["p_min"] == pytest.approx(0.25) and res["n_assignments"] == 4
@@ -621,7 +639,7 @@ def many_controls_data(effect: float, n_controls: int = 24, seed: int = 11) -> t
 @pytest.mark.parametrize(("effect", "verdict"), [(10.0, "improved"), (-10.0, "worsened"), (0.0, "no_clear_effect")])
 def test_verdict_follows_the_permutation_test_when_alpha_is_attainable(effect, verdict):
     data, register = many_controls_data(effect)
-    [res] = pilots.follow_up(data, register, 2024, config())
+    [res] = follow_up(data, register, 2024, config())
     assert res["n_control_units"] == 24 and res["p_min"] == pytest.approx(1 / 25)
     assert res["verdict"] == verdict, res["verdict_en"]
     assert "permutation test over 25 organisations" in res["verdict_en"]
@@ -638,7 +656,7 @@ def test_pre_period_divergence_is_flagged():
     data, register = many_controls_data(0.0)
     iv = data.indicator_values
     iv.loc[(iv["org_code"] == "T") & (iv["year"] == 2019), "value"] += 25.0
-    [res] = pilots.follow_up(data, register, 2024, config())
+    [res] = follow_up(data, register, 2024, config())
     assert res["pre_trend_years"] == [2019]
     assert "parallel trends are doubtful" in res["verdict_en"] and "parallelle trends" in res["verdict_nl"]
 
@@ -648,7 +666,7 @@ def test_follow_up_falls_back_to_all_members_and_excludes_partner():
     clusters = {"T": "uitkeren", "C1": "uitkeren", "C2": "registreren", "C3": "registreren", "C4": "registreren"}
     register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": "C2",
                               "start_year": 2022, "note": ""}])
-    [res] = pilots.follow_up(follow_data(panel, clusters), register, 2024, config())
+    [res] = follow_up(follow_data(panel, clusters), register, 2024, config())
     assert res["control_scope"] == "all" and res["control_org_codes"] == ["C1", "C3", "C4"]
 
 
@@ -665,7 +683,7 @@ def test_too_little_data_gives_the_honest_verdict(case):
     clusters = {u: "uitkeren" for u in panel["unit"].unique()}
     register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
                               "start_year": start, "note": ""}])
-    [res] = pilots.follow_up(follow_data(panel, clusters), register, year, config(min_controls=min_controls))
+    [res] = follow_up(follow_data(panel, clusters), register, year, config(min_controls=min_controls))
     assert res["verdict"] == "too_little_data"
     assert res["verdict_nl"].startswith("Te weinig gegevens om een effect vast te stellen")
     assert res["verdict_en"].startswith("Too little data to tell")
@@ -680,7 +698,7 @@ def test_follow_up_ignores_suppressed_values():
                               "flags"] = "suppressed"
     register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
                               "start_year": 2022, "note": ""}])
-    [res] = pilots.follow_up(data, register, 2024, config())
+    [res] = follow_up(data, register, 2024, config())
     assert res["n_treated_before"] == 0 and res["verdict"] == "too_little_data"
 
 
@@ -690,7 +708,7 @@ def test_one_year_either_side_is_marked_indicative():
     clusters = {u: "uitkeren" for u in panel["unit"].unique()}
     register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
                               "start_year": 2022, "note": ""}])
-    [res] = pilots.follow_up(follow_data(panel, clusters), register, 2022, config())
+    [res] = follow_up(follow_data(panel, clusters), register, 2022, config())
     assert res["verdict"] != "too_little_data" and "Indicatief" in res["verdict_nl"]
     assert res["n_treated_years"] == 2 and res["n_control_units"] == 4
 
@@ -701,7 +719,7 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     ws = Workspace.at(tmp_path).ensure()
     comparisons = pd.DataFrame(overload_rows() + tijdig_rows())
     comparisons["significance_label"] = comparisons["significance_label"].astype(object)
-    cat = pilots.catalogue_from_yaml()
+    cat = catalogue_from_yaml()
     cat["fields"] = cat["fields"].map(lambda f: ";".join(f))
     values = comparisons[["org_code", "year", "indicator_code", "value"]].assign(flags=None)
     con = duckdb.connect(str(ws.db_path))
@@ -712,7 +730,7 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
         con.unregister("_df")
     con.close()
     pilots.add_pilot(ws, "UWV", TIJDIG, "SVB", 2022)
-    result = pilots.run_pilots(ws)
+    result = pilots.run(ws)
     assert result["year"] == 2023
     html = (tmp_path / "reports" / "2023" / "pilots.html").read_text("utf-8")
     assert "Pilotselectie 2023" in html and "Wat gebeurde er daarna" in html
@@ -727,8 +745,8 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     [f] = result["follow_up"]
     assert f["org_code"] == "UWV" and f["n_treated_before"] == 1 and f["n_treated_after"] == 2
     follow = pd.read_csv(tmp_path / "reports" / "2023" / "pilots_follow_up.csv")
-    assert list(follow.columns) == pilots.FOLLOW_UP_COLUMNS
+    assert list(follow.columns) == FOLLOW_UP_COLUMNS
     assert follow["verdict"].unique().tolist() == [f["verdict"]]
     if f["event_study"]:
         assert follow["rel_year"].tolist() == [e["rel_year"] for e in f["event_study"]]
-    assert f["verdict"] in pilots.VERDICTS and f["verdict_nl"] in html
+    assert f["verdict"] in VERDICTS and f["verdict_nl"] in html
