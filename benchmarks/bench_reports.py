@@ -24,10 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from markupsafe import Markup  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from pipeline import warehouse  # noqa: E402
-from pipeline.report import build  # noqa: E402
+from pipeline.core import warehouse  # noqa: E402
+from pipeline.report import pages  # noqa: E402
+from pipeline.report.data import latest_year, load_report_data  # noqa: E402
 from pipeline.core.workspace import Workspace, atomic_write_text  # noqa: E402
 
 
@@ -59,14 +61,14 @@ def main() -> None:
 
         con = warehouse.connect(ws.db_path, read_only=True)
         try:
-            year = args.year or build.latest_year(con)
+            year = args.year or latest_year(con)
             t = time.perf_counter()
-            data = build.load_report_data(con, year)
+            data = load_report_data(con, year)
             load_s = time.perf_counter() - t
         finally:
             con.close()
         codes = data.reporting_orgs
-        script = {"inline": build.Markup(build.plotly_js()), "src": None}
+        script = {"inline": Markup(pages.plotly_js()), "src": None}
 
         baseline, base_write = [], []
         for _ in range(args.repeat):
@@ -81,7 +83,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for code in codes:
                 t = time.perf_counter()
-                html = build.render_organisation(data, code, "nl", script)
+                html = pages.render_organisation(data, code, "nl", script)
                 render_s.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 atomic_write_text(out / f"{code}.html", html)
@@ -89,7 +91,7 @@ def main() -> None:
                 sizes.append(len(html.encode("utf-8")))
 
         t = time.perf_counter()
-        build.render_overview(data, ws.reports, "nl", {"inline": None, "src": build.ASSET})
+        pages.render_overview(data, ws.reports, "nl", {"inline": None, "src": pages.ASSET})
         overview_s = time.perf_counter() - t
 
         full = []
@@ -97,7 +99,7 @@ def main() -> None:
             target = Workspace.at(Path(tmp) / f"full{len(full)}").ensure()
             shutil.copy2(ws.db_path, target.db_path)
             t = time.perf_counter()
-            build.build_reports(target, year)
+            pages.build_reports(target, year)
             full.append(time.perf_counter() - t)
 
     base = best(baseline)
@@ -107,7 +109,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"year {year}: {len(codes)} organisation reports, {len(data.catalogue)} indicators, "
           f"report size {statistics.median(sizes) / 1e6:.2f} MB "
-          f"(plotly.js {len(build.plotly_js()) / 1e6:.2f} MB inline)\n")
+          f"(plotly.js {len(pages.plotly_js()) / 1e6:.2f} MB inline)\n")
     print("| task | seconds | × bare to_html |")
     print("|---|---:|---:|")
     print(f"| baseline: one bare `fig.to_html()` (35 bars, plotly.js inline) | {base:.4f} | 1.0 |")

@@ -54,7 +54,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from rich.console import Console
 
-    from pipeline.report.build import build_reports
+    from pipeline.report.pages import build_reports
     from pipeline.core.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:

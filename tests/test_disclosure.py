@@ -29,7 +29,8 @@ import pytest
 
 from pipeline.compute import engine as compute
 from pipeline.report import disclosure
-from pipeline.report.build import ReportWriteError, build_reports, csv_data_uri
+from pipeline.report.figures import csv_data_uri
+from pipeline.report.pages import ReportWriteError, build_reports
 from pipeline.core.workspace import Workspace
 
 YEAR = 2025
@@ -611,7 +612,7 @@ def test_report_file_size_limit_keeps_the_previous_set(demo_workspace, tmp_path)
         import resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
-        from pipeline.report.build import ReportWriteError, build_reports
+        from pipeline.report.pages import ReportWriteError, build_reports
         from pipeline.core.workspace import Workspace
         try:
             build_reports(Workspace.at({str(ws.root)!r}), {YEAR}, org={org!r})

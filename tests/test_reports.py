@@ -18,11 +18,12 @@ import pytest
 from markupsafe import escape
 
 from pipeline.compute.engine import catalogue as catalogue_list
-from pipeline.report import build
-from pipeline.report import charts
 from pipeline.report import disclosure
-from pipeline.report.build import build_reports, csv_data_uri, format_value
-from pipeline.report.render import CSP
+from pipeline.report import figures
+from pipeline.report.figures import csv_data_uri
+from pipeline.report.pages import build_reports
+from pipeline.report.render import CSP, fmt_number
+from pipeline.report.text import format_value
 from pipeline.core.workspace import Workspace
 
 YEAR = 2025
@@ -316,7 +317,7 @@ def test_open_mode_names_members_in_a_separate_folder(demo_workspace, tmp_path, 
 
 def _formats(value: float, decimals: int) -> set[str]:
     """How a number can appear in a report: as text (1.234,5) and in a CSV download (1234,5)."""
-    text = build.fmt_number(value, decimals, "nl")
+    text = fmt_number(value, decimals, "nl")
     return {text, text.replace(".", "")}
 
 
@@ -391,8 +392,8 @@ def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frame
             assert page.section_attrs[code]["data-cluster-published"] == "false", (path.name, code)
             fig = page.figures()[f"fig-ind-{code}"]
             cluster_shapes = [s for s in fig["layout"].get("shapes", [])
-                              if charts.CLUSTER in (s.get("line", {}).get("color"), s.get("fillcolor"))
-                              or s.get("fillcolor") == charts.CLUSTER_BAND]
+                              if figures.CLUSTER in (s.get("line", {}).get("color"), s.get("fillcolor"))
+                              or s.get("fillcolor") == figures.CLUSTER_BAND]
             assert cluster_shapes == [], (path.name, code)
             for trace in fig["data"]:
                 if trace.get("name") == "Mediaan cluster":

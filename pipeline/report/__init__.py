@@ -1,9 +1,10 @@
 """Report stage: HTML reports with Plotly charts, offline and self-contained, from the warehouse.
 
-Entry point :func:`run` (``rbb report``). :mod:`.disclosure` is the only way figures about other members reach
-an organisation report; :mod:`.charts` builds the figures, :mod:`.build` assembles the pages, :mod:`.render`
-holds the Jinja environment, :mod:`.feedback` the validation feedback pages and :mod:`.export` the analyst
-downloads.
+Entry point :func:`run` (``rbb report``). :mod:`.data` reads a year from the warehouse; :mod:`.disclosure` is
+the only way figures about other members reach an organisation report; :mod:`.figures` builds the figures and
+table models, :mod:`.sections` the context of each report section, :mod:`.pages` assembles and writes the pages;
+:mod:`.text` holds the wording in both languages, :mod:`.render` the Jinja environment, :mod:`.feedback` the
+validation feedback pages and :mod:`.export` the analyst downloads.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.workspace import Workspace
-from pipeline.report.build import MissingTables, ReportWriteError, build_reports
+from pipeline.report.data import MissingTables
+from pipeline.report.pages import ReportWriteError, build_reports
 
 __all__ = ["MissingTables", "ReportWriteError", "run"]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.metadata.models import load as load_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pipeline.report.build import ReportData
+    from pipeline.report.data import ReportData
 
 
 @lru_cache(maxsize=1)

@@ -136,8 +136,8 @@ def test_the_rule_catches_a_wrong_import(tmp_path):
     """The checker itself: an ingest module importing the report stage, or a private name, is found."""
     fake = tmp_path / "pipeline" / "ingest"
     fake.mkdir(parents=True)
-    (fake / "bad.py").write_text("from pipeline.report.build import build_reports\nfrom ..core.workspace import _x\n")
+    (fake / "bad.py").write_text("from pipeline.report.pages import build_reports\nfrom ..core.workspace import _x\n")
     found = imports("pipeline.ingest.bad", fake / "bad.py")
-    assert [(t, n) for _, t, n in found] == [("pipeline.report.build", ["build_reports"]),
+    assert [(t, n) for _, t, n in found] == [("pipeline.report.pages", ["build_reports"]),
                                              ("pipeline.core.workspace", ["_x"])]
-    assert RANKS[part_of("pipeline.report.build")] > RANKS[part_of("pipeline.ingest.bad")]
+    assert RANKS[part_of("pipeline.report.pages")] > RANKS[part_of("pipeline.ingest.bad")]

@@ -1,4 +1,8 @@
-"""Plotly figures for the reports, built as plain figure dicts (data in, figure out, no I/O).
+"""Figures and tables for the reports: plain values in, Plotly figure dicts and table models out (no I/O).
+
+The chart functions build figure dicts; :func:`to_div` embeds one in a page. :func:`table` is the model of a
+data table with its CSV download (:func:`csv_data_uri`), :func:`block` the model of a figure with its caption,
+tables and notes, as the templates render them.
 
 Every figure uses the Okabe–Ito colour-blind-safe palette, Dutch or English number separators and a
 compact layout without Plotly's default template, so the embedded JSON stays small and deterministic.
@@ -9,8 +13,11 @@ Plotly renders a few HTML-like tags in labels, and a name must always be shown a
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Sequence
+from urllib.parse import quote
 
+from markupsafe import Markup
 from plotly.io.json import to_json_plotly
 
 from pipeline.report.visible import visible
@@ -418,3 +425,89 @@ def to_div(fig: Figure, div_id: str) -> str:
     height = int(fig["layout"]["height"])
     return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>\n'
             f'<script type="application/json" class="chart-spec" data-target="{div_id}">{spec}</script>')
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def _csv_number(value: Any, decimals: int | None, lang: str) -> str:
+    """A number as a CSV cell: no grouping, a decimal comma in Dutch files."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if decimals is None:
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    else:
+        text = f"{float(value):.{decimals}f}"
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+CSV_SEPARATORS = (";", ",")
+FORMULA_PREFIXES = "=+-@\t\r"
+# A spreadsheet starts a new cell at the start of a line and after either list separator (a file may be opened
+# with the other one); a cell is a formula when it starts with a prefix, possibly after spaces and quotes.
+_CELL_START = re.compile(r"(^|[;,\n\r])([ \"]*)(?=[=+\-@\t\r])")
+
+
+def _csv_text(value: Any) -> str:
+    """A text cell that no spreadsheet runs as a formula, whichever list separator it is opened with.
+
+    An apostrophe goes before a formula prefix (= + - @ tab CR) at the start of the text and after every
+    ``;``, ``,`` or line break in it (OWASP CSV injection); hidden and direction-changing characters are
+    written out as ``<U+XXXX>``.
+    """
+    text = visible("" if value is None else value)
+    return _CELL_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
+
+
+def _csv_cell(text: str) -> str:
+    """Quote a cell holding either separator, a quote or a line break, so both dialects keep it whole."""
+    if any(ch in text for ch in ';,"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_data_uri(header: list[str], rows: list[list[Any]], lang: str) -> str:
+    """A CSV file as a data: URI. Cells: ("num", value, decimals) for numbers, anything else is text.
+
+    Dutch files use ';' and a decimal comma (as Dutch Excel expects); English files ',' and a point. Every cell
+    holding ';', ',', a quote or a line break is quoted in both dialects, and text cells are neutralised
+    (:func:`_csv_text`), so opening a file with the other separator never yields a formula.
+    """
+    sep = ";" if lang == "nl" else ","
+    lines = [sep.join(_csv_cell(_csv_text(h)) for h in header)]
+    for row in rows:
+        out = []
+        for cell in row:
+            if isinstance(cell, tuple) and cell and cell[0] == "num":
+                out.append(_csv_cell(_csv_number(cell[1], cell[2], lang)))
+            else:
+                out.append(_csv_cell(_csv_text(cell)))
+        lines.append(sep.join(out))
+    return "data:text/csv;charset=utf-8," + quote("\ufeff" + "\r\n".join(lines) + "\r\n", safe="")
+
+
+def num(value: Any, decimals: int | None = None) -> tuple[str, Any, int | None]:
+    """A numeric CSV cell (:func:`csv_data_uri`); ``decimals`` None prints the value as it is."""
+    return ("num", value, decimals)
+
+
+def slug(text: str) -> str:
+    """Text as an id or file name part: letters, digits, ``_`` and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def table(caption: str, columns: list[tuple[str, bool]], rows: list[list[Any]], csv_header: list[str],
+          csv_rows: list[list[Any]], name: str, lang: str) -> dict[str, Any]:
+    """A data table plus its CSV download; ``columns`` are (label, numeric) pairs."""
+    return {"caption": caption, "columns": columns, "rows": rows,
+            "csv_href": csv_data_uri(csv_header, csv_rows, lang), "csv_name": f"{slug(name)}.csv"}
+
+
+def block(fig_id: str, title: str, fig: dict[str, Any] | None, caption: str, tables: list[dict[str, Any]],
+          meta: list[tuple[str, str]] | None = None, attrs: dict[str, str] | None = None,
+          notes: list[str] | None = None) -> dict[str, Any]:
+    """A figure (or None) with its title, caption, data tables, definition list and notes."""
+    return {"id": fig_id, "title": title, "chart": Markup(to_div(fig, fig_id)) if fig else None,
+            "caption": caption, "tables": tables, "meta": meta or [], "attrs": attrs or {}, "notes": notes or []}

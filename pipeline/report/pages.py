@@ -1,0 +1,282 @@
+"""The report pages of one year: page assembly and the staged writing of the set under ``reports/<year>/``.
+
+Output under ``reports/<year>/``:
+
+* ``index.html``: overview for analysts and programme management (names every member). It loads plotly.js
+  from ``assets/plotly.min.js``, written once per year.
+* ``organisations/<CODE>.html``: one report per organisation with accepted data, confidential to that
+  organisation. Other members appear only as unlabeled points; tables and downloads hold only the organisation's
+  own figures and published benchmark statistics. Each file is self-contained (plotly.js inline) so it can be
+  sent as one e-mail attachment; with ``shared_assets=True`` it loads ``../assets/plotly.min.js`` instead.
+* ``organisations-open/<CODE>.html`` (``open_mode=True``): the same report naming every member, for analysts.
+* ``validation/<CODE>_v<version>.html``: the validation feedback pages, re-rendered.
+
+English pages get an ``.en`` suffix (``index.en.html``). Output depends only on the warehouse: fixed chart ids,
+sorted inputs and no timestamps, so the same warehouse gives byte-identical files. The set is written to a
+staging folder and swapped in whole (:func:`build_reports`); a failed write leaves the previous set unchanged and
+raises :class:`ReportWriteError`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import plotly.offline
+from markupsafe import Markup
+
+from pipeline.core import warehouse
+from pipeline.core.workspace import Workspace, atomic_write_text
+from pipeline.report import sections
+from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
+from pipeline.report.disclosure import MIN_MEMBERS, MemberView
+from pipeline.report.feedback import write_feedback
+from pipeline.report.render import render
+from pipeline.report.text import TEXT, date_text
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: dict[str, Any]) -> str:
+    """The analyst overview of one year (names every member)."""
+    t = TEXT[lang]
+    themes = sections.overview_themes(data, lang)
+    kpis = sections.overview_kpis(data, lang)
+    return render(
+        "overview.html", lang=lang, t=t, year=data.year,
+        title=t["overview_title"].format(year=data.year), subtitle=t["overview_subtitle"],
+        confidential=t["overview_badge"], plotly=plotly_script, kpis=kpis, data_as_of=sections.data_as_of(data, lang),
+        completeness=sections.completeness_block(data, reports, lang), heatmap=sections.heatmap_block(data, lang),
+        clusters=sections.clusters_block(data, lang), composite=sections.composite_overview(data, lang),
+        dea=sections.dea_overview(data, lang), review=sections.composite_review(data, lang), themes=themes,
+        methodology=sections.methodology(data, lang),
+    )
+
+
+def render_organisation(data: ReportData, org_code: str, lang: str, plotly_script: dict[str, Any],
+                        open_mode: bool = False) -> str:
+    """One organisation's report; it sees the warehouse only through its disclosure.MemberView."""
+    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script)
+
+
+def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any]) -> str:
+    t = TEXT[lang]
+    org = view.org
+    themes = sections.member_themes(view, lang)
+    composite = sections.composite_block(view, lang)
+    sw = sections.strengths(view, lang)
+    kpis = sections.member_kpis(view, composite, sw, lang)
+    badge = t["open_badge"] if view.open_mode else t["org_badge"].format(name=org["name"])
+    return render(
+        "organisation.html", lang=lang, t=t, year=view.year, org=org,
+        title=t["org_title"].format(year=view.year, name=org["name"]), subtitle=t["org_subtitle"],
+        confidential=badge, plotly=plotly_script, kpis=kpis, data_as_of=date_text(view.data_as_of(), lang),
+        reading=t["reading_text"].format(name=org["name"], k=MIN_MEMBERS),
+        profile=sections.profile_block(view, lang), sw=sw, composite=composite, themes=themes,
+        explanations=sections.explanations(view, lang), methodology=sections.methodology(view, lang),
+        provenance=sections.provenance(view, lang),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- I/O
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The plotly.js bundle that ships with the installed plotly package (never a CDN)."""
+    return plotly.offline.get_plotlyjs()
+
+
+ASSET = "assets/plotly.min.js"
+
+
+def _inline_script() -> dict[str, Any]:
+    return {"inline": Markup(plotly_js()), "src": None}
+
+
+def _suffix(lang: str) -> str:
+    return "" if lang == "nl" else f".{lang}"
+
+
+class ReportWriteError(RuntimeError):
+    """The reports of a year could not be written (disk full, no permission, ...); the previous set is unchanged.
+
+    ``message_nl`` and ``message_en`` are the messages for the user; ``str()`` gives both.
+    """
+
+    def __init__(self, year: int, out_dir: Path, exc: OSError) -> None:
+        code = exc.errno
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            nl, en = "de schijf is vol", "the disk is full"
+        elif code == errno.EFBIG:
+            nl, en = "een bestand is groter dan toegestaan", "a file is larger than allowed"
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            nl, en = "geen schrijfrechten", "no permission to write"
+        else:
+            nl = en = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        self.year, self.out_dir, self.errno = year, out_dir, code
+        self.message_nl = (f"Rapporten {year} niet geschreven: {nl}{where}. De vorige rapporten in {out_dir} zijn "
+                           f"ongewijzigd. Maak ruimte vrij of herstel de oorzaak en probeer het opnieuw.")
+        self.message_en = (f"Reports {year} not written: {en}{where}. The previous reports in {out_dir} are "
+                           f"unchanged. Free some space or fix the cause and try again.")
+        super().__init__(f"{self.message_nl} / {self.message_en}")
+
+
+STAGING = ".{year}.tmp-{pid}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_staging(reports: Path, year: int) -> None:
+    """Staging folders of an earlier build of this year whose process is gone (killed half-way)."""
+    if not reports.exists():
+        return
+    for p in reports.glob(f".{year}.tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if p.is_dir() and (not pid.isdigit() or not _pid_alive(int(pid)) or int(pid) == os.getpid()):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _fill_from(old: Path, new: Path) -> None:
+    """Give the staged year folder every file of the current one it does not replace (hard links: no space)."""
+    if not old.exists():
+        return
+    for src in sorted(old.rglob("*")):
+        if src.is_dir() or (src.name.startswith(".") and ".tmp-" in src.name):
+            continue
+        dst = new / src.relative_to(old)
+        if dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            shutil.copy2(src, dst)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd = -100
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _swap_in(staged: Path, out_dir: Path) -> Path | None:
+    """Put the staged year folder in place of ``out_dir``; returns the folder now holding the old set."""
+    if not out_dir.exists():
+        os.rename(staged, out_dir)
+        return None
+    if _exchange(staged, out_dir):
+        return staged
+    old = staged.with_name(staged.name + "-old")
+    os.rename(out_dir, old)
+    try:
+        os.rename(staged, out_dir)
+    except OSError:
+        os.rename(old, out_dir)
+        raise
+    return old
+
+
+def build_reports(ws: Workspace, year: int | None = None, org: str | None = None, lang: str = "nl",
+                  open_mode: bool = False, shared_assets: bool = False) -> list[Path]:
+    """Write the reports of one year into ``reports/<year>/`` and return the files written.
+
+    The new files are written to a staging folder next to it (``reports/.<year>.tmp-<pid>/``), completed with
+    hard links to the current files they do not replace, and swapped in as a whole. On any error (a full disk
+    among them) the previous reports stay complete and unchanged, nothing temporary is left, and an
+    ``OSError`` becomes a :class:`ReportWriteError` with a Dutch and English message.
+
+    Args:
+        ws: the workspace; the warehouse is opened read-only.
+        year: reporting year (default: the latest year in the warehouse).
+        org: only this organisation's report (the overview is still written).
+        lang: "nl" (default) or "en".
+        open_mode: name every member in the organisation reports (analysts only); written to
+            ``organisations-open/`` so they are never mistaken for the confidential member reports.
+        shared_assets: organisation reports load ``../assets/plotly.min.js`` instead of carrying plotly.js inline.
+    """
+    if lang not in TEXT:
+        raise ValueError(f"unsupported language {lang!r}; use 'nl' or 'en'")
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        year = year or latest_year(con)
+        if year is None:
+            raise MissingTables("the warehouse holds no submissions yet")
+        data = load_report_data(con, year)
+        codes = data.reporting_orgs
+        if org is not None:
+            org = org.upper()
+            if org not in codes:
+                raise ValueError(f"no accepted data for organisation {org!r} in {year}")
+            codes = [org]
+        out_dir = ws.reports / str(year)
+        _remove_stale_staging(ws.reports, year)
+        stage_root = ws.reports / STAGING.format(year=year, pid=os.getpid())
+        stage = stage_root / str(year)
+        old_set: Path | None = None
+        try:
+            written = _write_set(con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode,
+                                 shared_assets)
+            _fill_from(out_dir, stage)
+            old_set = _swap_in(stage, out_dir)
+        except OSError as exc:
+            raise ReportWriteError(year, out_dir, exc) from exc
+        finally:
+            shutil.rmtree(stage_root, ignore_errors=True)
+            if old_set is not None:
+                shutil.rmtree(old_set, ignore_errors=True)
+    finally:
+        con.close()
+    return written
+
+
+def _write_set(con: duckdb.DuckDBPyConnection, data: ReportData, reports: Path, out_dir: Path, stage_root: Path,
+               stage: Path, codes: list[str], org: str | None, lang: str, open_mode: bool,
+               shared_assets: bool) -> list[Path]:
+    """Render the year's files into ``stage``; returns their final paths under ``out_dir``."""
+    suffix = _suffix(lang)
+    stage.mkdir(parents=True, exist_ok=True)
+    asset = out_dir / ASSET
+    written = [asset]
+    if not asset.exists() or asset.read_text("utf-8") != plotly_js():
+        atomic_write_text(stage / ASSET, plotly_js())
+    atomic_write_text(stage / f"index{suffix}.html",
+                      render_overview(data, reports, lang, {"inline": None, "src": ASSET}))
+    written.append(out_dir / f"index{suffix}.html")
+    folder = "organisations-open" if open_mode else "organisations"
+    script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
+    for code in codes:
+        name = f"{folder}/{code}{suffix}.html"
+        atomic_write_text(stage / name, render_organisation(data, code, lang, script, open_mode=open_mode))
+        written.append(out_dir / name)
+    ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
+    for path in write_feedback(con, stage_root, ids, langs=(lang,)):
+        written.append(out_dir / path.relative_to(stage))
+    return written
