@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# shared test helpers (hostile.py, ...) importable from every test folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DEMO_YEARS = [2023, 2024, 2025]
 DEMO_SEED = 2025

@@ -20,7 +20,7 @@ from pipeline.core.workspace import Workspace, WorkspaceBusy
 
 DEMO_SEED, DEMO_YEARS = 2025, [2023, 2024, 2025]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ registry, template, docs

@@ -25,7 +25,7 @@ from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 ORG = "DUO"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = ("accepted", "accepted_with_warnings")
 
 

@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,32 +22,14 @@ from pipeline.report.figures import csv_data_uri
 from pipeline.report.pages import build_reports
 from pipeline.report.render import CSP, fmt_number
 from pipeline.report.text import format_value
-from pipeline.core.workspace import Workspace
+from workspaces import copy_workspace, reporting_orgs
 
 YEAR = 2025
-CHROMIUM = "/usr/bin/chromium"
-AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def reporting_orgs(db: Path, year: int = YEAR) -> list[str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT org_code FROM submissions WHERE year = ? AND in_force ORDER BY 1", [year]).fetchall()]
-    finally:
-        con.close()
-
-
-def copy_workspace(src: Workspace, root: Path) -> Workspace:
-    """A fresh workspace holding a copy of the demo warehouse (and nothing else)."""
-    ws = Workspace.at(root).ensure()
-    shutil.copy2(src.db_path, ws.db_path)
-    return ws
 
 
 class Page(HTMLParser):
@@ -169,36 +149,6 @@ def warehouse_frames(demo_workspace):
         }
     finally:
         con.close()
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
-
-
-def open_report(browser, path: Path):
-    """Load a report from file:// and wait until every chart has rendered; returns (page, problems)."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems = {"console": [], "network": [], "dialogs": []}
-    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems["console"].append(str(e)))
-    page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else problems["network"].append(r.url))
-    page.on("dialog", lambda d: (problems["dialogs"].append(d.message), d.dismiss()))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    # Polled with evaluate: wait_for_function would need 'unsafe-eval', which the reports' CSP forbids.
-    deadline = time.monotonic() + 30
-    while not page.evaluate(
-            "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"):
-        assert time.monotonic() < deadline, f"charts of {path.name} did not render"
-        page.wait_for_timeout(100)
-    return page, problems
 
 
 # ------------------------------------------------------------------------------------- unit level
@@ -413,69 +363,3 @@ def test_other_members_are_unlabeled_points_in_value_order(reports):
         assert trace["hoverinfo"] == "skip"
         assert not {"text", "hovertext", "customdata", "ids"} & set(trace)
         assert trace["x"] == sorted(trace["x"])
-
-
-# ------------------------------------------------------------------------------------ in a browser
-
-
-def _check_page(browser, path: Path, axe: bool = True) -> dict:
-    page, problems = open_report(browser, path)
-    try:
-        n_divs = page.locator(".plotly-graph-div").count()
-        rendered = page.evaluate(
-            "[...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length")
-        tables = page.locator("details.data table").count()
-        violations = []
-        if axe and AXE.exists():
-            page.add_script_tag(path=str(AXE))
-            violations = page.evaluate(
-                """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                     .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
-        return {"divs": n_divs, "rendered": rendered, "tables": tables, "violations": violations,
-                "title": page.title(), "h1": page.locator("h1").inner_text(),
-                "text": page.evaluate("document.querySelector('main').textContent"), **problems,
-                "imgs": page.locator("main img").count()}
-    finally:
-        page.close()
-
-
-@pytest.mark.browser
-def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, reports):
-    orgs = sorted((reports / "organisations").glob("*.html"))
-    feedback = sorted((reports / "validation").glob("*_v1.html"))[0]
-    # Organisation reports share one template: axe runs on one of them, rendering is checked on two.
-    pages = [(reports / "index.html", True), (orgs[0], True), (orgs[-1], False), (feedback, True)]
-    for path, axe in pages:
-        result = _check_page(chromium_browser, path, axe=axe)
-        assert result["console"] == [], (path.name, result["console"])
-        assert result["network"] == [], (path.name, result["network"])
-        assert result["dialogs"] == []
-        assert result["rendered"] == result["divs"], path.name
-        if path != feedback:
-            assert result["divs"] >= 30, path.name
-            assert result["tables"] >= result["divs"], path.name
-        assert result["violations"] == [], (path.name, result["violations"])
-    if not AXE.exists():
-        pytest.skip("axe-core not installed: run npm install in tests/browser (rendering checks passed)")
-
-
-@pytest.mark.browser
-def test_hostile_organisation_name_is_shown_as_text(chromium_browser, demo_workspace, tmp_path):
-    ws = copy_workspace(demo_workspace, tmp_path / "xss")
-    org = reporting_orgs(ws.db_path)[0]
-    con = duckdb.connect(str(ws.db_path))
-    con.execute("UPDATE organisations SET name = ?, abbreviation = ? WHERE org_code = ?", [EVIL, EVIL, org])
-    con.close()
-    build_reports(ws, YEAR, org=org)
-    year_dir = ws.reports / str(YEAR)
-    html = (year_dir / "organisations" / f"{org}.html").read_text("utf-8")
-    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    results = {}
-    for path in (year_dir / "organisations" / f"{org}.html", year_dir / "index.html"):
-        result = results[path.name] = _check_page(chromium_browser, path, axe=False)
-        assert result["dialogs"] == [] and result["console"] == [] and result["network"] == []
-        assert result["imgs"] == 0
-        assert result["rendered"] == result["divs"]
-        assert EVIL in result["text"], path.name
-    assert EVIL in results[f"{org}.html"]["title"] and EVIL in results[f"{org}.html"]["h1"]

@@ -24,7 +24,7 @@ from pipeline.report.feedback import render_feedback
 from pipeline.validate.validator import _fmt, _fmt_en
 from pipeline.core.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATTACKER = "DUO"
 YEAR = 2025
 

@@ -32,7 +32,7 @@ from pipeline.compute.methods.composite import (
     uncertainty,
 )
 
-DATA = Path(__file__).parent / "data" / "coinr_asem"
+DATA = Path(__file__).parents[1] / "data" / "coinr_asem"
 DENOMINATORS = {
     "Den_Area": "Area",
     "Den_Energy": "Energy",

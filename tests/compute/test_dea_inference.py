@@ -24,8 +24,8 @@ from pipeline.compute.methods.dea import (
     sample_warnings,
 )
 
-DATA = Path(__file__).parent / "data" / "dea"
-ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parents[1] / "data" / "dea"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load(file: str, inputs: list[str], outputs: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -28,7 +28,7 @@ from pipeline.core.safe_text import register_code, terminal_safe
 from pipeline.core.workspace import Workspace
 
 YEAR = 2025
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = ("accepted", "accepted_with_warnings")
 MEMBERS = ("DUO", "SVB", "UWV")
 

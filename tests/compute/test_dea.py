@@ -17,7 +17,7 @@ from pipeline.compute.methods.dea import (
     super_efficiency,
 )
 
-DATA = Path(__file__).parent / "data" / "dea"
+DATA = Path(__file__).parents[1] / "data" / "dea"
 MODELS = ["crs_in", "crs_out", "vrs_in", "vrs_out"]
 TOL = 1e-6
 

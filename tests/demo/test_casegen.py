@@ -27,7 +27,7 @@ from pipeline.demo.cases import (
     zipf_exponent,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 YEAR = 2025
 N = 20_000
 
