@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,16 +19,35 @@ DEMO_YEARS = [2023, 2024, 2025]
 DEMO_SEED = 2025
 
 
-@pytest.fixture(scope="session")
-def demo_workspace(tmp_path_factory):
-    """The full demo pipeline (generate, ingest, compute, reports, pilots) for 2023–2025."""
-    from pipeline.demo.run import run_demo
+def _build_demo(root: Path):
     from pipeline.core.workspace import Workspace
+    from pipeline.demo import run_demo
 
-    ws = Workspace.at(tmp_path_factory.mktemp("demo")).ensure()
+    ws = Workspace.at(root).ensure()
     with ws.writer_lock():
         run_demo(ws, seed=DEMO_SEED, years=DEMO_YEARS, console=Console(file=open(os.devnull, "w")))
     return ws
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory):
+    """The full demo pipeline (generate, ingest, compute, reports, pilots) for 2023–2025, built once per test run.
+
+    With parallel workers (pytest-xdist) the first worker builds it in the run's shared temporary folder and the
+    others wait for it and use the same folder; every test only reads it (tests that change a workspace copy it)."""
+    from pipeline.core.workspace import Workspace
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_demo(tmp_path_factory.mktemp("demo"))
+    shared = tmp_path_factory.getbasetemp().parent
+    done = shared / "demo.done"
+    with open(shared / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)            # released when the file closes, also if the build fails
+        if not done.exists():
+            shutil.rmtree(shared / "demo", ignore_errors=True)      # what a failed build of another worker left
+            _build_demo(shared / "demo")
+            done.write_text("built\n")
+    return Workspace.at(shared / "demo")
 
 
 @pytest.fixture()
