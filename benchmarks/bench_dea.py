@@ -1,4 +1,4 @@
-"""Timing of pipeline.methods.dea on 35 units with 3 inputs and 2 outputs.
+"""Timing of pipeline.compute.methods.dea on 35 units with 3 inputs and 2 outputs.
 
 Run from the repository root::
 

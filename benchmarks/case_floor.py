@@ -10,7 +10,7 @@ direct (holistic) form: the "floor" every other method is compared with.
 Prints one JSON object: wall time inside the process (``wall_s``, from interpreter start of this script),
 the query time, rows and groups; writes the indicator table to ``--out`` for the comparison.
 
-Indicator definitions (year Y; the same in ``case_pandas.py`` and ``tests/test_casegen.py``):
+Indicator definitions (year Y; the same in ``case_pandas.py`` and ``tests/demo/test_casegen.py``):
 
 - ``n_records``: rows in the group's files (an extra, for checking row counts);
 - ``n_cases``: cases received in Y; ``n_decided``: ``datum_besluit`` not null and within Y;

@@ -15,7 +15,7 @@ exactly and everything that depends on other members only after the rules below.
    point (rounding cannot hide a fraction with a small denominator), it still counts in the statistics.
 4. Cluster statistics only for the member's own cluster and only when published.
 5. Composite: own scores as whole numbers on the 0–100 scale, positions and the rank interval; the index
-   imputes only with published statistics (``pipeline.compute.published_imputation``).
+   imputes only with published statistics (``pipeline.compute.engine.published_imputation``).
 6. DEA: the own score at two decimals when at least ``MIN_MEMBERS`` organisations were compared; no
    super-efficiency, reference organisations, weights or targets.
 

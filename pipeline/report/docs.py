@@ -69,7 +69,7 @@ def indicators_doc() -> str:
     out = ["# Indicator catalogue", "",
            "<!-- Generated from pipeline/metadata/indicators.yaml by `rbb docs`; do not edit by hand. -->", "",
            f"{len(catalogue())} indicators in {len(themes)} themes. Each is computed by the SQL model "
-           "`pipeline/sql/indicators/<code>.sql` over the accepted submissions in force; organisation values from "
+           "`pipeline/compute/sql/indicators/<code>.sql` over the accepted submissions in force; organisation values from "
            "product rows are volume-weighted (numerators and denominators are summed, never percentages averaged). "
            "value = numerator / denominator × scale. Numerator, denominator and n are stored beside every value.", "",
            "Directions: **higher** is better, **lower** is better, **context** (no normative direction: not ranked).", "",
