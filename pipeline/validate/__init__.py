@@ -1,9 +1,9 @@
 """Validate stage: check a batch of new deliveries and record each in the warehouse.
 
 Entry point :func:`run` (``rbb ingest``): the ingest stage reads the new deliveries; Great Expectations
-suites generated from the registry and the hand-written rules (:mod:`.validator`, :mod:`.cases` for case
-microdata) turn what is wrong into findings; :mod:`.load` records every delivery with its findings and
-loads the accepted ones. :func:`check_files` validates files without loading them (``rbb check``).
+suites generated from the registry and the hand-written rules (:mod:`.validator` with :mod:`.suites`,
+:mod:`.rules` and :mod:`.assemble`; :mod:`.cases` for case microdata) turn what is wrong into findings;
+:mod:`.load` records every delivery with its findings and loads the accepted ones. :func:`check_files` validates files without loading them (``rbb check``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pipeline.ingest.readers import read_deliveries
 from pipeline.metadata.registry import load_organisations, registry
 from pipeline.validate.cases import scan_cases
 from pipeline.validate.load import IngestResult, history_for, record
-from pipeline.validate.validator import History, Validator
+from pipeline.validate.rules import History
+from pipeline.validate.validator import Validator
 
 __all__ = ["IngestResult", "check_files", "run"]
 

@@ -22,7 +22,7 @@ from pipeline.ingest.batch import Item
 from pipeline.ingest.discover import Delivery, printable_text
 from pipeline.metadata.registry import Registry
 from pipeline.validate.cases import aggregate_rows
-from pipeline.validate.validator import History
+from pipeline.validate.rules import History
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 from pipeline.validate import run as ingest
 from pipeline.metadata.registry import registry
 from pipeline.report.feedback import render_feedback
-from pipeline.validate.validator import _fmt, _fmt_en
+from pipeline.validate.assemble import fmt_en, fmt_nl
 from pipeline.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def _figures(con: duckdb.DuckDBPyConnection, org: str, year: int) -> set[str]:
         for rec in cur.fetchall():
             for v in rec:
                 if v is not None and abs(v) >= 1000:      # distinctive figures; small ones occur everywhere
-                    out.update({_fmt(float(v)), _fmt_en(float(v))})
+                    out.update({fmt_nl(float(v)), fmt_en(float(v))})
     return out
 
 
@@ -141,7 +141,7 @@ def test_attack_1_identity_rejection_covers_year_and_code_errors():
     from pipeline.core.findings import Finding
     from pipeline.ingest.readers import RawSubmission
     from pipeline.ingest.batch import Item
-    from pipeline.validate.validator import identity_rejected
+    from pipeline.validate.assemble import identity_rejected
 
     def item(*findings: Finding) -> Item:
         it = Item(key=0, raw=RawSubmission(fmt="csv"), expected_org="DUO", expected_year=2025)
