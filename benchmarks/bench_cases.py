@@ -54,9 +54,14 @@ BENCH = Path(__file__).resolve().parent
 TIME_BIN = "/usr/bin/time"
 METHODS = ("floor", "pandas", "pipeline", "rbb", "rbb_sheets")
 DEFAULT_METHODS = ("floor", "pandas", "pipeline")
-LABELS = {"gen": "generate (casegen)", "floor": "(a) DuckDB floor", "pandas": "(b) pandas",
-          "pipeline": "(c) pipeline", "rbb": "(d) rbb ingest + compute",
-          "rbb_sheets": "(e) rbb ingest + compute, no case files"}
+LABELS = {
+    "gen": "generate (casegen)",
+    "floor": "(a) DuckDB floor",
+    "pandas": "(b) pandas",
+    "pipeline": "(c) pipeline",
+    "rbb": "(d) rbb ingest + compute",
+    "rbb_sheets": "(e) rbb ingest + compute, no case files",
+}
 WORKSPACE_METHODS = ("rbb", "rbb_sheets")
 NOT_AVAILABLE = 3  # exit code of the _pipeline subcommand when pipeline.validate.cases cannot be used
 KEYS = ("org_code", "product_code")
@@ -78,6 +83,7 @@ TOLERANCE = 1e-9
 
 
 # ------------------------------------------------------------------ measuring one process
+
 
 @dataclass
 class Run:
@@ -128,16 +134,27 @@ def measure(cmd: list[str], timeout: float | None = None) -> Run:
         with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
             tpath = tf.name
         try:
-            proc = subprocess.run([TIME_BIN, "-v", "-o", tpath, *cmd], capture_output=True, text=True,
-                                  cwd=ROOT, env=env, timeout=timeout, check=False)
+            proc = subprocess.run(
+                [TIME_BIN, "-v", "-o", tpath, *cmd],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=env,
+                timeout=timeout,
+                check=False,
+            )
             report = Path(tpath).read_text()
         finally:
             os.unlink(tpath)
         wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", report)
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
-        return Run(wall_s=_parse_elapsed(wall.group(1)) if wall else math.nan,
-                   rss_mb=int(rss.group(1)) / 1024 if rss else math.nan, returncode=proc.returncode,
-                   payload=_last_json(proc.stdout), stderr_tail=proc.stderr[-2000:])
+        return Run(
+            wall_s=_parse_elapsed(wall.group(1)) if wall else math.nan,
+            rss_mb=int(rss.group(1)) / 1024 if rss else math.nan,
+            returncode=proc.returncode,
+            payload=_last_json(proc.stdout),
+            stderr_tail=proc.stderr[-2000:],
+        )
     # Fallback: wait4 gives the rusage of exactly this child (RUSAGE_CHILDREN would be the max so far).
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
@@ -148,22 +165,60 @@ def measure(cmd: list[str], timeout: float | None = None) -> Run:
         out.seek(0)
         err.seek(0)
         ru_kb = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
-        return Run(wall_s=wall, rss_mb=ru_kb / 1024, returncode=proc.returncode, payload=_last_json(out.read()),
-                   stderr_tail=err.read()[-2000:])
+        return Run(
+            wall_s=wall,
+            rss_mb=ru_kb / 1024,
+            returncode=proc.returncode,
+            payload=_last_json(out.read()),
+            stderr_tail=err.read()[-2000:],
+        )
 
 
 def method_cmd(method: str, data_dir: Path, fmt: str, year: int, out: Path, db: Path) -> list[str]:
     py = sys.executable
     if method == "floor":
-        return [py, str(BENCH / "case_floor.py"), "--dir", str(data_dir), "--fmt", fmt, "--year", str(year),
-                "--out", str(out)]
+        return [
+            py,
+            str(BENCH / "case_floor.py"),
+            "--dir",
+            str(data_dir),
+            "--fmt",
+            fmt,
+            "--year",
+            str(year),
+            "--out",
+            str(out),
+        ]
     if method == "pandas":
-        return [py, str(BENCH / "case_pandas.py"), "--dir", str(data_dir), "--fmt", fmt, "--year", str(year),
-                "--out", str(out)]
+        return [
+            py,
+            str(BENCH / "case_pandas.py"),
+            "--dir",
+            str(data_dir),
+            "--fmt",
+            fmt,
+            "--year",
+            str(year),
+            "--out",
+            str(out),
+        ]
     if method == "pipeline":
-        return [py, str(Path(__file__).resolve()), "_pipeline", "--dir", str(data_dir), "--fmt", fmt,
-                "--year", str(year), "--db", str(db), "--out", str(out)]
-    if method in WORKSPACE_METHODS:     # data_dir is the workspace here: the real commands, one after the other
+        return [
+            py,
+            str(Path(__file__).resolve()),
+            "_pipeline",
+            "--dir",
+            str(data_dir),
+            "--fmt",
+            fmt,
+            "--year",
+            str(year),
+            "--db",
+            str(db),
+            "--out",
+            str(out),
+        ]
+    if method in WORKSPACE_METHODS:  # data_dir is the workspace here: the real commands, one after the other
         rbb = f"{shlex.quote(py)} -m pipeline.cli"
         ws = shlex.quote(str(data_dir))
         return ["sh", "-c", f"{rbb} ingest --root {ws} >/dev/null && {rbb} compute --root {ws} >/dev/null"]
@@ -178,8 +233,8 @@ def build_workspaces(base: Path, files: dict[str, Path], year: int, seed: int) -
     from importlib import resources
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.demo.run import place_case_files, write_deliveries
     from pipeline.core.workspace import Workspace
+    from pipeline.demo.run import place_case_files, write_deliveries
 
     sheets = Workspace.at(base / "ws_sheets")
     sheets.ensure()
@@ -229,11 +284,22 @@ def run_pipeline_child(argv: list[str]) -> None:
     df = run_case_pipeline(files, args.year, args.db)
     run_s = time.perf_counter() - t
     df.to_parquet(args.out, index=False)
-    print(json.dumps({"method": "pipeline", "available": True, "files": len(files), "groups": len(df),
-                      "run_s": round(run_s, 4), "wall_s": round(time.perf_counter() - T0, 4)}))
+    print(
+        json.dumps(
+            {
+                "method": "pipeline",
+                "available": True,
+                "files": len(files),
+                "groups": len(df),
+                "run_s": round(run_s, 4),
+                "wall_s": round(time.perf_counter() - T0, 4),
+            }
+        )
+    )
 
 
 # ------------------------------------------------------------------ comparing results
+
 
 def normalise(df, year: int):
     """A method's indicator table on the canonical keys and columns (org rows: product_code '')."""
@@ -242,11 +308,16 @@ def normalise(df, year: int):
     cols = {c.lower(): c for c in df.columns}
     if "year" in cols:
         df = df[df[cols["year"]] == year]
-    out = pd.DataFrame({
-        "org_code": df[cols["org_code"]].astype(str).to_numpy(),
-        "product_code": df[cols["product_code"]].astype(object).where(df[cols["product_code"]].notna(), "")
-        .astype(str).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "org_code": df[cols["org_code"]].astype(str).to_numpy(),
+            "product_code": df[cols["product_code"]]
+            .astype(object)
+            .where(df[cols["product_code"]].notna(), "")
+            .astype(str)
+            .to_numpy(),
+        }
+    )
     for canon, names in ALIASES.items():
         name = next((cols[n] for n in names if n in cols), None)
         if name is not None:
@@ -271,13 +342,20 @@ def compare(a, b) -> dict:
         m = float(d.max()) if len(d) else 0.0
         if worst_col is None or m > worst:
             worst, worst_col = m, c
-    return {"max_abs_diff": worst, "worst_column": worst_col, "columns": common_cols,
-            "groups": len(idx), "only_left": len(only_a), "only_right": len(only_b),
-            "orgs_only_left": sorted({org for org, _ in only_a}),
-            "same": worst <= TOLERANCE and not len(only_a) and not len(only_b)}
+    return {
+        "max_abs_diff": worst,
+        "worst_column": worst_col,
+        "columns": common_cols,
+        "groups": len(idx),
+        "only_left": len(only_a),
+        "only_right": len(only_b),
+        "orgs_only_left": sorted({org for org, _ in only_a}),
+        "same": worst <= TOLERANCE and not len(only_a) and not len(only_b),
+    }
 
 
 # ------------------------------------------------------------------ machine
+
 
 def machine() -> dict:
     info: dict = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
@@ -289,7 +367,7 @@ def machine() -> dict:
         info["cpu"] = platform.processor()
     try:
         mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
-        info["ram_gib"] = round(int(mem.group(1)) / 1024 ** 2, 1) if mem else None
+        info["ram_gib"] = round(int(mem.group(1)) / 1024**2, 1) if mem else None
     except OSError:
         info["ram_gib"] = None
     for pkg in ("duckdb", "pandas", "pyarrow", "numpy", "great_expectations"):
@@ -314,6 +392,7 @@ def warm_cache(files: list[Path]) -> tuple[int, float]:
 
 # ------------------------------------------------------------------ the benchmark
 
+
 def fmt_size(n: int) -> str:
     if n % 1_000_000 == 0:
         return f"{n // 1_000_000}M"
@@ -325,18 +404,41 @@ def fmt_size(n: int) -> str:
 def bench_size(size: int, args, methods: list[str]) -> dict:
     base = Path(tempfile.mkdtemp(prefix=f"rbb-cases-{fmt_size(size)}-", dir=args.tmp))
     data_dir = base / "data"
-    result: dict = {"size": size, "dir": str(base), "runs": {m: [] for m in methods}, "available": {},
-                    "load_before": os.getloadavg()[0]}
+    result: dict = {
+        "size": size,
+        "dir": str(base),
+        "runs": {m: [] for m in methods},
+        "available": {},
+        "load_before": os.getloadavg()[0],
+    }
     try:
-        gen = measure([sys.executable, "-m", "pipeline.demo.cases", str(data_dir), "--cases", str(size),
-                       "--fmt", args.fmt, "--seed", str(args.seed), "--year", str(args.year)], args.timeout)
+        gen = measure(
+            [
+                sys.executable,
+                "-m",
+                "pipeline.demo.cases",
+                str(data_dir),
+                "--cases",
+                str(size),
+                "--fmt",
+                args.fmt,
+                "--seed",
+                str(args.seed),
+                "--year",
+                str(args.year),
+            ],
+            args.timeout,
+        )
         if not gen.ok:
             raise RuntimeError(f"generation failed:\n{gen.stderr_tail}")
         files = sorted(data_dir.glob(f"*/zaken.{args.fmt}"))
         nbytes, warm_s = warm_cache(files)
         result.update(gen=gen.__dict__, files=len(files), bytes=nbytes, warm_s=warm_s)
-        print(f"[{fmt_size(size)}] generated {len(files)} files, {nbytes / 1e6:,.0f} MB in {gen.wall_s:.1f} s "
-              f"(peak {gen.rss_mb:,.0f} MB); cache warmed in {warm_s:.1f} s", file=sys.stderr)
+        print(
+            f"[{fmt_size(size)}] generated {len(files)} files, {nbytes / 1e6:,.0f} MB in {gen.wall_s:.1f} s "
+            f"(peak {gen.rss_mb:,.0f} MB); cache warmed in {warm_s:.1f} s",
+            file=sys.stderr,
+        )
         outs = {m: base / f"indicators_{m}.parquet" for m in methods}
         db = base / "pipeline.duckdb"
         templates = {}
@@ -344,8 +446,9 @@ def bench_size(size: int, args, methods: list[str]) -> dict:
             t = time.perf_counter()
             templates = build_workspaces(base, {p.parent.name: p for p in files}, args.year, args.seed)
             result["unplaced"] = templates["unplaced"]
-            print(f"[{fmt_size(size)}] workspaces for (d)/(e) written in {time.perf_counter() - t:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"[{fmt_size(size)}] workspaces for (d)/(e) written in {time.perf_counter() - t:.1f} s", file=sys.stderr
+            )
         for r in range(args.repeat):
             for m in methods:
                 if result["available"].get(m) is False:
@@ -353,7 +456,7 @@ def bench_size(size: int, args, methods: list[str]) -> dict:
                 for p in (db, Path(str(db) + ".wal")):
                     p.unlink(missing_ok=True)
                 where = data_dir
-                if m in WORKSPACE_METHODS:     # a fresh workspace for each run (hard links, no copies)
+                if m in WORKSPACE_METHODS:  # a fresh workspace for each run (hard links, no copies)
                     where = base / f"{m}_round{r + 1}"
                     shutil.copytree(templates[m], where, copy_function=os.link)
                 run = measure(method_cmd(m, where, args.fmt, args.year, outs[m], db), args.timeout)
@@ -369,8 +472,10 @@ def bench_size(size: int, args, methods: list[str]) -> dict:
                 result["available"][m] = True
                 result["runs"][m].append(run.__dict__)
                 status = "ok" if run.ok else f"FAILED (exit {run.returncode})"
-                print(f"[{fmt_size(size)}] round {r + 1}: {m:8s} {run.wall_s:7.2f} s  {run.rss_mb:8,.0f} MB  {status}",
-                      file=sys.stderr)
+                print(
+                    f"[{fmt_size(size)}] round {r + 1}: {m:8s} {run.wall_s:7.2f} s  {run.rss_mb:8,.0f} MB  {status}",
+                    file=sys.stderr,
+                )
                 if not run.ok:
                     print(run.stderr_tail, file=sys.stderr)
         db.unlink(missing_ok=True)
@@ -396,7 +501,7 @@ def compare_outputs(outs: dict[str, Path], methods: list[str], result: dict, yea
     for a, b in (("floor", "pandas"), ("floor", "pipeline"), ("pandas", "pipeline"), ("floor", "rbb")):
         if a in tables and b in tables:
             cmp[f"{a}|{b}"] = compare(tables[a], tables[b])
-    if "floor|rbb" in cmp:      # (d) stores accepted submissions only: the members rejected for their workbooks lack
+    if "floor|rbb" in cmp:  # (d) stores accepted submissions only: the members rejected for their workbooks lack
         c = cmp["floor|rbb"]
         c["same"] = c["max_abs_diff"] <= TOLERANCE and not c["only_right"]
     cmp["columns"] = {m: [c for c in ALIASES if c in t.columns] for m, t in tables.items()}
@@ -409,58 +514,81 @@ def summary(runs: list[dict], size: int) -> dict | None:
         return None
     walls = [r["wall_s"] for r in ok]
     inner = [r["payload"].get("wall_s") for r in ok if r["payload"].get("wall_s") is not None]
-    return {"n": len(ok), "min": min(walls), "median": statistics.median(walls),
-            "inner_min": min(inner) if inner else math.nan, "rss": max(r["rss_mb"] for r in ok),
-            "rows_per_s": size / min(walls), "s_per_m": min(walls) / (size / 1e6)}
+    return {
+        "n": len(ok),
+        "min": min(walls),
+        "median": statistics.median(walls),
+        "inner_min": min(inner) if inner else math.nan,
+        "rss": max(r["rss_mb"] for r in ok),
+        "rows_per_s": size / min(walls),
+        "s_per_m": min(walls) / (size / 1e6),
+    }
 
 
 def render(results: list[dict], args, methods: list[str]) -> str:
     lines: list[str] = []
     mach = machine()
     lines += [
-        "### Machine", "",
-        "| item | value |", "|---|---|",
+        "### Machine",
+        "",
+        "| item | value |",
+        "|---|---|",
         f"| CPU | {mach['cpus']} × {mach['cpu']} |",
         f"| RAM | {mach['ram_gib']} GiB |",
         f"| OS | {mach['platform']} |",
         f"| Python | {mach['python']} |",
         f"| duckdb / pandas / pyarrow / numpy | {mach['duckdb']} / {mach['pandas']} / {mach['pyarrow']} / {mach['numpy']} |",
-        (f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
-         "interleaved; wall = min (median), RSS = max over rounds |"),
+        (
+            f"| timing | {mach['timing']}, own process per method, warm page cache, {args.repeat} round(s), "
+            "interleaved; wall = min (median), RSS = max over rounds |"
+        ),
         f"| data | `pipeline.demo.cases`, format {args.fmt}, year {args.year}, seed {args.seed} |",
         "| load average (1 min) before / after each size | "
-        + ", ".join(f"{fmt_size(r['size'])}: {r['load_before']:.2f} / {r.get('load_after', math.nan):.2f}"
-                    for r in results) + f" (on {mach['cpus']} CPUs; other work on the machine shows here) |",
+        + ", ".join(
+            f"{fmt_size(r['size'])}: {r['load_before']:.2f} / {r.get('load_after', math.nan):.2f}" for r in results
+        )
+        + f" (on {mach['cpus']} CPUs; other work on the machine shows here) |",
         "",
     ]
-    lines += ["### Results", "",
-              "| size | method | runs | wall min s | wall median s | in-process s | peak RSS MB | rows/s | s per M cases |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "### Results",
+        "",
+        "| size | method | runs | wall min s | wall median s | in-process s | peak RSS MB | rows/s | s per M cases |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     stats: dict[tuple[int, str], dict | None] = {}
     for res in results:
         size = res["size"]
         g = res.get("gen")
         if g:
-            lines.append(f"| {fmt_size(size)} | {LABELS['gen']} ({res['bytes'] / 1e6:,.0f} MB, {res['files']} files) | 1 | "
-                         f"{g['wall_s']:.2f} | | | {g['rss_mb']:,.0f} | {size / g['wall_s'] / 1e6:.2f} M | "
-                         f"{g['wall_s'] / (size / 1e6):.3f} |")
+            lines.append(
+                f"| {fmt_size(size)} | {LABELS['gen']} ({res['bytes'] / 1e6:,.0f} MB, {res['files']} files) | 1 | "
+                f"{g['wall_s']:.2f} | | | {g['rss_mb']:,.0f} | {size / g['wall_s'] / 1e6:.2f} M | "
+                f"{g['wall_s'] / (size / 1e6):.3f} |"
+            )
         for m in methods:
             if res["available"].get(m) is False:
                 stats[(size, m)] = None
                 lines.append(f"| {fmt_size(size)} | {LABELS[m]} | 0 | not available | | | | | |")
                 continue
-            if m not in res["runs"]:        # not measured at this size
+            if m not in res["runs"]:  # not measured at this size
                 continue
             s = summary(res["runs"][m], size)
             stats[(size, m)] = s
             if s is None:
                 lines.append(f"| {fmt_size(size)} | {LABELS[m]} | 0 | FAILED | | | | | |")
                 continue
-            lines.append(f"| {fmt_size(size)} | {LABELS[m]} | {s['n']} | {s['min']:.2f} | {s['median']:.2f} | "
-                         f"{s['inner_min']:.2f} | {s['rss']:,.0f} | {s['rows_per_s'] / 1e6:.2f} M | {s['s_per_m']:.3f} |")
-    lines += ["", "### Ratios (wall min) and the goal: (c) ≤ 2× (a), (c) ≥ 2× faster than (b), (c) peak RSS < 2 GB", "",
-              "| size | (c)/(a) | (b)/(c) | (b)/(a) | (c) ≤ 2× floor | (b)/(c) ≥ 2 | (c) RSS < 2 GB |",
-              "|---|---:|---:|---:|---|---|---|"]
+            lines.append(
+                f"| {fmt_size(size)} | {LABELS[m]} | {s['n']} | {s['min']:.2f} | {s['median']:.2f} | "
+                f"{s['inner_min']:.2f} | {s['rss']:,.0f} | {s['rows_per_s'] / 1e6:.2f} M | {s['s_per_m']:.3f} |"
+            )
+    lines += [
+        "",
+        "### Ratios (wall min) and the goal: (c) ≤ 2× (a), (c) ≥ 2× faster than (b), (c) peak RSS < 2 GB",
+        "",
+        "| size | (c)/(a) | (b)/(c) | (b)/(a) | (c) ≤ 2× floor | (b)/(c) ≥ 2 | (c) RSS < 2 GB |",
+        "|---|---:|---:|---:|---|---|---|",
+    ]
 
     def ratio(x, y):
         return f"{x['min'] / y['min']:.2f}" if x and y else "n/a"
@@ -471,40 +599,63 @@ def render(results: list[dict], args, methods: list[str]) -> str:
     for res in results:
         size = res["size"]
         a, b, c = (stats.get((size, m)) for m in DEFAULT_METHODS)
-        lines.append(f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
-                     f"{verdict(c, c and a and c['min'] <= 2 * a['min'])} | "
-                     f"{verdict(c, c and b and b['min'] >= 2 * c['min'])} | {verdict(c, c and c['rss'] < 2048)} |")
+        lines.append(
+            f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
+            f"{verdict(c, c and a and c['min'] <= 2 * a['min'])} | "
+            f"{verdict(c, c and b and b['min'] >= 2 * c['min'])} | {verdict(c, c and c['rss'] < 2048)} |"
+        )
     if any(stats.get((res["size"], "rbb")) for res in results):
-        lines += ["", ("### The real commands: (d) `rbb ingest` + `rbb compute` of a one-year workspace with the "
-                       "case files, (e) the same workspace without them"), "",
-                  "| size | (d) s | (e) s | (d) − (e) s | (d)/(a) | ((d) − (e))/(a) | (d) peak RSS MB |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            (
+                "### The real commands: (d) `rbb ingest` + `rbb compute` of a one-year workspace with the "
+                "case files, (e) the same workspace without them"
+            ),
+            "",
+            "| size | (d) s | (e) s | (d) − (e) s | (d)/(a) | ((d) − (e))/(a) | (d) peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for res in results:
             size = res["size"]
             a, d, e = (stats.get((size, m)) for m in ("floor", "rbb", "rbb_sheets"))
             if not d:
                 continue
             extra = d["min"] - e["min"] if e else math.nan
-            lines.append(f"| {fmt_size(size)} | {d['min']:.2f} | {e['min'] if e else math.nan:.2f} | {extra:.2f} | "
-                         f"{ratio(d, a)} | {extra / a['min'] if a else math.nan:.2f} | {d['rss']:,.0f} |")
+            lines.append(
+                f"| {fmt_size(size)} | {d['min']:.2f} | {e['min'] if e else math.nan:.2f} | {extra:.2f} | "
+                f"{ratio(d, a)} | {extra / a['min'] if a else math.nan:.2f} | {d['rss']:,.0f} |"
+            )
     sizes = [r["size"] for r in results]
     if len(sizes) > 1:
         largest = max(sizes)
         ref = 7_000_000 if 7_000_000 in sizes and largest != 7_000_000 else min(sizes)
-        lines += ["", (f"### Time per case (s per M cases, wall min) and linearity = per case at "
-                       f"{fmt_size(largest)} / per case at {fmt_size(ref)}"), "",
-                  "| method | " + " | ".join(fmt_size(s) for s in sizes) + " | linearity |",
-                  "|---|" + "---:|" * (len(sizes) + 1)]
+        lines += [
+            "",
+            (
+                f"### Time per case (s per M cases, wall min) and linearity = per case at "
+                f"{fmt_size(largest)} / per case at {fmt_size(ref)}"
+            ),
+            "",
+            "| method | " + " | ".join(fmt_size(s) for s in sizes) + " | linearity |",
+            "|---|" + "---:|" * (len(sizes) + 1),
+        ]
         for m in methods:
             cells = [stats.get((s, m)) for s in sizes]
             ref_s, big = stats.get((ref, m)), stats.get((largest, m))
             lin = f"{big['s_per_m'] / ref_s['s_per_m']:.2f}" if ref_s and big else "n/a"
-            lines.append(f"| {LABELS[m]} | " + " | ".join(f"{x['s_per_m']:.3f}" if x else "n/a" for x in cells)
-                         + f" | {lin} |")
-    lines += ["", (f"### Same indicators? (max abs difference over matched org and org × product groups; "
-                   f"tolerance {TOLERANCE:g})"), "",
-              "| size | pair | groups | only in one | max abs diff | worst column | same | columns compared |",
-              "|---|---|---:|---:|---:|---|---|---|"]
+            lines.append(
+                f"| {LABELS[m]} | " + " | ".join(f"{x['s_per_m']:.3f}" if x else "n/a" for x in cells) + f" | {lin} |"
+            )
+    lines += [
+        "",
+        (
+            f"### Same indicators? (max abs difference over matched org and org × product groups; "
+            f"tolerance {TOLERANCE:g})"
+        ),
+        "",
+        "| size | pair | groups | only in one | max abs diff | worst column | same | columns compared |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
     for res in results:
         cmp = res.get("compare", {})
         for pair in ("floor|pandas", "floor|pipeline", "pandas|pipeline", "floor|rbb"):
@@ -512,18 +663,22 @@ def render(results: list[dict], args, methods: list[str]) -> str:
             if not c:
                 continue
             a, b = pair.split("|")
-            lines.append(f"| {fmt_size(res['size'])} | {LABELS[a][:3]} vs {LABELS[b][:3]} | {c['groups']} | "
-                         f"{c['only_left']} / {c['only_right']} | {c['max_abs_diff']:.3g} | "
-                         f"{c['worst_column'] if c['max_abs_diff'] > 0 else '—'} | "
-                         f"{'yes' if c['same'] else '**NO**'} | {len(c['columns'])} |")
+            lines.append(
+                f"| {fmt_size(res['size'])} | {LABELS[a][:3]} vs {LABELS[b][:3]} | {c['groups']} | "
+                f"{c['only_left']} / {c['only_right']} | {c['max_abs_diff']:.3g} | "
+                f"{c['worst_column'] if c['max_abs_diff'] > 0 else '—'} | "
+                f"{'yes' if c['same'] else '**NO**'} | {len(c['columns'])} |"
+            )
         lacking = cmp.get("floor|rbb", {}).get("orgs_only_left")
         if lacking:
             unplaced = [o for o in lacking if o in res.get("unplaced", [])]
             rejected = [o for o in lacking if o not in unplaced]
             why = []
             if rejected:
-                why.append(f"{len(rejected)} whose submission was rejected for planted workbook faults of the demo "
-                           f"data ({', '.join(rejected)})")
+                why.append(
+                    f"{len(rejected)} whose submission was rejected for planted workbook faults of the demo "
+                    f"data ({', '.join(rejected)})"
+                )
             if unplaced:
                 why.append(f"{len(unplaced)} without a delivery in the demo year ({', '.join(unplaced)})")
             lines.append(f"| {fmt_size(res['size'])} | (d) lacks | | | | members: {'; '.join(why)} | | |")
@@ -546,8 +701,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,7000000", help="comma-separated case counts (default 1M,7M)")
     ap.add_argument("--fmt", choices=("csv", "parquet"), default="csv")
     ap.add_argument("--repeat", type=int, default=1, help="rounds per size (report min wall, max RSS)")
-    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                    help=f"subset of {','.join(METHODS)} (default {','.join(DEFAULT_METHODS)})")
+    ap.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"subset of {','.join(METHODS)} (default {','.join(DEFAULT_METHODS)})",
+    )
     ap.add_argument("--year", type=int, default=2025)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", type=Path, default=None, help="where to put the generated files (default: $TMPDIR)")

@@ -15,8 +15,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -96,9 +96,7 @@ def main() -> None:
     uncertainty(data, spec, n_runs=10, seed=args.seed)
 
     b_best, b_med = best_and_median(lambda: build_composite(data, spec), args.repeats * 4)
-    u_best, u_med = best_and_median(
-        lambda: uncertainty(data, spec, n_runs=args.runs, seed=args.seed), args.repeats
-    )
+    u_best, u_med = best_and_median(lambda: uncertainty(data, spec, n_runs=args.runs, seed=args.seed), args.repeats)
     res = uncertainty(data, spec, n_runs=args.runs, seed=args.seed)
     width = (res.rank_hi - res.rank_lo).median()
 
@@ -111,13 +109,9 @@ def main() -> None:
     print("| task | best (s) | median (s) | ratio to one build (median) |")
     print("|---|---:|---:|---:|")
     print(f"| deterministic build_composite | {b_best:.4f} | {b_med:.4f} | 1.0 |")
+    print(f"| uncertainty, {args.runs} Monte Carlo runs | {u_best:.4f} | {u_med:.4f} | {u_med / b_med:.1f} |")
     print(
-        f"| uncertainty, {args.runs} Monte Carlo runs | {u_best:.4f} | {u_med:.4f} "
-        f"| {u_med / b_med:.1f} |"
-    )
-    print(
-        f"\nPer Monte Carlo run: {1e3 * u_med / args.runs:.3f} ms; "
-        f"median 5-95% rank interval width: {width:.1f} ranks."
+        f"\nPer Monte Carlo run: {1e3 * u_med / args.runs:.3f} ms; median 5-95% rank interval width: {width:.1f} ranks."
     )
 
 

@@ -26,11 +26,11 @@ def main() -> None:
     lo, _, hi = args.years.partition("-")
     years = list(range(int(lo), int(hi or lo) + 1))
 
+    from pipeline.core.workspace import Workspace
     from pipeline.demo.run import run_demo
     from pipeline.ingest.batch import read_items
     from pipeline.ingest.discover import discover
     from pipeline.metadata.registry import load_organisations, registry
-    from pipeline.core.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.at(Path(tmp) / "demo").ensure()
@@ -49,7 +49,9 @@ def main() -> None:
     for stage, sec in timings.items():
         print(f"| {stage} | {sec:.1f} | {sec / total:.0%} |")
     print(f"| **total (rbb demo)** | **{total:.1f}** | |")
-    print(f"\nbaseline, reading all deliveries only: {read_only:.1f} s; ingest / read = {timings['ingest'] / read_only:.1f}x")
+    print(
+        f"\nbaseline, reading all deliveries only: {read_only:.1f} s; ingest / read = {timings['ingest'] / read_only:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -28,13 +28,14 @@ from markupsafe import Markup  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from pipeline.core import warehouse  # noqa: E402
+from pipeline.core.workspace import Workspace, atomic_write_text  # noqa: E402
 from pipeline.report import pages  # noqa: E402
 from pipeline.report.data import latest_year, load_report_data  # noqa: E402
-from pipeline.core.workspace import Workspace, atomic_write_text  # noqa: E402
 
 
 def bare_to_html() -> str:
     import plotly.graph_objects as go
+
     fig = go.Figure(go.Bar(x=[f"Organisatie {i}" for i in range(35)], y=list(range(35))))
     return fig.to_html(include_plotlyjs=True, config={"showSendToCloud": False, "displaylogo": False})
 
@@ -53,6 +54,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.root is None:
             from pipeline.demo.run import run_demo
+
             ws = Workspace.at(Path(tmp) / "demo").ensure()
             run_demo(ws, seed=2025, years=[2023, 2024, 2025], console=Console(file=open(os.devnull, "w")))
         else:
@@ -107,9 +109,11 @@ def main() -> None:
     per_org_write = statistics.median(write_s)
     per_org_full = best(full) / len(codes)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"year {year}: {len(codes)} organisation reports, {len(data.catalogue)} indicators, "
-          f"report size {statistics.median(sizes) / 1e6:.2f} MB "
-          f"(plotly.js {len(pages.plotly_js()) / 1e6:.2f} MB inline)\n")
+    print(
+        f"year {year}: {len(codes)} organisation reports, {len(data.catalogue)} indicators, "
+        f"report size {statistics.median(sizes) / 1e6:.2f} MB "
+        f"(plotly.js {len(pages.plotly_js()) / 1e6:.2f} MB inline)\n"
+    )
     print("| task | seconds | × bare to_html |")
     print("|---|---:|---:|")
     print(f"| baseline: one bare `fig.to_html()` (35 bars, plotly.js inline) | {base:.4f} | 1.0 |")
@@ -118,8 +122,10 @@ def main() -> None:
     print(f"| render one organisation report (median) | {per_org_render:.4f} | {per_org_render / base:.1f} |")
     print(f"| write one organisation report (median, fsync) | {per_org_write:.4f} | {per_org_write / base:.1f} |")
     print(f"| overview (render) | {overview_s:.3f} | {overview_s / base:.1f} |")
-    print(f"| **build_reports, whole year, per organisation report** | **{per_org_full:.3f}** | "
-          f"**{per_org_full / base:.1f}** |")
+    print(
+        f"| **build_reports, whole year, per organisation report** | **{per_org_full:.3f}** | "
+        f"**{per_org_full / base:.1f}** |"
+    )
     print(f"| build_reports, whole year (best of {args.repeat}) | {best(full):.2f} | {best(full) / base:.1f} |")
 
 

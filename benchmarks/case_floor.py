@@ -40,12 +40,27 @@ from pathlib import Path
 import duckdb
 
 CSV_COLUMNS = {
-    "case_id": "VARCHAR", "product_code": "VARCHAR", "datum_ontvangst": "DATE", "datum_besluit": "DATE",
-    "termijn_dagen": "SMALLINT", "kanaal": "VARCHAR", "bezwaar": "TINYINT", "klacht": "TINYINT",
+    "case_id": "VARCHAR",
+    "product_code": "VARCHAR",
+    "datum_ontvangst": "DATE",
+    "datum_besluit": "DATE",
+    "termijn_dagen": "SMALLINT",
+    "kanaal": "VARCHAR",
+    "bezwaar": "TINYINT",
+    "klacht": "TINYINT",
 }
 INDICATOR_COLUMNS = (
-    "n_records", "n_cases", "n_decided", "n_within_term", "share_within_term", "median_lead_days",
-    "p90_lead_days", "backlog_year_end", "objections_per_1000", "complaints_per_1000", "share_digital",
+    "n_records",
+    "n_cases",
+    "n_decided",
+    "n_within_term",
+    "share_within_term",
+    "median_lead_days",
+    "p90_lead_days",
+    "backlog_year_end",
+    "objections_per_1000",
+    "complaints_per_1000",
+    "share_digital",
 )
 
 
@@ -63,14 +78,18 @@ def source_sql(files: dict[str, Path], fmt: str) -> str:
     paths = "[" + ", ".join(_lit(str(p)) for p in files.values()) + "]"
     if fmt == "csv":
         cols = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in CSV_COLUMNS.items()) + "}"
-        scan = (f"read_csv({paths}, delim = ';', header = true, quote = '\"', dateformat = '%d-%m-%Y', "
-                f"columns = {cols}, filename = true)")
+        scan = (
+            f"read_csv({paths}, delim = ';', header = true, quote = '\"', dateformat = '%d-%m-%Y', "
+            f"columns = {cols}, filename = true)"
+        )
     elif fmt == "parquet":
         scan = f"read_parquet({paths}, filename = true)"
     else:
         raise ValueError(f"unknown format {fmt!r}")
-    return (r"SELECT regexp_extract(filename, '([^/\\]+)[/\\]zaken\.[a-z]+$', 1) AS org_code, * EXCLUDE (filename) "
-            f"FROM {scan}")
+    return (
+        r"SELECT regexp_extract(filename, '([^/\\]+)[/\\]zaken\.[a-z]+$', 1) AS org_code, * EXCLUDE (filename) "
+        f"FROM {scan}"
+    )
 
 
 def floor_sql(files: dict[str, Path], fmt: str, year: int) -> str:
@@ -128,8 +147,9 @@ ORDER BY org_code, product_code NULLS FIRST
 """
 
 
-def run_floor(files: dict[str, Path], fmt: str, year: int, out: Path | None = None,
-              con: duckdb.DuckDBPyConnection | None = None):
+def run_floor(
+    files: dict[str, Path], fmt: str, year: int, out: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+):
     """Run the floor query; return the indicator table as a pandas DataFrame (and write it to ``out``)."""
     own = con is None
     con = con or duckdb.connect()
@@ -166,10 +186,19 @@ def main() -> None:
     if args.out:
         df.to_parquet(args.out, index=False)
     org = df[df["product_code"].isna()]
-    print(json.dumps({
-        "method": "floor", "fmt": args.fmt, "files": len(files), "rows": int(org["n_records"].sum()),
-        "groups": len(df), "query_s": round(query_s, 4), "wall_s": round(time.perf_counter() - T0, 4),
-    }))
+    print(
+        json.dumps(
+            {
+                "method": "floor",
+                "fmt": args.fmt,
+                "files": len(files),
+                "rows": int(org["n_records"].sum()),
+                "groups": len(df),
+                "query_s": round(query_s, 4),
+                "wall_s": round(time.perf_counter() - T0, 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

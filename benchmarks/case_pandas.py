@@ -26,8 +26,17 @@ import pandas as pd
 
 DATE_COLUMNS = ["datum_ontvangst", "datum_besluit"]
 INDICATOR_COLUMNS = (
-    "n_records", "n_cases", "n_decided", "n_within_term", "share_within_term", "median_lead_days",
-    "p90_lead_days", "backlog_year_end", "objections_per_1000", "complaints_per_1000", "share_digital",
+    "n_records",
+    "n_cases",
+    "n_decided",
+    "n_within_term",
+    "share_within_term",
+    "median_lead_days",
+    "p90_lead_days",
+    "backlog_year_end",
+    "objections_per_1000",
+    "complaints_per_1000",
+    "share_digital",
 )
 
 
@@ -122,11 +131,19 @@ def main() -> None:
     if args.out:
         out.to_parquet(args.out, index=False)
     org = out[out["product_code"].isna()]
-    print(json.dumps({
-        "method": "pandas", "fmt": args.fmt, "files": len(files), "rows": int(org["n_records"].sum()),
-        "groups": len(out), **{k: round(v, 4) for k, v in phases.items()},
-        "wall_s": round(time.perf_counter() - T0, 4),
-    }))
+    print(
+        json.dumps(
+            {
+                "method": "pandas",
+                "fmt": args.fmt,
+                "files": len(files),
+                "rows": int(org["n_records"].sum()),
+                "groups": len(out),
+                **{k: round(v, 4) for k, v in phases.items()},
+                "wall_s": round(time.perf_counter() - T0, 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ import duckdb
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.flow import intake
-from pipeline.terminal import console, err_console, ingest_progress, print_status, shown
 from pipeline.core.workspace import (
     OutOfSpace,
     Workspace,
@@ -23,6 +21,9 @@ from pipeline.core.workspace import (
     is_out_of_space,
     sweep_partial_files,
 )
+from pipeline.flow import intake
+from pipeline.terminal import console, err_console, ingest_progress, print_status, shown
+
 
 class UserError(click.ClickException):
     """A mistake in how rbb was called or in its input: a message, never a traceback."""
@@ -32,12 +33,17 @@ class UserError(click.ClickException):
 
 
 def root_option(func):
-    @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Workspace folder holding data/ and reports/ (default: current directory).")
+    @click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Workspace folder holding data/ and reports/ (default: current directory).",
+    )
     @click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
     @functools.wraps(func)
     def wrapper(*args, root=None, wait=False, **kwargs):
         return func(*args, ws=Workspace.at(root), wait=wait, **kwargs)
+
     return wrapper
 
 
@@ -45,10 +51,11 @@ def _guard(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from pipeline.metadata.registry import RegisterError
+
         try:
             return func(*args, **kwargs)
         except click.ClickException:
-            raise                      # already a message for the user (UserError and click's own)
+            raise  # already a message for the user (UserError and click's own)
         except OutOfSpace as exc:
             raise UserError(str(exc)) from None
         except WorkspaceBusy as exc:
@@ -59,19 +66,25 @@ def _guard(func):
             raise UserError(f"no permission: {exc.filename}") from None
         except Exception as exc:
             if is_out_of_space(exc):
-                state = ("de opdracht is gestopt; wat al volledig geschreven was blijft staan",
-                         "the command stopped; what was already written completely stays")
+                state = (
+                    "de opdracht is gestopt; wat al volledig geschreven was blijft staan",
+                    "the command stopped; what was already written completely stays",
+                )
                 raise UserError(str(OutOfSpace(state, exc))) from None
             if isinstance(exc, duckdb.IOException):
                 first = str(exc).splitlines()[0]
-                raise UserError(f"the warehouse cannot be opened ({first}); another program may have it open — "
-                                "close it and try again") from None
+                raise UserError(
+                    f"the warehouse cannot be opened ({first}); another program may have it open — "
+                    "close it and try again"
+                ) from None
             raise
+
     return wrapper
 
 
 def _default_year(ws: Workspace) -> int | None:
     from pipeline.core import warehouse
+
     if not ws.db_path.exists():
         return None
     con = warehouse.connect(ws.db_path, read_only=True)
@@ -89,6 +102,7 @@ def main() -> None:
 
 # --------------------------------------------------------------------------------------- template
 
+
 @main.command()
 @click.option("--year", type=int, required=True, help="Reporting year the template asks for.")
 @click.option("--org", "org", default=None, help="Organisation code to prefill.")
@@ -96,8 +110,9 @@ def main() -> None:
 @_guard
 def template(year: int, org: str | None, output: Path) -> None:
     """Write the Excel submission template."""
-    from pipeline.metadata.registry import organisations_by_code
     from pipeline.ingest.template import write_workbook
+    from pipeline.metadata.registry import organisations_by_code
+
     if org is not None and org.upper() not in organisations_by_code(None):
         raise UserError(f"unknown organisation code {org!r}")
     write_workbook(output, year, org.upper() if org else None)
@@ -105,6 +120,7 @@ def template(year: int, org: str | None, output: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------- ingest
+
 
 @main.command()
 @root_option
@@ -122,15 +138,24 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
         return
     t = Table(title="New deliveries")
     for c in ("org", "year", "version", "file", "status", "errors", "warnings"):
-        t.add_column(c, overflow="fold")      # never cut a name short: what was delivered shows in full
+        t.add_column(c, overflow="fold")  # never cut a name short: what was delivered shows in full
     for r in results:
         style = "red" if r.status == "rejected" else ("yellow" if r.n_warnings else "green")
-        t.add_row(shown(r.org_code), str(r.year), str(r.version), shown(r.name), f"[{style}]{r.status}[/]", str(r.n_errors), str(r.n_warnings))
+        t.add_row(
+            shown(r.org_code),
+            str(r.year),
+            str(r.version),
+            shown(r.name),
+            f"[{style}]{r.status}[/]",
+            str(r.n_errors),
+            str(r.n_warnings),
+        )
     console.print(t)
     console.print(f"Feedback reports: {shown(ws.reports)}/<year>/validation/")
 
 
 # ------------------------------------------------------------------------------------------ check
+
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -139,6 +164,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
 def check(files: tuple[Path, ...], lang: str) -> None:
     """Validate submission files without loading them; exit 1 when there are errors."""
     from pipeline.validate import check_files
+
     any_errors = False
     for path, item in check_files(list(files)):
         errors = item.n_errors
@@ -147,11 +173,14 @@ def check(files: tuple[Path, ...], lang: str) -> None:
         console.print(head)
         for f in item.findings:
             colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-            console.print(f"  [{colour}]{f.severity:<7}[/] {shown(f.cell or '-')}: {shown(f.message(lang))}", soft_wrap=True)
+            console.print(
+                f"  [{colour}]{f.severity:<7}[/] {shown(f.cell or '-')}: {shown(f.message(lang))}", soft_wrap=True
+            )
     sys.exit(1 if any_errors else 0)
 
 
 # ----------------------------------------------------------------------------------------- status
+
 
 @main.command()
 @root_option
@@ -170,6 +199,7 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
     from pipeline.core import warehouse
     from pipeline.metadata.registry import load_organisations
     from pipeline.validate.status import history_table
+
     explicit = year is not None
     year = year or _default_year(ws)
     if year is None:
@@ -179,8 +209,10 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
         print_status(con, load_organisations(ws.root), year)
         if not explicit:
             for later, n in warehouse.later_years(con, year):
-                console.print(f"{later}: {n} {'delivery' if n == 1 else 'deliveries'}, none accepted "
-                              f"(see 'rbb status --year {later}')")
+                console.print(
+                    f"{later}: {n} {'delivery' if n == 1 else 'deliveries'}, none accepted "
+                    f"(see 'rbb status --year {later}')"
+                )
         if show_history:
             h = history_table(con, year)
             t = Table(title=f"Versions received {year}")
@@ -195,6 +227,7 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
 
 # ---------------------------------------------------------------------------------------- compute
 
+
 @main.command()
 @root_option
 @click.option("--year", type=int, default=None, help="Check that this year has data (all years are recomputed).")
@@ -202,6 +235,7 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
 def compute(ws: Workspace, wait: bool, year: int | None) -> None:
     """Compute indicators, comparisons, composite index and efficiency into the warehouse."""
     from pipeline import compute as compute_stage
+
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
     with ws.writer_lock(wait=wait):
@@ -218,12 +252,18 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
 @root_option
 @click.option("--year", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder (default: data/processed/exports/<year>).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder (default: data/processed/exports/<year>).",
+)
 @_guard
 def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:
     """Export indicators and comparisons for analysts."""
     from pipeline.report.export import export as do_export
+
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     try:
@@ -241,21 +281,32 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
 @click.option("--org", default=None, help="Only this organisation's report.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
 @click.option("--open", "open_mode", is_flag=True, help="Analyst mode: name every organisation (restricted!).")
-@click.option("--shared-assets", is_flag=True,
-              help="Organisation reports load ../assets/plotly.min.js instead of carrying it inline (for serving a year's set together).")
+@click.option(
+    "--shared-assets",
+    is_flag=True,
+    help="Organisation reports load ../assets/plotly.min.js instead of carrying it inline (for serving a year's set together).",
+)
 @_guard
-def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool,
-           shared_assets: bool) -> None:
+def report(
+    ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool, shared_assets: bool
+) -> None:
     """Write the HTML reports into reports/<year>/."""
     from pipeline import report as report_stage
+
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
         sweep_partial_files(ws.reports)
         try:
-            paths = report_stage.run(ws, year=year or _default_year(ws), org=org.upper() if org else None, lang=lang,
-                                  open_mode=open_mode, shared_assets=shared_assets)
-        except report_stage.ReportWriteError as exc:       # disk full, no permission: the previous reports are intact
+            paths = report_stage.run(
+                ws,
+                year=year or _default_year(ws),
+                org=org.upper() if org else None,
+                lang=lang,
+                open_mode=open_mode,
+                shared_assets=shared_assets,
+            )
+        except report_stage.ReportWriteError as exc:  # disk full, no permission: the previous reports are intact
             raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
@@ -274,18 +325,43 @@ def report(ws: Workspace, wait: bool, year: int | None, org: str | None, lang: s
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--slacks", is_flag=True, help="Add slack_<variable> columns (phase-2 slacks).")
 @click.option("--super", "super_eff", is_flag=True, help="Add super_efficiency (Andersen-Petersen).")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Simar-Wilson bootstrap with N replications: adds score_bc, ci_low, ci_high, bias.")
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Simar-Wilson bootstrap with N replications: adds score_bc, ci_low, ci_high, bias.",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the bootstrap (same seed, same result).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Bootstrap intervals are 1 - alpha.")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Bootstrap intervals are 1 - alpha.",
+)
 @click.option("--robust", is_flag=True, help="Add leave-one-out robustness columns (robust_status, ...).")
-def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_col: str | None, output: Path | None,
-        slacks: bool, super_eff: bool, bootstrap: int, seed: int | None, alpha: float, robust: bool) -> None:
+def dea(
+    file: Path,
+    inputs: str,
+    outputs: str,
+    rts: str,
+    orientation: str,
+    id_col: str | None,
+    output: Path | None,
+    slacks: bool,
+    super_eff: bool,
+    bootstrap: int,
+    seed: int | None,
+    alpha: float,
+    robust: bool,
+) -> None:
     """Data envelopment analysis on any CSV (one row per unit)."""
     import warnings
 
     from pipeline.compute.methods.dea import DeaInputError, DeaWarning, main_dea_cli
+
     if not file.exists():
         raise UserError(f"{file} does not exist")
     if bootstrap == 1:
@@ -293,8 +369,21 @@ def dea(file: Path, inputs: str, outputs: str, rts: str, orientation: str, id_co
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeaWarning)
-            frame = main_dea_cli(file, inputs, outputs, rts, orientation, id_col, output, slacks=slacks,
-                                 super_eff=super_eff, bootstrap=bootstrap, seed=seed, alpha=alpha, robust=robust)
+            frame = main_dea_cli(
+                file,
+                inputs,
+                outputs,
+                rts,
+                orientation,
+                id_col,
+                output,
+                slacks=slacks,
+                super_eff=super_eff,
+                bootstrap=bootstrap,
+                seed=seed,
+                alpha=alpha,
+                robust=robust,
+            )
     except DeaInputError as exc:
         raise UserError(str(exc)) from None
     for w in caught:
@@ -318,6 +407,7 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
         ctx.obj = ws
         return
     from pipeline import pilots as pilot_stage
+
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
@@ -340,37 +430,48 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
 def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str) -> None:
     """Record a chosen pilot in data/pilots_register.csv."""
     from pipeline.pilots import add_pilot
+
     try:
         add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    console.print(f"pilot recorded: {shown(org.upper())} × {shown(partner.upper())} on {shown(indicator)} from {start_year}")
+    console.print(
+        f"pilot recorded: {shown(org.upper())} × {shown(partner.upper())} on {shown(indicator)} from {start_year}"
+    )
 
 
 # ------------------------------------------------------------------------------------------- docs
+
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"))
 def docs(output: Path) -> None:
     """Regenerate the generated documentation (data dictionary, indicator catalogue)."""
     from pipeline.report.docs import write_docs
+
     for p in write_docs(output):
         console.print(f"written {shown(p)}")
 
 
 # ------------------------------------------------------------------------------------------- demo
 
+
 @main.command()
 @root_option
 @click.option("--seed", type=int, default=2025, show_default=True)
 @click.option("--years", default="2021-2025", show_default=True, help="Range of reporting years, e.g. 2021-2025.")
-@click.option("--scale", type=click.IntRange(min=1), default=None,
-              help="Also generate case microdata: this many cases in the last year, over all organisations.")
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also generate case microdata: this many cases in the last year, over all organisations.",
+)
 @click.option("--case-format", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @_guard
 def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, case_format: str) -> None:
     """Generate realistic synthetic submissions for all members and run the whole pipeline."""
     from pipeline.demo import run_demo
+
     try:
         lo, _, hi = years.partition("-")
         year_list = list(range(int(lo), int(hi or lo) + 1))
@@ -395,7 +496,9 @@ EXAMPLES: dict[str, list[str]] = {
     "compute": ["rbb compute"],
     "export": ["rbb export --year 2025 --format xlsx -o exports/2025"],
     "report": ["rbb report --year 2025 --lang en", "rbb report --year 2025 --org DUO"],
-    "dea": ["rbb dea units.csv --inputs fte,kosten --outputs producten --rts vrs --bootstrap 500 --seed 1 -o scores.csv"],
+    "dea": [
+        "rbb dea units.csv --inputs fte,kosten --outputs producten --rts vrs --bootstrap 500 --seed 1 -o scores.csv"
+    ],
     "pilots": ["rbb pilots --year 2025"],
     "pilots add": ["rbb pilots add --org CJIB --indicator tijdig_beslist_pct --partner DUO --start-year 2025"],
     "docs": ["rbb docs -o docs"],

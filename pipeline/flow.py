@@ -6,7 +6,7 @@ only strings them together where one command runs more than one stage.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline import validate
 from pipeline.core.workspace import Workspace
@@ -14,8 +14,9 @@ from pipeline.report.feedback import write_pending
 from pipeline.validate import IngestResult
 
 
-def intake(ws: Workspace, year: int | None = None,
-           progress: Callable[[str, int, int], None] | None = None) -> list[IngestResult]:
+def intake(
+    ws: Workspace, year: int | None = None, progress: Callable[[str, int, int], None] | None = None
+) -> list[IngestResult]:
     """``rbb ingest``: read, validate and record the new deliveries, then write their feedback pages."""
     results = validate.run(ws, year, progress=progress)
     write_pending(ws, [r.submission_id for r in results])

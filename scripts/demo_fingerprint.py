@@ -34,29 +34,47 @@ TIMED_COLUMNS = {"loaded_at", "started_at", "finished_at", "computed_at", "creat
 
 def rbb(*args: str, root: Path) -> None:
     env = dict(os.environ, GX_ANALYTICS_ENABLED="False")
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", *args, "--root", str(root)],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args, "--root", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         sys.exit(f"rbb {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
 
 
 def file_hashes(folder: Path, prefix: str) -> dict[str, str]:
-    return {f"{prefix}/{p.relative_to(folder)}": hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".tmp-" not in p.name}
+    return {
+        f"{prefix}/{p.relative_to(folder)}": hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".tmp-" not in p.name
+    }
 
 
 def table_hashes(db: Path, root: Path) -> dict[str, str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                            "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
             if t in TIMED_TABLES:
                 continue
             cols = [r[0] for r in con.execute(f'DESCRIBE "{t}"').fetchall()]
-            keep = [c for c in cols if c not in TIMED_COLUMNS and not con.execute(
-                f'SELECT count(*) FROM "{t}" WHERE CAST("{c}" AS VARCHAR) LIKE ?', [f"%{root}%"]).fetchone()[0]]
+            keep = [
+                c
+                for c in cols
+                if c not in TIMED_COLUMNS
+                and not con.execute(
+                    f'SELECT count(*) FROM "{t}" WHERE CAST("{c}" AS VARCHAR) LIKE ?', [f"%{root}%"]
+                ).fetchone()[0]
+            ]
             names = ", ".join(f'"{c}"' for c in keep)
             rows = con.execute(f'SELECT {names} FROM "{t}" ORDER BY ALL').fetchall() if keep else []
             buf = io.StringIO()
@@ -77,8 +95,16 @@ def fingerprint(seed: int, years: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for year in range(int(first), int(last or first) + 1):
             for fmt in ("csv", "xlsx"):
-                rbb("export", "--year", str(year), "--format", fmt, "-o", str(root / "exports" / str(year) / fmt),
-                    root=root)
+                rbb(
+                    "export",
+                    "--year",
+                    str(year),
+                    "--format",
+                    fmt,
+                    "-o",
+                    str(root / "exports" / str(year) / fmt),
+                    root=root,
+                )
         out.update(table_hashes(root / "data" / "processed" / "benchmark.duckdb", root))
         out.update(file_hashes(root / "exports", "exports"))
         out.update(file_hashes(root / "reports", "reports"))
@@ -90,8 +116,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the fingerprint as JSON here")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--years", default="2023-2025")
-    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
-                        help="compare two fingerprints and list what differs")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BEFORE", "AFTER"),
+        help="compare two fingerprints and list what differs",
+    )
     args = parser.parse_args()
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)

@@ -27,7 +27,8 @@ def draw_all_charts(page) -> None:
     page.evaluate("window.dispatchEvent(new Event('beforeprint')); window.dispatchEvent(new Event('afterprint'))")
     deadline = time.monotonic() + 60
     while not page.evaluate(
-            "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"):
+        "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"
+    ):
         if time.monotonic() > deadline:
             raise RuntimeError("charts did not render")
         page.wait_for_timeout(100)
@@ -54,12 +55,13 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from rich.console import Console
 
-    from pipeline.report.pages import build_reports
     from pipeline.core.workspace import Workspace
+    from pipeline.report.pages import build_reports
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.root is None:
             from pipeline.demo.run import run_demo
+
             ws = Workspace.at(Path(tmp) / "demo").ensure()
             with ws.writer_lock():
                 run_demo(ws, seed=2025, years=[2023, 2024, 2025], console=Console(file=open(os.devnull, "w")))
@@ -70,8 +72,10 @@ def main() -> None:
         orgs = sorted(p for p in paths if p.parent.name == "organisations")
         org = next((p for p in orgs if p.stem == (args.org or "").upper()), orgs[0])
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            )
             shoot(browser, index, args.out / "overview.png")
             shoot(browser, org, args.out / "organisation.png")
             browser.close()

@@ -15,4 +15,5 @@ __all__ = ["run"]
 def run(ws: Workspace, year: int | None = None) -> dict[str, int]:
     """Recompute every derived table in one transaction; returns row counts per table."""
     from pipeline.compute.engine import compute
+
     return compute(ws, year)

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compute import stats
-from pipeline.metadata.models import load as load_metadata
 from pipeline.core.warehouse import connect, init_schema, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
+from pipeline.metadata.models import load as load_metadata
 
 SURVEY_METHODS = ("t_mean", "wilson")
 
@@ -71,22 +71,53 @@ def disclosure_config() -> dict:
 
 def catalogue() -> list[Indicator]:
     cfg = catalogue_config()
-    return [Indicator(code=i["code"], theme=i["theme"], name_nl=i["name_nl"], name_en=i["name_en"], unit=str(i["unit"]),
-                      scale=float(i["scale"]), decimals=int(i["decimals"]), direction=i["direction"],
-                      uncertainty=i["uncertainty"], min_n=int(i["min_n"]), numerator=str(i["numerator"]),
-                      denominator=str(i["denominator"]), fields=tuple(i["fields"]), description=i["description"],
-                      caveat=i.get("caveat") or "") for i in cfg["indicators"]]
+    return [
+        Indicator(
+            code=i["code"],
+            theme=i["theme"],
+            name_nl=i["name_nl"],
+            name_en=i["name_en"],
+            unit=str(i["unit"]),
+            scale=float(i["scale"]),
+            decimals=int(i["decimals"]),
+            direction=i["direction"],
+            uncertainty=i["uncertainty"],
+            min_n=int(i["min_n"]),
+            numerator=str(i["numerator"]),
+            denominator=str(i["denominator"]),
+            fields=tuple(i["fields"]),
+            description=i["description"],
+            caveat=i.get("caveat") or "",
+        )
+        for i in cfg["indicators"]
+    ]
 
 
 def catalogue_frame() -> pd.DataFrame:
     themes = catalogue_config()["themes"]
     rows = []
     for ind in catalogue():
-        rows.append({"code": ind.code, "theme": ind.theme, "name_nl": ind.name_nl, "name_en": ind.name_en,
-                     "unit": ind.unit, "scale": ind.scale, "decimals": ind.decimals, "direction": ind.direction,
-                     "uncertainty": ind.uncertainty, "min_n": ind.min_n, "numerator": ind.numerator,
-                     "denominator": ind.denominator, "fields": ";".join(ind.fields), "description": ind.description,
-                     "caveat": ind.caveat, "theme_nl": themes[ind.theme]["nl"], "theme_en": themes[ind.theme]["en"]})
+        rows.append(
+            {
+                "code": ind.code,
+                "theme": ind.theme,
+                "name_nl": ind.name_nl,
+                "name_en": ind.name_en,
+                "unit": ind.unit,
+                "scale": ind.scale,
+                "decimals": ind.decimals,
+                "direction": ind.direction,
+                "uncertainty": ind.uncertainty,
+                "min_n": ind.min_n,
+                "numerator": ind.numerator,
+                "denominator": ind.denominator,
+                "fields": ";".join(ind.fields),
+                "description": ind.description,
+                "caveat": ind.caveat,
+                "theme_nl": themes[ind.theme]["nl"],
+                "theme_en": themes[ind.theme]["en"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -95,6 +126,7 @@ def _sql(kind: str, name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ indicators
+
 
 def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Run every indicator model and derive value, confidence interval and flags."""
@@ -112,8 +144,25 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     subs = con.execute("SELECT submission_id, sha256 FROM submissions").fetch_df()
     out = out.merge(subs, on="submission_id", how="left")
-    cols = ["org_code", "year", "indicator_code", "value", "numerator", "denominator", "n", "n_eff", "se",
-            "ci_low", "ci_high", "flags", "submission_id", "sha256", "ci_method", "ci_df", "ci_n"]
+    cols = [
+        "org_code",
+        "year",
+        "indicator_code",
+        "value",
+        "numerator",
+        "denominator",
+        "n",
+        "n_eff",
+        "se",
+        "ci_low",
+        "ci_high",
+        "flags",
+        "submission_id",
+        "sha256",
+        "ci_method",
+        "ci_df",
+        "ci_n",
+    ]
     return out[cols].sort_values(["year", "indicator_code", "org_code"], ignore_index=True)
 
 
@@ -128,17 +177,20 @@ def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:
     lo = np.full(len(df), np.nan)
     hi = np.full(len(df), np.nan)
     n_eff = np.full(len(df), np.nan)
-    ci_df = np.full(len(df), np.nan)     # degrees of freedom of a t-interval
-    ci_n = np.full(len(df), np.nan)      # the n a Wilson interval is computed on
+    ci_df = np.full(len(df), np.nan)  # degrees of freedom of a t-interval
+    ci_n = np.full(len(df), np.nan)  # the n a Wilson interval is computed on
     ci_method = None
     conf = float(rules["confidence"])
-    sums = {c: df[c].astype("float64").to_numpy() if c in df.columns else np.full(len(df), np.nan)
-            for c in ("sum_w", "sum_w2", "sum_w2x", "sum_w2x2")}
+    sums = {
+        c: df[c].astype("float64").to_numpy() if c in df.columns else np.full(len(df), np.nan)
+        for c in ("sum_w", "sum_w2", "sum_w2x", "sum_w2x2")
+    }
     design = not np.isnan(sums["sum_w2x"]).all()
     if ind.uncertainty == "t_mean":
         # design-based (Taylor) variance of the weighted mean; t with Kish n_eff − 1 degrees of freedom
-        mean, se, lo, hi, n_eff, ci_df = stats.weighted_mean_ci(sums["sum_w"], num, sums["sum_w2"], sums["sum_w2x"],
-                                                                sums["sum_w2x2"], n, conf)
+        mean, se, lo, hi, n_eff, ci_df = stats.weighted_mean_ci(
+            sums["sum_w"], num, sums["sum_w2"], sums["sum_w2x"], sums["sum_w2x2"], n, conf
+        )
         value = mean * ind.scale
         ci_method = "t_taylor"
     elif ind.uncertainty == "wilson" and design:
@@ -172,24 +224,39 @@ def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:
             if ne < rules["suppress_below_n"]:
                 flags[i].append("suppressed")
                 value[i] = lo[i] = hi[i] = se[i] = ci_df[i] = ci_n[i] = np.nan
-            elif ne < rules["indicative_below_n"] or (ind.unit == "cijfer" and (hi[i] - lo[i]) / 2 > rules["max_halfwidth_mark"]):
+            elif ne < rules["indicative_below_n"] or (
+                ind.unit == "cijfer" and (hi[i] - lo[i]) / 2 > rules["max_halfwidth_mark"]
+            ):
                 flags[i].append("indicatief")
     else:
         for i in range(len(df)):
             if not np.isnan(value[i]) and n[i] < ind.min_n:
                 flags[i].append("small_n")
-    out = pd.DataFrame({
-        "org_code": df["org_code"], "year": df["year"].astype("int64"), "indicator_code": ind.code,
-        "value": value, "numerator": num, "denominator": den, "n": n, "n_eff": n_eff, "se": se,
-        "ci_low": lo, "ci_high": hi, "flags": [";".join(f) if f else None for f in flags],
-        "submission_id": df["submission_id"],
-        "ci_method": [ci_method if not np.isnan(lo[i]) else None for i in range(len(df))],
-        "ci_df": ci_df, "ci_n": ci_n,
-    })
+    out = pd.DataFrame(
+        {
+            "org_code": df["org_code"],
+            "year": df["year"].astype("int64"),
+            "indicator_code": ind.code,
+            "value": value,
+            "numerator": num,
+            "denominator": den,
+            "n": n,
+            "n_eff": n_eff,
+            "se": se,
+            "ci_low": lo,
+            "ci_high": hi,
+            "flags": [";".join(f) if f else None for f in flags],
+            "submission_id": df["submission_id"],
+            "ci_method": [ci_method if not np.isnan(lo[i]) else None for i in range(len(df))],
+            "ci_df": ci_df,
+            "ci_n": ci_n,
+        }
+    )
     return out
 
 
 # ------------------------------------------------------------------------------------ comparisons
+
 
 def _comparable(values: pd.DataFrame) -> pd.DataFrame:
     """Values that enter comparisons: not suppressed, not missing."""
@@ -207,18 +274,44 @@ def compute_benchmark_stats(values: pd.DataFrame, orgs: pd.DataFrame, min_cluste
         for cluster in sorted(orgs["cluster"].unique()):
             x = g.loc[g["cluster"] == cluster, "value"].to_numpy()
             published = len(x) >= min_cluster
-            rows.append(_describe(x if published else np.array([]), year, code, cluster, "cluster", published, n=len(x)))
+            rows.append(
+                _describe(x if published else np.array([]), year, code, cluster, "cluster", published, n=len(x))
+            )
     return pd.DataFrame(rows)
 
 
-def _describe(x: np.ndarray, year: int, code: str, scope: str, kind: str, published: bool, n: int | None = None) -> dict:
+def _describe(
+    x: np.ndarray, year: int, code: str, scope: str, kind: str, published: bool, n: int | None = None
+) -> dict:
     if len(x) == 0:
-        return {"year": int(year), "indicator_code": code, "scope": scope, "scope_kind": kind, "n": n or 0,
-                "mean": np.nan, "median": np.nan, "p25": np.nan, "p75": np.nan, "min": np.nan, "max": np.nan,
-                "published": published}
-    return {"year": int(year), "indicator_code": code, "scope": scope, "scope_kind": kind, "n": len(x) if n is None else n,
-            "mean": float(np.mean(x)), "median": float(np.median(x)), "p25": float(np.quantile(x, 0.25)),
-            "p75": float(np.quantile(x, 0.75)), "min": float(np.min(x)), "max": float(np.max(x)), "published": published}
+        return {
+            "year": int(year),
+            "indicator_code": code,
+            "scope": scope,
+            "scope_kind": kind,
+            "n": n or 0,
+            "mean": np.nan,
+            "median": np.nan,
+            "p25": np.nan,
+            "p75": np.nan,
+            "min": np.nan,
+            "max": np.nan,
+            "published": published,
+        }
+    return {
+        "year": int(year),
+        "indicator_code": code,
+        "scope": scope,
+        "scope_kind": kind,
+        "n": len(x) if n is None else n,
+        "mean": float(np.mean(x)),
+        "median": float(np.median(x)),
+        "p25": float(np.quantile(x, 0.25)),
+        "p75": float(np.quantile(x, 0.75)),
+        "min": float(np.min(x)),
+        "max": float(np.max(x)),
+        "published": published,
+    }
 
 
 def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.DataFrame) -> pd.DataFrame:
@@ -226,8 +319,10 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
     cat = {i.code: i for i in catalogue()}
     v = _comparable(values).merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
     allstats = {(r["year"], r["indicator_code"]): r for r in bstats[bstats["scope_kind"] == "all"].to_dict("records")}
-    cstats = {(r["year"], r["indicator_code"], r["scope"]): r
-              for r in bstats[bstats["scope_kind"] == "cluster"].to_dict("records")}
+    cstats = {
+        (r["year"], r["indicator_code"], r["scope"]): r
+        for r in bstats[bstats["scope_kind"] == "cluster"].to_dict("records")
+    }
     by_key = values.set_index(["org_code", "indicator_code", "year"])["value"].to_dict()
     out = []
     for (year, code), g in v.groupby(["year", "indicator_code"], sort=True):
@@ -251,22 +346,42 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
             slope, p_trend, n_pts = stats.trend(hist_years, hist_vals)
             if n_pts < cfg["trend_min_points"]:
                 slope, p_trend = np.nan, np.nan
-            gap_best = rec.value - best_q     # NaN for context indicators (no best quartile)
-            out.append({
-                "org_code": rec.org_code, "year": int(year), "indicator_code": code, "value": rec.value,
-                "direction": ind.direction, "rank": rank[i], "n_orgs": n_orgs, "percentile": pct[i] if ranked else np.nan,
-                "quartile": quart[i], "mean": s["mean"], "median": s["median"], "p25": s["p25"], "p75": s["p75"],
-                "best_quartile_threshold": best_q, "gap_median": rec.value - s["median"], "gap_best_quartile": gap_best,
-                "robust_z": rz[i], "cluster": rec.cluster,
-                "cluster_n": int(c["n"]) if c is not None else 0,
-                "cluster_median": c["median"] if c is not None and c["published"] else np.nan,
-                "cluster_p25": c["p25"] if c is not None and c["published"] else np.nan,
-                "cluster_p75": c["p75"] if c is not None and c["published"] else np.nan,
-                "cluster_published": bool(c["published"]) if c is not None else False,
-                "prev_value": prev, "change_prev": rec.value - prev if not np.isnan(prev) else np.nan,
-                "trend_slope": slope, "trend_n_years": n_pts, "trend_p_value": p_trend, "trend_label": None,
-                "robust_z_method": rz_method if not np.isnan(rz[i]) else None, "midrank_percentile": midpct[i],
-            })
+            gap_best = rec.value - best_q  # NaN for context indicators (no best quartile)
+            out.append(
+                {
+                    "org_code": rec.org_code,
+                    "year": int(year),
+                    "indicator_code": code,
+                    "value": rec.value,
+                    "direction": ind.direction,
+                    "rank": rank[i],
+                    "n_orgs": n_orgs,
+                    "percentile": pct[i] if ranked else np.nan,
+                    "quartile": quart[i],
+                    "mean": s["mean"],
+                    "median": s["median"],
+                    "p25": s["p25"],
+                    "p75": s["p75"],
+                    "best_quartile_threshold": best_q,
+                    "gap_median": rec.value - s["median"],
+                    "gap_best_quartile": gap_best,
+                    "robust_z": rz[i],
+                    "cluster": rec.cluster,
+                    "cluster_n": int(c["n"]) if c is not None else 0,
+                    "cluster_median": c["median"] if c is not None and c["published"] else np.nan,
+                    "cluster_p25": c["p25"] if c is not None and c["published"] else np.nan,
+                    "cluster_p75": c["p75"] if c is not None and c["published"] else np.nan,
+                    "cluster_published": bool(c["published"]) if c is not None else False,
+                    "prev_value": prev,
+                    "change_prev": rec.value - prev if not np.isnan(prev) else np.nan,
+                    "trend_slope": slope,
+                    "trend_n_years": n_pts,
+                    "trend_p_value": p_trend,
+                    "trend_label": None,
+                    "robust_z_method": rz_method if not np.isnan(rz[i]) else None,
+                    "midrank_percentile": midpct[i],
+                }
+            )
     comp = pd.DataFrame(out)
     comp = _trend_labels(comp, cfg)
     comp = _significance(comp, values, cat, cfg)
@@ -275,13 +390,47 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
 
 
 COMPARISON_COLUMNS = [
-    "org_code", "year", "indicator_code", "value", "direction", "rank", "n_orgs", "percentile", "quartile", "mean",
-    "median", "p25", "p75", "best_quartile_threshold", "gap_median", "gap_best_quartile", "robust_z", "cluster",
-    "cluster_n", "cluster_median", "cluster_p25", "cluster_p75", "cluster_published", "prev_value", "change_prev",
-    "trend_slope", "trend_n_years", "trend_p_value", "trend_label", "benchmark_value", "p_value", "p_adjusted",
-    "significant", "significance_label",
+    "org_code",
+    "year",
+    "indicator_code",
+    "value",
+    "direction",
+    "rank",
+    "n_orgs",
+    "percentile",
+    "quartile",
+    "mean",
+    "median",
+    "p25",
+    "p75",
+    "best_quartile_threshold",
+    "gap_median",
+    "gap_best_quartile",
+    "robust_z",
+    "cluster",
+    "cluster_n",
+    "cluster_median",
+    "cluster_p25",
+    "cluster_p75",
+    "cluster_published",
+    "prev_value",
+    "change_prev",
+    "trend_slope",
+    "trend_n_years",
+    "trend_p_value",
+    "trend_label",
+    "benchmark_value",
+    "p_value",
+    "p_adjusted",
+    "significant",
+    "significance_label",
     # added with the design-based comparison rules (docs/methods-comparisons.md)
-    "robust_z_method", "midrank_percentile", "trend_p_adjusted", "benchmark_se", "test_method", "test_df",
+    "robust_z_method",
+    "midrank_percentile",
+    "trend_p_adjusted",
+    "benchmark_se",
+    "test_method",
+    "test_df",
 ]
 
 
@@ -324,6 +473,7 @@ def _significance(comp: pd.DataFrame, values: pd.DataFrame, cat: dict, cfg: dict
     Method: docs/methods-comparisons.md.
     """
     import zlib
+
     vi = values.set_index(["org_code", "year", "indicator_code"])
     comp["benchmark_value"] = np.nan
     comp["p_value"] = np.nan
@@ -401,20 +551,31 @@ def strengths_weaknesses(comp: pd.DataFrame) -> pd.DataFrame:
         score = abs(rec.robust_z) if not pd.isna(rec.robust_z) else 0.0
         sig_nl = " (significant verschil)" if ind.is_survey else ""
         sig_en = " (significant difference)" if ind.is_survey else ""
-        rows.append({
-            "org_code": rec.org_code, "year": rec.year, "indicator_code": rec.indicator_code, "kind": kind, "score": score,
-            "reason_nl": f"{'beste' if kind == 'strength' else 'laagste'} kwartiel, positie {int(rec.rank)} van {rec.n_orgs}{sig_nl}",
-            "reason_en": f"{'best' if kind == 'strength' else 'bottom'} quartile, position {int(rec.rank)} of {rec.n_orgs}{sig_en}",
-        })
+        rows.append(
+            {
+                "org_code": rec.org_code,
+                "year": rec.year,
+                "indicator_code": rec.indicator_code,
+                "kind": kind,
+                "score": score,
+                "reason_nl": f"{'beste' if kind == 'strength' else 'laagste'} kwartiel, positie {int(rec.rank)} van {rec.n_orgs}{sig_nl}",
+                "reason_en": f"{'best' if kind == 'strength' else 'bottom'} quartile, position {int(rec.rank)} of {rec.n_orgs}{sig_en}",
+            }
+        )
     cols = ["org_code", "year", "indicator_code", "kind", "score", "reason_nl", "reason_en"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["year", "org_code", "kind", "score", "indicator_code"],
-                                                        ascending=[True, True, True, False, True], ignore_index=True)
+    return pd.DataFrame(rows, columns=cols).sort_values(
+        ["year", "org_code", "kind", "score", "indicator_code"],
+        ascending=[True, True, True, False, True],
+        ignore_index=True,
+    )
 
 
 # ---------------------------------------------------------------------------- composite and DEA
 
-def published_imputation(wide: pd.DataFrame, clusters: pd.Series, bstats: pd.DataFrame, year: int,
-                         min_members: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def published_imputation(
+    wide: pd.DataFrame, clusters: pd.Series, bstats: pd.DataFrame, year: int, min_members: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill a member's missing indicator only with statistics that members may see.
 
     A missing value gets the mean of the member's cluster when that cluster's statistics are published (at least
@@ -443,10 +604,32 @@ def published_imputation(wide: pd.DataFrame, clusters: pd.Series, bstats: pd.Dat
 
 REVIEW_COLUMNS = {
     "composite_sensitivity": ["year", "org_code", "factor", "first_order", "total", "rank_variance", "n_base"],
-    "composite_value_log": ["year", "org_code", "indicator_code", "value", "imputed", "imputed_from", "used_value",
-                            "treatment", "treated_value"],
-    "indicator_correlations": ["year", "indicator_a", "indicator_b", "theme_a", "theme_b", "n", "pearson", "pearson_p",
-                               "spearman", "spearman_p", "same_theme", "redundant", "contradicting"],
+    "composite_value_log": [
+        "year",
+        "org_code",
+        "indicator_code",
+        "value",
+        "imputed",
+        "imputed_from",
+        "used_value",
+        "treatment",
+        "treated_value",
+    ],
+    "indicator_correlations": [
+        "year",
+        "indicator_a",
+        "indicator_b",
+        "theme_a",
+        "theme_b",
+        "n",
+        "pearson",
+        "pearson_p",
+        "spearman",
+        "spearman_p",
+        "same_theme",
+        "redundant",
+        "contradicting",
+    ],
     "theme_reliability": ["year", "theme", "cronbach_alpha", "n_indicators", "n_members"],
 }
 
@@ -454,16 +637,24 @@ REVIEW_COLUMNS = {
 def _value_se(values: pd.DataFrame, year: int, index: pd.Index, codes: list[str], confidence: float) -> pd.DataFrame:
     """Standard errors of the values from their confidence intervals (NaN where a value has none)."""
     from scipy import stats as sps
+
     v = values[(values["year"] == year) & values["indicator_code"].isin(codes)]
     z = float(sps.norm.ppf(0.5 + confidence / 2))
-    se = ((v["ci_high"] - v["ci_low"]) / (2 * z)) if {"ci_low", "ci_high"} <= set(v.columns) else pd.Series(np.nan, index=v.index)
+    se = (
+        ((v["ci_high"] - v["ci_low"]) / (2 * z))
+        if {"ci_low", "ci_high"} <= set(v.columns)
+        else pd.Series(np.nan, index=v.index)
+    )
     wide = v.assign(_se=se).pivot(index="org_code", columns="indicator_code", values="_se")
     return wide.reindex(index=index, columns=codes)
 
 
-def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
-                      bstats: pd.DataFrame | None = None,
-                      review: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def compute_composite(
+    values: pd.DataFrame,
+    orgs: pd.DataFrame,
+    bstats: pd.DataFrame | None = None,
+    review: dict[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Composite scores, rank intervals and the method per year. With ``review`` (a dict), also the
     analysis an expert reviewer asks for (``REVIEW_COLUMNS``): Sobol sensitivity of every member's rank to
     every uncertain choice, the imputation and outlier-treatment log per value, indicator correlations and
@@ -479,7 +670,13 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
         UncertaintySpec,
         build_composite,
     )
-    from pipeline.compute.methods.sensitivity import composite_sensitivity, cronbach_alpha, indicator_correlations, rank_uncertainty
+    from pipeline.compute.methods.sensitivity import (
+        composite_sensitivity,
+        cronbach_alpha,
+        indicator_correlations,
+        rank_uncertainty,
+    )
+
     cfg = methods_config()["composite"]
     sens_cfg = cfg["sensitivity"]
     confidence = float(catalogue_config()["survey_rules"]["confidence"])
@@ -493,8 +690,9 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
     clusters = orgs.set_index("org_code")["cluster"]
     scores_rows, unc_rows, method_rows = [], [], []
     for year in sorted(values["year"].unique()):
-        wide = (values[(values["year"] == year) & values["indicator_code"].isin([i.code for i in cat])]
-                .pivot(index="org_code", columns="indicator_code", values="value"))
+        wide = values[(values["year"] == year) & values["indicator_code"].isin([i.code for i in cat])].pivot(
+            index="org_code", columns="indicator_code", values="value"
+        )
         # an indicator enters the index only with a value for at least min_members members: its min-max
         # normalisation would otherwise be a statistic over fewer members, readable from a member's own score
         codes = [i.code for i in cat if i.code in wide.columns and wide[i.code].notna().sum() >= min_members]
@@ -515,11 +713,18 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
         used = [i for i in cat if i.code in codes]
         used_themes = sorted({i.theme for i in used})
         spec = CompositeSpec(
-            indicators=[IndicatorMeta(code=i.code, parent=i.theme, direction=1 if i.direction == "higher" else -1) for i in used],
-            aggregates=[AggregateMeta(code=t, level=2, parent="index") for t in used_themes] + [AggregateMeta(code="index", level=3)],
-            unit_column="org_code", denominate=False,
-            imputation=imputation, treatment=TreatmentSpec(**cfg["treatment"]),
-            normalisation=NormalisationSpec(method=cfg["normalisation"]["method"], range=tuple(cfg["normalisation"]["range"])),
+            indicators=[
+                IndicatorMeta(code=i.code, parent=i.theme, direction=1 if i.direction == "higher" else -1) for i in used
+            ],
+            aggregates=[AggregateMeta(code=t, level=2, parent="index") for t in used_themes]
+            + [AggregateMeta(code="index", level=3)],
+            unit_column="org_code",
+            denominate=False,
+            imputation=imputation,
+            treatment=TreatmentSpec(**cfg["treatment"]),
+            normalisation=NormalisationSpec(
+                method=cfg["normalisation"]["method"], range=tuple(cfg["normalisation"]["range"])
+            ),
             aggregation=AggregationSpec(**cfg["aggregation"]),
             uncertainty=UncertaintySpec(weight_noise=cfg["uncertainty"]["weight_noise"]),
         )
@@ -527,58 +732,123 @@ def compute_composite(values: pd.DataFrame, orgs: pd.DataFrame,
         for node in used_themes + ["index"]:
             for org, score in res.scores[node].items() if node in res.scores.columns else []:
                 rank = res.ranks.loc[org, node]
-                scores_rows.append({"year": int(year), "org_code": org, "node": node, "level": 3 if node == "index" else 2,
-                                    "score": float(score), "rank": int(rank) if pd.notna(rank) else None})
+                scores_rows.append(
+                    {
+                        "year": int(year),
+                        "org_code": org,
+                        "node": node,
+                        "level": 3 if node == "index" else 2,
+                        "score": float(score),
+                        "rank": int(rank) if pd.notna(rank) else None,
+                    }
+                )
         # rank intervals from every uncertain choice and from the indicators' own sampling error
         se = _value_se(values, int(year), res.treated.index, codes, confidence)
         imputed_mask = (imputed_from != "") if published else None
-        unc = rank_uncertainty(res, se, n_runs=cfg["uncertainty"]["n_runs"], seed=cfg["uncertainty"]["seed"],
-                               target="index", imputed=imputed_mask)
+        unc = rank_uncertainty(
+            res,
+            se,
+            n_runs=cfg["uncertainty"]["n_runs"],
+            seed=cfg["uncertainty"]["seed"],
+            target="index",
+            imputed=imputed_mask,
+        )
         if review is not None:
-            _review_year(review_rows, int(year), res, observed, imputed_from, se, imputed_mask, used, sens_cfg,
-                         composite_sensitivity, indicator_correlations, cronbach_alpha)
+            _review_year(
+                review_rows,
+                int(year),
+                res,
+                observed,
+                imputed_from,
+                se,
+                imputed_mask,
+                used,
+                sens_cfg,
+                composite_sensitivity,
+                indicator_correlations,
+                cronbach_alpha,
+            )
         for r in unc.itertuples(index=False):
-            unc_rows.append({"year": int(year), "org_code": r.unit, "nominal_rank": r.nominal_rank, "median_rank": r.median_rank,
-                             "rank_lo": r.rank_lo, "rank_hi": r.rank_hi, "n_units": len(data)})
+            unc_rows.append(
+                {
+                    "year": int(year),
+                    "org_code": r.unit,
+                    "nominal_rank": r.nominal_rank,
+                    "median_rank": r.median_rank,
+                    "rank_lo": r.rank_lo,
+                    "rank_hi": r.rank_hi,
+                    "n_units": len(data),
+                }
+            )
         spec_json = spec.to_dict()
         if published:
             # the reference method gets already imputed values; the stored spec says how they were imputed
-            spec_json["imputation"] = {"method": "published_mean", "group_column": imp_cfg.get("group_column"),
-                                       "min_members": min_members, "applied_before": "build_composite"}
-        method_rows.append({"year": int(year), "spec_json": json.dumps(spec_json),
-                            "n_runs": cfg["uncertainty"]["n_runs"], "seed": cfg["uncertainty"]["seed"]})
+            spec_json["imputation"] = {
+                "method": "published_mean",
+                "group_column": imp_cfg.get("group_column"),
+                "min_members": min_members,
+                "applied_before": "build_composite",
+            }
+        method_rows.append(
+            {
+                "year": int(year),
+                "spec_json": json.dumps(spec_json),
+                "n_runs": cfg["uncertainty"]["n_runs"],
+                "seed": cfg["uncertainty"]["seed"],
+            }
+        )
     if review is not None:
         for name, cols in REVIEW_COLUMNS.items():
             parts = [f for f in review_rows[name] if not f.empty]
-            review[name] = (pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols))
-    return (pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
-            pd.DataFrame(unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]),
-            pd.DataFrame(method_rows, columns=["year", "spec_json", "n_runs", "seed"]))
+            review[name] = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    return (
+        pd.DataFrame(scores_rows, columns=["year", "org_code", "node", "level", "score", "rank"]),
+        pd.DataFrame(
+            unc_rows, columns=["year", "org_code", "nominal_rank", "median_rank", "rank_lo", "rank_hi", "n_units"]
+        ),
+        pd.DataFrame(method_rows, columns=["year", "spec_json", "n_runs", "seed"]),
+    )
 
 
-def _review_year(rows: dict[str, list[pd.DataFrame]], year: int, res, observed: pd.DataFrame,
-                 imputed_from: pd.DataFrame, se: pd.DataFrame, imputed_mask: pd.DataFrame | None, used: list,
-                 sens_cfg: dict, composite_sensitivity, indicator_correlations, cronbach_alpha) -> None:
+def _review_year(
+    rows: dict[str, list[pd.DataFrame]],
+    year: int,
+    res,
+    observed: pd.DataFrame,
+    imputed_from: pd.DataFrame,
+    se: pd.DataFrame,
+    imputed_mask: pd.DataFrame | None,
+    used: list,
+    sens_cfg: dict,
+    composite_sensitivity,
+    indicator_correlations,
+    cronbach_alpha,
+) -> None:
     codes = [i.code for i in used]
-    sens = composite_sensitivity(res, se, n=int(sens_cfg["n_base"]), seed=int(sens_cfg["seed"]) + year,
-                                 target="index", imputed=imputed_mask)
-    rows["composite_sensitivity"].append(sens.rename(columns={"unit": "org_code"}).assign(
-        year=year, n_base=int(sens_cfg["n_base"])))
+    sens = composite_sensitivity(
+        res, se, n=int(sens_cfg["n_base"]), seed=int(sens_cfg["seed"]) + year, target="index", imputed=imputed_mask
+    )
+    rows["composite_sensitivity"].append(
+        sens.rename(columns={"unit": "org_code"}).assign(year=year, n_base=int(sens_cfg["n_base"]))
+    )
     imputed = imputed_from.reindex(index=res.treated.index, columns=codes).fillna("")
     flags = res.treatment_flags[codes]
-    log = pd.DataFrame({
-        "org_code": np.repeat(res.treated.index.to_numpy(), len(codes)),
-        "indicator_code": np.tile(codes, len(res.treated.index)),
-        "value": observed.reindex(index=res.treated.index, columns=codes).to_numpy(dtype=float).ravel(),
-        "imputed_from": imputed.to_numpy().ravel(),
-        "used_value": res.imputed[codes].to_numpy(dtype=float).ravel(),
-        "treatment": flags.to_numpy().ravel(),
-        "treated_value": res.treated[codes].to_numpy(dtype=float).ravel(),
-    })
+    log = pd.DataFrame(
+        {
+            "org_code": np.repeat(res.treated.index.to_numpy(), len(codes)),
+            "indicator_code": np.tile(codes, len(res.treated.index)),
+            "value": observed.reindex(index=res.treated.index, columns=codes).to_numpy(dtype=float).ravel(),
+            "imputed_from": imputed.to_numpy().ravel(),
+            "used_value": res.imputed[codes].to_numpy(dtype=float).ravel(),
+            "treatment": flags.to_numpy().ravel(),
+            "treated_value": res.treated[codes].to_numpy(dtype=float).ravel(),
+        }
+    )
     log["imputed"] = log["imputed_from"] != ""
     log["imputed_from"] = log["imputed_from"].replace("", None)
-    log["treatment"] = log["treatment"].map({"No": None, "WHigh": "winsorised_high", "WLow": "winsorised_low",
-                                             "CTLog": "log", "Log": "log", "Err": "error"})
+    log["treatment"] = log["treatment"].map(
+        {"No": None, "WHigh": "winsorised_high", "WLow": "winsorised_low", "CTLog": "log", "Log": "log", "Err": "error"}
+    )
     rows["composite_value_log"].append(log.assign(year=year))
     themes = {i.code: i.theme for i in used}
     corr = indicator_correlations(observed[codes], themes, {i.code: 1 if i.direction == "higher" else -1 for i in used})
@@ -591,15 +861,40 @@ def _review_year(rows: dict[str, list[pd.DataFrame]], year: int, res, observed: 
     rows["theme_reliability"].append(pd.DataFrame(rel))
 
 
-DEA_COLUMNS = ["year", "cluster", "model", "org_code", "score", "super_efficiency", "peers", "lambdas", "robust_status",
-               "n_units", "inputs", "outputs", "rts", "orientation",
-               "status", "reason_nl", "reason_en", "flags", "min_units", "score_bc", "bias", "ci_low", "ci_high",
-               "n_boot", "input_slacks", "output_slacks"]
+DEA_COLUMNS = [
+    "year",
+    "cluster",
+    "model",
+    "org_code",
+    "score",
+    "super_efficiency",
+    "peers",
+    "lambdas",
+    "robust_status",
+    "n_units",
+    "inputs",
+    "outputs",
+    "rts",
+    "orientation",
+    "status",
+    "reason_nl",
+    "reason_en",
+    "flags",
+    "min_units",
+    "score_bc",
+    "bias",
+    "ci_low",
+    "ci_high",
+    "n_boot",
+    "input_slacks",
+    "output_slacks",
+]
 
 
 def _dea_seed(seed: int, year: int, cluster: str, model: str) -> np.random.SeedSequence:
     """A bootstrap seed per model, cluster and year, independent of the order they are computed in."""
     import zlib
+
     return np.random.SeedSequence([int(seed), int(year), zlib.crc32(str(cluster).encode()), zlib.crc32(model.encode())])
 
 
@@ -622,6 +917,7 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
         robustness,
         super_efficiency,
     )
+
     cfg = methods_config()["dea"]
     boot_cfg = cfg["bootstrap"]
     base = con.execute("""SELECT o.org_code, o.year, o.apparaatskosten_totaal, o.fte_totaal, o.n_klanten_actief,
@@ -642,45 +938,92 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
             groups = duplicate_groups(X, Y, ids)
             duplicated = {u for group in groups for u in group}
             distinct = len(ids) - sum(len(group) - 1 for group in groups)
-            common = {"year": int(year), "cluster": cluster, "model": model["code"], "n_units": len(ids),
-                      "inputs": ",".join(model["inputs"]), "outputs": ",".join(model["outputs"]),
-                      "rts": model["rts"], "orientation": model["orientation"], "min_units": need}
+            common = {
+                "year": int(year),
+                "cluster": cluster,
+                "model": model["code"],
+                "n_units": len(ids),
+                "inputs": ",".join(model["inputs"]),
+                "outputs": ",".join(model["outputs"]),
+                "rts": model["rts"],
+                "orientation": model["orientation"],
+                "min_units": need,
+            }
             if distinct < need:
                 units_nl = f"{distinct} verschillende organisaties" if groups else f"{distinct} organisaties"
                 units_en = f"{distinct} distinct organisations" if groups else f"{distinct} organisations"
-                reason_nl = (f"niet gepubliceerd: {units_nl} in het cluster, minstens {need} nodig bij {m} input(s) "
-                             f"en {s} output(s) (n ≥ max(m·s, 3(m+s)))")
-                reason_en = (f"not published: {units_en} in the cluster, at least {need} needed for {m} input(s) "
-                             f"and {s} output(s) (n ≥ max(m·s, 3(m+s)))")
+                reason_nl = (
+                    f"niet gepubliceerd: {units_nl} in het cluster, minstens {need} nodig bij {m} input(s) "
+                    f"en {s} output(s) (n ≥ max(m·s, 3(m+s)))"
+                )
+                reason_en = (
+                    f"not published: {units_en} in the cluster, at least {need} needed for {m} input(s) "
+                    f"and {s} output(s) (n ≥ max(m·s, 3(m+s)))"
+                )
                 for org in ids:
-                    flags = ["below_min_units"] + (["one_unit"] if len(ids) == 1 else []) + \
-                        (["duplicate_units"] if org in duplicated else [])
-                    rows.append({**common, "org_code": org, "status": "not_published", "reason_nl": reason_nl,
-                                 "reason_en": reason_en, "flags": ";".join(flags)})
+                    flags = (
+                        ["below_min_units"]
+                        + (["one_unit"] if len(ids) == 1 else [])
+                        + (["duplicate_units"] if org in duplicated else [])
+                    )
+                    rows.append(
+                        {
+                            **common,
+                            "org_code": org,
+                            "status": "not_published",
+                            "reason_nl": reason_nl,
+                            "reason_en": reason_en,
+                            "flags": ";".join(flags),
+                        }
+                    )
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeaWarning)
-                res = dea(pd.DataFrame(X, columns=model["inputs"]), pd.DataFrame(Y, columns=model["outputs"]),
-                          rts=model["rts"], orientation=model["orientation"], ids=ids)
+                res = dea(
+                    pd.DataFrame(X, columns=model["inputs"]),
+                    pd.DataFrame(Y, columns=model["outputs"]),
+                    rts=model["rts"],
+                    orientation=model["orientation"],
+                    ids=ids,
+                )
                 sup = super_efficiency(X, Y, model["rts"], model["orientation"], ids=ids)
                 rob = robustness(X, Y, model["rts"], model["orientation"], ids=ids).set_index("id")
-                boot = dea_boot(X, Y, model["rts"], model["orientation"], ids=ids, n_boot=boot_cfg["n_boot"],
-                                alpha=boot_cfg["alpha"],
-                                seed=_dea_seed(boot_cfg["seed"], year, cluster, model["code"]))
+                boot = dea_boot(
+                    X,
+                    Y,
+                    model["rts"],
+                    model["orientation"],
+                    ids=ids,
+                    n_boot=boot_cfg["n_boot"],
+                    alpha=boot_cfg["alpha"],
+                    seed=_dea_seed(boot_cfg["seed"], year, cluster, model["code"]),
+                )
             frame = res.to_frame().set_index("id")
             degenerate = not np.isfinite(boot.bandwidth)
             for k, org in enumerate(ids):
-                flags = (["duplicate_units"] if org in duplicated else []) + (["bootstrap_degenerate"] if degenerate else [])
-                rows.append({**common, "org_code": org,
-                             "score": float(res.score[k]), "super_efficiency": float(sup[k]),
-                             "peers": frame.loc[org, "peers"], "lambdas": frame.loc[org, "lambdas"],
-                             "robust_status": rob.loc[org, "status"],
-                             "status": "published", "flags": ";".join(flags) or None,
-                             "score_bc": float(boot.score_bc[k]), "bias": float(boot.bias[k]),
-                             "ci_low": float(boot.ci_low[k]), "ci_high": float(boot.ci_high[k]),
-                             "n_boot": int(boot.n_boot),
-                             "input_slacks": format_named(res.input_names, res.slack_x[k]),
-                             "output_slacks": format_named(res.output_names, res.slack_y[k])})
+                flags = (["duplicate_units"] if org in duplicated else []) + (
+                    ["bootstrap_degenerate"] if degenerate else []
+                )
+                rows.append(
+                    {
+                        **common,
+                        "org_code": org,
+                        "score": float(res.score[k]),
+                        "super_efficiency": float(sup[k]),
+                        "peers": frame.loc[org, "peers"],
+                        "lambdas": frame.loc[org, "lambdas"],
+                        "robust_status": rob.loc[org, "status"],
+                        "status": "published",
+                        "flags": ";".join(flags) or None,
+                        "score_bc": float(boot.score_bc[k]),
+                        "bias": float(boot.bias[k]),
+                        "ci_low": float(boot.ci_low[k]),
+                        "ci_high": float(boot.ci_high[k]),
+                        "n_boot": int(boot.n_boot),
+                        "input_slacks": format_named(res.input_names, res.slack_x[k]),
+                        "output_slacks": format_named(res.output_names, res.slack_y[k]),
+                    }
+                )
     out = pd.DataFrame(rows, columns=DEA_COLUMNS)
     for col in ("score", "super_efficiency", "score_bc", "bias", "ci_low", "ci_high"):
         out[col] = out[col].astype("float64")
@@ -690,6 +1033,7 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
 
 
 # ------------------------------------------------------------------------------------------ run
+
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, order: list[str]) -> None:
     df = df.sort_values(order, ignore_index=True) if len(df) else df
@@ -706,7 +1050,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
     try:
         if not table_exists(con, "submissions"):
             raise FileNotFoundError("no submissions in the warehouse; run 'rbb ingest' first")
-        init_schema(con)   # tables added by later versions (for example f_zaken_agg) exist before they are read
+        init_schema(con)  # tables added by later versions (for example f_zaken_agg) exist before they are read
         orgs = con.execute("SELECT * FROM organisations").fetch_df()
         values = compute_indicator_values(con)
         if year is not None and year not in set(values["year"]):
@@ -744,12 +1088,17 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             raise OutOfSpace(_compute_state(stage), exc) from exc
         raise
     finally:
-        with contextlib.suppress(Exception):   # a connection DuckDB invalidated after a failed write
+        with contextlib.suppress(Exception):  # a connection DuckDB invalidated after a failed write
             con.close()
 
 
 def _compute_state(stage: str) -> tuple[str, str]:
     if stage == "checkpoint":
-        return ("de nieuwe uitkomsten zijn vastgelegd in het logbestand van het warehouse, dat de volgende schrijvende opdracht verwerkt",
-                "the new results were recorded in the warehouse's log file, which the next command that writes merges")
-    return ("er is niets veranderd, het warehouse bevat de vorige uitkomsten", "nothing was changed, the warehouse holds the previous results")
+        return (
+            "de nieuwe uitkomsten zijn vastgelegd in het logbestand van het warehouse, dat de volgende schrijvende opdracht verwerkt",
+            "the new results were recorded in the warehouse's log file, which the next command that writes merges",
+        )
+    return (
+        "er is niets veranderd, het warehouse bevat de vorige uitkomsten",
+        "nothing was changed, the warehouse holds the previous results",
+    )

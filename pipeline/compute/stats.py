@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-MAD_SCALE = 1.0 / sps.norm.ppf(0.75)   # 1.4826…: makes the MAD consistent with the standard deviation
+MAD_SCALE = 1.0 / sps.norm.ppf(0.75)  # 1.4826…: makes the MAD consistent with the standard deviation
 
 
 def kish_n_eff(sum_w, sum_w2) -> np.ndarray:
@@ -35,8 +35,9 @@ def taylor_variance(sum_w, sum_wy, sum_w2, sum_w2y, sum_w2y2, n) -> np.ndarray:
     mean (Woodruff 1971; Särndal, Swensson & Wretman 1992, §5.6); for a share y ∈ {0, 1} and Σw²y² = Σw²y.
     NaN for n < 2.
     """
-    sum_w, sum_wy, sum_w2, sum_w2y, sum_w2y2, n = (np.asarray(a, dtype="float64")
-                                                  for a in (sum_w, sum_wy, sum_w2, sum_w2y, sum_w2y2, n))
+    sum_w, sum_wy, sum_w2, sum_w2y, sum_w2y2, n = (
+        np.asarray(a, dtype="float64") for a in (sum_w, sum_wy, sum_w2, sum_w2y, sum_w2y2, n)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = sum_wy / sum_w
         ss = np.maximum(sum_w2y2 - 2.0 * mean * sum_w2y + mean**2 * sum_w2, 0.0)
@@ -104,7 +105,9 @@ def compare_t(value, se, benchmark, benchmark_se, df) -> np.ndarray:
     With benchmark_se = 0 this is the exact dual of the t-interval value ± t(df)·se: p < α exactly when the
     benchmark lies outside the (1 − α) interval.
     """
-    value, se, benchmark, benchmark_se, df = (np.asarray(a, dtype="float64") for a in (value, se, benchmark, benchmark_se, df))
+    value, se, benchmark, benchmark_se, df = (
+        np.asarray(a, dtype="float64") for a in (value, se, benchmark, benchmark_se, df)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (value - benchmark) / np.sqrt(se**2 + benchmark_se**2)
         return 2.0 * sps.t.sf(np.abs(t), np.where(df >= 1.0, df, np.nan))
@@ -181,7 +184,7 @@ def quartile_of(values, p25: float, p75: float, median: float, direction: str) -
     return np.where(np.isnan(v), np.nan, q).astype("float64")
 
 
-MEANAD_SCALE = 1.253314   # √(π/2): makes the mean absolute deviation consistent with the standard deviation
+MEANAD_SCALE = 1.253314  # √(π/2): makes the mean absolute deviation consistent with the standard deviation
 
 
 def robust_z_scale(reference) -> tuple[float, float, str | None]:

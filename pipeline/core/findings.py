@@ -9,13 +9,13 @@ SEVERITIES = ("error", "warning", "info")
 
 @dataclass
 class Finding:
-    severity: str          # error | warning | info
-    rule: str              # machine-readable rule id, e.g. "required", "range", "yoy_change"
+    severity: str  # error | warning | info
+    rule: str  # machine-readable rule id, e.g. "required", "range", "yoy_change"
     message_nl: str
     message_en: str
-    sheet: str | None = None       # sheet code
-    cell: str | None = None        # e.g. "Producten!F14" or "producten.csv, regel 5, kolom n_klachten"
-    row: int | None = None         # row number in the file (Excel row or CSV line)
+    sheet: str | None = None  # sheet code
+    cell: str | None = None  # e.g. "Producten!F14" or "producten.csv, regel 5, kolom n_klachten"
+    row: int | None = None  # row number in the file (Excel row or CSV line)
     field: str | None = None
     value: str | None = None
     explained: bool = False

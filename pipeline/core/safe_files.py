@@ -103,10 +103,10 @@ class LineLengthCheck:
     def __init__(self, limit: int):
         self.limit = limit
         self.window = max(1, limit // 4)
-        self.run = 0            # bytes of the current (unfinished) line
-        self.offset = 0         # bytes fed so far
-        self.newlines = 0       # newlines before the current chunk (counted only once a long line is found)
-        self.found: tuple[int, int] | None = None   # (byte offset where the long line starts, length so far)
+        self.run = 0  # bytes of the current (unfinished) line
+        self.offset = 0  # bytes fed so far
+        self.newlines = 0  # newlines before the current chunk (counted only once a long line is found)
+        self.found: tuple[int, int] | None = None  # (byte offset where the long line starts, length so far)
 
     def feed(self, chunk: bytes) -> None:
         if self.found is not None:
@@ -159,5 +159,15 @@ def longest_line_over(path: str | Path, limit: int) -> tuple[int, int] | None:
         return None if found is None else (line_number_at(fh, found[0]), found[1])
 
 
-__all__ = ["KIND_NAMES", "SPECIAL_KINDS", "LineLengthCheck", "NotRegularFile", "entry_kind", "kind_of_mode",
-           "line_number_at", "longest_line_over", "open_regular", "read_regular"]
+__all__ = [
+    "KIND_NAMES",
+    "SPECIAL_KINDS",
+    "LineLengthCheck",
+    "NotRegularFile",
+    "entry_kind",
+    "kind_of_mode",
+    "line_number_at",
+    "longest_line_over",
+    "open_regular",
+    "read_regular",
+]

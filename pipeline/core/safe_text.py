@@ -28,7 +28,7 @@ def _escape_char(ch: str) -> str:
         return _C0_NAMES[ch]
     if o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F:
         return f"\\x{o:02x}"
-    if 0xD800 <= o <= 0xDFFF:                     # a lone surrogate (an undecodable byte in a file name)
+    if 0xD800 <= o <= 0xDFFF:  # a lone surrogate (an undecodable byte in a file name)
         return f"\\x{o - 0xDC00:02x}" if o >= 0xDC80 else f"<U+{o:04X}>"
     return f"<U+{o:04X}>"
 
@@ -76,18 +76,65 @@ def ascii_year(name: str, lo: int, hi: int) -> int | None:
 # ------------------------------------------------------------------ organisation codes
 
 # letters that look like Latin ones but are other characters; NFKC does not map them
-_CONFUSABLES = str.maketrans({
-    "ı": "i", "ȷ": "j", "ɩ": "i", "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŀ": "l",
-    # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "і": "i", "ї": "i", "ј": "j", "к": "k", "м": "m",
-    "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q",
-    "ԝ": "w", "һ": "h", "ӏ": "l", "ь": "b",
-    # Greek
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ζ": "z", "μ": "u",
-    # letter-like symbols and digits that pass for letters
-    "ℓ": "l", "℮": "e", "0": "o", "1": "l", "5": "s",
-})
+_CONFUSABLES = str.maketrans(
+    {
+        "ı": "i",
+        "ȷ": "j",
+        "ɩ": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ħ": "h",
+        "ŀ": "l",
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "ѕ": "s",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "һ": "h",
+        "ӏ": "l",
+        "ь": "b",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "γ": "y",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ζ": "z",
+        "μ": "u",
+        # letter-like symbols and digits that pass for letters
+        "ℓ": "l",
+        "℮": "e",
+        "0": "o",
+        "1": "l",
+        "5": "s",
+    }
+)
 
 
 def skeleton(text: str) -> str:

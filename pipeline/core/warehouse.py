@@ -7,9 +7,9 @@ organisation and year. Rejected submissions never reach the fact tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pandas as pd
@@ -23,8 +23,12 @@ STATUSES = ("accepted", "accepted_with_warnings", "rejected", "superseded")
 
 def fact_columns(reg: Registry, sheet_code: str) -> list[tuple[str, str]]:
     sheet = reg.sheet(sheet_code)
-    cols = [("submission_id", "INTEGER NOT NULL"), ("org_code", "VARCHAR NOT NULL"), ("year", "INTEGER NOT NULL"),
-            ("source_row", "INTEGER NOT NULL")]
+    cols = [
+        ("submission_id", "INTEGER NOT NULL"),
+        ("org_code", "VARCHAR NOT NULL"),
+        ("year", "INTEGER NOT NULL"),
+        ("source_row", "INTEGER NOT NULL"),
+    ]
     for f in sheet.fields:
         if f.code in ("org_code",):
             continue
@@ -54,8 +58,10 @@ def schema_sql(reg: Registry) -> list[str]:
             submission_id INTEGER, org_code VARCHAR, year INTEGER, product_code VARCHAR, n_rows BIGINT,
             n_cases BIGINT, n_decided BIGINT, n_on_time BIGINT, lead_median DOUBLE, lead_p90 DOUBLE,
             n_backlog BIGINT, n_objections BIGINT, n_complaints BIGINT, source_file VARCHAR, source_sha256 VARCHAR)""")
-    stmts.append("CREATE OR REPLACE VIEW v_zaken_agg AS SELECT f.* FROM f_zaken_agg f "
-                 "JOIN submissions s USING (submission_id) WHERE s.in_force")
+    stmts.append(
+        "CREATE OR REPLACE VIEW v_zaken_agg AS SELECT f.* FROM f_zaken_agg f "
+        "JOIN submissions s USING (submission_id) WHERE s.in_force"
+    )
     for sheet in reg.sheet_level:
         cols = ",\n  ".join(f'"{c}" {t}' for c, t in fact_columns(reg, sheet.code))
         stmts.append(f"CREATE TABLE IF NOT EXISTS f_{sheet.code} (\n  {cols})")
@@ -91,11 +97,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation]) -> None:
-    df = pd.DataFrame([{
-        "org_code": o.org_code, "name": o.name, "abbreviation": o.abbreviation, "cluster": o.cluster,
-        "size_class": o.size_class, "member_since": o.member_since, "member_until": o.member_until,
-        "predecessor_codes": ";".join(o.predecessor_codes) or None, "successor_code": o.successor_code,
-    } for o in orgs])
+    df = pd.DataFrame(
+        [
+            {
+                "org_code": o.org_code,
+                "name": o.name,
+                "abbreviation": o.abbreviation,
+                "cluster": o.cluster,
+                "size_class": o.size_class,
+                "member_since": o.member_since,
+                "member_until": o.member_until,
+                "predecessor_codes": ";".join(o.predecessor_codes) or None,
+                "successor_code": o.successor_code,
+            }
+            for o in orgs
+        ]
+    )
     df["member_until"] = df["member_until"].astype("Int64")
     with transaction(con):
         con.execute("DELETE FROM organisations")
@@ -105,8 +122,9 @@ def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation])
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+    return bool(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
+    )
 
 
 def default_year(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -125,6 +143,11 @@ def later_years(con: duckdb.DuckDBPyConnection, year: int) -> list[tuple[int, in
     """Years after ``year`` that have deliveries but nothing accepted: (year, number of deliveries)."""
     if not table_exists(con, "submissions"):
         return []
-    return [(int(y), int(n)) for y, n in con.execute(
-        "SELECT year, count(*) FROM submissions WHERE year > ? GROUP BY year "
-        "HAVING NOT bool_or(in_force) ORDER BY year", [year]).fetchall()]
+    return [
+        (int(y), int(n))
+        for y, n in con.execute(
+            "SELECT year, count(*) FROM submissions WHERE year > ? GROUP BY year "
+            "HAVING NOT bool_or(in_force) ORDER BY year",
+            [year],
+        ).fetchall()
+    ]

@@ -7,10 +7,10 @@ import fcntl
 import os
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 
 class WorkspaceBusy(RuntimeError):
@@ -49,7 +49,8 @@ class OutOfSpace(RuntimeError):
         where_en = f" while writing {self.path}" if self.path else ""
         super().__init__(
             f"Schijf vol{where_nl}: {state[0]}; maak ruimte vrij en voer de opdracht opnieuw uit. / "
-            f"Out of disk space{where_en}: {state[1]}; free space and run the command again.")
+            f"Out of disk space{where_en}: {state[1]}; free space and run the command again."
+        )
 
 
 def _written_path(exc: BaseException | None) -> str | None:
@@ -70,7 +71,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def at(cls, root: str | Path | None) -> "Workspace":
+    def at(cls, root: str | Path | None) -> Workspace:
         return cls(Path(root or ".").resolve())
 
     @property
@@ -98,7 +99,7 @@ class Workspace:
     def lock_path(self) -> Path:
         return self.processed / ".rbb.lock"
 
-    def ensure(self) -> "Workspace":
+    def ensure(self) -> Workspace:
         for p in (self.raw, self.processed, self.reports):
             p.mkdir(parents=True, exist_ok=True)
         return self
@@ -179,7 +180,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)     # a disk that filled up leaves no half-written file behind
+        tmp.unlink(missing_ok=True)  # a disk that filled up leaves no half-written file behind
         raise
 
 

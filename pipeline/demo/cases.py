@@ -49,7 +49,14 @@ import duckdb
 import numpy as np
 
 FIELDS: tuple[str, ...] = (
-    "case_id", "product_code", "datum_ontvangst", "datum_besluit", "termijn_dagen", "kanaal", "bezwaar", "klacht",
+    "case_id",
+    "product_code",
+    "datum_ontvangst",
+    "datum_besluit",
+    "termijn_dagen",
+    "kanaal",
+    "bezwaar",
+    "klacht",
 )
 CHANNELS: tuple[str, ...] = ("telefoon", "web", "app", "balie", "post")
 DIGITAL_CHANNELS: tuple[str, ...] = ("web", "app")
@@ -69,8 +76,16 @@ TERM_TIE_SHARE = 0.015
 MAX_LEAD_DAYS = 1000
 
 # hash() streams: one independent uniform per purpose.
-_STREAMS = {"product": 1, "received": 2, "normal_r": 3, "normal_theta": 4, "kind": 5, "channel": 6,
-            "objection": 7, "complaint": 8}
+_STREAMS = {
+    "product": 1,
+    "received": 2,
+    "normal_r": 3,
+    "normal_theta": 4,
+    "kind": 5,
+    "channel": 6,
+    "objection": 7,
+    "complaint": 8,
+}
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,7 @@ def zipf_exponent(n: int, largest_share: float = LARGEST_SHARE) -> float:
     ranks = np.arange(1, n + 1, dtype=float)
 
     def share(s: float) -> float:
-        w = ranks ** -s
+        w = ranks**-s
         return float(w[0] / w.sum())
 
     lo, hi = 0.0, 1.0
@@ -161,8 +176,13 @@ def default_products(n_products: int) -> tuple[str, ...]:
     return tuple(f"P{j:02d}" for j in range(1, n_products + 1))
 
 
-def plan_cases(total_cases: int, year: int = 2025, seed: int = 1, orgs: Sequence[str] | None = None,
-               products: dict[str, list[str]] | None = None) -> list[OrgPlan]:
+def plan_cases(
+    total_cases: int,
+    year: int = 2025,
+    seed: int = 1,
+    orgs: Sequence[str] | None = None,
+    products: dict[str, list[str]] | None = None,
+) -> list[OrgPlan]:
     """Draw sizes, products, terms and behaviour per organisation; largest organisation first.
 
     Args:
@@ -192,22 +212,27 @@ def plan_cases(total_cases: int, year: int = 2025, seed: int = 1, orgs: Sequence
         else:
             # Larger members handle more products: 12 for the largest down to 3-5 for the smallest.
             top = 1.0 - rank / max(n - 1, 1)
-            k = int(np.clip(round(3 + 9 * top ** 1.5 + rng.integers(0, 3)), 3, 12))
+            k = int(np.clip(round(3 + 9 * top**1.5 + rng.integers(0, 3)), 3, 12))
             prods = default_products(k)
         w = np.arange(1, len(prods) + 1, dtype=float) ** -rng.uniform(0.6, 1.4)
         w = rng.permutation(w) if len(prods) > 1 else w
         terms = tuple(int(_rng(seed, "term", org, p).choice(TERMS_DAYS, p=TERM_WEIGHTS)) for p in prods)
-        plans.append(OrgPlan(
-            org_code=org, n_cases=size, products=prods, product_weights=tuple(float(x) for x in w / w.sum()),
-            terms_days=terms,
-            lead_fraction=float(rng.uniform(0.30, 0.95)),
-            lead_sigma=float(rng.uniform(0.35, 0.80)),
-            digital_share=float(rng.uniform(0.40, 0.85)),
-            objection_rate=float(rng.uniform(0.005, 0.04)),
-            complaint_rate=float(rng.uniform(0.002, 0.01)),
-            extract_lag_days=int(rng.integers(14, 61)) if rng.random() < 1 / 3 else 0,
-            seed=seed,
-        ))
+        plans.append(
+            OrgPlan(
+                org_code=org,
+                n_cases=size,
+                products=prods,
+                product_weights=tuple(float(x) for x in w / w.sum()),
+                terms_days=terms,
+                lead_fraction=float(rng.uniform(0.30, 0.95)),
+                lead_sigma=float(rng.uniform(0.35, 0.80)),
+                digital_share=float(rng.uniform(0.40, 0.85)),
+                objection_rate=float(rng.uniform(0.005, 0.04)),
+                complaint_rate=float(rng.uniform(0.002, 0.01)),
+                extract_lag_days=int(rng.integers(14, 61)) if rng.random() < 1 / 3 else 0,
+                seed=seed,
+            )
+        )
     return plans
 
 
@@ -285,14 +310,14 @@ def case_rows_sql(plan: OrgPlan, year: int, csv_dates: bool = False) -> str:
 WITH draws AS (
     SELECT
         i,
-        {_uniform('product', plan)} AS u_product,
-        {_uniform('received', plan)} AS u_received,
-        {_uniform('normal_r', plan)} AS u_r,
-        {_uniform('normal_theta', plan)} AS u_theta,
-        {_uniform('kind', plan)} AS u_kind,
-        {_uniform('channel', plan)} AS u_channel,
-        {_uniform('objection', plan)} AS u_objection,
-        {_uniform('complaint', plan)} AS u_complaint
+        {_uniform("product", plan)} AS u_product,
+        {_uniform("received", plan)} AS u_received,
+        {_uniform("normal_r", plan)} AS u_r,
+        {_uniform("normal_theta", plan)} AS u_theta,
+        {_uniform("kind", plan)} AS u_kind,
+        {_uniform("channel", plan)} AS u_channel,
+        {_uniform("objection", plan)} AS u_objection,
+        {_uniform("complaint", plan)} AS u_complaint
     FROM range({plan.n_cases}) AS t(i)
 ), cases AS (
     SELECT
@@ -320,7 +345,7 @@ WITH draws AS (
     FROM leads
 )
 SELECT
-    {_sql_str(f"{plan.org_code}-{year}-")} || substr(CAST({10 ** width} + i + 1 AS VARCHAR), 2) AS case_id,
+    {_sql_str(f"{plan.org_code}-{year}-")} || substr(CAST({10**width} + i + 1 AS VARCHAR), 2) AS case_id,
     {_sql_list(plan.products)}[pidx] AS product_code,
     {received},
     {decision},
@@ -339,9 +364,18 @@ FROM decided
 """
 
 
-def generate_cases(out_dir: Path, total_cases: int, year: int = 2025, seed: int = 1, fmt: str = "csv",
-                   orgs: list[str] | None = None, products: dict[str, list[str]] | None = None,
-                   *, memory_limit: str = "1GB", threads: int | None = None) -> dict[str, Path]:
+def generate_cases(
+    out_dir: Path,
+    total_cases: int,
+    year: int = 2025,
+    seed: int = 1,
+    fmt: str = "csv",
+    orgs: list[str] | None = None,
+    products: dict[str, list[str]] | None = None,
+    *,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+) -> dict[str, Path]:
     """Write ``<out_dir>/<ORG>/zaken.<fmt>`` for every organisation and return ``{org_code: path}``.
 
     Args:
@@ -359,8 +393,7 @@ def generate_cases(out_dir: Path, total_cases: int, year: int = 2025, seed: int 
         raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
     out_dir = Path(out_dir)
     plans = plan_cases(total_cases, year=year, seed=seed, orgs=orgs, products=products)
-    options = ("FORMAT csv, DELIMITER ';', DATEFORMAT '%d-%m-%Y', HEADER true" if fmt == "csv"
-               else "FORMAT parquet")
+    options = "FORMAT csv, DELIMITER ';', DATEFORMAT '%d-%m-%Y', HEADER true" if fmt == "csv" else "FORMAT parquet"
     paths: dict[str, Path] = {}
     con = duckdb.connect()
     try:
@@ -371,7 +404,9 @@ def generate_cases(out_dir: Path, total_cases: int, year: int = 2025, seed: int 
         for plan in plans:
             path = out_dir / plan.org_code / f"zaken.{fmt}"
             path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY ({case_rows_sql(plan, year, csv_dates=fmt == 'csv')}) TO {_sql_str(str(path))} ({options})")
+            con.execute(
+                f"COPY ({case_rows_sql(plan, year, csv_dates=fmt == 'csv')}) TO {_sql_str(str(path))} ({options})"
+            )
             paths[plan.org_code] = path
     finally:
         con.close()
@@ -381,9 +416,14 @@ def generate_cases(out_dir: Path, total_cases: int, year: int = 2025, seed: int 
 def plans_summary(plans: Sequence[OrgPlan]) -> list[dict]:
     """The plan as plain data (for a manifest or a benchmark log)."""
     return [
-        {"org_code": p.org_code, "n_cases": p.n_cases, "products": list(p.products),
-         "terms_days": list(p.terms_days), "lead_fraction": round(p.lead_fraction, 4),
-         "extract_lag_days": p.extract_lag_days}
+        {
+            "org_code": p.org_code,
+            "n_cases": p.n_cases,
+            "products": list(p.products),
+            "terms_days": list(p.terms_days),
+            "lead_fraction": round(p.lead_fraction, 4),
+            "extract_lag_days": p.extract_lag_days,
+        }
         for p in plans
     ]
 
@@ -392,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         prog="python -m pipeline.demo.cases",
         description="Write synthetic case microdata: OUT_DIR/<ORG>/zaken.<fmt>. "
-                    "Example: python -m pipeline.demo.cases /tmp/cases --cases 7000000 --fmt csv")
+        "Example: python -m pipeline.demo.cases /tmp/cases --cases 7000000 --fmt csv",
+    )
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--cases", type=int, required=True, help="total number of cases over all organisations")
     ap.add_argument("--year", type=int, default=2025)
@@ -402,10 +443,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     orgs = [o.strip() for o in args.orgs.split(",") if o.strip()] if args.orgs else None
     paths = generate_cases(args.out_dir, args.cases, year=args.year, seed=args.seed, fmt=args.fmt, orgs=orgs)
-    sizes = {o: n for o, n in ((p.org_code, p.n_cases) for p in
-                               plan_cases(args.cases, year=args.year, seed=args.seed, orgs=orgs))}
-    print(json.dumps({"files": {o: str(p) for o, p in paths.items()}, "n_cases": sizes,
-                      "bytes": sum(p.stat().st_size for p in paths.values())}))
+    sizes = {
+        o: n
+        for o, n in ((p.org_code, p.n_cases) for p in plan_cases(args.cases, year=args.year, seed=args.seed, orgs=orgs))
+    }
+    print(
+        json.dumps(
+            {
+                "files": {o: str(p) for o, p in paths.items()},
+                "n_cases": sizes,
+                "bytes": sum(p.stat().st_size for p in paths.values()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

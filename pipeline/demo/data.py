@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import math
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,95 +31,208 @@ SIZE_FTE: dict[str, tuple[float, float]] = {
     "klein": (80.0, 800.0),
 }
 OVERHEAD_FIELDS: tuple[str, ...] = (
-    "fte_overhead_management", "fte_overhead_po", "fte_overhead_fc", "fte_overhead_ict",
-    "fte_overhead_communicatie", "fte_overhead_facilitair", "fte_overhead_juridisch",
+    "fte_overhead_management",
+    "fte_overhead_po",
+    "fte_overhead_fc",
+    "fte_overhead_ict",
+    "fte_overhead_communicatie",
+    "fte_overhead_facilitair",
+    "fte_overhead_juridisch",
 )
 ASPECTS: tuple[str, ...] = ("q_bereikbaarheid", "q_duidelijkheid", "q_snelheid", "q_bejegening", "q_juistheid")
 CHANNELS: tuple[str, ...] = ("telefoon", "web", "app", "balie", "post")
 FAULT_IDS: tuple[str, ...] = (
-    "missing_sheet", "parts_exceed_total", "percentage_over_100", "text_in_number",
-    "duplicate_product", "yoy_jump", "yoy_jump_explained", "resubmission", "out_of_range",
+    "missing_sheet",
+    "parts_exceed_total",
+    "percentage_over_100",
+    "text_in_number",
+    "duplicate_product",
+    "yoy_jump",
+    "yoy_jump_explained",
+    "resubmission",
+    "out_of_range",
 )
 MERGER_FACTOR = 1.45
 JUMP_FACTOR = 1.60
 MERGER_FIELDS: tuple[str, ...] = ("fte_totaal", "gem_personeelsleden", "verzuimdagen", "apparaatskosten_totaal")
 
 _CLUSTER_BASE: dict[str, dict[str, float]] = {
-    "uitkeren": {"clients_per_fte": 220, "decisions_per_client": 0.6, "sat": 7.0, "timely": 0.90,
-                 "objections": 14, "digital": 0.78},
-    "heffen_innen": {"clients_per_fte": 320, "decisions_per_client": 0.5, "sat": 6.8, "timely": 0.91,
-                     "objections": 18, "digital": 0.80},
-    "registreren": {"clients_per_fte": 420, "decisions_per_client": 1.0, "sat": 7.3, "timely": 0.95,
-                    "objections": 4, "digital": 0.85},
-    "vergunnen_toetsen": {"clients_per_fte": 80, "decisions_per_client": 0.8, "sat": 7.0, "timely": 0.86,
-                          "objections": 10, "digital": 0.70},
-    "opvang_zorg_justitie": {"clients_per_fte": 8, "decisions_per_client": 1.2, "sat": 6.7, "timely": 0.85,
-                             "objections": 8, "digital": 0.50},
+    "uitkeren": {
+        "clients_per_fte": 220,
+        "decisions_per_client": 0.6,
+        "sat": 7.0,
+        "timely": 0.90,
+        "objections": 14,
+        "digital": 0.78,
+    },
+    "heffen_innen": {
+        "clients_per_fte": 320,
+        "decisions_per_client": 0.5,
+        "sat": 6.8,
+        "timely": 0.91,
+        "objections": 18,
+        "digital": 0.80,
+    },
+    "registreren": {
+        "clients_per_fte": 420,
+        "decisions_per_client": 1.0,
+        "sat": 7.3,
+        "timely": 0.95,
+        "objections": 4,
+        "digital": 0.85,
+    },
+    "vergunnen_toetsen": {
+        "clients_per_fte": 80,
+        "decisions_per_client": 0.8,
+        "sat": 7.0,
+        "timely": 0.86,
+        "objections": 10,
+        "digital": 0.70,
+    },
+    "opvang_zorg_justitie": {
+        "clients_per_fte": 8,
+        "decisions_per_client": 1.2,
+        "sat": 6.7,
+        "timely": 0.85,
+        "objections": 8,
+        "digital": 0.50,
+    },
 }
 _FTE_ANCHORS: dict[str, float] = {
-    "BD": 27000, "UWV": 19000, "DJI": 16000, "RWS": 9500, "COA": 7000, "SVB": 5600, "DUO": 5400, "TSL": 5200,
+    "BD": 27000,
+    "UWV": 19000,
+    "DJI": 16000,
+    "RWS": 9500,
+    "COA": 7000,
+    "SVB": 5600,
+    "DUO": 5400,
+    "TSL": 5200,
 }
 _SURVEY_N: dict[str, tuple[int, int]] = {"groot": (1200, 2500), "middel": (500, 1500), "klein": (300, 800)}
 _CHANNEL_SURVEY_MIX: dict[str, float] = {"telefoon": 0.34, "web": 0.34, "app": 0.10, "balie": 0.08, "post": 0.14}
 _CHANNEL_SAT_OFFSET: dict[str, float] = {"telefoon": -0.2, "web": 0.0, "app": 0.15, "balie": 0.25, "post": -0.3}
 
 _KNOWN_PRODUCTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "UWV": (("WW", "WW-uitkering"), ("WIA", "WIA-uitkering"), ("ZW", "Ziektewetuitkering"),
-            ("WAJONG", "Wajong-uitkering")),
-    "SVB": (("AOW", "AOW-pensioen"), ("ANW", "Anw-uitkering"), ("AKW", "Kinderbijslag"),
-            ("PGB", "Trekkingsrecht pgb")),
-    "DUO": (("SF", "Studiefinanciering"), ("TS", "Tegemoetkoming scholieren"), ("LLK", "Levenlanglerenkrediet"),
-            ("TERUG", "Terugbetaling studieschuld"), ("DIPL", "Diplomaregister en -waardering")),
-    "TSL": (("ZT", "Zorgtoeslag"), ("HT", "Huurtoeslag"), ("KOT", "Kinderopvangtoeslag"),
-            ("KGB", "Kindgebonden budget")),
-    "BD": (("IB", "Aanslag inkomstenbelasting"), ("VPB", "Aanslag vennootschapsbelasting"),
-           ("OB", "Omzetbelasting"), ("INV", "Invordering en betalingsregelingen")),
-    "CAK": (("WLZ", "Eigen bijdrage Wlz"), ("WMO", "Eigen bijdrage Wmo"),
-            ("WANB", "Regeling wanbetalers zorgverzekering")),
-    "CJIB": (("WAHV", "Verkeersboetes (Wahv)"), ("STRAFB", "Strafbeschikkingen"),
-             ("SCHADE", "Schadevergoedingsmaatregelen")),
+    "UWV": (
+        ("WW", "WW-uitkering"),
+        ("WIA", "WIA-uitkering"),
+        ("ZW", "Ziektewetuitkering"),
+        ("WAJONG", "Wajong-uitkering"),
+    ),
+    "SVB": (("AOW", "AOW-pensioen"), ("ANW", "Anw-uitkering"), ("AKW", "Kinderbijslag"), ("PGB", "Trekkingsrecht pgb")),
+    "DUO": (
+        ("SF", "Studiefinanciering"),
+        ("TS", "Tegemoetkoming scholieren"),
+        ("LLK", "Levenlanglerenkrediet"),
+        ("TERUG", "Terugbetaling studieschuld"),
+        ("DIPL", "Diplomaregister en -waardering"),
+    ),
+    "TSL": (
+        ("ZT", "Zorgtoeslag"),
+        ("HT", "Huurtoeslag"),
+        ("KOT", "Kinderopvangtoeslag"),
+        ("KGB", "Kindgebonden budget"),
+    ),
+    "BD": (
+        ("IB", "Aanslag inkomstenbelasting"),
+        ("VPB", "Aanslag vennootschapsbelasting"),
+        ("OB", "Omzetbelasting"),
+        ("INV", "Invordering en betalingsregelingen"),
+    ),
+    "CAK": (
+        ("WLZ", "Eigen bijdrage Wlz"),
+        ("WMO", "Eigen bijdrage Wmo"),
+        ("WANB", "Regeling wanbetalers zorgverzekering"),
+    ),
+    "CJIB": (
+        ("WAHV", "Verkeersboetes (Wahv)"),
+        ("STRAFB", "Strafbeschikkingen"),
+        ("SCHADE", "Schadevergoedingsmaatregelen"),
+    ),
     "LBIO": (("KALIM", "Inning kinderalimentatie"), ("PALIM", "Inning partneralimentatie")),
-    "RDW": (("KENT", "Kentekenregistratie auto’s"), ("TYPE", "Typegoedkeuring voertuigen"),
-            ("RIJB", "Rijbewijzen"), ("APK", "Toezicht op APK-keuringen")),
+    "RDW": (
+        ("KENT", "Kentekenregistratie auto’s"),
+        ("TYPE", "Typegoedkeuring voertuigen"),
+        ("RIJB", "Rijbewijzen"),
+        ("APK", "Toezicht op APK-keuringen"),
+    ),
     "KAD": (("INSCHR", "Inschrijving akten"), ("METING", "Kadastrale metingen"), ("INFO", "Informatieverstrekking")),
     "KVK": (("INSCHR", "Inschrijving onderneming"), ("WIJZ", "Wijziging inschrijving"), ("UITTR", "Uittreksels")),
     "RVIG": (("BRP", "Correcties BRP"), ("REISD", "Reisdocumenten en identiteitskaarten")),
-    "CBR": (("PRAKB", "Praktijkexamen B"), ("THEO", "Theorie-examens"),
-            ("MED", "Medische keuring (gezondheidsverklaring)"), ("BEROEP", "Beroepsexamens")),
-    "IND": (("VERBL", "Verblijfsvergunning regulier"), ("NATUR", "Naturalisatie"), ("ASIEL", "Asielaanvraag"),
-            ("MVV", "Machtiging voorlopig verblijf")),
+    "CBR": (
+        ("PRAKB", "Praktijkexamen B"),
+        ("THEO", "Theorie-examens"),
+        ("MED", "Medische keuring (gezondheidsverklaring)"),
+        ("BEROEP", "Beroepsexamens"),
+    ),
+    "IND": (
+        ("VERBL", "Verblijfsvergunning regulier"),
+        ("NATUR", "Naturalisatie"),
+        ("ASIEL", "Asielaanvraag"),
+        ("MVV", "Machtiging voorlopig verblijf"),
+    ),
     "JUSTIS": (("VOG", "Verklaring omtrent het gedrag"), ("NAAM", "Naamswijziging"), ("BIBOB", "Bibob-adviezen")),
     "CIZ": (("WLZ", "Indicatie Wlz"), ("HERIND", "Herindicatie")),
-    "COA": (("OPV", "Opvang asielzoekers"), ("HUISV", "Uitstroom naar huisvesting statushouders"),
-            ("RVA", "Verstrekkingen Rva")),
-    "DJI": (("PI", "Penitentiaire inrichtingen"), ("JJI", "Justitiële jeugdinrichtingen"),
-            ("FPC", "Tbs en forensische zorg"), ("VREEMD", "Vreemdelingenbewaring")),
+    "COA": (
+        ("OPV", "Opvang asielzoekers"),
+        ("HUISV", "Uitstroom naar huisvesting statushouders"),
+        ("RVA", "Verstrekkingen Rva"),
+    ),
+    "DJI": (
+        ("PI", "Penitentiaire inrichtingen"),
+        ("JJI", "Justitiële jeugdinrichtingen"),
+        ("FPC", "Tbs en forensische zorg"),
+        ("VREEMD", "Vreemdelingenbewaring"),
+    ),
     "RVR": (("TOEV", "Toevoegingen rechtsbijstand"), ("EIGENB", "Eigen bijdrage en herzieningen")),
 }
 _GENERIC_PRODUCT_NAMES: tuple[str, ...] = (
-    "Aanvraag vergunning", "Beschikking subsidie", "Registratie en wijziging", "Toetsing en advies",
-    "Inspectie en toezicht", "Informatieverzoeken", "Beëindiging registratie", "Herbeoordeling",
-    "Certificering", "Ontheffingen", "Erkenningen", "Meldingen en signalen", "Handhavingsbesluiten",
-    "Financiële bijdragen", "Gegevenslevering aan ketenpartners", "Controle en verificatie",
-    "Bijzondere regelingen", "Rapportages en adviezen", "Vergunning café’s en evenementen",
+    "Aanvraag vergunning",
+    "Beschikking subsidie",
+    "Registratie en wijziging",
+    "Toetsing en advies",
+    "Inspectie en toezicht",
+    "Informatieverzoeken",
+    "Beëindiging registratie",
+    "Herbeoordeling",
+    "Certificering",
+    "Ontheffingen",
+    "Erkenningen",
+    "Meldingen en signalen",
+    "Handhavingsbesluiten",
+    "Financiële bijdragen",
+    "Gegevenslevering aan ketenpartners",
+    "Controle en verificatie",
+    "Bijzondere regelingen",
+    "Rapportages en adviezen",
+    "Vergunning café’s en evenementen",
 )
 _NORM_DAYS: tuple[int, ...] = (14, 28, 42, 56, 56, 56, 84, 182)
 
 _DEV_QUESTIONS: dict[str, str] = {
-    "klanttevredenheid": ("Hoe brengen we bij {name} het rapportcijfer van klanten naar ≥ 7,5, "
-                          "vooral na telefonisch contact?"),
-    "tijdigheid": ("Welke aanpak helpt {name} om besluiten vaker binnen de wettelijke termijn te nemen "
-                   "zonder kwaliteitsverlies?"),
-    "bezwaar_klachten": ("Hoe voorkomen we bij {name} bezwaren door besluiten beter uit te leggen, "
-                         "bijvoorbeeld met een telefoontje vóór het besluit?"),
+    "klanttevredenheid": (
+        "Hoe brengen we bij {name} het rapportcijfer van klanten naar ≥ 7,5, vooral na telefonisch contact?"
+    ),
+    "tijdigheid": (
+        "Welke aanpak helpt {name} om besluiten vaker binnen de wettelijke termijn te nemen zonder kwaliteitsverlies?"
+    ),
+    "bezwaar_klachten": (
+        "Hoe voorkomen we bij {name} bezwaren door besluiten beter uit te leggen, "
+        "bijvoorbeeld met een telefoontje vóór het besluit?"
+    ),
     "bereikbaarheid": "Hoe verhogen we de telefonische bereikbaarheid van {name} naar ≥ 90% in piekmaanden?",
-    "digitaal": ("Wat hielp andere organisaties om het aandeel digitale aanvragen te laten groeien, "
-                 "ook bij cliënten met weinig digitale vaardigheden?"),
+    "digitaal": (
+        "Wat hielp andere organisaties om het aandeel digitale aanvragen te laten groeien, "
+        "ook bij cliënten met weinig digitale vaardigheden?"
+    ),
     "kosten": "Waar zitten de verschillen in kosten per fte tussen {name} en vergelijkbare organisaties?",
-    "personeel": ("Welke maatregelen tegen langdurig verzuim werken bij organisaties met veel medewerkers "
-                  "in klantcontact?"),
-    "ict": ("Hoe verminderen we bij {name} de afhankelijkheid van externe ICT-inhuur (nu ca. € {ict_mln} mln) "
-            "zonder projecten te vertragen?"),
+    "personeel": (
+        "Welke maatregelen tegen langdurig verzuim werken bij organisaties met veel medewerkers in klantcontact?"
+    ),
+    "ict": (
+        "Hoe verminderen we bij {name} de afhankelijkheid van externe ICT-inhuur (nu ca. € {ict_mln} mln) "
+        "zonder projecten te vertragen?"
+    ),
 }
 
 _FAULT_PREFERENCE: dict[str, str] = {
@@ -294,29 +408,37 @@ def _products(org: Organisation, rng: np.random.Generator) -> tuple[_Product, ..
     objection, complaint = objection / (shares @ objection), complaint / (shares @ complaint)
     products = []
     for i, ((code, name), share) in enumerate(zip(known, shares)):
-        products.append(_Product(
-            code=code, name=name, share=float(share),
-            norm_days=int(rng.choice(_NORM_DAYS)),
-            timely_offset=float(rng.normal(0, 0.025)),
-            lead_factor=_u(rng, 0.8, 1.2),
-            p90_factor=_u(rng, 1.6, 2.8),
-            objection_factor=float(objection[i]),
-            complaint_factor=float(complaint[i]),
-            digital_offset=float(rng.normal(0, 0.04)),
-            stp_offset=float(rng.normal(0, 0.05)),
-            cost_factor=float(rng.lognormal(0, 0.35)),
-            units_per_decision=_u(rng, 0.85, 1.0),
-            changes_per_decision=_u(rng, 1.2, 4.0),
-            application_share=_u(rng, 0.6, 1.0),
-        ))
+        products.append(
+            _Product(
+                code=code,
+                name=name,
+                share=float(share),
+                norm_days=int(rng.choice(_NORM_DAYS)),
+                timely_offset=float(rng.normal(0, 0.025)),
+                lead_factor=_u(rng, 0.8, 1.2),
+                p90_factor=_u(rng, 1.6, 2.8),
+                objection_factor=float(objection[i]),
+                complaint_factor=float(complaint[i]),
+                digital_offset=float(rng.normal(0, 0.04)),
+                stp_offset=float(rng.normal(0, 0.05)),
+                cost_factor=float(rng.lognormal(0, 0.35)),
+                units_per_decision=_u(rng, 0.85, 1.0),
+                changes_per_decision=_u(rng, 1.2, 4.0),
+                application_share=_u(rng, 0.6, 1.0),
+            )
+        )
     return tuple(products)
 
 
 def _cluster_effects(seed: int, cluster: str) -> dict[str, float]:
     rng = _rng(seed, "cluster", cluster)
-    return {"sat": float(rng.normal(0, 0.12)), "timely": float(rng.normal(0, 0.015)),
-            "digital": float(rng.normal(0, 0.04)), "cost": float(rng.normal(0, 0.05)),
-            "clients": float(rng.normal(0, 0.15))}
+    return {
+        "sat": float(rng.normal(0, 0.12)),
+        "timely": float(rng.normal(0, 0.015)),
+        "digital": float(rng.normal(0, 0.04)),
+        "cost": float(rng.normal(0, 0.05)),
+        "clients": float(rng.normal(0, 0.15)),
+    }
 
 
 def _profile(seed: int, org: Organisation) -> _Profile:
@@ -346,33 +468,59 @@ def _profile(seed: int, org: Organisation) -> _Profile:
     if rng.random() < 0.25:
         asked[int(rng.integers(0, len(ASPECTS)))] = False
     return _Profile(
-        org=org, fte0=fte0, fte_growth=float(rng.normal(0.01, 0.02)),
+        org=org,
+        fte0=fte0,
+        fte_growth=float(rng.normal(0.01, 0.02)),
         salary=_u(rng, 72_000, 92_000) * (1 + eff["cost"]),
-        hire=_u(rng, 0.08, 0.17), hire_trend=float(rng.normal(0.003, 0.003)),
-        ict_hire_frac=_u(rng, 0.3, 0.6), other_cost=_u(rng, 0.25, 0.55), ict_material_frac=_u(rng, 0.25, 0.55),
-        overhead=_u(rng, 0.11, 0.23), overhead_mix=(management, *map(float, rest)),
-        absence=_u(rng, 0.05, 0.06), absence_trend=float(rng.normal(0.0008, 0.0005)),
-        part_time=_u(rng, 1.08, 1.22), inflow=_u(rng, 0.05, 0.11), outflow=_u(rng, 0.05, 0.10),
-        retire=_u(rng, 0.15, 0.4), reports_retirement=bool(rng.random() > 0.12),
-        young=_u(rng, 0.14, 0.30), old=_u(rng, 0.20, 0.38), sick_freq=_u(rng, 0.9, 1.6),
+        hire=_u(rng, 0.08, 0.17),
+        hire_trend=float(rng.normal(0.003, 0.003)),
+        ict_hire_frac=_u(rng, 0.3, 0.6),
+        other_cost=_u(rng, 0.25, 0.55),
+        ict_material_frac=_u(rng, 0.25, 0.55),
+        overhead=_u(rng, 0.11, 0.23),
+        overhead_mix=(management, *map(float, rest)),
+        absence=_u(rng, 0.05, 0.06),
+        absence_trend=float(rng.normal(0.0008, 0.0005)),
+        part_time=_u(rng, 1.08, 1.22),
+        inflow=_u(rng, 0.05, 0.11),
+        outflow=_u(rng, 0.05, 0.10),
+        retire=_u(rng, 0.15, 0.4),
+        reports_retirement=bool(rng.random() > 0.12),
+        young=_u(rng, 0.14, 0.30),
+        old=_u(rng, 0.20, 0.38),
+        sick_freq=_u(rng, 0.9, 1.6),
         incl_pregnancy=bool(rng.random() < 0.08),
         clients0=fte0 * base["clients_per_fte"] * math.exp(eff["clients"] + rng.normal(0, 0.35)),
         client_growth=float(rng.normal(0.01, 0.02)),
         decisions_per_client=base["decisions_per_client"] * float(rng.lognormal(0, 0.3)),
-        alloc_share=_u(rng, 0.82, 0.96), timely=timely,
+        alloc_share=_u(rng, 0.82, 0.96),
+        timely=timely,
         objections=float(np.clip(base["objections"] * rng.lognormal(0, 0.45), 2.5, 36)),
-        upheld=_u(rng, 0.06, 0.25), partly_upheld=_u(rng, 0.02, 0.08), objection_timely=_u(rng, 0.6, 0.95),
-        complaints=float(np.clip(rng.lognormal(math.log(20), 0.6), 3, 120)), complaint_timely=_u(rng, 0.7, 0.97),
+        upheld=_u(rng, 0.06, 0.25),
+        partly_upheld=_u(rng, 0.02, 0.08),
+        objection_timely=_u(rng, 0.6, 0.95),
+        complaints=float(np.clip(rng.lognormal(math.log(20), 0.6), 3, 120)),
+        complaint_timely=_u(rng, 0.7, 0.97),
         digital=float(np.clip(base["digital"] + eff["digital"] + rng.normal(0, 0.08), 0.35, 0.9)),
-        digital_trend=_u(rng, 0.01, 0.03), stp=_u(rng, 0.3, 0.85), stp_trend=_u(rng, 0.0, 0.025),
-        answer=answer, definition="AGENT_IVR" if rng.random() < 0.35 else "AGENT",
-        ivr_share=_u(rng, 0.04, 0.15), reports_ivr=bool(rng.random() > 0.3),
-        wait_sec=_u(rng, 60, 420), calls_per_client=float(np.clip(rng.lognormal(math.log(0.4), 0.5), 0.05, 2.0)),
-        correct=_u(rng, 0.82, 0.97), channels=tuple(channels),
+        digital_trend=_u(rng, 0.01, 0.03),
+        stp=_u(rng, 0.3, 0.85),
+        stp_trend=_u(rng, 0.0, 0.025),
+        answer=answer,
+        definition="AGENT_IVR" if rng.random() < 0.35 else "AGENT",
+        ivr_share=_u(rng, 0.04, 0.15),
+        reports_ivr=bool(rng.random() > 0.3),
+        wait_sec=_u(rng, 60, 420),
+        calls_per_client=float(np.clip(rng.lognormal(math.log(0.4), 0.5), 0.05, 2.0)),
+        correct=_u(rng, 0.82, 0.97),
+        channels=tuple(channels),
         sat=float(np.clip(base["sat"] + eff["sat"] + rng.normal(0, 0.25), 6.45, 7.7)),
-        sat_trend=float(rng.normal(0.03, 0.03)), aspect_offsets=tuple(map(float, aspect_offsets)),
-        aspects_asked=tuple(asked), aspect_rho=_u(rng, 0.55, 0.75), reports_p90=bool(rng.random() > 0.15),
-        response=_u(rng, 0.12, 0.40), products=_products(org, rng),
+        sat_trend=float(rng.normal(0.03, 0.03)),
+        aspect_offsets=tuple(map(float, aspect_offsets)),
+        aspects_asked=tuple(asked),
+        aspect_rho=_u(rng, 0.55, 0.75),
+        reports_p90=bool(rng.random() > 0.15),
+        response=_u(rng, 0.12, 0.40),
+        products=_products(org, rng),
     )
 
 
@@ -391,8 +539,12 @@ def _assign(seed: int, profiles: dict[str, _Profile]) -> dict[str, _Profile]:
         r = _rng(seed, "style", code)
         lo, hi = (80, 150) if code in small else _SURVEY_N[p.org.size_class]
         out[code] = replace(
-            p, survey_n=int(r.integers(lo, hi + 1)), small_survey=code in small, weighted=code in weighted,
-            prefers_csv=code in csv_orgs, encoding="cp1252" if r.random() < 0.5 else "utf-8-sig",
+            p,
+            survey_n=int(r.integers(lo, hi + 1)),
+            small_survey=code in small,
+            weighted=code in weighted,
+            prefers_csv=code in csv_orgs,
+            encoding="cp1252" if r.random() < 0.5 else "utf-8-sig",
             csv_style=CsvStyle.random(r),
         )
     return out
@@ -428,8 +580,9 @@ def _weak_themes(profiles: dict[str, _Profile], count: int, k: int) -> dict[str,
 # ------------------------------------------------------------------ yearly drivers
 
 
-def _drivers(p: _Profile, years: list[int], rng: np.random.Generator,
-             merger_year: int | None) -> dict[int, dict[str, Any]]:
+def _drivers(
+    p: _Profile, years: list[int], rng: np.random.Generator, merger_year: int | None
+) -> dict[int, dict[str, Any]]:
     """Persistent effects plus trends and small yearly noise, per year."""
     lo, hi = SIZE_FTE[p.org.size_class]
     out: dict[int, dict[str, Any]] = {}
@@ -443,7 +596,10 @@ def _drivers(p: _Profile, years: list[int], rng: np.random.Generator,
         if year == merger_year and k > 0:
             fte = out[years[k - 1]]["fte"] * MERGER_FACTOR
         out[year] = {
-            "k": k, "fte": fte, "clients": clients, "walks": walks.copy(),
+            "k": k,
+            "fte": fte,
+            "clients": clients,
+            "walks": walks.copy(),
             "salary": p.salary * 1.03**k,
             "absence": float(np.clip(p.absence + p.absence_trend * k + rng.normal(0, 0.0015), 0.048, 0.065)),
             "overhead": float(np.clip(p.overhead + rng.normal(0, 0.004), 0.102, 0.245)),
@@ -498,16 +654,25 @@ def _organisation(p: _Profile, year: int, d: dict[str, Any], rng: np.random.Gene
     other = payroll * p.other_cost * math.exp(rng.normal(0, 0.03))
     costs = round(payroll + hire + other)
     return {
-        "org_code": p.org.org_code, "jaar": year, "fte_totaal": fte,
+        "org_code": p.org.org_code,
+        "jaar": year,
+        "fte_totaal": fte,
         **dict(zip(OVERHEAD_FIELDS, parts)),
-        "gem_personeelsleden": head, "n_instroom_personeel": inflow, "n_uitstroom_personeel": outflow,
+        "gem_personeelsleden": head,
+        "n_instroom_personeel": inflow,
+        "n_uitstroom_personeel": outflow,
         "n_uitstroom_pensioen": retired,
-        "n_leeftijd_tot35": n_young, "n_leeftijd_35_54": end_head - n_young - n_old, "n_leeftijd_55plus": n_old,
+        "n_leeftijd_tot35": n_young,
+        "n_leeftijd_35_54": end_head - n_young - n_old,
+        "n_leeftijd_55plus": n_old,
         "gem_leeftijd": round(27.5 * young + 45.0 * (1 - young - old) + 59.5 * old + rng.normal(0, 0.3), 1),
-        "verzuimdagen": float(round(available * absence)), "beschikbare_dagen": float(available),
+        "verzuimdagen": float(round(available * absence)),
+        "beschikbare_dagen": float(available),
         "incl_zwangerschap": "ja" if p.incl_pregnancy else "nee",
         "n_ziekmeldingen": round(head * p.sick_freq * math.exp(rng.normal(0, 0.05))),
-        "apparaatskosten_totaal": float(costs), "loonsom_eigen": float(payroll), "kosten_inhuur": float(hire),
+        "apparaatskosten_totaal": float(costs),
+        "loonsom_eigen": float(payroll),
+        "kosten_inhuur": float(hire),
         "kosten_inhuur_ict": float(round(hire * p.ict_hire_frac)),
         "kosten_overhead": float(round(overhead_total * salary * 1.05 + other * 0.3)),
         "ict_personeel": float(round(parts[3] * salary * 1.1)),
@@ -582,12 +747,17 @@ def _channels_frame(p: _Profile, d: dict[str, Any], rng: np.random.Generator) ->
                 agent = int(rng.binomial(offered, d["answer"]))
                 ivr_value = int(rng.binomial(offered - agent, 0.3)) if p.reports_ivr else None
             sample = int(rng.integers(150, 1200))
-            row.update({
-                "n_contacten": offered, "n_beantwoord_agent": agent, "n_ivr_afgehandeld": ivr_value,
-                "sum_wachttijd_sec": float(round(agent * p.wait_sec * math.exp(rng.normal(0, 0.08)))),
-                "n_steekproef": sample, "n_steekproef_correct": int(rng.binomial(sample, p.correct)),
-                "definitie_code": p.definition,
-            })
+            row.update(
+                {
+                    "n_contacten": offered,
+                    "n_beantwoord_agent": agent,
+                    "n_ivr_afgehandeld": ivr_value,
+                    "sum_wachttijd_sec": float(round(agent * p.wait_sec * math.exp(rng.normal(0, 0.08)))),
+                    "n_steekproef": sample,
+                    "n_steekproef_correct": int(rng.binomial(sample, p.correct)),
+                    "definitie_code": p.definition,
+                }
+            )
         else:
             per_client = {"web": (6.0, 0.05), "app": (3.0, 0.15), "balie": (0.1, -0.04), "post": (0.5, -0.06)}
             level, trend = per_client[channel]
@@ -613,7 +783,8 @@ def _survey_frame(p: _Profile, year: int, d: dict[str, Any], n: int, rng: np.ran
     mu = d["sat"] + offset
     cols: dict[str, Any] = {
         "resp_id": [f"{p.org.org_code}-{year}-{i + 1:05d}" for i in range(n)],
-        "product_code": prod, "kanaal": chan,
+        "product_code": prod,
+        "kanaal": chan,
         "q_overall": np.clip(np.rint(mu + 1.35 * z + rng.normal(0, 0.5, n)), 1, 10),
     }
     rho = p.aspect_rho
@@ -630,31 +801,78 @@ def _survey_frame(p: _Profile, year: int, d: dict[str, Any], n: int, rng: np.ran
 def _explanations(p: _Profile, year: int, products: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, Any]]:
     name = p.org.name
     pool: list[dict[str, Any]] = [
-        {"blad": "organisatie", "veld": "kosten_inhuur_ict", "status_waarde": "geschat",
-         "toelichting": ("ICT-inhuur wordt niet apart geadministreerd; het bedrag is geschat op basis van "
-                         "de contractadministratie.")},
-        {"blad": "organisatie", "veld": "kosten_overhead", "status_waarde": "definitief",
-         "toelichting": f"Overheadkosten van {name} inclusief € 1,2 mln huisvesting van stafafdelingen."},
-        {"blad": "kanalen", "veld": "n_contacten", "status_waarde": "voorlopig",
-         "toelichting": ("Websessies zijn vanaf dit jaar gemeten met een nieuwe analysetool; "
-                         "\"bots\" zijn uitgefilterd.")},
-        {"blad": "enquete", "veld": "q_overall", "status_waarde": "definitief",
-         "toelichting": (f"Veldwerk van september tot november {year}; cliënten met een lopende "
-                         "bezwaarprocedure zijn niet benaderd.")},
-        {"blad": "organisatie", "veld": "ict_materieel", "status_waarde": "geschat",
-         "toelichting": "Licenties via het rijksbrede contract zijn naar rato toegerekend; bedragen in hele euro’s."},
+        {
+            "blad": "organisatie",
+            "veld": "kosten_inhuur_ict",
+            "status_waarde": "geschat",
+            "toelichting": (
+                "ICT-inhuur wordt niet apart geadministreerd; het bedrag is geschat op basis van "
+                "de contractadministratie."
+            ),
+        },
+        {
+            "blad": "organisatie",
+            "veld": "kosten_overhead",
+            "status_waarde": "definitief",
+            "toelichting": f"Overheadkosten van {name} inclusief € 1,2 mln huisvesting van stafafdelingen.",
+        },
+        {
+            "blad": "kanalen",
+            "veld": "n_contacten",
+            "status_waarde": "voorlopig",
+            "toelichting": (
+                'Websessies zijn vanaf dit jaar gemeten met een nieuwe analysetool; "bots" zijn uitgefilterd.'
+            ),
+        },
+        {
+            "blad": "enquete",
+            "veld": "q_overall",
+            "status_waarde": "definitief",
+            "toelichting": (
+                f"Veldwerk van september tot november {year}; cliënten met een lopende "
+                "bezwaarprocedure zijn niet benaderd."
+            ),
+        },
+        {
+            "blad": "organisatie",
+            "veld": "ict_materieel",
+            "status_waarde": "geschat",
+            "toelichting": "Licenties via het rijksbrede contract zijn naar rato toegerekend; bedragen in hele euro’s.",
+        },
     ]
     if p.incl_pregnancy:
-        pool.insert(0, {"blad": "organisatie", "veld": "incl_zwangerschap", "status_waarde": "definitief",
-                        "toelichting": "Het HR-systeem kan zwangerschapsverlof niet scheiden van ziekteverzuim."})
+        pool.insert(
+            0,
+            {
+                "blad": "organisatie",
+                "veld": "incl_zwangerschap",
+                "status_waarde": "definitief",
+                "toelichting": "Het HR-systeem kan zwangerschapsverlof niet scheiden van ziekteverzuim.",
+            },
+        )
     code = str(products["product_code"].iloc[int(rng.integers(0, len(products)))])
-    pool.append({"blad": "producten", "veld": "n_klachten", "product_code": code, "status_waarde": "voorlopig",
-                 "toelichting": ("Inclusief uitingen van ongenoegen die direct telefonisch zijn opgelost; "
-                                 "zie ook het jaarverslag.")})
-    pool.append({"blad": "producten", "veld": "apparaatskosten_product", "product_code": code,
-                 "status_waarde": "geschat",
-                 "toelichting": ("Toerekening op basis van tijdschrijven; circa 8% van de kosten is niet aan "
-                                 "producten toegerekend.")})
+    pool.append(
+        {
+            "blad": "producten",
+            "veld": "n_klachten",
+            "product_code": code,
+            "status_waarde": "voorlopig",
+            "toelichting": (
+                "Inclusief uitingen van ongenoegen die direct telefonisch zijn opgelost; zie ook het jaarverslag."
+            ),
+        }
+    )
+    pool.append(
+        {
+            "blad": "producten",
+            "veld": "apparaatskosten_product",
+            "product_code": code,
+            "status_waarde": "geschat",
+            "toelichting": (
+                "Toerekening op basis van tijdschrijven; circa 8% van de kosten is niet aan producten toegerekend."
+            ),
+        }
+    )
     count = int(rng.choice([0, 1, 2, 3], p=[0.4, 0.3, 0.2, 0.1]))
     picks = sorted(rng.choice(len(pool), size=min(count, len(pool)), replace=False).tolist())
     return [pool[i] for i in picks]
@@ -675,24 +893,57 @@ def _select_orgs(orgs: Sequence[Organisation] | None, years: list[int]) -> list[
 
 _FAULT_SPEC: dict[str, tuple[str, str | None, int | None, str | None, str | None, str]] = {
     # id: (sheet, field, row, severity, rule, expected outcome)
-    "missing_sheet": ("kanalen", None, None, "error", "required_sheet",
-                      "rejected: the required sheet kanalen is missing"),
-    "parts_exceed_total": ("organisatie", "fte_overhead_management", 0, "error", "overhead_le_totaal",
-                           "rejected: overhead FTE parts exceed fte_totaal"),
-    "percentage_over_100": ("producten", "n_besluiten_tijdig", 0, "error", "tijdig_le_besluiten",
-                            "rejected: more decisions on time than decisions"),
-    "text_in_number": ("producten", "n_klachten", 0, "error", "type",
-                       "rejected: text 'ca. 1200' in an integer field"),
-    "duplicate_product": ("producten", "product_code", 1, "error", "unique",
-                          "rejected: product_code appears twice"),
-    "yoy_jump": ("organisatie", "apparaatskosten_totaal", 0, "warning", "yoy",
-                 "warning: +60% against the previous year, no explanation"),
-    "yoy_jump_explained": ("organisatie", "fte_totaal", 0, "warning", "yoy",
-                           "warning, explained by a toelichting row (merger)"),
-    "out_of_range": ("enquete", "q_overall", 17, "error", "range",
-                     "rejected: q_overall = 11 is above the maximum 10"),
-    "resubmission": ("organisatie", "fte_overhead_management", 0, None, None,
-                     "accepted: corrected resubmission supersedes the rejected delivery"),
+    "missing_sheet": (
+        "kanalen",
+        None,
+        None,
+        "error",
+        "required_sheet",
+        "rejected: the required sheet kanalen is missing",
+    ),
+    "parts_exceed_total": (
+        "organisatie",
+        "fte_overhead_management",
+        0,
+        "error",
+        "overhead_le_totaal",
+        "rejected: overhead FTE parts exceed fte_totaal",
+    ),
+    "percentage_over_100": (
+        "producten",
+        "n_besluiten_tijdig",
+        0,
+        "error",
+        "tijdig_le_besluiten",
+        "rejected: more decisions on time than decisions",
+    ),
+    "text_in_number": ("producten", "n_klachten", 0, "error", "type", "rejected: text 'ca. 1200' in an integer field"),
+    "duplicate_product": ("producten", "product_code", 1, "error", "unique", "rejected: product_code appears twice"),
+    "yoy_jump": (
+        "organisatie",
+        "apparaatskosten_totaal",
+        0,
+        "warning",
+        "yoy",
+        "warning: +60% against the previous year, no explanation",
+    ),
+    "yoy_jump_explained": (
+        "organisatie",
+        "fte_totaal",
+        0,
+        "warning",
+        "yoy",
+        "warning, explained by a toelichting row (merger)",
+    ),
+    "out_of_range": ("enquete", "q_overall", 17, "error", "range", "rejected: q_overall = 11 is above the maximum 10"),
+    "resubmission": (
+        "organisatie",
+        "fte_overhead_management",
+        0,
+        None,
+        None,
+        "accepted: corrected resubmission supersedes the rejected delivery",
+    ),
 }
 
 
@@ -717,8 +968,12 @@ def _fault_plan(profiles: dict[str, _Profile], years: list[int]) -> list[_Fault]
         used.add(code)
         first_product = profiles[code].products[0].code
         sheet, fld, row, severity, rule, expected = _FAULT_SPEC[fid]
-        key = {"percentage_over_100": first_product, "text_in_number": first_product,
-               "duplicate_product": first_product, "out_of_range": f"{code}-{last}-{(row or 0) + 1:05d}"}.get(fid)
+        key = {
+            "percentage_over_100": first_product,
+            "text_in_number": first_product,
+            "duplicate_product": first_product,
+            "out_of_range": f"{code}-{last}-{(row or 0) + 1:05d}",
+        }.get(fid)
         faults.append(_Fault(fid, code, last, sheet, fld, row, key, severity, rule, expected))
         if fid == "parts_exceed_total":
             sheet, fld, row, severity, rule, expected = _FAULT_SPEC["resubmission"]
@@ -734,14 +989,17 @@ def _apply_fault(fault: _Fault, sheets: dict[str, pd.DataFrame], prev_org: pd.Da
     if fault.id == "parts_exceed_total":
         org = sheets["organisatie"]
         org.loc[0, "fte_overhead_management"] = round(float(org.loc[0, "fte_overhead_management"]) * 100, 2)
-        return ("fte_overhead_management lost its decimal comma (x100), so the overhead parts exceed fte_totaal; "
-                "error on rule overhead_le_totaal, corrected in a later resubmission.")
+        return (
+            "fte_overhead_management lost its decimal comma (x100), so the overhead parts exceed fte_totaal; "
+            "error on rule overhead_le_totaal, corrected in a later resubmission."
+        )
     if fault.id == "percentage_over_100":
         prod = sheets["producten"]
         total = int(prod.loc[0, "n_besluiten"])
         prod.loc[0, "n_besluiten_tijdig"] = total + max(1, round(total * 0.04))
-        return (f"Product {fault.key}: n_besluiten_tijdig > n_besluiten (104% on time); "
-                "error on rule tijdig_le_besluiten.")
+        return (
+            f"Product {fault.key}: n_besluiten_tijdig > n_besluiten (104% on time); error on rule tijdig_le_besluiten."
+        )
     if fault.id == "text_in_number":
         prod = sheets["producten"]
         prod["n_klachten"] = prod["n_klachten"].astype(object)
@@ -755,11 +1013,15 @@ def _apply_fault(fault: _Fault, sheets: dict[str, pd.DataFrame], prev_org: pd.Da
         assert prev_org is not None
         value = float(round(float(prev_org.loc[0, "apparaatskosten_totaal"]) * JUMP_FACTOR))
         sheets["organisatie"].loc[0, "apparaatskosten_totaal"] = value
-        return ("apparaatskosten_totaal is 60% higher than the previous year without a toelichting; "
-                "year-on-year warning (the cost-per-FTE ratio may also stand out against peers).")
+        return (
+            "apparaatskosten_totaal is 60% higher than the previous year without a toelichting; "
+            "year-on-year warning (the cost-per-FTE ratio may also stand out against peers)."
+        )
     if fault.id == "yoy_jump_explained":
-        return ("Merger: fte_totaal +45% against the previous year (headcount, absence days and costs follow); "
-                "toelichting rows explain each jump, so the warnings are shown as explained.")
+        return (
+            "Merger: fte_totaal +45% against the previous year (headcount, absence days and costs follow); "
+            "toelichting rows explain each jump, so the warnings are shown as explained."
+        )
     if fault.id == "out_of_range":
         sheets["enquete"].loc[fault.row, "q_overall"] = 11.0
         return f"Respondent {fault.key} has q_overall = 11; range error (maximum 10)."
@@ -779,22 +1041,34 @@ def _profiles(seed: int, orgs: list[Organisation]) -> dict[str, _Profile]:
     return _assign(seed, {o.org_code: _profile(seed, o) for o in orgs})
 
 
-def missing_submissions(years: Sequence[int] = DEFAULT_YEARS,
-                        orgs: Sequence[Organisation] | None = None) -> list[tuple[str, int]]:
+def missing_submissions(
+    years: Sequence[int] = DEFAULT_YEARS, orgs: Sequence[Organisation] | None = None
+) -> list[tuple[str, int]]:
     """(org_code, year) pairs of members that deliberately deliver nothing."""
     ys = sorted(set(int(y) for y in years))
     return [(o.org_code, ys[-1]) for o in _select_orgs(orgs, ys) if o.org_code == MISSING_ORG and o.is_member(ys[-1])]
 
 
-def planted_faults(seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS,
-                   orgs: Sequence[Organisation] | None = None) -> list[dict[str, Any]]:
+def planted_faults(
+    seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS, orgs: Sequence[Organisation] | None = None
+) -> list[dict[str, Any]]:
     """Each planted fault: id, org_code, year, sheet, field, row, key, severity, rule, expected."""
     ys = sorted(set(int(y) for y in years))
     profiles = _profiles(seed, _select_orgs(orgs, ys))
     out = []
     for f in _fault_plan(profiles, ys):
-        item = {"id": f.id, "org_code": f.org_code, "year": f.year, "sheet": f.sheet, "field": f.field,
-                "row": f.row, "key": f.key, "severity": f.severity, "rule": f.rule, "expected": f.expected}
+        item = {
+            "id": f.id,
+            "org_code": f.org_code,
+            "year": f.year,
+            "sheet": f.sheet,
+            "field": f.field,
+            "row": f.row,
+            "key": f.key,
+            "severity": f.severity,
+            "rule": f.rule,
+            "expected": f.expected,
+        }
         if f.id == "yoy_jump_explained":
             item["also_explained"] = list(MERGER_FIELDS[1:])
         out.append(item)
@@ -802,11 +1076,20 @@ def planted_faults(seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS,
 
 
 def _merger_explanations(p: _Profile, year: int) -> list[dict[str, Any]]:
-    reason = (f"Per 1 januari {year} is een uitvoeringsdienst van het moederdepartement opgegaan in {p.org.name} "
-              "(fusie); de formatie steeg daardoor met ca. 45%.")
+    reason = (
+        f"Per 1 januari {year} is een uitvoeringsdienst van het moederdepartement opgegaan in {p.org.name} "
+        "(fusie); de formatie steeg daardoor met ca. 45%."
+    )
     follow = f"Stijging door de fusie per 1 januari {year}; zie de toelichting bij fte_totaal."
-    return [{"blad": "organisatie", "veld": fld, "status_waarde": "definitief",
-             "toelichting": reason if fld == "fte_totaal" else follow} for fld in MERGER_FIELDS]
+    return [
+        {
+            "blad": "organisatie",
+            "veld": fld,
+            "status_waarde": "definitief",
+            "toelichting": reason if fld == "fte_totaal" else follow,
+        }
+        for fld in MERGER_FIELDS
+    ]
 
 
 def _development_question(p: _Profile, theme: str, org_row: dict[str, Any], follow_up: bool) -> str:
@@ -815,8 +1098,9 @@ def _development_question(p: _Profile, theme: str, org_row: dict[str, Any], foll
     return "Vervolg op vorig jaar: " + text if follow_up else text
 
 
-def _org_year(p: _Profile, year: int, d: dict[str, Any], rng: np.random.Generator,
-              theme: str | None, follow_up: bool) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+def _org_year(
+    p: _Profile, year: int, d: dict[str, Any], rng: np.random.Generator, theme: str | None, follow_up: bool
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     """The four data sheets of one organisation and year, plus its toelichting rows."""
     low, high = (80, 150) if p.small_survey else (300, 2500)
     n_resp = int(np.clip(round(p.survey_n * math.exp(rng.normal(0, 0.08))), low, high))
@@ -843,8 +1127,9 @@ def _with_notes(sheets: dict[str, pd.DataFrame], notes: list[dict[str, Any]]) ->
     return out
 
 
-def generate(seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS,
-             orgs: Sequence[Organisation] | None = None) -> list[DemoDelivery]:
+def generate(
+    seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS, orgs: Sequence[Organisation] | None = None
+) -> list[DemoDelivery]:
     """All demo deliveries, sorted by ``received_order``."""
     ys = sorted(set(int(y) for y in years))
     if not ys:
@@ -879,21 +1164,45 @@ def generate(seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS,
             encoding = p.encoding if fmt == "csv" else "utf-8-sig"
             sheets = _with_notes(data, notes)
             note = _apply_fault(fault, sheets, prev_org) if fault is not None else ""
-            by_year[year].append(DemoDelivery(
-                org_code=code, year=year, fmt=fmt, name=_delivery_name(code, year, fmt), sheets=sheets,
-                received_order=0, encoding=encoding, fault=fault.id if fault is not None else None, note=note,
-                csv_style=p.csv_style))
+            by_year[year].append(
+                DemoDelivery(
+                    org_code=code,
+                    year=year,
+                    fmt=fmt,
+                    name=_delivery_name(code, year, fmt),
+                    sheets=sheets,
+                    received_order=0,
+                    encoding=encoding,
+                    fault=fault.id if fault is not None else None,
+                    note=note,
+                    csv_style=p.csv_style,
+                )
+            )
             if fault is not None and fault.id == "parts_exceed_total":
-                fix = {"blad": "organisatie", "veld": "fte_overhead_management", "status_waarde": "definitief",
-                       "toelichting": "Gecorrigeerd: in de eerste levering ontbrak de decimale komma bij "
-                                      "de overhead management."}
-                late.append(DemoDelivery(
-                    org_code=code, year=year, fmt=fmt, name=_delivery_name(code, year, fmt, "_herzien"),
-                    sheets=_with_notes(data, [fix] + notes), received_order=0, encoding=encoding,
-                    fault="resubmission",
-                    note=("Corrected resubmission of the rejected delivery (overhead parts fixed); "
-                          "must be accepted and supersede the first one."),
-                    csv_style=p.csv_style))
+                fix = {
+                    "blad": "organisatie",
+                    "veld": "fte_overhead_management",
+                    "status_waarde": "definitief",
+                    "toelichting": "Gecorrigeerd: in de eerste levering ontbrak de decimale komma bij "
+                    "de overhead management.",
+                }
+                late.append(
+                    DemoDelivery(
+                        org_code=code,
+                        year=year,
+                        fmt=fmt,
+                        name=_delivery_name(code, year, fmt, "_herzien"),
+                        sheets=_with_notes(data, [fix] + notes),
+                        received_order=0,
+                        encoding=encoding,
+                        fault="resubmission",
+                        note=(
+                            "Corrected resubmission of the rejected delivery (overhead parts fixed); "
+                            "must be accepted and supersede the first one."
+                        ),
+                        csv_style=p.csv_style,
+                    )
+                )
             prev_org = data["organisatie"]
     ordered: list[DemoDelivery] = []
     for year in ys:
@@ -949,8 +1258,12 @@ def format_value(value: Any, style: CsvStyle, cp1252: bool = False) -> str:
     return str(value)
 
 
-def write_csv_folder(folder: Path, sheets: Mapping[str, pd.DataFrame], encoding: str = "utf-8-sig",
-                     rng_or_style: np.random.Generator | CsvStyle | None = None) -> None:
+def write_csv_folder(
+    folder: Path,
+    sheets: Mapping[str, pd.DataFrame],
+    encoding: str = "utf-8-sig",
+    rng_or_style: np.random.Generator | CsvStyle | None = None,
+) -> None:
     """Write ``<sheet code>.csv`` per sheet: ';' separator, decimal comma, header = field codes."""
     if isinstance(rng_or_style, np.random.Generator):
         style = CsvStyle.random(rng_or_style)

@@ -20,7 +20,7 @@ from pipeline.terminal import print_status
 
 def _received_time(year: int, order: int) -> float:
     """Deliveries for year Y arrive from 1 March Y+1, a few minutes apart, in their planted order."""
-    base = dt.datetime(year + 1, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    base = dt.datetime(year + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
     return (base + dt.timedelta(minutes=7 * order)).timestamp()
 
 
@@ -48,8 +48,8 @@ def _write_one(args: tuple) -> None:
 
 def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2) -> list:
     """Generate the demo deliveries and write them as members send them (workbooks and CSV folders)."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     from pipeline.demo.data import generate
 
@@ -72,11 +72,15 @@ def add_case_files(ws: Workspace, deliveries: list, year: int, total_cases: int,
     from pipeline.demo.cases import generate_cases
 
     latest = _latest_deliveries(deliveries, year)
-    products = {org: sorted({str(p) for p in d.sheets["producten"]["product_code"] if isinstance(p, str)})
-                for org, d in latest.items() if "producten" in d.sheets}
+    products = {
+        org: sorted({str(p) for p in d.sheets["producten"]["product_code"] if isinstance(p, str)})
+        for org, d in latest.items()
+        if "producten" in d.sheets
+    }
     with tempfile.TemporaryDirectory(dir=ws.processed) as tmp:
-        files = generate_cases(Path(tmp), total_cases, year=year, seed=seed, fmt=fmt, orgs=sorted(latest),
-                               products=products)
+        files = generate_cases(
+            Path(tmp), total_cases, year=year, seed=seed, fmt=fmt, orgs=sorted(latest), products=products
+        )
         place_case_files(ws, deliveries, year, files)
     return total_cases
 
@@ -85,11 +89,13 @@ def _latest_deliveries(deliveries: list, year: int) -> dict[str, object]:
     latest: dict[str, object] = {}
     for d in deliveries:
         if d.year == year:
-            latest[d.org_code] = d          # the last delivery of each organisation (a resubmission wins)
+            latest[d.org_code] = d  # the last delivery of each organisation (a resubmission wins)
     return latest
 
 
-def place_case_files(ws: Workspace, deliveries: list, year: int, files: dict[str, Path], link: bool = False) -> list[str]:
+def place_case_files(
+    ws: Workspace, deliveries: list, year: int, files: dict[str, Path], link: bool = False
+) -> list[str]:
     """Put each organisation's case file into its last delivery of ``year`` (moved, or hard-linked with
     ``link``); a workbook delivery becomes a folder holding the workbook and the case file. Returns the
     organisations whose file was placed (one without a delivery that year gets none)."""
@@ -119,35 +125,44 @@ def place_case_files(ws: Workspace, deliveries: list, year: int, files: dict[str
     return placed
 
 
-def run_demo(ws: Workspace, seed: int, years: list[int], console: Console, scale: int | None = None,
-             case_format: str = "csv") -> dict[str, float]:
+def run_demo(
+    ws: Workspace, seed: int, years: list[int], console: Console, scale: int | None = None, case_format: str = "csv"
+) -> dict[str, float]:
     """Generate the demo workspace and run every stage; returns seconds per stage."""
 
     timings: dict[str, float] = {}
     register = ws.root / "data" / "organisations.csv"
     if not register.exists():
         from importlib import resources
+
         register.parent.mkdir(parents=True, exist_ok=True)
-        register.write_text(resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"), "utf-8")
+        register.write_text(
+            resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"), "utf-8"
+        )
 
     t = time.perf_counter()
     deliveries = write_deliveries(ws, seed, years)
     timings["generate"] = time.perf_counter() - t
-    console.print(f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
-                  f"{years[0]}–{years[-1]} in {ws.raw}")
+    console.print(
+        f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
+        f"{years[0]}–{years[-1]} in {ws.raw}"
+    )
     if scale:
         t = time.perf_counter()
         add_case_files(ws, deliveries, years[-1], scale, seed, case_format)
         timings["generate_cases"] = time.perf_counter() - t
-        console.print(f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} "
-                      f"({timings['generate_cases']:.1f} s)")
+        console.print(
+            f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} ({timings['generate_cases']:.1f} s)"
+        )
 
     t = time.perf_counter()
     results = intake(ws)
     timings["ingest"] = time.perf_counter() - t
     rejected = sum(1 for r in results if r.status == "rejected")
-    console.print(f"Ingested {len(results)} new deliveries: {len(results) - rejected} accepted, {rejected} rejected "
-                  f"({timings['ingest']:.1f} s)")
+    console.print(
+        f"Ingested {len(results)} new deliveries: {len(results) - rejected} accepted, {rejected} rejected "
+        f"({timings['ingest']:.1f} s)"
+    )
 
     for stage, func in STAGES:
         t = time.perf_counter()
@@ -170,8 +185,10 @@ def run_demo(ws: Workspace, seed: int, years: list[int], console: Console, scale
 
 def _compute(ws: Workspace, years: list[int]) -> str:
     counts = compute.run(ws)
-    return (f"Computed {counts['indicator_values']} indicator values, {counts['comparisons']} comparisons, "
-            f"composite index for {len(years)} years, {counts['dea_results']} efficiency scores")
+    return (
+        f"Computed {counts['indicator_values']} indicator values, {counts['comparisons']} comparisons, "
+        f"composite index for {len(years)} years, {counts['dea_results']} efficiency scores"
+    )
 
 
 def _report(ws: Workspace, years: list[int]) -> str:
@@ -199,8 +216,14 @@ def _pilots(ws: Workspace, years: list[int]) -> str:
         pair = pilots.example_pair(data, years[0], years[-1])
         if pair is not None:
             org, ind, partner = pair
-            pilots.add_pilot(ws, org, ind, partner, years[0] + 2,
-                             note=f"Demo: {org} was in het laagste kwartiel in {years[0]}; partner {partner} in het beste.")
+            pilots.add_pilot(
+                ws,
+                org,
+                ind,
+                partner,
+                years[0] + 2,
+                note=f"Demo: {org} was in het laagste kwartiel in {years[0]}; partner {partner} in het beste.",
+            )
             added = f"; registered demo pilot {org}/{ind} with {partner} from {years[0] + 2}"
     return pilots.run(ws, years[-1])["summary"] + added
 

@@ -16,8 +16,9 @@ from pipeline.metadata.registry import Registry
 __all__ = ["Batch", "Delivery", "Item", "discover", "run"]
 
 
-def run(ws: Workspace, reg: Registry, org_codes: set[str], known: set[tuple[str, int, str]],
-        year: int | None = None) -> Batch:
+def run(
+    ws: Workspace, reg: Registry, org_codes: set[str], known: set[tuple[str, int, str]], year: int | None = None
+) -> Batch:
     """The deliveries under ``data/raw`` (optionally of one year) not yet recorded, read.
 
     ``known`` holds (organisation, year, checksum) of what the warehouse already has: an identical

@@ -26,7 +26,7 @@ def copy_regular(src: Path, dst: Path) -> None:
             shutil.copyfileobj(fin, fout, 1 << 20)
     except OSError as exc:
         dst.unlink(missing_ok=True)
-        if exc.filename is None and not isinstance(exc, NotRegularFile):   # a failed write names no file
+        if exc.filename is None and not isinstance(exc, NotRegularFile):  # a failed write names no file
             raise OSError(exc.errno, exc.strerror, str(dst)) from exc
         raise
     except BaseException:
@@ -51,13 +51,13 @@ def store(ws: Workspace, d: Delivery, org_code: str) -> str:
             tmp.unlink(missing_ok=True)
             if size >= LINK_THRESHOLD_BYTES:
                 try:
-                    os.link(src, tmp, follow_symlinks=False)   # large case files: no second copy, read-only
+                    os.link(src, tmp, follow_symlinks=False)  # large case files: no second copy, read-only
                 except OSError as exc:
                     if is_out_of_space(exc):
                         raise
                     copy_regular(src, tmp)
                 else:
-                    if entry_kind(tmp) != "file":      # the source became a link since it was read
+                    if entry_kind(tmp) != "file":  # the source became a link since it was read
                         tmp.unlink()
                         raise NotRegularFile(src, "symlink")
                     os.chmod(tmp, 0o444)
@@ -75,5 +75,3 @@ def store(ws: Workspace, d: Delivery, org_code: str) -> str:
             atomic_write_text(manifest, text)
         return str(manifest.relative_to(ws.root))
     return str(stored[0].relative_to(ws.root)) if stored else ""
-
-

@@ -41,7 +41,6 @@ class Item:
         return sum(1 for f in self.findings if f.severity == "warning" and f.explained)
 
 
-
 @dataclass
 class Batch:
     """New deliveries and what was read from each, in the same order."""
@@ -61,9 +60,8 @@ def read_items(deliveries: list[Delivery], reg: Registry, org_codes: set[str], w
     for i, d in enumerate(deliveries):
         raw = raws.get(i) or RawSubmission(fmt=d.fmt)
         pre = pre_findings[i]
-        raw.findings[:0] = [Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell, value=f.value)
-                            for f in pre]
+        raw.findings[:0] = [
+            Finding(f.severity, "file_" + f.rule, f.message_nl, f.message_en, cell=f.cell, value=f.value) for f in pre
+        ]
         items.append(Item(key=i, raw=raw, expected_org=expected_org(d, org_codes), expected_year=d.year))
     return items
-
-

@@ -46,11 +46,11 @@ class Delivery:
     sha256: str
     size: int
     received_at: dt.datetime
-    files: list[tuple[str, str, int, Path]] = field(default_factory=list)   # (name, sha256, size, path)
-    kind: str = "file"                     # file | dir, or symlink | fifo | device | socket | other (not read)
-    refused: list[tuple[str, str]] = field(default_factory=list)   # links and special files in a folder: (name, kind)
-    long_lines: dict[str, tuple[int, int] | None] = field(default_factory=dict)   # case CSV path -> (line, length)
-    year_folder: str = ""                  # the name of the year folder it was found in
+    files: list[tuple[str, str, int, Path]] = field(default_factory=list)  # (name, sha256, size, path)
+    kind: str = "file"  # file | dir, or symlink | fifo | device | socket | other (not read)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # links and special files in a folder: (name, kind)
+    long_lines: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # case CSV path -> (line, length)
+    year_folder: str = ""  # the name of the year folder it was found in
 
     @property
     def fmt(self) -> str:
@@ -59,7 +59,6 @@ class Delivery:
         if self.kind in SPECIAL_KINDS:
             return self.kind
         return self.path.suffix.lower().lstrip(".") or "unknown"
-
 
 
 def _digest(path: Path, case_csv: bool = False) -> tuple[str, int, tuple[int, int] | None]:
@@ -86,7 +85,7 @@ def _sha256(path: Path) -> tuple[str, int]:
 
 
 def _mtime(path: Path) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(os.lstat(path).st_mtime), tz=dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(int(os.lstat(path).st_mtime), tz=dt.UTC).replace(tzinfo=None)
 
 
 def printable_name(name: str) -> str:
@@ -120,8 +119,18 @@ def _special(path: Path, org_folder: str, year: int, kind: str, year_folder: str
         received = _mtime(path)
     except OSError:
         received = dt.datetime(1970, 1, 1)
-    return Delivery(path, printable_name(org_folder), year, printable_name(path.name), sha, 0, received, [],
-                    kind=kind, year_folder=printable_name(year_folder))
+    return Delivery(
+        path,
+        printable_name(org_folder),
+        year,
+        printable_name(path.name),
+        sha,
+        0,
+        received,
+        [],
+        kind=kind,
+        year_folder=printable_name(year_folder),
+    )
 
 
 def describe(path: Path, org_folder: str, year: int, kind: str | None = None, year_folder: str = "") -> Delivery:
@@ -139,7 +148,7 @@ def describe(path: Path, org_folder: str, year: int, kind: str | None = None, ye
             if k == "file":
                 try:
                     sha, size, long_line = _digest(p, case_csv=is_case_file(p) and p.suffix.lower() == ".csv")
-                except NotRegularFile as exc:     # swapped for a link or FIFO since it was listed
+                except NotRegularFile as exc:  # swapped for a link or FIFO since it was listed
                     refused.append((printable_name(name), exc.kind))
                     continue
                 files.append((printable_name(name), sha, size, p))
@@ -151,16 +160,37 @@ def describe(path: Path, org_folder: str, year: int, kind: str | None = None, ye
         sha = hashlib.sha256(manifest.encode()).hexdigest()
         size = sum(f[2] for f in files)
         received = max([_mtime(p) for *_, p in files], default=_mtime(path))
-        return Delivery(path, printable_name(org_folder), year, printable_name(path.name), sha, size, received,
-                        files, kind="dir", refused=refused, long_lines=long_lines, year_folder=printable_name(year_folder))
+        return Delivery(
+            path,
+            printable_name(org_folder),
+            year,
+            printable_name(path.name),
+            sha,
+            size,
+            received,
+            files,
+            kind="dir",
+            refused=refused,
+            long_lines=long_lines,
+            year_folder=printable_name(year_folder),
+        )
     if kind == "file":
         try:
             sha, size, _ = _digest(path)
         except NotRegularFile as exc:
             kind = exc.kind
         else:
-            return Delivery(path, printable_name(org_folder), year, printable_name(path.name), sha, size, _mtime(path),
-                            [(printable_name(path.name), sha, size, path)], year_folder=printable_name(year_folder))
+            return Delivery(
+                path,
+                printable_name(org_folder),
+                year,
+                printable_name(path.name),
+                sha,
+                size,
+                _mtime(path),
+                [(printable_name(path.name), sha, size, path)],
+                year_folder=printable_name(year_folder),
+            )
     return _special(path, org_folder, year, kind, year_folder)
 
 
@@ -185,7 +215,7 @@ def discover(ws: Workspace, year: int | None = None) -> list[Delivery]:
             if okind == "missing":
                 continue
             if okind != "dir":
-                out.append(describe(odir, "", y, okind, yname))     # a file or link outside an organisation folder
+                out.append(describe(odir, "", y, okind, yname))  # a file or link outside an organisation folder
                 continue
             for _, entry, ekind in _listing(odir):
                 if ekind != "missing":
@@ -194,14 +224,12 @@ def discover(ws: Workspace, year: int | None = None) -> list[Delivery]:
     return out
 
 
-
 def folder_org(d: Delivery) -> str | None:
     """The organisation a delivery belongs to: its folder's name, upper-cased only where it is plain ASCII
     (so that a look-alike such as 'cjıb' never turns into a register code)."""
     if not d.org_folder:
         return None
     return d.org_folder.upper() if d.org_folder.isascii() else d.org_folder
-
 
 
 MAX_REFUSED_SHOWN = 20
@@ -214,32 +242,62 @@ def folder_findings(d: Delivery, org_codes: set[str]) -> list[Finding]:
         return [not_regular_finding(d.name, d.kind, rule_prefix="")]
     if d.year == 0:
         folder = d.year_folder or (d.path.parent.parent.name if d.org_folder else d.path.parent.name)
-        return [Finding("error", "year_folder",
-                        f"De map '{folder}' is geen geldig verslagjaar (vier cijfers 0–9, {MIN_YEAR}–{MAX_YEAR}); plaats de levering in data/raw/<jaar>/<ORGANISATIECODE>/.",
-                        f"The folder '{folder}' is not a valid reporting year (four digits 0–9, {MIN_YEAR}–{MAX_YEAR}); put the delivery in data/raw/<year>/<ORGANISATION CODE>/.",
-                        cell=d.name)]
+        return [
+            Finding(
+                "error",
+                "year_folder",
+                f"De map '{folder}' is geen geldig verslagjaar (vier cijfers 0–9, {MIN_YEAR}–{MAX_YEAR}); plaats de levering in data/raw/<jaar>/<ORGANISATIECODE>/.",
+                f"The folder '{folder}' is not a valid reporting year (four digits 0–9, {MIN_YEAR}–{MAX_YEAR}); put the delivery in data/raw/<year>/<ORGANISATION CODE>/.",
+                cell=d.name,
+            )
+        ]
     if not d.org_folder:
-        return [Finding("error", "org_folder",
-                        f"{d.name} staat niet in een map per organisatie. Plaats leveringen in data/raw/{d.year}/<ORGANISATIECODE>/.",
-                        f"{d.name} is not in a folder per organisation. Put deliveries in data/raw/{d.year}/<ORGANISATION CODE>/.",
-                        cell=d.name)]
+        return [
+            Finding(
+                "error",
+                "org_folder",
+                f"{d.name} staat niet in een map per organisatie. Plaats leveringen in data/raw/{d.year}/<ORGANISATIECODE>/.",
+                f"{d.name} is not in a folder per organisation. Put deliveries in data/raw/{d.year}/<ORGANISATION CODE>/.",
+                cell=d.name,
+            )
+        ]
     code, suggestion = register_code(d.org_folder, org_codes)
     if code is None:
         hint_nl = f" Bedoelt u {suggestion}? Gebruik de code precies zo, in gewone letters (A–Z)." if suggestion else ""
         hint_en = f" Did you mean {suggestion}? Use the code exactly, in plain letters (A–Z)." if suggestion else ""
-        return [Finding("error", "org_unknown",
-                        f"De map '{d.org_folder}' is geen organisatiecode uit het RBB-register.{hint_nl}",
-                        f"The folder '{d.org_folder}' is not an organisation code in the RBB register.{hint_en}",
-                        cell=d.name, value=d.org_folder[:80])]
+        return [
+            Finding(
+                "error",
+                "org_unknown",
+                f"De map '{d.org_folder}' is geen organisatiecode uit het RBB-register.{hint_nl}",
+                f"The folder '{d.org_folder}' is not an organisation code in the RBB register.{hint_en}",
+                cell=d.name,
+                value=d.org_folder[:80],
+            )
+        ]
     out = []
     for name, kind in d.refused[:MAX_REFUSED_SHOWN]:
         f = not_regular_finding(name, kind, rule_prefix="")
-        out.append(Finding(f.severity, f.rule, f"In de levering {d.name}: {f.message_nl}",
-                           f"In the delivery {d.name}: {f.message_en}", cell=f"{d.name}/{name}"))
+        out.append(
+            Finding(
+                f.severity,
+                f.rule,
+                f"In de levering {d.name}: {f.message_nl}",
+                f"In the delivery {d.name}: {f.message_en}",
+                cell=f"{d.name}/{name}",
+            )
+        )
     if len(d.refused) > MAX_REFUSED_SHOWN:
         n = len(d.refused) - MAX_REFUSED_SHOWN
-        out.append(Finding("error", "link", f"Nog {n} koppelingen of bijzondere bestanden in {d.name}; geen ervan is gelezen.",
-                           f"{n} more links or special files in {d.name}; none of them was read.", cell=d.name))
+        out.append(
+            Finding(
+                "error",
+                "link",
+                f"Nog {n} koppelingen of bijzondere bestanden in {d.name}; geen ervan is gelezen.",
+                f"{n} more links or special files in {d.name}; none of them was read.",
+                cell=d.name,
+            )
+        )
     return out
 
 
@@ -257,5 +315,3 @@ def key_org(d: Delivery, org_codes: set[str]) -> str:
     if not d.org_folder:
         return "_ONBEKEND"
     return expected_org(d, org_codes) or folder_org(d) or "_ONBEKEND"
-
-

@@ -49,6 +49,7 @@ def read_xlsx(path: str) -> dict[str, list[list[object]]]:
 
 # ------------------------------------------------------------------ CSV
 
+
 def decode_text(data: bytes) -> tuple[str | None, str | None]:
     """Decode a text file: UTF-16 with BOM, then strict UTF-8 (with or without BOM), then strict cp1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -150,7 +151,7 @@ def main() -> int:
             record = {"id": job["id"], "error": type(exc).__name__}
         try:
             text = json.dumps(record, allow_nan=False, default=str)
-        except ValueError as exc:      # an infinite number in a cell: not representable, not deliverable
+        except ValueError as exc:  # an infinite number in a cell: not representable, not deliverable
             text = json.dumps({"id": job["id"], "error": type(exc).__name__})
         sys.stdout.write(text + "\n")
         sys.stdout.flush()

@@ -36,9 +36,9 @@ from xml.parsers import expat
 from defusedxml import ElementTree as SafeET
 
 from pipeline.core.findings import Finding, short_value
+from pipeline.core.safe_files import KIND_NAMES, NotRegularFile, entry_kind, open_regular
 from pipeline.ingest.reader_child import decode_text
 from pipeline.metadata.registry import Registry, Sheet
-from pipeline.core.safe_files import KIND_NAMES, NotRegularFile, entry_kind, open_regular
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
@@ -46,9 +46,9 @@ MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_MEMBERS = 2_000
 MAX_USED_CELLS = 5_000_000
 MAX_COLUMNS = 2_000
-MAX_FORMULA_REFS = 100_000            # formula cells remembered per sheet; more rejects the workbook
-MAX_XML_TAG_BYTES = 1 << 20           # one cell or row tag; Excel's are a few dozen bytes
-MAX_CSV_LINE_BYTES = 1 << 20          # one physical line of a sheet CSV file
+MAX_FORMULA_REFS = 100_000  # formula cells remembered per sheet; more rejects the workbook
+MAX_XML_TAG_BYTES = 1 << 20  # one cell or row tag; Excel's are a few dozen bytes
+MAX_CSV_LINE_BYTES = 1 << 20  # one physical line of a sheet CSV file
 # all CSV sheet files of one delivery together (the largest real delivery has ~25,000); this bounds what the
 # main process receives from the child
 MAX_DELIVERY_CELLS = 1_000_000
@@ -63,10 +63,10 @@ CASE_FILE_NAMES = ("zaken.csv", "zaken.parquet")
 
 @dataclass
 class RawSheet:
-    code: str                          # registry sheet code
-    name: str                          # name in the file (sheet name or CSV file name)
-    columns: dict[str, str]            # field code -> column letter (Excel) or header name (CSV)
-    rows: list[tuple[int, dict[str, object]]]   # (row number in file, field code -> raw value)
+    code: str  # registry sheet code
+    name: str  # name in the file (sheet name or CSV file name)
+    columns: dict[str, str]  # field code -> column letter (Excel) or header name (CSV)
+    rows: list[tuple[int, dict[str, object]]]  # (row number in file, field code -> raw value)
     is_csv: bool = False
     decimal_comma: bool = True
     unknown_columns: list[str] = field(default_factory=list)
@@ -87,11 +87,11 @@ class RawSheet:
 
 @dataclass
 class RawSubmission:
-    fmt: str                                   # xlsx | csv
+    fmt: str  # xlsx | csv
     sheets: dict[str, RawSheet] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     encoding: str | None = None
-    case_files: list[Path] = field(default_factory=list)   # zaken.csv / zaken.parquet, validated in DuckDB
+    case_files: list[Path] = field(default_factory=list)  # zaken.csv / zaken.parquet, validated in DuckDB
 
     @property
     def readable(self) -> bool:
@@ -122,17 +122,25 @@ def not_regular_finding(name: str, kind: str, rule_prefix: str = "file_") -> Fin
     """The finding for a link, FIFO, device or socket where a delivery file was expected (never read)."""
     nl_kind, en_kind = KIND_NAMES.get(kind, KIND_NAMES["other"])
     if kind == "symlink":
-        return Finding("error", rule_prefix + "link",
-                       f"'{name}' is {nl_kind}. Koppelingen worden om veiligheidsredenen niet gevolgd en niet gelezen; "
-                       "lever het bestand zelf aan.",
-                       f"'{name}' is {en_kind}. For security, links are neither followed nor read; deliver the file itself.",
-                       cell=name)
-    return Finding("error", rule_prefix + "special",
-                   f"'{name}' is {nl_kind} en geen gewoon bestand; het is niet gelezen. Lever een gewoon bestand aan.",
-                   f"'{name}' is {en_kind}, not a regular file; it was not read. Deliver a regular file.", cell=name)
+        return Finding(
+            "error",
+            rule_prefix + "link",
+            f"'{name}' is {nl_kind}. Koppelingen worden om veiligheidsredenen niet gevolgd en niet gelezen; "
+            "lever het bestand zelf aan.",
+            f"'{name}' is {en_kind}. For security, links are neither followed nor read; deliver the file itself.",
+            cell=name,
+        )
+    return Finding(
+        "error",
+        rule_prefix + "special",
+        f"'{name}' is {nl_kind} en geen gewoon bestand; het is niet gelezen. Lever een gewoon bestand aan.",
+        f"'{name}' is {en_kind}, not a regular file; it was not read. Deliver a regular file.",
+        cell=name,
+    )
 
 
 # ------------------------------------------------------------------------------------------ Excel
+
 
 class _Refused(Exception):
     """A workbook part that must not be read: ``rule`` names the finding, ``detail`` what was seen."""
@@ -178,7 +186,7 @@ class _SheetCells:
         if cut >= 0 and not final:
             rest = data[cut:]
             if _TOKEN.match(rest) is None and (_TAG_START.match(rest) is not None or len(rest) < 64):
-                body, self.tail = data[:cut], rest     # an unfinished row/cell/formula tag: wait for the rest
+                body, self.tail = data[:cut], rest  # an unfinished row/cell/formula tag: wait for the rest
                 if len(rest) > MAX_XML_TAG_BYTES:
                     raise _Refused("file_xml", self.member, "tag")
         for m in _TOKEN.finditer(body):
@@ -254,8 +262,14 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cells: _SheetCells | 
 def _byte_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """A part no XML parser is meant to read (VML, images, binaries): refuse it if it declares a DTD or
     entity anyway (in UTF-8 or UTF-16)."""
-    needles = [b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"), "<!ENTITY".encode("utf-16-le"),
-               "<!DOCTYPE".encode("utf-16-be"), "<!ENTITY".encode("utf-16-be")]
+    needles = [
+        b"<!DOCTYPE",
+        b"<!ENTITY",
+        "<!DOCTYPE".encode("utf-16-le"),
+        "<!ENTITY".encode("utf-16-le"),
+        "<!DOCTYPE".encode("utf-16-be"),
+        "<!ENTITY".encode("utf-16-be"),
+    ]
     tail = b""
     with zf.open(info) as fh:
         while chunk := fh.read(1 << 20):
@@ -313,53 +327,129 @@ def check_workbook(path: Path) -> WorkbookCheck:
     except NotRegularFile as exc:
         return WorkbookCheck([not_regular_finding(name, exc.kind)])
     except OSError as exc:
-        return WorkbookCheck([_file_error("file_corrupt", f"{name} kan niet worden geopend ({type(exc).__name__}).",
-                                          f"{name} cannot be opened ({type(exc).__name__}).", name)])
+        return WorkbookCheck(
+            [
+                _file_error(
+                    "file_corrupt",
+                    f"{name} kan niet worden geopend ({type(exc).__name__}).",
+                    f"{name} cannot be opened ({type(exc).__name__}).",
+                    name,
+                )
+            ]
+        )
     with fh:
         try:
             return _check_open_workbook(fh, name)
         except _Refused as exc:
             return WorkbookCheck([_refusal_finding(exc, name)])
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, KeyError,
-                NotImplementedError, SafeET.ParseError) as exc:
-            return WorkbookCheck([_file_error(
-                "file_corrupt", f"{name} is beschadigd en kan niet worden gelezen ({type(exc).__name__}). Sla het opnieuw op en stuur het nogmaals.",
-                f"{name} is damaged and cannot be read ({type(exc).__name__}). Save it again and resend it.", name)])
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,
+            KeyError,
+            NotImplementedError,
+            SafeET.ParseError,
+        ) as exc:
+            return WorkbookCheck(
+                [
+                    _file_error(
+                        "file_corrupt",
+                        f"{name} is beschadigd en kan niet worden gelezen ({type(exc).__name__}). Sla het opnieuw op en stuur het nogmaals.",
+                        f"{name} is damaged and cannot be read ({type(exc).__name__}). Save it again and resend it.",
+                        name,
+                    )
+                ]
+            )
 
 
 def _check_open_workbook(fh, name: str) -> WorkbookCheck:
     size = os.fstat(fh.fileno()).st_size
     if size == 0:
-        return WorkbookCheck([_file_error("file_empty", f"Het bestand {name} is leeg (0 bytes). Stuur het ingevulde sjabloon opnieuw.",
-                                          f"The file {name} is empty (0 bytes). Please send the filled-in template again.", name)])
+        return WorkbookCheck(
+            [
+                _file_error(
+                    "file_empty",
+                    f"Het bestand {name} is leeg (0 bytes). Stuur het ingevulde sjabloon opnieuw.",
+                    f"The file {name} is empty (0 bytes). Please send the filled-in template again.",
+                    name,
+                )
+            ]
+        )
     if size > MAX_FILE_BYTES:
-        return WorkbookCheck([_file_error("file_too_large",
-                                          f"Het bestand is {size / 1e6:.0f} MB; de grens is {MAX_FILE_BYTES / 1e6:.0f} MB. Verwijder overbodige bladen of opmaak.",
-                                          f"The file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB. Remove unneeded sheets or formatting.", name)])
+        return WorkbookCheck(
+            [
+                _file_error(
+                    "file_too_large",
+                    f"Het bestand is {size / 1e6:.0f} MB; de grens is {MAX_FILE_BYTES / 1e6:.0f} MB. Verwijder overbodige bladen of opmaak.",
+                    f"The file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB. Remove unneeded sheets or formatting.",
+                    name,
+                )
+            ]
+        )
     if not zipfile.is_zipfile(fh):
-        return WorkbookCheck([_file_error("file_not_xlsx",
-                                          f"{name} is geen geldig Excel-werkboek (.xlsx). Sla het bestand op als 'Excel-werkmap (*.xlsx)' en stuur het opnieuw.",
-                                          f"{name} is not a valid Excel workbook (.xlsx). Save it as 'Excel Workbook (*.xlsx)' and send it again.", name)])
+        return WorkbookCheck(
+            [
+                _file_error(
+                    "file_not_xlsx",
+                    f"{name} is geen geldig Excel-werkboek (.xlsx). Sla het bestand op als 'Excel-werkmap (*.xlsx)' en stuur het opnieuw.",
+                    f"{name} is not a valid Excel workbook (.xlsx). Save it as 'Excel Workbook (*.xlsx)' and send it again.",
+                    name,
+                )
+            ]
+        )
     fh.seek(0)
     with zipfile.ZipFile(fh) as zf:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
-            return WorkbookCheck([_file_error("file_zip_bomb", f"Het werkboek bevat {len(infos)} onderdelen; dat is te veel om veilig te lezen.",
-                                              f"The workbook holds {len(infos)} parts; too many to read safely.", name)])
+            return WorkbookCheck(
+                [
+                    _file_error(
+                        "file_zip_bomb",
+                        f"Het werkboek bevat {len(infos)} onderdelen; dat is te veel om veilig te lezen.",
+                        f"The workbook holds {len(infos)} parts; too many to read safely.",
+                        name,
+                    )
+                ]
+            )
         total = sum(i.file_size for i in infos)
         packed = max(1, sum(i.compress_size for i in infos))
         if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
-            return WorkbookCheck([_file_error("file_zip_bomb",
-                                              f"Het werkboek pakt uit tot {total / 1e6:.0f} MB (verhouding {total / packed:.0f}:1); dat is niet veilig te lezen.",
-                                              f"The workbook unpacks to {total / 1e6:.0f} MB (ratio {total / packed:.0f}:1); it cannot be read safely.", name)])
+            return WorkbookCheck(
+                [
+                    _file_error(
+                        "file_zip_bomb",
+                        f"Het werkboek pakt uit tot {total / 1e6:.0f} MB (verhouding {total / packed:.0f}:1); dat is niet veilig te lezen.",
+                        f"The workbook unpacks to {total / 1e6:.0f} MB (ratio {total / packed:.0f}:1); it cannot be read safely.",
+                        name,
+                    )
+                ]
+            )
         names = {i.filename for i in infos}
         if "xl/workbook.xml" not in names:
-            return WorkbookCheck([_file_error("file_not_xlsx", f"{name} is geen Excel-werkboek (xl/workbook.xml ontbreekt).",
-                                              f"{name} is not an Excel workbook (xl/workbook.xml is missing).", name)])
+            return WorkbookCheck(
+                [
+                    _file_error(
+                        "file_not_xlsx",
+                        f"{name} is geen Excel-werkboek (xl/workbook.xml ontbreekt).",
+                        f"{name} is not an Excel workbook (xl/workbook.xml is missing).",
+                        name,
+                    )
+                ]
+            )
         if any(n.lower().endswith("vbaproject.bin") for n in names):
-            return WorkbookCheck([_file_error("file_macros",
-                                              "Het werkboek bevat macro's (VBA). Om veiligheidsredenen nemen we geen bestanden met macro's aan; sla het op als .xlsx zonder macro's.",
-                                              "The workbook contains macros (VBA). For security we do not accept files with macros; save it as .xlsx without macros.", name)])
+            return WorkbookCheck(
+                [
+                    _file_error(
+                        "file_macros",
+                        "Het werkboek bevat macro's (VBA). Om veiligheidsredenen nemen we geen bestanden met macro's aan; sla het op als .xlsx zonder macro's.",
+                        "The workbook contains macros (VBA). For security we do not accept files with macros; save it as .xlsx without macros.",
+                        name,
+                    )
+                ]
+            )
         # the relationships and the workbook part first (fully checked), then the sheets they point at
         first = [i for i in infos if i.filename in ("xl/_rels/workbook.xml.rels", "xl/workbook.xml")]
         for info in first:
@@ -387,36 +477,56 @@ def _check_open_workbook(fh, name: str) -> WorkbookCheck:
         if sum(c.n_formulas for c in parts) > MAX_FORMULA_REFS:
             check.findings.append(_formula_mass_finding(name, sum(c.n_formulas for c in parts)))
         elif refs and member not in by_member:
-            check.findings.append(_file_error(
-                "file_formula",
-                f"Het werkboek {name} bevat formules in een werkblad-onderdeel ({member}) dat niet bij een blad hoort; lever alleen waarden aan.",
-                f"The workbook {name} holds formulas in a worksheet part ({member}) that belongs to no sheet; deliver values only.", name))
+            check.findings.append(
+                _file_error(
+                    "file_formula",
+                    f"Het werkboek {name} bevat formules in een werkblad-onderdeel ({member}) dat niet bij een blad hoort; lever alleen waarden aan.",
+                    f"The workbook {name} holds formulas in a worksheet part ({member}) that belongs to no sheet; deliver values only.",
+                    name,
+                )
+            )
         elif refs:
             check.formulas[by_member[member]] = list(dict.fromkeys(refs))
     return check
 
 
 def _formula_mass_finding(name: str, n: int) -> Finding:
-    return _file_error("file_formula",
-                       f"Het werkboek {name} bevat {n:,} formules; lever alleen waarden aan (kopieer de cellen en kies 'Plakken als waarden').".replace(",", "."),
-                       f"The workbook {name} holds {n:,} formulas; deliver values only (copy the cells and use 'Paste values').", name)
+    return _file_error(
+        "file_formula",
+        f"Het werkboek {name} bevat {n:,} formules; lever alleen waarden aan (kopieer de cellen en kies 'Plakken als waarden').".replace(
+            ",", "."
+        ),
+        f"The workbook {name} holds {n:,} formulas; deliver values only (copy the cells and use 'Paste values').",
+        name,
+    )
 
 
 def _refusal_finding(exc: _Refused, name: str) -> Finding:
     part = exc.member or "?"
     if exc.rule == "file_xml_entities":
-        return _file_error("file_xml_entities",
-                           f"Het werkboek bevat XML-definities (DOCTYPE/ENTITY, in {part}) die niet in een normaal Excel-bestand voorkomen; het is niet gelezen.",
-                           f"The workbook contains XML definitions (DOCTYPE/ENTITY, in {part}) that a normal Excel file never has; it was not read.", name)
+        return _file_error(
+            "file_xml_entities",
+            f"Het werkboek bevat XML-definities (DOCTYPE/ENTITY, in {part}) die niet in een normaal Excel-bestand voorkomen; het is niet gelezen.",
+            f"The workbook contains XML definitions (DOCTYPE/ENTITY, in {part}) that a normal Excel file never has; it was not read.",
+            name,
+        )
     if exc.rule == "file_used_range" and exc.cells is not None:
         cells, cols = max(exc.cells.used_range, exc.cells.cells), exc.cells.max_col
-        return _file_error("file_used_range",
-                           f"Een werkblad in {name} heeft een gebruikt bereik van {cells:,} cellen en {cols:,} kolommen; de grens is {MAX_USED_CELLS:,} cellen en {MAX_COLUMNS:,} kolommen. Verwijder lege opgemaakte rijen en kolommen (Ctrl+End laat zien waar het bereik eindigt).".replace(",", "."),
-                           f"A worksheet in {name} has a used range of {cells:,} cells and {cols:,} columns; the limit is {MAX_USED_CELLS:,} cells and {MAX_COLUMNS:,} columns. Delete empty formatted rows and columns (Ctrl+End shows where the range ends).", name)
+        return _file_error(
+            "file_used_range",
+            f"Een werkblad in {name} heeft een gebruikt bereik van {cells:,} cellen en {cols:,} kolommen; de grens is {MAX_USED_CELLS:,} cellen en {MAX_COLUMNS:,} kolommen. Verwijder lege opgemaakte rijen en kolommen (Ctrl+End laat zien waar het bereik eindigt).".replace(
+                ",", "."
+            ),
+            f"A worksheet in {name} has a used range of {cells:,} cells and {cols:,} columns; the limit is {MAX_USED_CELLS:,} cells and {MAX_COLUMNS:,} columns. Delete empty formatted rows and columns (Ctrl+End shows where the range ends).",
+            name,
+        )
     detail = f" ({exc.detail})" if exc.detail else ""
-    return _file_error("file_xml",
-                       f"Het onderdeel {part} van {name} is geen geldige XML{detail}; het werkboek is beschadigd of niet door Excel gemaakt. Sla het opnieuw op als .xlsx.",
-                       f"The part {part} of {name} is not valid XML{detail}; the workbook is damaged or was not made by Excel. Save it again as .xlsx.", name)
+    return _file_error(
+        "file_xml",
+        f"Het onderdeel {part} van {name} is geen geldige XML{detail}; het werkboek is beschadigd of niet door Excel gemaakt. Sla het opnieuw op als .xlsx.",
+        f"The part {part} of {name} is not valid XML{detail}; the workbook is damaged or was not made by Excel. Save it again as .xlsx.",
+        name,
+    )
 
 
 def _match_sheet(name: str, registry: Registry) -> Sheet | None:
@@ -452,20 +562,27 @@ def _header_row(rows: list[list[object]], sheet: Sheet, lang_labels: bool = True
     return best
 
 
-def _to_sheet(code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bool, decimal_comma: bool,
-              findings: list[Finding]) -> RawSheet | None:
+def _to_sheet(
+    code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bool, decimal_comma: bool, findings: list[Finding]
+) -> RawSheet | None:
     hdr = _header_row(rows, code_sheet)
     if hdr is None:
-        findings.append(Finding(
-            "error", "header_missing",
-            f"Op blad {name} is de kopregel met veldcodes niet gevonden. Gebruik het sjabloon en laat de kopregels staan.",
-            f"The header row with field codes was not found on sheet {name}. Use the template and keep its header rows.",
-            sheet=code_sheet.code, cell=name))
+        findings.append(
+            Finding(
+                "error",
+                "header_missing",
+                f"Op blad {name} is de kopregel met veldcodes niet gevonden. Gebruik het sjabloon en laat de kopregels staan.",
+                f"The header row with field codes was not found on sheet {name}. Use the template and keep its header rows.",
+                sheet=code_sheet.code,
+                cell=name,
+            )
+        )
         return None
     hi, mapping = hdr
     header_values = rows[hi]
-    unknown = [str(v).strip() for j, v in enumerate(header_values)
-               if j not in mapping and isinstance(v, str) and v.strip()]
+    unknown = [
+        str(v).strip() for j, v in enumerate(header_values) if j not in mapping and isinstance(v, str) and v.strip()
+    ]
     columns = {code: (str(header_values[j]).strip() if is_csv else _col_letter(j)) for j, code in mapping.items()}
     data: list[tuple[int, dict[str, object]]] = []
     for i in range(hi + 1, len(rows)):
@@ -477,13 +594,25 @@ def _to_sheet(code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bo
         data.append((rownum, values))
     if unknown:
         shown = ", ".join(u[:40] for u in unknown[:10]) + (f" … (+{len(unknown) - 10})" if len(unknown) > 10 else "")
-        findings.append(Finding(
-            "info", "column_unknown",
-            f"Blad {name} heeft {len(unknown)} kolom(men) die niet in het sjabloon staan en zijn genegeerd: {shown}.",
-            f"Sheet {name} has {len(unknown)} column(s) that are not in the template and were ignored: {shown}.",
-            sheet=code_sheet.code, cell=name))
-    return RawSheet(code=code_sheet.code, name=name, columns=columns, rows=data, is_csv=is_csv,
-                    decimal_comma=decimal_comma, unknown_columns=unknown)
+        findings.append(
+            Finding(
+                "info",
+                "column_unknown",
+                f"Blad {name} heeft {len(unknown)} kolom(men) die niet in het sjabloon staan en zijn genegeerd: {shown}.",
+                f"Sheet {name} has {len(unknown)} column(s) that are not in the template and were ignored: {shown}.",
+                sheet=code_sheet.code,
+                cell=name,
+            )
+        )
+    return RawSheet(
+        code=code_sheet.code,
+        name=name,
+        columns=columns,
+        rows=data,
+        is_csv=is_csv,
+        decimal_comma=decimal_comma,
+        unknown_columns=unknown,
+    )
 
 
 def _formula_findings(raw: RawSheet, refs: list[str]) -> list[Finding]:
@@ -495,20 +624,47 @@ def _formula_findings(raw: RawSheet, refs: list[str]) -> list[Finding]:
         if not m or int(m.group(2)) not in data_rows or m.group(1) not in by_letter:
             continue
         code = by_letter[m.group(1)]
-        out.append(Finding(
-            "error", "formula",
-            f"Cel {raw.name}!{ref} bevat een formule. Lever alleen waarden aan: kopieer de cellen en kies 'Plakken als waarden'.",
-            f"Cell {raw.name}!{ref} holds a formula. Deliver values only: copy the cells and use 'Paste values'.",
-            sheet=raw.code, cell=f"{raw.name}!{ref}", row=int(m.group(2)), field=code))
+        out.append(
+            Finding(
+                "error",
+                "formula",
+                f"Cel {raw.name}!{ref} bevat een formule. Lever alleen waarden aan: kopieer de cellen en kies 'Plakken als waarden'.",
+                f"Cell {raw.name}!{ref} holds a formula. Deliver values only: copy the cells and use 'Paste values'.",
+                sheet=raw.code,
+                cell=f"{raw.name}!{ref}",
+                row=int(m.group(2)),
+                field=code,
+            )
+        )
     return out[:200]
 
 
 # -------------------------------------------------------------------------------------------- CSV
 
-PLACEHOLDERS = {"", "n.v.t.", "nvt", "n.v.t", "-", "--", "onb.", "onb", "onbekend", "*", "n.b.", "nb", "x", "na", "n/a", "#n/b", "#n/a", "leeg"}
+PLACEHOLDERS = {
+    "",
+    "n.v.t.",
+    "nvt",
+    "n.v.t",
+    "-",
+    "--",
+    "onb.",
+    "onb",
+    "onbekend",
+    "*",
+    "n.b.",
+    "nb",
+    "x",
+    "na",
+    "n/a",
+    "#n/b",
+    "#n/a",
+    "leeg",
+}
 
 
 # ------------------------------------------------------------------------------------------ child processes
+
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
@@ -524,15 +680,19 @@ def _run_child(jobs: list[dict]) -> tuple[dict[str, dict], str]:
     payload = "".join(json.dumps(j) + "\n" for j in jobs).encode("ascii")
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "pipeline.ingest.reader_child"], input=payload,
-            capture_output=True, timeout=CHILD_TIMEOUT_S * max(1, len(jobs)),
-            preexec_fn=_limit_child, env=env, check=False,
+            [sys.executable, "-m", "pipeline.ingest.reader_child"],
+            input=payload,
+            capture_output=True,
+            timeout=CHILD_TIMEOUT_S * max(1, len(jobs)),
+            preexec_fn=_limit_child,
+            env=env,
+            check=False,
         )
         out, state = proc.stdout, ("ok" if proc.returncode == 0 else "crash")
     except subprocess.TimeoutExpired as exc:
         out, state = exc.stdout or b"", "timeout"
     results: dict[str, dict] = {}
-    for line in out.split(b"\n"):      # not splitlines(): U+2028 or U+0085 inside a cell is no record end
+    for line in out.split(b"\n"):  # not splitlines(): U+2028 or U+0085 inside a cell is no record end
         try:
             rec = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -560,7 +720,10 @@ def run_jobs(jobs: list[dict], workers: int = 2) -> dict[str, dict]:
             if job["id"] in done:
                 continue
             results, state = _run_child([job])
-            done[job["id"]] = results.get(job["id"]) or {"id": job["id"], "error": "timeout" if state == "timeout" else "crash"}
+            done[job["id"]] = results.get(job["id"]) or {
+                "id": job["id"],
+                "error": "timeout" if state == "timeout" else "crash",
+            }
         return done
 
     out: dict[str, dict] = {}
@@ -576,6 +739,7 @@ def _path_text(path: Path) -> str:
 
 # ------------------------------------------------------------------------------------------ reading plans
 
+
 @dataclass
 class _Plan:
     """What reading one delivery takes: parent-side findings so far, the jobs for the children, and the
@@ -585,8 +749,8 @@ class _Plan:
     fmt: str
     findings: list[Finding] = field(default_factory=list)
     jobs: list[dict] = field(default_factory=list)
-    workbook: tuple[Path, WorkbookCheck, str] | None = None            # (path, check, job id)
-    steps: list[tuple] = field(default_factory=list)                    # CSV folder steps, in file order
+    workbook: tuple[Path, WorkbookCheck, str] | None = None  # (path, check, job id)
+    steps: list[tuple] = field(default_factory=list)  # CSV folder steps, in file order
     case_files: list[Path] = field(default_factory=list)
     csv_job: str | None = None
 
@@ -605,7 +769,9 @@ def _plan(path: Path, registry: Registry, key: str) -> _Plan:
     kind = entry_kind(path)
     if kind == "missing":
         plan = _Plan(path, "unknown")
-        plan.findings.append(Finding("error", "file_missing", f"{path} bestaat niet.", f"{path} does not exist.", cell=str(path)))
+        plan.findings.append(
+            Finding("error", "file_missing", f"{path} bestaat niet.", f"{path} does not exist.", cell=str(path))
+        )
         return plan
     if kind not in ("file", "dir"):
         plan = _Plan(path, kind)
@@ -619,11 +785,14 @@ def _plan(path: Path, registry: Registry, key: str) -> _Plan:
         plan.fmt = "xlsx"
         _plan_workbook(plan, path, key)
         return plan
-    plan.findings.append(_file_error(
-        "file_type",
-        f"{path.name}: dit bestandstype wordt niet ondersteund. Lever het Excel-sjabloon (.xlsx) of een map met CSV-bestanden per blad.",
-        f"{path.name}: this file type is not supported. Deliver the Excel template (.xlsx) or a folder with one CSV file per sheet.",
-        path.name))
+    plan.findings.append(
+        _file_error(
+            "file_type",
+            f"{path.name}: dit bestandstype wordt niet ondersteund. Lever het Excel-sjabloon (.xlsx) of een map met CSV-bestanden per blad.",
+            f"{path.name}: this file type is not supported. Deliver the Excel template (.xlsx) or a folder with one CSV file per sheet.",
+            path.name,
+        )
+    )
     return plan
 
 
@@ -642,11 +811,17 @@ def _plan_folder(folder: Path, registry: Registry, key: str) -> _Plan:
         elif kind != "dir":
             plan.findings.append(not_regular_finding(name, kind))
     if plan.findings:
-        return plan       # a delivery holding a link or special file is not read at all
+        return plan  # a delivery holding a link or special file is not read at all
     workbooks = [p for p in files if p.suffix.lower() in EXCEL_SUFFIXES]
     if len(workbooks) > 1:
-        plan.findings.append(_file_error("file_workbooks", "Een levering mag één Excel-werkboek bevatten.",
-                                         "A delivery may contain one Excel workbook.", folder.name))
+        plan.findings.append(
+            _file_error(
+                "file_workbooks",
+                "Een levering mag één Excel-werkboek bevatten.",
+                "A delivery may contain one Excel workbook.",
+                folder.name,
+            )
+        )
         return plan
     if workbooks:
         plan.fmt = "xlsx"
@@ -675,27 +850,44 @@ def _plan_folder(folder: Path, registry: Registry, key: str) -> _Plan:
             csv_files.append(_path_text(p))
     if csv_files:
         plan.csv_job = f"{key}:csv"
-        plan.jobs.append({"id": plan.csv_job, "kind": "csv", "files": csv_files, "max_bytes": MAX_FILE_BYTES,
-                          "max_line": MAX_CSV_LINE_BYTES, "max_cells": MAX_DELIVERY_CELLS,
-                          "max_field": MAX_TEXT_CHARS * 10})
+        plan.jobs.append(
+            {
+                "id": plan.csv_job,
+                "kind": "csv",
+                "files": csv_files,
+                "max_bytes": MAX_FILE_BYTES,
+                "max_line": MAX_CSV_LINE_BYTES,
+                "max_cells": MAX_DELIVERY_CELLS,
+                "max_field": MAX_TEXT_CHARS * 10,
+            }
+        )
     return plan
 
 
 def _child_failure(name: str, rec: dict) -> Finding:
     error = rec.get("error")
     if error == "timeout":
-        return _file_error("file_timeout", f"Het lezen van {name} duurde te lang en is afgebroken.",
-                           f"Reading {name} took too long and was stopped.", name)
+        return _file_error(
+            "file_timeout",
+            f"Het lezen van {name} duurde te lang en is afgebroken.",
+            f"Reading {name} took too long and was stopped.",
+            name,
+        )
     if error == "MemoryError":
-        return _file_error("file_too_complex",
-                           f"{name} vraagt te veel geheugen om veilig te lezen en is niet gelezen. Verwijder overbodige inhoud en lever het opnieuw aan.",
-                           f"{name} needs too much memory to read safely and was not read. Remove unneeded content and resend it.", name)
+        return _file_error(
+            "file_too_complex",
+            f"{name} vraagt te veel geheugen om veilig te lezen en is niet gelezen. Verwijder overbodige inhoud en lever het opnieuw aan.",
+            f"{name} needs too much memory to read safely and was not read. Remove unneeded content and resend it.",
+            name,
+        )
     if error == "NotRegularFile":
         return not_regular_finding(name, rec.get("kind", "other"))
     return _file_error(
         "file_corrupt",
         f"{name} kon niet worden gelezen; het bestand is beschadigd of geen geldig Excel-werkboek. Sla het opnieuw op als .xlsx.",
-        f"{name} could not be read; the file is damaged or not a valid Excel workbook. Save it again as .xlsx.", name)
+        f"{name} could not be read; the file is damaged or not a valid Excel workbook. Save it again as .xlsx.",
+        name,
+    )
 
 
 def _assemble_workbook(sub: RawSubmission, path: Path, check: WorkbookCheck, rec: dict, registry: Registry) -> None:
@@ -715,32 +907,66 @@ def _assemble_workbook(sub: RawSubmission, path: Path, check: WorkbookCheck, rec
 def _csv_problem(p: Path, sheet: Sheet, res: dict) -> Finding:
     problem, name = res.get("problem"), p.name
     if problem == "empty":
-        return Finding("error", "file_empty", f"{name} is leeg (0 bytes).", f"{name} is empty (0 bytes).", sheet=sheet.code, cell=name)
+        return Finding(
+            "error",
+            "file_empty",
+            f"{name} is leeg (0 bytes).",
+            f"{name} is empty (0 bytes).",
+            sheet=sheet.code,
+            cell=name,
+        )
     if problem == "too_large":
-        return _file_error("file_too_large", f"{name} is groter dan {MAX_FILE_BYTES / 1e6:.0f} MB.",
-                           f"{name} is larger than {MAX_FILE_BYTES / 1e6:.0f} MB.", name)
+        return _file_error(
+            "file_too_large",
+            f"{name} is groter dan {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            f"{name} is larger than {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            name,
+        )
     if problem == "encoding":
-        return Finding("error", "file_encoding",
-                       f"{name} is geen leesbare tekst in UTF-8, Windows-1252 of UTF-16. Sla het op als 'CSV (gescheiden door lijstscheidingsteken)' of 'CSV UTF-8'.",
-                       f"{name} is not readable text in UTF-8, Windows-1252 or UTF-16. Save it as 'CSV (delimited)' or 'CSV UTF-8'.",
-                       sheet=sheet.code, cell=name)
+        return Finding(
+            "error",
+            "file_encoding",
+            f"{name} is geen leesbare tekst in UTF-8, Windows-1252 of UTF-16. Sla het op als 'CSV (gescheiden door lijstscheidingsteken)' of 'CSV UTF-8'.",
+            f"{name} is not readable text in UTF-8, Windows-1252 or UTF-16. Save it as 'CSV (delimited)' or 'CSV UTF-8'.",
+            sheet=sheet.code,
+            cell=name,
+        )
     if problem == "line_too_long":
         line, length = int(res.get("line", 0)), int(res.get("length", 0))
-        return Finding("error", "file_line_too_long",
-                       f"Regel {line} van {name} is langer dan {MAX_CSV_LINE_BYTES // 1024} KB (minstens {length:,} bytes); zo'n regel komt in een ingevuld blad niet voor. Het bestand is niet gelezen.".replace(",", "."),
-                       f"Line {line} of {name} is longer than {MAX_CSV_LINE_BYTES // 1024} KB (at least {length:,} bytes); a filled-in sheet never has such a line. The file was not read.",
-                       sheet=sheet.code, cell=f"{name}, regel {line}", row=line)
+        return Finding(
+            "error",
+            "file_line_too_long",
+            f"Regel {line} van {name} is langer dan {MAX_CSV_LINE_BYTES // 1024} KB (minstens {length:,} bytes); zo'n regel komt in een ingevuld blad niet voor. Het bestand is niet gelezen.".replace(
+                ",", "."
+            ),
+            f"Line {line} of {name} is longer than {MAX_CSV_LINE_BYTES // 1024} KB (at least {length:,} bytes); a filled-in sheet never has such a line. The file was not read.",
+            sheet=sheet.code,
+            cell=f"{name}, regel {line}",
+            row=line,
+        )
     if problem == "cells":
-        return Finding("error", "file_used_range",
-                       f"De CSV-bestanden van deze levering bevatten samen meer dan {MAX_DELIVERY_CELLS:,} cellen (grens bereikt in {name}); dat is niet veilig te lezen.".replace(",", "."),
-                       f"The CSV files of this delivery hold more than {MAX_DELIVERY_CELLS:,} cells together (limit reached in {name}); they cannot be read safely.",
-                       sheet=sheet.code, cell=name)
+        return Finding(
+            "error",
+            "file_used_range",
+            f"De CSV-bestanden van deze levering bevatten samen meer dan {MAX_DELIVERY_CELLS:,} cellen (grens bereikt in {name}); dat is niet veilig te lezen.".replace(
+                ",", "."
+            ),
+            f"The CSV files of this delivery hold more than {MAX_DELIVERY_CELLS:,} cells together (limit reached in {name}); they cannot be read safely.",
+            sheet=sheet.code,
+            cell=name,
+        )
     if problem == "not_regular":
         return not_regular_finding(name, res.get("kind", "other"))
     if problem == "csv":
         msg = short_value(res.get("message", ""), 200)
-        return Finding("error", "file_csv", f"{name} is geen geldig CSV-bestand ({msg}).",
-                       f"{name} is not a valid CSV file ({msg}).", sheet=sheet.code, cell=name)
+        return Finding(
+            "error",
+            "file_csv",
+            f"{name} is geen geldig CSV-bestand ({msg}).",
+            f"{name} is not a valid CSV file ({msg}).",
+            sheet=sheet.code,
+            cell=name,
+        )
     return _file_error("file_corrupt", f"{name} kon niet worden gelezen.", f"{name} could not be read.", name)
 
 
@@ -757,20 +983,32 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
     for step in plan.steps:
         kind, p = step[0], step[1]
         if kind == "ignored_type":
-            sub.findings.append(Finding("warning", "file_ignored",
-                                        f"Bestand {p.name} is genegeerd: een CSV-levering bestaat uit .csv-bestanden per blad.",
-                                        f"File {p.name} was ignored: a CSV delivery consists of one .csv file per sheet.", cell=p.name))
+            sub.findings.append(
+                Finding(
+                    "warning",
+                    "file_ignored",
+                    f"Bestand {p.name} is genegeerd: een CSV-levering bestaat uit .csv-bestanden per blad.",
+                    f"File {p.name} was ignored: a CSV delivery consists of one .csv file per sheet.",
+                    cell=p.name,
+                )
+            )
             continue
         if kind == "ignored_sheet":
-            sub.findings.append(Finding("warning", "file_ignored",
-                                        f"Bestand {p.name} hoort bij geen enkel blad ({', '.join(registry.sheet_codes)}) en is genegeerd.",
-                                        f"File {p.name} matches no sheet ({', '.join(registry.sheet_codes)}) and was ignored.", cell=p.name))
+            sub.findings.append(
+                Finding(
+                    "warning",
+                    "file_ignored",
+                    f"Bestand {p.name} hoort bij geen enkel blad ({', '.join(registry.sheet_codes)}) en is genegeerd.",
+                    f"File {p.name} matches no sheet ({', '.join(registry.sheet_codes)}) and was ignored.",
+                    cell=p.name,
+                )
+            )
             continue
         sheet = step[2]
         if kind in ("empty", "too_large"):
             sub.findings.append(_csv_problem(p, sheet, {"problem": kind}))
             continue
-        if parsed is None:       # the child failed on this delivery's CSV files
+        if parsed is None:  # the child failed on this delivery's CSV files
             sub.findings.append(_child_failure(p.name, csv_rec or {"error": "crash"}))
             break
         res = parsed[step[3]] if step[3] < len(parsed) else {"problem": "cells"}
@@ -780,15 +1018,31 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
         enc = res["encoding"]
         encodings.add(enc)
         if enc == "utf-16":
-            sub.findings.append(Finding("info", "encoding_utf16",
-                                        f"{p.name} is opgeslagen als UTF-16 ('Unicode-tekst'); het is gelezen, maar lever bij voorkeur 'CSV UTF-8'.",
-                                        f"{p.name} was saved as UTF-16 ('Unicode text'); it was read, but please deliver 'CSV UTF-8'.",
-                                        sheet=sheet.code, cell=p.name))
-        raw = _to_sheet(sheet, p.name, res["rows"], is_csv=True, decimal_comma=(res["delimiter"] != ","), findings=sub.findings)
+            sub.findings.append(
+                Finding(
+                    "info",
+                    "encoding_utf16",
+                    f"{p.name} is opgeslagen als UTF-16 ('Unicode-tekst'); het is gelezen, maar lever bij voorkeur 'CSV UTF-8'.",
+                    f"{p.name} was saved as UTF-16 ('Unicode text'); it was read, but please deliver 'CSV UTF-8'.",
+                    sheet=sheet.code,
+                    cell=p.name,
+                )
+            )
+        raw = _to_sheet(
+            sheet, p.name, res["rows"], is_csv=True, decimal_comma=(res["delimiter"] != ","), findings=sub.findings
+        )
         if raw is not None:
             if sheet.code in sub.sheets:
-                sub.findings.append(Finding("error", "sheet_twice", f"Blad {sheet.name_nl} komt twee keer voor ({p.name}).",
-                                            f"Sheet {sheet.name_en} occurs twice ({p.name}).", sheet=sheet.code, cell=p.name))
+                sub.findings.append(
+                    Finding(
+                        "error",
+                        "sheet_twice",
+                        f"Blad {sheet.name_nl} komt twee keer voor ({p.name}).",
+                        f"Sheet {sheet.name_en} occurs twice ({p.name}).",
+                        sheet=sheet.code,
+                        cell=p.name,
+                    )
+                )
                 continue
             sub.sheets[sheet.code] = raw
     sub.encoding = ",".join(sorted(encodings)) or None
@@ -797,10 +1051,14 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
 
 def _unreadable(path: Path, exc: BaseException) -> RawSubmission:
     sub = RawSubmission(fmt="unknown")
-    sub.findings.append(_file_error(
-        "file_corrupt",
-        f"{path.name} kon niet worden gelezen ({type(exc).__name__}); het bestand is beschadigd. Sla het opnieuw op en lever het opnieuw aan.",
-        f"{path.name} could not be read ({type(exc).__name__}); the file is damaged. Save it again and resend it.", path.name))
+    sub.findings.append(
+        _file_error(
+            "file_corrupt",
+            f"{path.name} kon niet worden gelezen ({type(exc).__name__}); het bestand is beschadigd. Sla het opnieuw op en lever het opnieuw aan.",
+            f"{path.name} could not be read ({type(exc).__name__}); the file is damaged. Save it again and resend it.",
+            path.name,
+        )
+    )
     return sub
 
 
@@ -832,5 +1090,15 @@ def read_submission(path: Path, registry: Registry) -> RawSubmission:
     return read_deliveries([path], registry, workers=1)[0]
 
 
-__all__ = ["PLACEHOLDERS", "RawSheet", "RawSubmission", "check_workbook", "decode_text", "inspect_workbook",
-           "not_regular_finding", "read_deliveries", "read_submission", "short_value"]
+__all__ = [
+    "PLACEHOLDERS",
+    "RawSheet",
+    "RawSubmission",
+    "check_workbook",
+    "decode_text",
+    "inspect_workbook",
+    "not_regular_finding",
+    "read_deliveries",
+    "read_submission",
+    "short_value",
+]

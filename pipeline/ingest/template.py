@@ -9,16 +9,16 @@ lists, whole-number and decimal ranges), input help on every column and an instr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 import xlsxwriter
 
 from pipeline.metadata.registry import Field, Registry, Sheet, load_organisations, registry
 
-HEADER_ROWS = 3          # label, unit, code
-FIRST_DATA_ROW = HEADER_ROWS + 1   # Excel row number of the first data row
+HEADER_ROWS = 3  # label, unit, code
+FIRST_DATA_ROW = HEADER_ROWS + 1  # Excel row number of the first data row
 TEMPLATE_ROWS = {"organisatie": 1, "producten": 60, "kanalen": 10, "enquete": 5000, "toelichting": 100}
 
 
@@ -28,18 +28,40 @@ def _validation(f: Field, codes_ref: dict[str, str], org_codes: list[str]) -> di
     if f.type == "code":
         values = list(f.codes) if f.codes is not None else org_codes
         if sum(len(v) + 1 for v in values) < 250:
-            return {**base, "validate": "list", "source": values,
-                    "error_message": f"Kies een waarde uit de lijst: {', '.join(values)}"[:250]}
-        return {**base, "validate": "list", "source": codes_ref[f.code], "error_message": "Kies een waarde uit de lijst."}
+            return {
+                **base,
+                "validate": "list",
+                "source": values,
+                "error_message": f"Kies een waarde uit de lijst: {', '.join(values)}"[:250],
+            }
+        return {
+            **base,
+            "validate": "list",
+            "source": codes_ref[f.code],
+            "error_message": "Kies een waarde uit de lijst.",
+        }
     if f.is_numeric:
         lo = f.min if f.min is not None else -1e15
         hi = f.max if f.max is not None else 1e15
         kind = "integer" if f.type == "integer" else "decimal"
-        return {**base, "validate": kind, "criteria": "between", "minimum": lo, "maximum": hi,
-                "error_message": f"Vul {'een geheel getal' if kind == 'integer' else 'een getal'} in van {lo:g} tot en met {hi:g}."[:250]}
+        return {
+            **base,
+            "validate": kind,
+            "criteria": "between",
+            "minimum": lo,
+            "maximum": hi,
+            "error_message": f"Vul {'een geheel getal' if kind == 'integer' else 'een getal'} in van {lo:g} tot en met {hi:g}."[
+                :250
+            ],
+        }
     if f.max_length:
-        return {**base, "validate": "length", "criteria": "<=", "value": f.max_length,
-                "error_message": f"Maximaal {f.max_length} tekens."}
+        return {
+            **base,
+            "validate": "length",
+            "criteria": "<=",
+            "value": f.max_length,
+            "error_message": f"Maximaal {f.max_length} tekens.",
+        }
     return {**base, "validate": "any"}
 
 
@@ -47,22 +69,44 @@ def _col(index: int) -> str:
     return xlsxwriter.utility.xl_col_to_name(index)
 
 
-def write_workbook(path: Path, year: int, org_code: str | None = None,
-                   data: Mapping[str, pd.DataFrame] | None = None, reg: Registry | None = None,
-                   sheets: list[str] | None = None) -> Path:
+def write_workbook(
+    path: Path,
+    year: int,
+    org_code: str | None = None,
+    data: Mapping[str, pd.DataFrame] | None = None,
+    reg: Registry | None = None,
+    sheets: list[str] | None = None,
+) -> Path:
     """Write the submission workbook; with ``data`` the data rows are filled in (sheet code -> frame)."""
     reg = reg or registry()
     org_codes = [o.org_code for o in load_organisations(None) if o.is_member(year)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
-    wb.set_properties({"title": f"RBB benchmark {year} aanlevering", "subject": "Rijksbrede Benchmarkgroep",
-                       "created": pd.Timestamp("2000-01-01").to_pydatetime()})
-    label_fmt = wb.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True,
-                               "valign": "top", "locked": True, "border": 1})
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    wb.set_properties(
+        {
+            "title": f"RBB benchmark {year} aanlevering",
+            "subject": "Rijksbrede Benchmarkgroep",
+            "created": pd.Timestamp("2000-01-01").to_pydatetime(),
+        }
+    )
+    label_fmt = wb.add_format(
+        {
+            "bold": True,
+            "bg_color": "#1F4E79",
+            "font_color": "#FFFFFF",
+            "text_wrap": True,
+            "valign": "top",
+            "locked": True,
+            "border": 1,
+        }
+    )
     unit_fmt = wb.add_format({"italic": True, "bg_color": "#DDEBF7", "locked": True, "border": 1, "text_wrap": True})
-    code_fmt = wb.add_format({"font_color": "#595959", "bg_color": "#F2F2F2", "locked": True, "border": 1, "font_size": 9})
+    code_fmt = wb.add_format(
+        {"font_color": "#595959", "bg_color": "#F2F2F2", "locked": True, "border": 1, "font_size": 9}
+    )
     input_fmt = wb.add_format({"locked": False})
     title_fmt = wb.add_format({"bold": True, "font_size": 14})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -75,11 +119,23 @@ def write_workbook(path: Path, year: int, org_code: str | None = None,
     lines = [
         ("Organisatie", org_code or "(vul uw organisatiecode in op blad Organisatie)"),
         ("Registerversie", reg.version),
-        ("Hoe", "Vul per blad de gegevens in vanaf rij 4. Laat de drie kopregels (naam, eenheid, veldcode) staan; ze zijn beveiligd."),
-        ("Lege waarden", "Laat een cel leeg als een waarde niet van toepassing is. Vul 0 in als er niets was. Verplichte velden zijn gemarkeerd met *."),
+        (
+            "Hoe",
+            "Vul per blad de gegevens in vanaf rij 4. Laat de drie kopregels (naam, eenheid, veldcode) staan; ze zijn beveiligd.",
+        ),
+        (
+            "Lege waarden",
+            "Laat een cel leeg als een waarde niet van toepassing is. Vul 0 in als er niets was. Verplichte velden zijn gemarkeerd met *.",
+        ),
         ("Getallen", "Vul getallen in zonder tekst, eenheden of procentteken. Bedragen in hele euro's (niet × 1.000)."),
-        ("Toelichting", "Wijkt een waarde sterk af van vorig jaar of van andere organisaties? Licht hem toe op blad Toelichting."),
-        ("Controle", "Controleer uw bestand vóór verzending met: rbb check <bestand>. Fouten moeten worden hersteld; waarschuwingen vragen om een toelichting."),
+        (
+            "Toelichting",
+            "Wijkt een waarde sterk af van vorig jaar of van andere organisaties? Licht hem toe op blad Toelichting.",
+        ),
+        (
+            "Controle",
+            "Controleer uw bestand vóór verzending met: rbb check <bestand>. Fouten moeten worden hersteld; waarschuwingen vragen om een toelichting.",
+        ),
         ("Vertrouwelijk", "Uw gegevens worden alleen geanonimiseerd met andere organisaties gedeeld."),
     ]
     for i, (k, v) in enumerate(lines, start=2):
@@ -93,8 +149,12 @@ def write_workbook(path: Path, year: int, org_code: str | None = None,
         instr.write_string(row, 1, s.description_nl + (" (verplicht)" if s.required else " (optioneel)"), wrap)
 
     codes_ref: dict[str, str] = {}
-    long_lists = [f for s in chosen for f in s.fields if f.type == "code" and
-                  sum(len(v) + 1 for v in (f.codes if f.codes is not None else org_codes)) >= 250]
+    long_lists = [
+        f
+        for s in chosen
+        for f in s.fields
+        if f.type == "code" and sum(len(v) + 1 for v in (f.codes if f.codes is not None else org_codes)) >= 250
+    ]
     if long_lists:
         codes_ws = wb.add_worksheet("Codes")
         for j, f in enumerate(long_lists):
@@ -115,8 +175,12 @@ def write_workbook(path: Path, year: int, org_code: str | None = None,
         for j, f in enumerate(s.fields):
             ws.set_column(j, j, max(12, min(28, len(f.label_nl) + 2)), input_fmt)
             ws.write_string(0, j, f.label_nl + (" *" if f.required else ""), label_fmt)
-            ws.write_string(1, j, (f.unit or "tekst" if f.type == "text" else f.unit or f.type) +
-                            ("" if f.required else " (optioneel)"), unit_fmt)
+            ws.write_string(
+                1,
+                j,
+                (f.unit or "tekst" if f.type == "text" else f.unit or f.type) + ("" if f.required else " (optioneel)"),
+                unit_fmt,
+            )
             ws.write_string(2, j, f.code, code_fmt)
             v = _validation(f, codes_ref, org_codes)
             if v is not None:
@@ -127,8 +191,17 @@ def write_workbook(path: Path, year: int, org_code: str | None = None,
             ws.write_number(HEADER_ROWS, 1, year, input_fmt)
         if frame is not None:
             _fill(ws, s, frame, input_fmt)
-        ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "delete_rows": True,
-                        "sort": True, "autofilter": True})
+        ws.protect(
+            "",
+            {
+                "format_columns": True,
+                "format_rows": True,
+                "insert_rows": True,
+                "delete_rows": True,
+                "sort": True,
+                "autofilter": True,
+            },
+        )
     wb.close()
     return path
 

@@ -28,6 +28,7 @@ Number = float | int
 
 # ------------------------------------------------------------------ submission.yaml
 
+
 class SheetModel(_Strict):
     code: str
     name_nl: str
@@ -98,6 +99,7 @@ class SubmissionModel(_Strict):
 
 # ------------------------------------------------------------------ indicators.yaml
 
+
 class SurveyRulesModel(_Strict):
     indicative_below_n: int
     suppress_below_n: int
@@ -160,6 +162,7 @@ class IndicatorsModel(_Strict):
 
 
 # ------------------------------------------------------------------ methods.yaml
+
 
 class ImputationModel(_Strict):
     method: str
@@ -236,6 +239,7 @@ class MethodsModel(_Strict):
 
 
 # ------------------------------------------------------------------ pilots.yaml
+
 
 class PilotWeightsModel(_Strict):
     gap_median: float
@@ -316,9 +320,14 @@ def validate(name: str, data: Any, source: str | None = None) -> Any:
             if err["type"] == "extra_forbidden":
                 key = str(err["loc"][-1])
                 fragment = " " in key or not key[:1].isalpha()
-                lines.append(f"{where}: unknown key" + (
-                    " (it looks like the rest of a value that an unquoted comma or colon split off: quote the value)"
-                    if fragment else ""))
+                lines.append(
+                    f"{where}: unknown key"
+                    + (
+                        " (it looks like the rest of a value that an unquoted comma or colon split off: quote the value)"
+                        if fragment
+                        else ""
+                    )
+                )
             elif err["type"] == "missing":
                 lines.append(f"{where}: missing")
             else:
@@ -330,6 +339,7 @@ def validate(name: str, data: Any, source: str | None = None) -> Any:
 def load(name: str, path: Path | None = None) -> Any:
     """Load and check a metadata file: the packaged one, or ``path``."""
     from pipeline.metadata.registry import load_yaml
+
     if path is None:
         text = resources.files("pipeline.metadata").joinpath(name).read_text("utf-8")
         source = f"pipeline/metadata/{name}"

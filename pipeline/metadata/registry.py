@@ -61,7 +61,7 @@ class Sheet:
     description_en: str
     max_rows: int | None = None
     fields: tuple[Field, ...] = ()
-    storage: str = "sheet"      # "sheet": in the workbook or a CSV per sheet; "file": a separate data file (CSV or Parquet)
+    storage: str = "sheet"  # "sheet": in the workbook or a CSV per sheet; "file": a separate data file (CSV or Parquet)
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_nl
@@ -153,6 +153,7 @@ def load_registry(path: Path | None = None) -> Registry:
     else:
         text = Path(path).read_text("utf-8")
     from pipeline.metadata.models import validate
+
     raw = validate("submission.yaml", load_yaml(text), str(path) if path else "pipeline/metadata/submission.yaml")
     code_lists = {k: tuple(str(x) for x in v) for k, v in raw["code_lists"].items()}
     all_codes = tuple(dict.fromkeys(f["code"] for f in raw["fields"]))
@@ -168,39 +169,74 @@ def load_registry(path: Path | None = None) -> Registry:
             codes = tuple(str(c) for c in codes)
         fields_by_sheet.setdefault(f["sheet"], []).append(
             Field(
-                code=f["code"], sheet=f["sheet"], type=f["type"], required=bool(f["required"]),
-                unit=str(f.get("unit") or ""), label_nl=f["label_nl"], label_en=f["label_en"],
-                description_nl=f["description_nl"], description_en=f["description_en"],
-                min=f.get("min"), max=f.get("max"), codes=codes, code_list=code_list,
-                max_length=f.get("max_length"), pattern=f.get("pattern"),
+                code=f["code"],
+                sheet=f["sheet"],
+                type=f["type"],
+                required=bool(f["required"]),
+                unit=str(f.get("unit") or ""),
+                label_nl=f["label_nl"],
+                label_en=f["label_en"],
+                description_nl=f["description_nl"],
+                description_en=f["description_en"],
+                min=f.get("min"),
+                max=f.get("max"),
+                codes=codes,
+                code_list=code_list,
+                max_length=f.get("max_length"),
+                pattern=f.get("pattern"),
                 plausibility=bool(f.get("plausibility", False)),
             )
         )
     sheets = tuple(
         Sheet(
-            code=s["code"], name_nl=s["name_nl"], name_en=s["name_en"], level=s["level"],
-            required=bool(s["required"]), key=_tuple(s.get("key")),
-            description_nl=s["description_nl"], description_en=s["description_en"],
-            max_rows=s.get("max_rows"), fields=tuple(fields_by_sheet.get(s["code"], [])),
+            code=s["code"],
+            name_nl=s["name_nl"],
+            name_en=s["name_en"],
+            level=s["level"],
+            required=bool(s["required"]),
+            key=_tuple(s.get("key")),
+            description_nl=s["description_nl"],
+            description_en=s["description_en"],
+            max_rows=s.get("max_rows"),
+            fields=tuple(fields_by_sheet.get(s["code"], [])),
             storage=s.get("storage", "sheet"),
         )
         for s in raw["sheets"]
     )
     rules = tuple(
-        Rule(code=r["code"], sheet=r["sheet"], kind=r["kind"], parts=_tuple(r.get("parts")),
-             total=r.get("total"), a=r.get("a"), b=r.get("b"), total_sheet=r.get("total_sheet"))
+        Rule(
+            code=r["code"],
+            sheet=r["sheet"],
+            kind=r["kind"],
+            parts=_tuple(r.get("parts")),
+            total=r.get("total"),
+            a=r.get("a"),
+            b=r.get("b"),
+            total_sheet=r.get("total_sheet"),
+        )
         for r in raw["rules"]
     )
     p = raw["plausibility"]
     ratios = tuple(
-        Ratio(code=x["code"], sheet=x["sheet"], numerator=_tuple(x["numerator"]),
-              denominator=_tuple(x["denominator"]), label_nl=x["label_nl"], label_en=x["label_en"])
+        Ratio(
+            code=x["code"],
+            sheet=x["sheet"],
+            numerator=_tuple(x["numerator"]),
+            denominator=_tuple(x["denominator"]),
+            label_nl=x["label_nl"],
+            label_en=x["label_en"],
+        )
         for x in p["ratios"]
     )
     return Registry(
-        version=str(raw["version"]), sheets=sheets, rules=rules, code_lists=code_lists,
-        themes=tuple(raw["themes"]), yoy_threshold=float(p["yoy_threshold"]),
-        robust_z_threshold=float(p["robust_z_threshold"]), min_peers=int(p["min_peers"]),
+        version=str(raw["version"]),
+        sheets=sheets,
+        rules=rules,
+        code_lists=code_lists,
+        themes=tuple(raw["themes"]),
+        yoy_threshold=float(p["yoy_threshold"]),
+        robust_z_threshold=float(p["robust_z_threshold"]),
+        min_peers=int(p["min_peers"]),
         ratios=ratios,
     )
 
@@ -211,6 +247,7 @@ def registry() -> Registry:
 
 
 # ------------------------------------------------------------------ organisation register
+
 
 @dataclass(frozen=True)
 class Organisation:
@@ -230,12 +267,20 @@ class Organisation:
 
 CLUSTERS = ("uitkeren", "heffen_innen", "registreren", "vergunnen_toetsen", "opvang_zorg_justitie")
 CLUSTER_LABELS = {
-    "nl": {"uitkeren": "Uitkeren", "heffen_innen": "Heffen en innen", "registreren": "Registreren",
-           "vergunnen_toetsen": "Vergunnen, toetsen en examineren",
-           "opvang_zorg_justitie": "Opvang, zorg en justitie"},
-    "en": {"uitkeren": "Benefits and payments", "heffen_innen": "Tax and collection",
-           "registreren": "Registries", "vergunnen_toetsen": "Licensing and examination",
-           "opvang_zorg_justitie": "Reception, care and justice"},
+    "nl": {
+        "uitkeren": "Uitkeren",
+        "heffen_innen": "Heffen en innen",
+        "registreren": "Registreren",
+        "vergunnen_toetsen": "Vergunnen, toetsen en examineren",
+        "opvang_zorg_justitie": "Opvang, zorg en justitie",
+    },
+    "en": {
+        "uitkeren": "Benefits and payments",
+        "heffen_innen": "Tax and collection",
+        "registreren": "Registries",
+        "vergunnen_toetsen": "Licensing and examination",
+        "opvang_zorg_justitie": "Reception, care and justice",
+    },
 }
 SIZE_CLASSES = ("klein", "middel", "groot")
 
@@ -272,14 +317,19 @@ def load_organisations(root: Path | None = None) -> list[Organisation]:
                 raise RegisterError(f"unknown cluster {row['cluster']!r}; expected one of {', '.join(CLUSTERS)}")
             if row["size_class"] not in SIZE_CLASSES:
                 raise RegisterError(f"unknown size_class {row['size_class']!r}")
-            orgs.append(Organisation(
-                org_code=code, name=row["name"].strip(), abbreviation=row["abbreviation"].strip(),
-                cluster=row["cluster"], size_class=row["size_class"],
-                member_since=int(row["member_since"]),
-                member_until=int(row["member_until"]) if row.get("member_until") else None,
-                predecessor_codes=tuple(c for c in (row.get("predecessor_codes") or "").split(";") if c),
-                successor_code=row.get("successor_code") or None,
-            ))
+            orgs.append(
+                Organisation(
+                    org_code=code,
+                    name=row["name"].strip(),
+                    abbreviation=row["abbreviation"].strip(),
+                    cluster=row["cluster"],
+                    size_class=row["size_class"],
+                    member_since=int(row["member_since"]),
+                    member_until=int(row["member_until"]) if row.get("member_until") else None,
+                    predecessor_codes=tuple(c for c in (row.get("predecessor_codes") or "").split(";") if c),
+                    successor_code=row.get("successor_code") or None,
+                )
+            )
             seen.add(code)
         except (KeyError, ValueError) as exc:
             raise RegisterError(f"{source}, line {i}: {exc}") from None

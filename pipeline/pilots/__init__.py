@@ -13,7 +13,8 @@ output), with :mod:`~pipeline.pilots.config` (``metadata/pilots.yaml``) and :mod
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -35,17 +36,25 @@ from pipeline.pilots.selection import (
 __all__ = ["PilotError", "add_pilot", "example_pair", "load_register", "read_pilot_data", "run"]
 
 
-def select_pilots(data: PilotData, year: int, register: pd.DataFrame | None = None,
-                  config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def select_pilots(
+    data: PilotData, year: int, register: pd.DataFrame | None = None, config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Candidates, partners, shortlist and follow-ups in one go (no I/O)."""
     cfg = dict(config or default_config())
     candidates = find_candidates(data, year, cfg, register)
-    partners = find_partners(data, candidates[~candidates["excluded"].astype(bool)] if not candidates.empty
-                             else candidates, year, cfg)
+    partners = find_partners(
+        data, candidates[~candidates["excluded"].astype(bool)] if not candidates.empty else candidates, year, cfg
+    )
     shortlist = build_shortlist(candidates, partners, cfg)
     follow = follow_up(data, register if register is not None else pd.DataFrame(), year, cfg)
-    return {"year": year, "config": cfg, "candidates": candidates, "partners": partners,
-            "shortlist": shortlist, "follow_up": follow}
+    return {
+        "year": year,
+        "config": cfg,
+        "candidates": candidates,
+        "partners": partners,
+        "shortlist": shortlist,
+        "follow_up": follow,
+    }
 
 
 def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
@@ -64,8 +73,12 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     result["register"] = register
     result["register_problems"] = problems
     out_dir = ws.reports / str(year)
-    paths = {"csv": out_dir / "pilots.csv", "html": out_dir / "pilots.html", "html_en": out_dir / "pilots.en.html",
-             "follow_up_csv": out_dir / "pilots_follow_up.csv"}
+    paths = {
+        "csv": out_dir / "pilots.csv",
+        "html": out_dir / "pilots.html",
+        "html_en": out_dir / "pilots.en.html",
+        "follow_up_csv": out_dir / "pilots_follow_up.csv",
+    }
     atomic_write_text(paths["csv"], shortlist_csv(result["shortlist"]))
     atomic_write_text(paths["follow_up_csv"], follow_up_csv(result["follow_up"]))
     atomic_write_text(paths["html"], render_report(result, "nl"))
@@ -80,6 +93,8 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     result["n_registered"] = len(register)
     verdicts = Counter(f["verdict"] for f in result["follow_up"])
     follow = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "none"
-    result["summary"] = (f"Pilot selection {year}: {result['n_shortlisted']} shortlisted of {result['n_candidates']} "
-                         f"candidates, {n_excluded} excluded; follow-up of {len(register)} registered pilot(s): {follow}")
+    result["summary"] = (
+        f"Pilot selection {year}: {result['n_shortlisted']} shortlisted of {result['n_candidates']} "
+        f"candidates, {n_excluded} excluded; follow-up of {len(register)} registered pilot(s): {follow}"
+    )
     return result

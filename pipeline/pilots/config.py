@@ -8,17 +8,18 @@ settings are keyed by them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline.metadata.models import validate as validate_metadata
 from pipeline.metadata.registry import load_yaml
 
 CRITERIA = ("gap_median", "gap_best_quartile", "persistence", "significance", "development_question", "efficiency")
 PARTNER_CRITERIA = ("same_cluster", "same_size_class", "significantly_better", "top_quartile_years", "dea_peer")
-COV_TYPES = ("HC1",)            # standard error shown beside the estimate; significance comes from permutation
+COV_TYPES = ("HC1",)  # standard error shown beside the estimate; significance comes from permutation
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +43,9 @@ def load_config(root: str | Path | None = None) -> dict[str, Any]:
                 raise ValueError(f"{path}: expected a mapping of settings, e.g. 'shortlist_size: 8'")
             unknown = sorted(set(override) - set(cfg))
             if unknown:
-                raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
-                                 f"known settings: {', '.join(sorted(cfg))}")
+                raise ValueError(
+                    f"{path}: unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(cfg))}"
+                )
             for key, value in override.items():
                 if isinstance(cfg[key], dict) and isinstance(value, dict):
                     cfg[key] = {**cfg[key], **value}
@@ -62,9 +64,18 @@ def check_config(cfg: Mapping[str, Any], source: str = "pilots.yaml") -> None:
         for name, w in cfg[group].items():
             if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
                 raise ValueError(f"{source}: {group}.{name} must be a number >= 0, not {w!r}")
-    for name in ("min_bottom_years", "min_top_years", "max_pilots_per_partner", "shortlist_size",
-                 "persistence_cap_years", "min_years_before", "min_years_after", "ideal_years",
-                 "max_years_before", "min_controls"):
+    for name in (
+        "min_bottom_years",
+        "min_top_years",
+        "max_pilots_per_partner",
+        "shortlist_size",
+        "persistence_cap_years",
+        "min_years_before",
+        "min_years_after",
+        "ideal_years",
+        "max_years_before",
+        "min_controls",
+    ):
         v = cfg[name]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{source}: {name} must be a whole number >= 1, not {v!r}")
@@ -75,10 +86,12 @@ def check_config(cfg: Mapping[str, Any], source: str = "pilots.yaml") -> None:
         if not isinstance(cfg[name], (int, float)) or cfg[name] <= 0:
             raise ValueError(f"{source}: {name} must be a number > 0, not {cfg[name]!r}")
     if cfg["cov_type"] == "cluster":
-        raise ValueError(f"{source}: cov_type 'cluster' is no longer available: a pilot has one treated "
-                         "organisation, and cluster-robust standard errors with one treated cluster are far too "
-                         "small (Conley & Taber 2011; MacKinnon & Webb 2017). Use cov_type: HC1; the verdict "
-                         "comes from randomisation inference over the comparable members (docs/pilots.md)")
+        raise ValueError(
+            f"{source}: cov_type 'cluster' is no longer available: a pilot has one treated "
+            "organisation, and cluster-robust standard errors with one treated cluster are far too "
+            "small (Conley & Taber 2011; MacKinnon & Webb 2017). Use cov_type: HC1; the verdict "
+            "comes from randomisation inference over the comparable members (docs/pilots.md)"
+        )
     if cfg["cov_type"] not in COV_TYPES:
         raise ValueError(f"{source}: cov_type must be one of {', '.join(COV_TYPES)}, not {cfg['cov_type']!r}")
     if not 0 < float(cfg["confidence"]) < 1:

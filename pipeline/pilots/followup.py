@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +34,10 @@ TOO_LITTLE_EN = "Too little data to tell"
 
 
 # Rules of the follow-up inference (docs/pilots.md, section 5).
-WILD_MIN_CLUSTERS = 12          # the wild-cluster bootstrap needs at least this many organisations ...
-WILD_MIN_TREATED = 2            # ... of which at least this many are pilot organisations
+WILD_MIN_CLUSTERS = 12  # the wild-cluster bootstrap needs at least this many organisations ...
+WILD_MIN_TREATED = 2  # ... of which at least this many are pilot organisations
 WILD_REPS = 999
-MAX_ASSIGNMENTS = 5000          # with several pilot organisations: enumerate at most this many assignments
+MAX_ASSIGNMENTS = 5000  # with several pilot organisations: enumerate at most this many assignments
 
 
 @dataclass
@@ -44,14 +45,14 @@ class _Panel:
     """A follow-up panel as arrays: observations with unit and year indices, the true assignment."""
 
     y: np.ndarray
-    unit: np.ndarray            # unit index per observation
-    year: np.ndarray            # calendar year per observation
-    post: np.ndarray            # year >= start, as float
-    units: list[Any]            # unit labels by index
+    unit: np.ndarray  # unit index per observation
+    year: np.ndarray  # calendar year per observation
+    post: np.ndarray  # year >= start, as float
+    units: list[Any]  # unit labels by index
     treated_units: tuple[int, ...]
-    fe: np.ndarray              # intercept, unit and year dummies (first of each dropped)
+    fe: np.ndarray  # intercept, unit and year dummies (first of each dropped)
     start_year: int
-    basis: np.ndarray = field(init=False)   # orthonormal basis of the columns of fe
+    basis: np.ndarray = field(init=False)  # orthonormal basis of the columns of fe
 
     def __post_init__(self) -> None:
         self.basis = _basis(self.fe)
@@ -80,14 +81,23 @@ def _panel(panel: pd.DataFrame, start_year: int) -> _Panel:
     codes, units = pd.factorize(df["unit"], sort=False)
     ycodes, years = pd.factorize(df["year"], sort=True)
     n = len(df)
-    fe = np.column_stack([np.ones(n)]
-                         + [(codes == j).astype(float) for j in range(1, len(units))]
-                         + [(ycodes == t).astype(float) for t in range(1, len(years))])
+    fe = np.column_stack(
+        [np.ones(n)]
+        + [(codes == j).astype(float) for j in range(1, len(units))]
+        + [(ycodes == t).astype(float) for t in range(1, len(years))]
+    )
     treated_flag = df["treated"].to_numpy(float) > 0
     treated_units = tuple(sorted({int(c) for c in codes[treated_flag]}))
-    return _Panel(y=df["value"].to_numpy(float), unit=codes, year=df["year"].to_numpy(int),
-                  post=(df["year"].to_numpy() >= start_year).astype(float), units=list(units),
-                  treated_units=treated_units, fe=fe, start_year=int(start_year))
+    return _Panel(
+        y=df["value"].to_numpy(float),
+        unit=codes,
+        year=df["year"].to_numpy(int),
+        post=(df["year"].to_numpy() >= start_year).astype(float),
+        units=list(units),
+        treated_units=treated_units,
+        fe=fe,
+        start_year=int(start_year),
+    )
 
 
 def _basis(x: np.ndarray) -> np.ndarray:
@@ -96,8 +106,9 @@ def _basis(x: np.ndarray) -> np.ndarray:
     return u[:, s > s[0] * max(x.shape) * np.finfo(float).eps] if len(s) else u
 
 
-def did_estimate(panel: pd.DataFrame, start_year: int, cov_type: str = "HC1",
-                 confidence: float = 0.95) -> dict[str, Any]:
+def did_estimate(
+    panel: pd.DataFrame, start_year: int, cov_type: str = "HC1", confidence: float = 0.95
+) -> dict[str, Any]:
     """Two-way fixed effects difference in differences: ``value ~ C(unit) + C(year) + D``.
 
     ``panel`` has columns ``unit, year, value, treated`` (1 for pilot organisations); the panel may be
@@ -127,16 +138,18 @@ def did_estimate(panel: pd.DataFrame, start_year: int, cov_type: str = "HC1",
     est = float(dt @ p.y / ss)
     resid = p.y - x @ np.linalg.lstsq(x, p.y, rcond=None)[0]
     if cov_type == "HC1":
-        var = float(np.sum(dt ** 2 * resid ** 2)) / ss ** 2 * n / (n - k)
+        var = float(np.sum(dt**2 * resid**2)) / ss**2 * n / (n - k)
         dof = n - k
     else:
         if len(p.treated_units) < 2:
-            raise ValueError("clustered standard errors are not valid with a single treated unit (its residuals "
-                             "are fitted almost exactly; Conley & Taber 2011, MacKinnon & Webb 2017); "
-                             "use HC1 with randomisation inference")
+            raise ValueError(
+                "clustered standard errors are not valid with a single treated unit (its residuals "
+                "are fitted almost exactly; Conley & Taber 2011, MacKinnon & Webb 2017); "
+                "use HC1 with randomisation inference"
+            )
         g = len(p.units)
         scores = np.bincount(p.unit, weights=dt * resid, minlength=g)
-        var = float(scores @ scores) / ss ** 2 * g / (g - 1) * (n - 1) / (n - k)
+        var = float(scores @ scores) / ss**2 * g / (g - 1) * (n - 1) / (n - k)
         dof = g - 1
     se = math.sqrt(max(var, 0.0))
     tcrit = float(stats.t.ppf(0.5 + confidence / 2, dof))
@@ -144,9 +157,21 @@ def did_estimate(panel: pd.DataFrame, start_year: int, cov_type: str = "HC1",
     treated = p.members(p.treated_units)
     cell = lambda t, post: float(np.mean(p.y[(treated == t) & ((p.post > 0) == post)]))  # noqa: E731
     est22 = (cell(True, True) - cell(True, False)) - (cell(False, True) - cell(False, False))
-    return {"estimate": est, "se": se, "ci_low": est - tcrit * se, "ci_high": est + tcrit * se, "p_value": pval,
-            "dof": int(dof), "n_obs": int(n), "n_params": k, "cov_type": cov_type, "confidence": confidence,
-            "n_units": len(p.units), "n_treated_units": len(p.treated_units), "estimate_2x2": est22}
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - tcrit * se,
+        "ci_high": est + tcrit * se,
+        "p_value": pval,
+        "dof": int(dof),
+        "n_obs": int(n),
+        "n_params": k,
+        "cov_type": cov_type,
+        "confidence": confidence,
+        "n_units": len(p.units),
+        "n_treated_units": len(p.treated_units),
+        "estimate_2x2": est22,
+    }
 
 
 def _assignments(p: _Panel, seed: int = 0) -> tuple[list[tuple[int, ...]], bool]:
@@ -210,8 +235,9 @@ def _confidence_set(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float, 
     return (min(ok), max(ok)) if ok else (float(c), float(c))
 
 
-def randomisation_inference(panel: pd.DataFrame, start_year: int, confidence: float = 0.95,
-                            seed: int = 0, detail: bool = True) -> dict[str, Any]:
+def randomisation_inference(
+    panel: pd.DataFrame, start_year: int, confidence: float = 0.95, seed: int = 0, detail: bool = True
+) -> dict[str, Any]:
     """Fisher randomisation (placebo-in-space) inference for the two-way fixed effects estimate.
 
     The treatment is given in turn to every unit of the panel (with several pilot organisations: to
@@ -241,12 +267,20 @@ def randomisation_inference(panel: pd.DataFrame, start_year: int, confidence: fl
     pval = _rank_p(stat, stat[0])
     lo, hi = _confidence_set(a, b, alpha) if detail else (math.nan, math.nan)
     names = lambda idx: ";".join(str(p.units[i]) for i in idx)  # noqa: E731
-    return {"estimate": float(a[0]), "p_value": pval, "p_min": 1.0 / len(a), "n_assignments": len(a),
-            "exact": exact, "rank": int(np.sum(stat >= stat[0] - 1e-9 * max(1.0, stat[0]))),
-            "ci_low": lo, "ci_high": hi, "confidence": confidence,
-            "placebo_sd": float(np.std(a[1:], ddof=1)) if len(a) > 2 else math.nan,
-            "placebos": [{"units": names(u), "estimate": float(e)} for u, e in zip(labels[1:], a[1:])],
-            "event_study": _event_study(p, labels, yt) if detail else []}
+    return {
+        "estimate": float(a[0]),
+        "p_value": pval,
+        "p_min": 1.0 / len(a),
+        "n_assignments": len(a),
+        "exact": exact,
+        "rank": int(np.sum(stat >= stat[0] - 1e-9 * max(1.0, stat[0]))),
+        "ci_low": lo,
+        "ci_high": hi,
+        "confidence": confidence,
+        "placebo_sd": float(np.std(a[1:], ddof=1)) if len(a) > 2 else math.nan,
+        "placebos": [{"units": names(u), "estimate": float(e)} for u, e in zip(labels[1:], a[1:])],
+        "event_study": _event_study(p, labels, yt) if detail else [],
+    }
 
 
 def _event_study(p: _Panel, assigns: Sequence[tuple[int, ...]], yt: np.ndarray) -> list[dict[str, Any]]:
@@ -262,31 +296,49 @@ def _event_study(p: _Panel, assigns: Sequence[tuple[int, ...]], yt: np.ndarray) 
     for i, a in enumerate(assigns):
         mask = p.members(a)
         if not np.any(mask & (rel == ref)):
-            continue            # without the reference year the coefficients are not identified
+            continue  # without the reference year the coefficients are not identified
         e = (mask[:, None] & (rel[:, None] == np.array(ks)[None, :])).astype(float)
         et = p.residualise(e)
         keep = np.einsum("ij,ij->j", et, et) > 1e-10
         if keep.any():
             coefs[i, keep] = np.linalg.lstsq(et[:, keep], yt, rcond=None)[0]
-    out = [{"rel_year": ref, "year": p.start_year + ref, "estimate": 0.0, "p_value": math.nan,
-            "placebo_low": math.nan, "placebo_high": math.nan, "n_assignments": 0, "reference": True}]
+    out = [
+        {
+            "rel_year": ref,
+            "year": p.start_year + ref,
+            "estimate": 0.0,
+            "p_value": math.nan,
+            "placebo_low": math.nan,
+            "placebo_high": math.nan,
+            "n_assignments": 0,
+            "reference": True,
+        }
+    ]
     for j, k in enumerate(ks):
         col = coefs[:, j]
         ok = ~np.isnan(col)
         placebo = col[1:][ok[1:]]
-        out.append({"rel_year": k, "year": p.start_year + k, "estimate": float(col[0]),
-                    "p_value": _rank_p(np.abs(col[ok]), abs(col[0])) if ok[0] else math.nan,
-                    "placebo_low": float(placebo.min()) if len(placebo) else math.nan,
-                    "placebo_high": float(placebo.max()) if len(placebo) else math.nan,
-                    "n_assignments": int(ok.sum()), "reference": False})
+        out.append(
+            {
+                "rel_year": k,
+                "year": p.start_year + k,
+                "estimate": float(col[0]),
+                "p_value": _rank_p(np.abs(col[ok]), abs(col[0])) if ok[0] else math.nan,
+                "placebo_low": float(placebo.min()) if len(placebo) else math.nan,
+                "placebo_high": float(placebo.max()) if len(placebo) else math.nan,
+                "n_assignments": int(ok.sum()),
+                "reference": False,
+            }
+        )
     return sorted(out, key=lambda r: r["rel_year"])
 
 
 WEBB_WEIGHTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
 
 
-def wild_cluster_bootstrap(panel: pd.DataFrame, start_year: int, reps: int = WILD_REPS, weights: str = "webb",
-                           seed: int = 0) -> dict[str, Any]:
+def wild_cluster_bootstrap(
+    panel: pd.DataFrame, start_year: int, reps: int = WILD_REPS, weights: str = "webb", seed: int = 0
+) -> dict[str, Any]:
     """Restricted wild-cluster bootstrap (WCR) p for the two-way estimate, clustered by unit.
 
     The null ``tau = 0`` is imposed: the model without ``D`` gives fitted values and residuals; each
@@ -298,8 +350,10 @@ def wild_cluster_bootstrap(panel: pd.DataFrame, start_year: int, reps: int = WIL
     p = _panel(panel, start_year)
     g, k_treated = len(p.units), len(p.treated_units)
     if k_treated < WILD_MIN_TREATED or g < WILD_MIN_CLUSTERS:
-        raise ValueError(f"the wild-cluster bootstrap needs at least {WILD_MIN_TREATED} treated units and "
-                         f"{WILD_MIN_CLUSTERS} units in all; this panel has {k_treated} and {g}")
+        raise ValueError(
+            f"the wild-cluster bootstrap needs at least {WILD_MIN_TREATED} treated units and "
+            f"{WILD_MIN_CLUSTERS} units in all; this panel has {k_treated} and {g}"
+        )
     if weights not in ("webb", "rademacher"):
         raise ValueError(f"weights must be webb or rademacher, not {weights!r}")
     d = p.dummy(p.treated_units)
@@ -307,7 +361,7 @@ def wild_cluster_bootstrap(panel: pd.DataFrame, start_year: int, reps: int = WIL
     n, k = len(p.y), int(np.linalg.matrix_rank(x))
     dt = p.residualise(d[:, None])[:, 0]
     ss = float(dt @ dt)
-    c = dt / ss                                         # tau-hat = c @ y
+    c = dt / ss  # tau-hat = c @ y
     factor = g / (g - 1) * (n - 1) / (n - k)
     qx = _basis(x)
     member = np.zeros((g, n))
@@ -317,17 +371,26 @@ def wild_cluster_bootstrap(panel: pd.DataFrame, start_year: int, reps: int = WIL
         tau = c @ ys
         resid = ys - qx @ (qx.T @ ys)
         scores = member @ (c[:, None] * resid)
-        return tau / np.sqrt(factor * np.sum(scores ** 2, axis=0))
+        return tau / np.sqrt(factor * np.sum(scores**2, axis=0))
 
     t_obs = float(t_stats(p.y[:, None])[0])
     u = p.residualise(p.y[:, None])[:, 0]
     fitted = p.y - u
     rng = np.random.default_rng(seed)
-    w = (rng.choice(WEBB_WEIGHTS, size=(g, reps)) if weights == "webb"
-         else rng.choice(np.array([-1.0, 1.0]), size=(g, reps)))
+    w = (
+        rng.choice(WEBB_WEIGHTS, size=(g, reps))
+        if weights == "webb"
+        else rng.choice(np.array([-1.0, 1.0]), size=(g, reps))
+    )
     t_boot = t_stats(fitted[:, None] + u[:, None] * w[p.unit])
-    return {"t": t_obs, "p_value": float(np.mean(np.abs(t_boot) >= abs(t_obs))), "reps": reps,
-            "weights": weights, "n_clusters": g, "n_treated_clusters": k_treated}
+    return {
+        "t": t_obs,
+        "p_value": float(np.mean(np.abs(t_boot) >= abs(t_obs))),
+        "reps": reps,
+        "weights": weights,
+        "n_clusters": g,
+        "n_treated_clusters": k_treated,
+    }
 
 
 def pilot_effect(panel: pd.DataFrame, start_year: int, confidence: float = 0.95, seed: int = 0) -> dict[str, Any]:
@@ -336,23 +399,41 @@ def pilot_effect(panel: pd.DataFrame, start_year: int, confidence: float = 0.95,
     and, only where its rule holds, the wild-cluster bootstrap p."""
     twfe = did_estimate(panel, start_year, "HC1", confidence)
     ri = randomisation_inference(panel, start_year, confidence, seed)
-    out = {"estimate": twfe["estimate"], "estimate_2x2": twfe["estimate_2x2"], "se": twfe["se"],
-           "p_hc1": twfe["p_value"], "dof": twfe["dof"], "n_obs": twfe["n_obs"], "n_units": twfe["n_units"],
-           "n_treated_units": twfe["n_treated_units"], "inference": "randomisation",
-           "p_value": ri["p_value"], "p_min": ri["p_min"], "n_assignments": ri["n_assignments"],
-           "placebo_rank": ri["rank"], "placebo_sd": ri["placebo_sd"], "ci_low": ri["ci_low"],
-           "ci_high": ri["ci_high"], "placebos": ri["placebos"], "event_study": ri["event_study"],
-           "p_wild_bootstrap": math.nan, "wild_bootstrap_note": ""}
+    out = {
+        "estimate": twfe["estimate"],
+        "estimate_2x2": twfe["estimate_2x2"],
+        "se": twfe["se"],
+        "p_hc1": twfe["p_value"],
+        "dof": twfe["dof"],
+        "n_obs": twfe["n_obs"],
+        "n_units": twfe["n_units"],
+        "n_treated_units": twfe["n_treated_units"],
+        "inference": "randomisation",
+        "p_value": ri["p_value"],
+        "p_min": ri["p_min"],
+        "n_assignments": ri["n_assignments"],
+        "placebo_rank": ri["rank"],
+        "placebo_sd": ri["placebo_sd"],
+        "ci_low": ri["ci_low"],
+        "ci_high": ri["ci_high"],
+        "placebos": ri["placebos"],
+        "event_study": ri["event_study"],
+        "p_wild_bootstrap": math.nan,
+        "wild_bootstrap_note": "",
+    }
     if twfe["n_treated_units"] >= WILD_MIN_TREATED and twfe["n_units"] >= WILD_MIN_CLUSTERS:
         out["p_wild_bootstrap"] = wild_cluster_bootstrap(panel, start_year, seed=seed)["p_value"]
     else:
-        out["wild_bootstrap_note"] = (f"not used: {twfe['n_treated_units']} treated of {twfe['n_units']} units "
-                                      f"(needs >= {WILD_MIN_TREATED} treated and >= {WILD_MIN_CLUSTERS} units)")
+        out["wild_bootstrap_note"] = (
+            f"not used: {twfe['n_treated_units']} treated of {twfe['n_units']} units "
+            f"(needs >= {WILD_MIN_TREATED} treated and >= {WILD_MIN_CLUSTERS} units)"
+        )
     return out
 
 
-def follow_up(data: PilotData, register: pd.DataFrame, year: int,
-              config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def follow_up(
+    data: PilotData, register: pd.DataFrame, year: int, config: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """For each registered pilot: the pilot organisation's change against comparable organisations.
 
     Before = years ``start - max_years_before .. start - 1``, after = ``start .. year``, both the
@@ -382,8 +463,15 @@ def follow_up(data: PilotData, register: pd.DataFrame, year: int,
     return out
 
 
-def _follow_up_one(rec: Mapping[str, Any], iv: pd.DataFrame, cat: Mapping[str, Any], orgs: Mapping[str, Any],
-                   pilot_orgs: Mapping[str, set], year: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _follow_up_one(
+    rec: Mapping[str, Any],
+    iv: pd.DataFrame,
+    cat: Mapping[str, Any],
+    orgs: Mapping[str, Any],
+    pilot_orgs: Mapping[str, set],
+    year: int,
+    cfg: Mapping[str, Any],
+) -> dict[str, Any]:
     org, ind, start = str(rec["org_code"]), str(rec["indicator_code"]), int(rec["start_year"])
     partner = as_text(rec.get("partner_org_code")) or None
     meta = cat.get(ind, {"name_nl": ind, "name_en": ind, "unit": "", "decimals": 1, "direction": "higher"})
@@ -399,8 +487,13 @@ def _follow_up_one(rec: Mapping[str, Any], iv: pd.DataFrame, cat: Mapping[str, A
     exclude = {org} | ({partner} if partner else set()) | set(pilot_orgs.get(ind, set()))
 
     def controls_in(members: list[str]) -> list[str]:
-        return sorted(o for o in members if o not in exclude
-                      and any(y in values.get(o, {}) for y in before) and any(y in values.get(o, {}) for y in after))
+        return sorted(
+            o
+            for o in members
+            if o not in exclude
+            and any(y in values.get(o, {}) for y in before)
+            and any(y in values.get(o, {}) for y in after)
+        )
 
     cluster = orgs.get(org, {}).get("cluster", "")
     scope = "cluster"
@@ -409,27 +502,62 @@ def _follow_up_one(rec: Mapping[str, Any], iv: pd.DataFrame, cat: Mapping[str, A
         scope = "all"
         controls = controls_in(list(values))
     result: dict[str, Any] = {
-        "org_code": org, "org_label": org_label(orgs, org), "indicator_code": ind,
-        "indicator_name_nl": meta["name_nl"], "indicator_name_en": meta["name_en"], "unit": meta["unit"],
-        "decimals": meta["decimals"], "direction": meta["direction"],
-        "partner_org_code": partner, "partner_label": org_label(orgs, partner) if partner else None,
-        "start_year": start, "note": as_text(rec.get("note")), "years_before": before, "years_after": after,
-        "n_treated_before": len(before), "n_treated_after": len(after), "n_treated_years": len(before) + len(after),
-        "control_scope": scope, "control_org_codes": controls, "n_control_units": len(controls),
-        "estimate": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
-        "cov_type": cfg["cov_type"], "confidence": float(cfg["confidence"]), "inference": "randomisation",
-        "estimate_2x2": math.nan, "p_min": math.nan, "p_hc1": math.nan, "n_assignments": 0, "placebo_rank": 0,
-        "placebo_sd": math.nan, "placebos": [], "event_study": [], "p_wild_bootstrap": math.nan,
-        "wild_bootstrap_note": "", "pre_trend_years": [],
+        "org_code": org,
+        "org_label": org_label(orgs, org),
+        "indicator_code": ind,
+        "indicator_name_nl": meta["name_nl"],
+        "indicator_name_en": meta["name_en"],
+        "unit": meta["unit"],
+        "decimals": meta["decimals"],
+        "direction": meta["direction"],
+        "partner_org_code": partner,
+        "partner_label": org_label(orgs, partner) if partner else None,
+        "start_year": start,
+        "note": as_text(rec.get("note")),
+        "years_before": before,
+        "years_after": after,
+        "n_treated_before": len(before),
+        "n_treated_after": len(after),
+        "n_treated_years": len(before) + len(after),
+        "control_scope": scope,
+        "control_org_codes": controls,
+        "n_control_units": len(controls),
+        "estimate": math.nan,
+        "se": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "p_value": math.nan,
+        "cov_type": cfg["cov_type"],
+        "confidence": float(cfg["confidence"]),
+        "inference": "randomisation",
+        "estimate_2x2": math.nan,
+        "p_min": math.nan,
+        "p_hc1": math.nan,
+        "n_assignments": 0,
+        "placebo_rank": 0,
+        "placebo_sd": math.nan,
+        "placebos": [],
+        "event_study": [],
+        "p_wild_bootstrap": math.nan,
+        "wild_bootstrap_note": "",
+        "pre_trend_years": [],
     }
     series = []
     for y in sorted(window):
         cv = [values[o][y] for o in controls if y in values[o]]
-        series.append({"year": y, "period": "after" if y >= start else "before", "treated": mine.get(y, math.nan),
-                       "control_mean": float(np.mean(cv)) if cv else math.nan, "n_controls": len(cv)})
+        series.append(
+            {
+                "year": y,
+                "period": "after" if y >= start else "before",
+                "treated": mine.get(y, math.nan),
+                "control_mean": float(np.mean(cv)) if cv else math.nan,
+                "n_controls": len(cv),
+            }
+        )
     result["series"] = series
     means = {
-        "treated_before": _mean([mine[y] for y in before]), "treated_after": _mean([mine[y] for y in after]),
+        "treated_before": _mean([mine[y] for y in before]),
+        "treated_after": _mean([mine[y] for y in after]),
         "control_before": _mean([values[o][y] for o in controls for y in before if y in values[o]]),
         "control_after": _mean([values[o][y] for o in controls for y in after if y in values[o]]),
     }
@@ -450,16 +578,24 @@ def _follow_up_one(rec: Mapping[str, Any], iv: pd.DataFrame, cat: Mapping[str, A
     if not short_nl:
         panel = pd.DataFrame(
             [{"unit": org, "year": y, "value": mine[y], "treated": 1} for y in sorted(window)]
-            + [{"unit": o, "year": y, "value": values[o][y], "treated": 0}
-               for o in controls for y in sorted(window) if y in values[o]])
+            + [
+                {"unit": o, "year": y, "value": values[o][y], "treated": 0}
+                for o in controls
+                for y in sorted(window)
+                if y in values[o]
+            ]
+        )
         try:
             result.update(pilot_effect(panel, start, float(cfg["confidence"])))
         except ValueError as exc:
             short_nl.append("de gegevens laten geen schatting toe")
             short_en.append(f"the data do not allow an estimate ({exc})")
     alpha = 1.0 - float(cfg["confidence"])
-    result["pre_trend_years"] = [e["year"] for e in result["event_study"]
-                                 if e["rel_year"] < 0 and not e["reference"] and as_float(e["p_value"]) <= alpha + 1e-12]
+    result["pre_trend_years"] = [
+        e["year"]
+        for e in result["event_study"]
+        if e["rel_year"] < 0 and not e["reference"] and as_float(e["p_value"]) <= alpha + 1e-12
+    ]
     result.update(_verdict(result, short_nl, short_en, cfg))
     return result
 
@@ -472,8 +608,7 @@ def _p_text(p: float, lang: str) -> str:
     return fmt_number(p, 3, lang)
 
 
-def _verdict(r: Mapping[str, Any], short_nl: list[str], short_en: list[str],
-             cfg: Mapping[str, Any]) -> dict[str, str]:
+def _verdict(r: Mapping[str, Any], short_nl: list[str], short_en: list[str], cfg: Mapping[str, Any]) -> dict[str, str]:
     """Verdict code and words from the randomisation inference (docs/pilots.md, 'Verdict').
 
     ``too_little_data``: no estimate (too few years or controls). ``cannot_tell``: an estimate, but
@@ -481,18 +616,24 @@ def _verdict(r: Mapping[str, Any], short_nl: list[str], short_en: list[str],
     whatever the data. ``improved`` / ``worsened``: p <= alpha (direction of the indicator decides).
     ``no_clear_effect``: p > alpha although alpha was attainable."""
     if short_nl:
-        return {"verdict": "too_little_data",
-                "verdict_nl": f"{TOO_LITTLE_NL}: {'; '.join(short_nl)}.",
-                "verdict_en": f"{TOO_LITTLE_EN}: {'; '.join(short_en)}."}
+        return {
+            "verdict": "too_little_data",
+            "verdict_nl": f"{TOO_LITTLE_NL}: {'; '.join(short_nl)}.",
+            "verdict_en": f"{TOO_LITTLE_EN}: {'; '.join(short_en)}.",
+        }
     fd = lambda v, lang: format_difference(v, r["unit"], r["decimals"], lang)  # noqa: E731
     alpha = 1.0 - float(cfg["confidence"])
     n_all, n_ctrl = int(r["n_assignments"]), int(r["n_control_units"])
     est_nl, est_en = fd(r["estimate"], "nl"), fd(r["estimate"], "en")
     p_nl, p_en = _p_text(r["p_value"], "nl"), _p_text(r["p_value"], "en")
-    test_nl = (f"permutatietoets over {n_all} organisaties: p = {p_nl}, "
-               f"kleinste haalbare p = 1/{n_all} = {_p_text(r['p_min'], 'nl')}")
-    test_en = (f"permutation test over {n_all} organisations: p = {p_en}, "
-               f"smallest attainable p = 1/{n_all} = {_p_text(r['p_min'], 'en')}")
+    test_nl = (
+        f"permutatietoets over {n_all} organisaties: p = {p_nl}, "
+        f"kleinste haalbare p = 1/{n_all} = {_p_text(r['p_min'], 'nl')}"
+    )
+    test_en = (
+        f"permutation test over {n_all} organisations: p = {p_en}, "
+        f"smallest attainable p = 1/{n_all} = {_p_text(r['p_min'], 'en')}"
+    )
     if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"]):
         pct = f"{int(round(float(cfg['confidence']) * 100))}%"
         test_nl += f"; {pct}-interval {fd(r['ci_low'], 'nl')} tot {fd(r['ci_high'], 'nl')}"
@@ -503,14 +644,18 @@ def _verdict(r: Mapping[str, Any], short_nl: list[str], short_en: list[str],
     sign = 1.0 if r["direction"] == "higher" else -1.0
     if r["p_min"] > alpha + 1e-12:
         verdict = "cannot_tell"
-        nl = (f"Niet vast te stellen: met {n_ctrl} vergelijkbare organisaties zonder pilot kan de permutatietoets "
-              f"niet onder p = {_p_text(r['p_min'], 'nl')} komen, meer dan {_p_text(alpha, 'nl')}; te weinig "
-              f"vergelijkbare leden voor een uitspraak over significantie. Geschat effect {est_nl} "
-              f"(plaats {r['placebo_rank']} van {n_all} in de placebotoets; p = {p_nl}).")
-        en = (f"Cannot tell: with {n_ctrl} comparable organisations without a pilot the permutation test cannot "
-              f"go below p = {_p_text(r['p_min'], 'en')}, more than {_p_text(alpha, 'en')}; too few comparable "
-              f"members for a significance statement. Estimated effect {est_en} "
-              f"(rank {r['placebo_rank']} of {n_all} in the placebo test; p = {p_en}).")
+        nl = (
+            f"Niet vast te stellen: met {n_ctrl} vergelijkbare organisaties zonder pilot kan de permutatietoets "
+            f"niet onder p = {_p_text(r['p_min'], 'nl')} komen, meer dan {_p_text(alpha, 'nl')}; te weinig "
+            f"vergelijkbare leden voor een uitspraak over significantie. Geschat effect {est_nl} "
+            f"(plaats {r['placebo_rank']} van {n_all} in de placebotoets; p = {p_nl})."
+        )
+        en = (
+            f"Cannot tell: with {n_ctrl} comparable organisations without a pilot the permutation test cannot "
+            f"go below p = {_p_text(r['p_min'], 'en')}, more than {_p_text(alpha, 'en')}; too few comparable "
+            f"members for a significance statement. Estimated effect {est_en} "
+            f"(rank {r['placebo_rank']} of {n_all} in the placebo test; p = {p_en})."
+        )
     elif r["p_value"] <= alpha + 1e-12:
         if sign * r["estimate"] > 0:
             verdict = "improved"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +40,9 @@ def read_register(ws: Workspace) -> pd.DataFrame:
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     missing = [c for c in REGISTER_COLUMNS[:4] if c not in (reader.fieldnames or [])]
     if missing and text.strip():
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; "
-                         f"the header must be {','.join(REGISTER_COLUMNS)}")
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(REGISTER_COLUMNS)}"
+        )
     for i, row in enumerate(reader, start=2):
         if not any(as_text(v) for v in row.values()):
             continue
@@ -48,24 +50,29 @@ def read_register(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS) + ["line"])
 
 
-def validate_entry(org: Any, indicator: Any, partner: Any, start_year: Any,
-                   organisations: Sequence[Any], catalogue: pd.DataFrame) -> dict[str, Any]:
+def validate_entry(
+    org: Any, indicator: Any, partner: Any, start_year: Any, organisations: Sequence[Any], catalogue: pd.DataFrame
+) -> dict[str, Any]:
     """One register entry, normalised; ValueError with a message an analyst can act on."""
     by_code = {o.org_code: o for o in organisations}
     org_code = as_text(org).upper()
     if not org_code:
         raise ValueError("organisation code is empty")
     if org_code not in by_code:
-        raise ValueError(f"unknown organisation code {org_code!r}; use a code from data/organisations.csv "
-                         f"(e.g. {', '.join(sorted(by_code)[:5])})")
+        raise ValueError(
+            f"unknown organisation code {org_code!r}; use a code from data/organisations.csv "
+            f"(e.g. {', '.join(sorted(by_code)[:5])})"
+        )
     cat = catalogue_map(catalogue)
     ind = as_text(indicator).lower()
     if ind not in cat:
         ranked = sorted(c for c, m in cat.items() if m["direction"] in RANKED)
         raise ValueError(f"unknown indicator code {ind!r}; use a ranked indicator such as {', '.join(ranked[:4])}")
     if cat[ind]["direction"] not in RANKED:
-        raise ValueError(f"indicator {ind!r} is a context indicator (not ranked); a pilot needs an indicator "
-                         "whose direction is higher or lower")
+        raise ValueError(
+            f"indicator {ind!r} is a context indicator (not ranked); a pilot needs an indicator "
+            "whose direction is higher or lower"
+        )
     try:
         year = int(str(start_year).strip())
     except (TypeError, ValueError):
@@ -82,12 +89,12 @@ def validate_entry(org: Any, indicator: Any, partner: Any, start_year: Any,
             raise ValueError("the partner must be another organisation than the pilot organisation")
         if not by_code[partner_code].is_member(year):
             raise ValueError(f"partner {partner_code} is not a member in {year}")
-    return {"org_code": org_code, "indicator_code": ind, "partner_org_code": partner_code or None,
-            "start_year": year}
+    return {"org_code": org_code, "indicator_code": ind, "partner_org_code": partner_code or None, "start_year": year}
 
 
-def load_register(ws: Workspace, strict: bool = True,
-                  catalogue: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
+def load_register(
+    ws: Workspace, strict: bool = True, catalogue: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Validated register entries and the problems found; with ``strict`` any problem raises ValueError."""
     raw = read_register(ws)
     orgs = load_organisations(ws.root)
@@ -95,11 +102,14 @@ def load_register(ws: Workspace, strict: bool = True,
     rows, problems, seen = [], [], set()
     for rec in raw.to_dict("records"):
         try:
-            entry = validate_entry(rec["org_code"], rec["indicator_code"], rec["partner_org_code"],
-                                   rec["start_year"], orgs, cat)
+            entry = validate_entry(
+                rec["org_code"], rec["indicator_code"], rec["partner_org_code"], rec["start_year"], orgs, cat
+            )
             key = (entry["org_code"], entry["indicator_code"], entry["start_year"])
             if key in seen:
-                raise ValueError(f"duplicate pilot {entry['org_code']} / {entry['indicator_code']} / {entry['start_year']}")
+                raise ValueError(
+                    f"duplicate pilot {entry['org_code']} / {entry['indicator_code']} / {entry['start_year']}"
+                )
             seen.add(key)
             rows.append({**entry, "note": rec["note"]})
         except ValueError as exc:
@@ -109,8 +119,9 @@ def load_register(ws: Workspace, strict: bool = True,
     return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS)), problems
 
 
-def add_pilot(ws: Workspace, org: str, indicator: str, partner: str | None, start_year: int,
-              note: str = "") -> dict[str, Any]:
+def add_pilot(
+    ws: Workspace, org: str, indicator: str, partner: str | None, start_year: int, note: str = ""
+) -> dict[str, Any]:
     """Append a pilot to ``data/pilots_register.csv`` after validating it; returns the entry.
 
     Raises ValueError for an unknown organisation, partner or indicator, a context indicator, a
@@ -118,18 +129,30 @@ def add_pilot(ws: Workspace, org: str, indicator: str, partner: str | None, star
     """
     register, _ = load_register(ws, strict=True)
     entry = validate_entry(org, indicator, partner, start_year, load_organisations(ws.root), catalogue_from_yaml())
-    dup = register[(register["org_code"] == entry["org_code"]) & (register["indicator_code"] == entry["indicator_code"])
-                   & (register["start_year"] == entry["start_year"])]
+    dup = register[
+        (register["org_code"] == entry["org_code"])
+        & (register["indicator_code"] == entry["indicator_code"])
+        & (register["start_year"] == entry["start_year"])
+    ]
     if not dup.empty:
-        raise ValueError(f"pilot {entry['org_code']} / {entry['indicator_code']} starting {entry['start_year']} "
-                         "is already registered")
+        raise ValueError(
+            f"pilot {entry['org_code']} / {entry['indicator_code']} starting {entry['start_year']} "
+            "is already registered"
+        )
     entry["note"] = " ".join(str(note or "").split())
     rows = register.to_dict("records") + [entry]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(REGISTER_COLUMNS)
     for r in rows:
-        writer.writerow([r["org_code"], r["indicator_code"], r["partner_org_code"] or "", int(r["start_year"]),
-                         escape_cell(as_text(r["note"]))])
+        writer.writerow(
+            [
+                r["org_code"],
+                r["indicator_code"],
+                r["partner_org_code"] or "",
+                int(r["start_year"]),
+                escape_cell(as_text(r["note"])),
+            ]
+        )
     atomic_write_text(register_path(ws), buf.getvalue())
     return entry

@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,7 @@ class PilotError(ValueError):
 
 
 # ------------------------------------------------------------------------------------- input data
+
 
 @dataclass
 class PilotData:
@@ -74,21 +76,40 @@ def catalogue_from_yaml() -> pd.DataFrame:
     rows = []
     for ind in raw["indicators"]:
         theme = themes.get(ind["theme"], {})
-        rows.append({
-            "code": ind["code"], "theme": ind["theme"], "name_nl": ind["name_nl"], "name_en": ind["name_en"],
-            "unit": str(ind.get("unit") or ""), "scale": ind.get("scale"), "decimals": int(ind.get("decimals", 1)),
-            "direction": ind["direction"], "fields": list(ind.get("fields") or []),
-            "theme_nl": theme.get("nl", ind["theme"]), "theme_en": theme.get("en", ind["theme"]),
-        })
+        rows.append(
+            {
+                "code": ind["code"],
+                "theme": ind["theme"],
+                "name_nl": ind["name_nl"],
+                "name_en": ind["name_en"],
+                "unit": str(ind.get("unit") or ""),
+                "scale": ind.get("scale"),
+                "decimals": int(ind.get("decimals", 1)),
+                "direction": ind["direction"],
+                "fields": list(ind.get("fields") or []),
+                "theme_nl": theme.get("nl", ind["theme"]),
+                "theme_en": theme.get("en", ind["theme"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def organisations_frame(root: str | Path | None = None) -> pd.DataFrame:
     """The organisation register as a DataFrame shaped like the warehouse table ``organisations``."""
-    return pd.DataFrame([{
-        "org_code": o.org_code, "name": o.name, "abbreviation": o.abbreviation, "cluster": o.cluster,
-        "size_class": o.size_class, "member_since": o.member_since, "member_until": o.member_until,
-    } for o in load_organisations(Path(root) if root is not None else None)])
+    return pd.DataFrame(
+        [
+            {
+                "org_code": o.org_code,
+                "name": o.name,
+                "abbreviation": o.abbreviation,
+                "cluster": o.cluster,
+                "size_class": o.size_class,
+                "member_since": o.member_since,
+                "member_until": o.member_until,
+            }
+            for o in load_organisations(Path(root) if root is not None else None)
+        ]
+    )
 
 
 def catalogue_map(catalogue: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -97,13 +118,15 @@ def catalogue_map(catalogue: pd.DataFrame) -> dict[str, dict[str, Any]]:
     for rec in catalogue.to_dict("records"):
         theme = as_text(rec.get("theme"))
         out[str(rec["code"])] = {
-            "theme": theme, "direction": as_text(rec.get("direction")),
+            "theme": theme,
+            "direction": as_text(rec.get("direction")),
             "name_nl": as_text(rec.get("name_nl")) or str(rec["code"]),
             "name_en": as_text(rec.get("name_en")) or as_text(rec.get("name_nl")) or str(rec["code"]),
             "unit": as_text(rec.get("unit")),
             "decimals": int(as_float(rec.get("decimals"))) if not math.isnan(as_float(rec.get("decimals"))) else 1,
             "fields": as_list(rec.get("fields")),
-            "theme_nl": as_text(rec.get("theme_nl")) or theme, "theme_en": as_text(rec.get("theme_en")) or theme,
+            "theme_nl": as_text(rec.get("theme_nl")) or theme,
+            "theme_en": as_text(rec.get("theme_en")) or theme,
         }
     return out
 
@@ -114,9 +137,12 @@ def org_map(data: PilotData) -> dict[str, dict[str, str]]:
     if not data.organisations.empty:
         for rec in data.organisations.to_dict("records"):
             code = str(rec["org_code"])
-            out[code] = {"name": as_text(rec.get("name")) or code,
-                         "label": as_text(rec.get("abbreviation")) or code,
-                         "cluster": as_text(rec.get("cluster")), "size_class": as_text(rec.get("size_class"))}
+            out[code] = {
+                "name": as_text(rec.get("name")) or code,
+                "label": as_text(rec.get("abbreviation")) or code,
+                "cluster": as_text(rec.get("cluster")),
+                "size_class": as_text(rec.get("size_class")),
+            }
     comp = data.comparisons
     if "cluster" in comp.columns:
         for code, cluster in comp[["org_code", "cluster"]].drop_duplicates("org_code").itertuples(index=False):
@@ -250,8 +276,11 @@ def _value_flags(indicator_values: pd.DataFrame, year: int) -> dict[tuple[str, s
     if indicator_values.empty or "flags" not in indicator_values.columns:
         return {}
     rows = indicator_values[indicator_values["year"] == year]
-    return {(str(o), str(i)): [p for p in as_text(fl).split(";") if p]
-            for o, i, fl in rows[["org_code", "indicator_code", "flags"]].itertuples(index=False) if as_text(fl)}
+    return {
+        (str(o), str(i)): [p for p in as_text(fl).split(";") if p]
+        for o, i, fl in rows[["org_code", "indicator_code", "flags"]].itertuples(index=False)
+        if as_text(fl)
+    }
 
 
 def _registered(register: pd.DataFrame | None) -> dict[tuple[str, str], list[int]]:
@@ -269,8 +298,10 @@ def _clip01(x: float) -> float:
 
 # ------------------------------------------------------------------------------------- candidates
 
-def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None = None,
-                    register: pd.DataFrame | None = None) -> pd.DataFrame:
+
+def find_candidates(
+    data: PilotData, year: int, config: Mapping[str, Any] | None = None, register: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Organisation x ranked indicator combinations in ``year`` where a pilot could pay off.
 
     A combination qualifies when it sits in the bottom quartile for at least ``min_bottom_years``
@@ -297,8 +328,9 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
     weights = {k: float(cfg["weights"].get(k, 0.0)) for k in CRITERIA}
     exclude_flags = set(cfg.get("exclude_flags") or [])
 
-    current = comp[(comp["year"] == year) & comp["indicator_code"].isin(
-        [c for c, m in cat.items() if m["direction"] in RANKED])]
+    current = comp[
+        (comp["year"] == year) & comp["indicator_code"].isin([c for c, m in cat.items() if m["direction"] in RANKED])
+    ]
     rows = []
     for rec in current.to_dict("records"):
         org, ind = str(rec["org_code"]), str(rec["indicator_code"])
@@ -312,8 +344,9 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
             continue
         sign = 1.0 if meta["direction"] == "higher" else -1.0
         published = rec.get("cluster_published")
-        cluster_ok = (not is_missing(published) and bool(published)
-                      and not math.isnan(as_float(rec.get("cluster_median"))))
+        cluster_ok = (
+            not is_missing(published) and bool(published) and not math.isnan(as_float(rec.get("cluster_median")))
+        )
         prefix = "cluster_" if cluster_ok else ""
         median = as_float(rec.get(f"{prefix}median"))
         iqr = as_float(rec.get(f"{prefix}p75")) - as_float(rec.get(f"{prefix}p25"))
@@ -327,8 +360,9 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
         gap_best_iqr = gap_best / _scale(iqr_all, as_float(rec.get("median")))
         theme = meta["theme"]
         org_dea = dea.get(org)
-        efficiency_applies = theme in (cfg.get("efficiency_themes") or []) and org_dea is not None \
-            and not math.isnan(org_dea["score"])
+        efficiency_applies = (
+            theme in (cfg.get("efficiency_themes") or []) and org_dea is not None and not math.isnan(org_dea["score"])
+        )
         crit = {
             "gap_median": _clip01(gap_median_iqr / cfg["gap_cap_iqr"]),
             "gap_best_quartile": _clip01(gap_best_iqr / cfg["gap_cap_iqr"]),
@@ -342,42 +376,69 @@ def find_candidates(data: PilotData, year: int, config: Mapping[str, Any] | None
         score = sum(weights[k] * crit[k] for k in applicable) / total_weight if total_weight else 0.0
 
         reasons_nl, reasons_en = _exclusion_reasons(
-            year, _unclean_fields(meta["fields"], warnings.get(org)),
-            sorted(exclude_flags & set(flags.get((org, ind), []))), registered.get((org, ind), []))
+            year,
+            _unclean_fields(meta["fields"], warnings.get(org)),
+            sorted(exclude_flags & set(flags.get((org, ind), []))),
+            registered.get((org, ind), []),
+        )
         composite_hit = composite.get(org)
-        rows.append({
-            "year": year, "org_code": org, "org_name": orgs.get(org, {}).get("name", org),
-            "org_label": org_label(orgs, org), "cluster": orgs.get(org, {}).get("cluster", ""),
-            "size_class": orgs.get(org, {}).get("size_class", ""),
-            "indicator_code": ind, "indicator_name_nl": meta["name_nl"], "indicator_name_en": meta["name_en"],
-            "theme": theme, "theme_nl": meta["theme_nl"], "theme_en": meta["theme_en"],
-            "direction": meta["direction"], "unit": meta["unit"], "decimals": meta["decimals"],
-            "value": value, "reference_scope": "cluster" if cluster_ok else "all", "reference_median": median,
-            "best_quartile_threshold": best, "iqr": iqr, "gap_median": gap_median, "gap_median_iqr": gap_median_iqr,
-            "gap_best_quartile": gap_best, "gap_best_quartile_iqr": gap_best_iqr,
-            "bottom_years": streak, "significance_label": as_text(rec.get("significance_label")) or None,
-            "significantly_worse": worse,
-            "composite_bottom": composite_hit is not None,
-            "composite_rank_lo": composite_hit[0] if composite_hit else math.nan,
-            "composite_n_units": composite_hit[1] if composite_hit else math.nan,
-            "development_question_theme": dev.get(org), "development_question_match": dev.get(org) == theme,
-            "dea_score": org_dea["score"] if org_dea else math.nan, "dea_model": org_dea["model"] if org_dea else None,
-            "efficiency_applies": efficiency_applies,
-            **{f"c_{k}": crit[k] for k in CRITERIA},
-            "score": round(score, 6),
-            "excluded": bool(reasons_nl), "exclusion_nl": "; ".join(reasons_nl), "exclusion_en": "; ".join(reasons_en),
-        })
+        rows.append(
+            {
+                "year": year,
+                "org_code": org,
+                "org_name": orgs.get(org, {}).get("name", org),
+                "org_label": org_label(orgs, org),
+                "cluster": orgs.get(org, {}).get("cluster", ""),
+                "size_class": orgs.get(org, {}).get("size_class", ""),
+                "indicator_code": ind,
+                "indicator_name_nl": meta["name_nl"],
+                "indicator_name_en": meta["name_en"],
+                "theme": theme,
+                "theme_nl": meta["theme_nl"],
+                "theme_en": meta["theme_en"],
+                "direction": meta["direction"],
+                "unit": meta["unit"],
+                "decimals": meta["decimals"],
+                "value": value,
+                "reference_scope": "cluster" if cluster_ok else "all",
+                "reference_median": median,
+                "best_quartile_threshold": best,
+                "iqr": iqr,
+                "gap_median": gap_median,
+                "gap_median_iqr": gap_median_iqr,
+                "gap_best_quartile": gap_best,
+                "gap_best_quartile_iqr": gap_best_iqr,
+                "bottom_years": streak,
+                "significance_label": as_text(rec.get("significance_label")) or None,
+                "significantly_worse": worse,
+                "composite_bottom": composite_hit is not None,
+                "composite_rank_lo": composite_hit[0] if composite_hit else math.nan,
+                "composite_n_units": composite_hit[1] if composite_hit else math.nan,
+                "development_question_theme": dev.get(org),
+                "development_question_match": dev.get(org) == theme,
+                "dea_score": org_dea["score"] if org_dea else math.nan,
+                "dea_model": org_dea["model"] if org_dea else None,
+                "efficiency_applies": efficiency_applies,
+                **{f"c_{k}": crit[k] for k in CRITERIA},
+                "score": round(score, 6),
+                "excluded": bool(reasons_nl),
+                "exclusion_nl": "; ".join(reasons_nl),
+                "exclusion_en": "; ".join(reasons_en),
+            }
+        )
     columns = _CANDIDATE_COLUMNS
     out = pd.DataFrame(rows, columns=columns)
     if out.empty:
         return out
-    out = out.sort_values(["excluded", "score", "org_code", "indicator_code"],
-                          ascending=[True, False, True, True], kind="mergesort")
+    out = out.sort_values(
+        ["excluded", "score", "org_code", "indicator_code"], ascending=[True, False, True, True], kind="mergesort"
+    )
     return out.reset_index(drop=True)
 
 
-def _exclusion_reasons(year: int, unclean: list[tuple[str, int]], bad_flags: list[str],
-                       registered_starts: list[int]) -> tuple[list[str], list[str]]:
+def _exclusion_reasons(
+    year: int, unclean: list[tuple[str, int]], bad_flags: list[str], registered_starts: list[int]
+) -> tuple[list[str], list[str]]:
     nl, en = [], []
     if unclean:
         listed = ", ".join(f"{k} ({n}x)" if n > 1 else k for k, n in unclean)
@@ -394,13 +455,46 @@ def _exclusion_reasons(year: int, unclean: list[tuple[str, int]], bad_flags: lis
 
 
 _CANDIDATE_COLUMNS = [
-    "year", "org_code", "org_name", "org_label", "cluster", "size_class", "indicator_code", "indicator_name_nl",
-    "indicator_name_en", "theme", "theme_nl", "theme_en", "direction", "unit", "decimals", "value",
-    "reference_scope", "reference_median", "best_quartile_threshold", "iqr", "gap_median", "gap_median_iqr",
-    "gap_best_quartile", "gap_best_quartile_iqr", "bottom_years", "significance_label", "significantly_worse",
-    "composite_bottom", "composite_rank_lo", "composite_n_units", "development_question_theme",
-    "development_question_match", "dea_score", "dea_model", "efficiency_applies",
-    *[f"c_{k}" for k in CRITERIA], "score", "excluded", "exclusion_nl", "exclusion_en",
+    "year",
+    "org_code",
+    "org_name",
+    "org_label",
+    "cluster",
+    "size_class",
+    "indicator_code",
+    "indicator_name_nl",
+    "indicator_name_en",
+    "theme",
+    "theme_nl",
+    "theme_en",
+    "direction",
+    "unit",
+    "decimals",
+    "value",
+    "reference_scope",
+    "reference_median",
+    "best_quartile_threshold",
+    "iqr",
+    "gap_median",
+    "gap_median_iqr",
+    "gap_best_quartile",
+    "gap_best_quartile_iqr",
+    "bottom_years",
+    "significance_label",
+    "significantly_worse",
+    "composite_bottom",
+    "composite_rank_lo",
+    "composite_n_units",
+    "development_question_theme",
+    "development_question_match",
+    "dea_score",
+    "dea_model",
+    "efficiency_applies",
+    *[f"c_{k}" for k in CRITERIA],
+    "score",
+    "excluded",
+    "exclusion_nl",
+    "exclusion_en",
 ]
 
 
@@ -414,8 +508,10 @@ def _scale(iqr: float, median: float) -> float:
 
 # --------------------------------------------------------------------------------------- partners
 
-def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
-                  config: Mapping[str, Any] | None = None) -> pd.DataFrame:
+
+def find_partners(
+    data: PilotData, candidates: pd.DataFrame, year: int, config: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Organisations demonstrably strong on each candidate's indicator, best first per candidate.
 
     A partner qualifies when, on that indicator in ``year``, it is significantly better than the
@@ -426,9 +522,24 @@ def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
     strength of the evidence; ties go to ``org_code``.
     """
     cfg = dict(config or default_config())
-    columns = ["org_code", "indicator_code", "partner_org_code", "partner_label", "partner_rank", "partner_score",
-               "same_cluster", "size_match", "significantly_better", "top_years", "dea_peer", "dea_lambda",
-               "partner_value", "partner_quartile", "evidence_nl", "evidence_en"]
+    columns = [
+        "org_code",
+        "indicator_code",
+        "partner_org_code",
+        "partner_label",
+        "partner_rank",
+        "partner_score",
+        "same_cluster",
+        "size_match",
+        "significantly_better",
+        "top_years",
+        "dea_peer",
+        "dea_lambda",
+        "partner_value",
+        "partner_quartile",
+        "evidence_nl",
+        "evidence_en",
+    ]
     if candidates.empty:
         return pd.DataFrame(columns=columns)
     comp = data.comparisons[data.comparisons["year"] <= year]
@@ -461,19 +572,34 @@ def find_partners(data: PilotData, candidates: pd.DataFrame, year: int,
             them = orgs.get(p, {})
             same_cluster = bool(me.get("cluster")) and me.get("cluster") == them.get("cluster")
             size_match = _size_match(me.get("size_class", ""), them.get("size_class", ""))
-            score = (pw["same_cluster"] * same_cluster
-                     + pw["same_size_class"] * {"same": 1.0, "adjacent": 0.5}.get(size_match, 0.0)
-                     + pw["significantly_better"] * better
-                     + pw["top_quartile_years"] * min(top_years, cap) / cap
-                     + pw["dea_peer"] * is_peer)
+            score = (
+                pw["same_cluster"] * same_cluster
+                + pw["same_size_class"] * {"same": 1.0, "adjacent": 0.5}.get(size_match, 0.0)
+                + pw["significantly_better"] * better
+                + pw["top_quartile_years"] * min(top_years, cap) / cap
+                + pw["dea_peer"] * is_peer
+            )
             lam = dea_peers.get(p, math.nan) if is_peer else math.nan
             nl, en = _partner_evidence(better, top_years, is_peer, lam, same_cluster, size_match, year)
-            options.append({
-                "org_code": org, "indicator_code": ind, "partner_org_code": p, "partner_label": org_label(orgs, p),
-                "partner_score": round(score, 6), "same_cluster": same_cluster, "size_match": size_match,
-                "significantly_better": better, "top_years": top_years, "dea_peer": is_peer, "dea_lambda": lam,
-                "partner_value": value, "partner_quartile": quartile, "evidence_nl": nl, "evidence_en": en,
-            })
+            options.append(
+                {
+                    "org_code": org,
+                    "indicator_code": ind,
+                    "partner_org_code": p,
+                    "partner_label": org_label(orgs, p),
+                    "partner_score": round(score, 6),
+                    "same_cluster": same_cluster,
+                    "size_match": size_match,
+                    "significantly_better": better,
+                    "top_years": top_years,
+                    "dea_peer": is_peer,
+                    "dea_lambda": lam,
+                    "partner_value": value,
+                    "partner_quartile": quartile,
+                    "evidence_nl": nl,
+                    "evidence_en": en,
+                }
+            )
         options.sort(key=lambda o: (-o["partner_score"], o["partner_org_code"]))
         for rank, o in enumerate(options, start=1):
             rows.append({**o, "partner_rank": rank})
@@ -488,8 +614,9 @@ def _size_match(a: str, b: str) -> str:
     return {0: "same", 1: "adjacent"}.get(distance, "other")
 
 
-def _partner_evidence(better: bool, top_years: int, is_peer: bool, lam: float, same_cluster: bool,
-                      size_match: str, year: int) -> tuple[str, str]:
+def _partner_evidence(
+    better: bool, top_years: int, is_peer: bool, lam: float, same_cluster: bool, size_match: str, year: int
+) -> tuple[str, str]:
     nl, en = [], []
     if top_years >= 2:
         nl.append(f"{top_years} jaar op rij in het beste kwartiel")
@@ -516,8 +643,10 @@ def _partner_evidence(better: bool, top_years: int, is_peer: bool, lam: float, s
 
 # -------------------------------------------------------------------------------------- shortlist
 
-def build_shortlist(candidates: pd.DataFrame, partners: pd.DataFrame,
-                    config: Mapping[str, Any] | None = None) -> pd.DataFrame:
+
+def build_shortlist(
+    candidates: pd.DataFrame, partners: pd.DataFrame, config: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Rank the non-excluded candidates and give each a partner, spreading the coaching load.
 
     Candidates are taken by score (highest first), then ``org_code``, ``indicator_code``; an
@@ -532,11 +661,15 @@ def build_shortlist(candidates: pd.DataFrame, partners: pd.DataFrame,
     if candidates.empty:
         return pd.DataFrame(columns=columns)
     pool = candidates[~candidates["excluded"].astype(bool)].sort_values(
-        ["score", "org_code", "indicator_code"], ascending=[False, True, True], kind="mergesort")
+        ["score", "org_code", "indicator_code"], ascending=[False, True, True], kind="mergesort"
+    )
     options: dict[tuple[str, str], list[dict]] = {}
     if not partners.empty:
-        ordered = partners.sort_values(["org_code", "indicator_code", "partner_score", "partner_org_code"],
-                                       ascending=[True, True, False, True], kind="mergesort")
+        ordered = partners.sort_values(
+            ["org_code", "indicator_code", "partner_score", "partner_org_code"],
+            ascending=[True, True, False, True],
+            kind="mergesort",
+        )
         for rec in ordered.to_dict("records"):
             options.setdefault((rec["org_code"], rec["indicator_code"]), []).append(rec)
     max_partner = int(cfg["max_pilots_per_partner"])
@@ -567,7 +700,8 @@ def build_shortlist(candidates: pd.DataFrame, partners: pd.DataFrame,
             "partner_value": chosen["partner_value"] if chosen else math.nan,
             "partner_evidence_nl": chosen["evidence_nl"] if chosen else "",
             "partner_evidence_en": chosen["evidence_en"] if chosen else "",
-            "partner_status": status, "first_choice_partner": first,
+            "partner_status": status,
+            "first_choice_partner": first,
             "n_partner_options": len(choices),
         }
         entry["rationale_nl"] = rationale(entry, "nl", max_partner)
@@ -577,9 +711,19 @@ def build_shortlist(candidates: pd.DataFrame, partners: pd.DataFrame,
 
 
 _SHORTLIST_COLUMNS = [
-    "rank", *_CANDIDATE_COLUMNS, "partner_org_code", "partner_label", "partner_score", "partner_value",
-    "partner_evidence_nl", "partner_evidence_en", "partner_status", "first_choice_partner", "n_partner_options",
-    "rationale_nl", "rationale_en",
+    "rank",
+    *_CANDIDATE_COLUMNS,
+    "partner_org_code",
+    "partner_label",
+    "partner_score",
+    "partner_value",
+    "partner_evidence_nl",
+    "partner_evidence_en",
+    "partner_status",
+    "first_choice_partner",
+    "n_partner_options",
+    "rationale_nl",
+    "rationale_en",
 ]
 
 
@@ -592,38 +736,60 @@ def rationale(entry: Mapping[str, Any], lang: str = "nl", max_partner: int = 2) 
     n = int(entry["bottom_years"])
     cluster = entry["reference_scope"] == "cluster"
     if nl:
-        lead = (f"{org} staat {n} jaar op rij in het laagste kwartiel op {ind}" if n >= 2
-                else f"{org} staat in {entry['year']} in het laagste kwartiel op {ind}")
-        lead += (f" ({fmt(entry['value'])} tegen {'clustermediaan' if cluster else 'mediaan'} "
-                 f"{fmt(entry['reference_median'])}; grens beste kwartiel {fmt(entry['best_quartile_threshold'])})")
+        lead = (
+            f"{org} staat {n} jaar op rij in het laagste kwartiel op {ind}"
+            if n >= 2
+            else f"{org} staat in {entry['year']} in het laagste kwartiel op {ind}"
+        )
+        lead += (
+            f" ({fmt(entry['value'])} tegen {'clustermediaan' if cluster else 'mediaan'} "
+            f"{fmt(entry['reference_median'])}; grens beste kwartiel {fmt(entry['best_quartile_threshold'])})"
+        )
     else:
-        lead = (f"{org} has been in the bottom quartile on {ind} for {n} years in a row" if n >= 2
-                else f"{org} is in the bottom quartile on {ind} in {entry['year']}")
-        lead += (f" ({fmt(entry['value'])} against a {'cluster ' if cluster else ''}median of "
-                 f"{fmt(entry['reference_median'])}; best-quartile threshold {fmt(entry['best_quartile_threshold'])})")
+        lead = (
+            f"{org} has been in the bottom quartile on {ind} for {n} years in a row"
+            if n >= 2
+            else f"{org} is in the bottom quartile on {ind} in {entry['year']}"
+        )
+        lead += (
+            f" ({fmt(entry['value'])} against a {'cluster ' if cluster else ''}median of "
+            f"{fmt(entry['reference_median'])}; best-quartile threshold {fmt(entry['best_quartile_threshold'])})"
+        )
     parts = [lead]
     if entry["significantly_worse"]:
         parts.append("significant slechter dan de benchmark" if nl else "significantly worse than the benchmark")
     elif entry["composite_bottom"]:
         rank, units = int(entry["composite_rank_lo"]), int(entry["composite_n_units"])
-        parts.append(f"ook op de totaalindex robuust in het laagste kwart (op zijn best rang {rank} van {units})" if nl
-                     else f"robustly in the bottom quarter of the overall index (best plausible rank {rank} of {units})")
+        parts.append(
+            f"ook op de totaalindex robuust in het laagste kwart (op zijn best rang {rank} van {units})"
+            if nl
+            else f"robustly in the bottom quarter of the overall index (best plausible rank {rank} of {units})"
+        )
     if entry["development_question_match"]:
         parts.append("ontwikkelvraag op dit thema" if nl else "development question on this theme")
     if entry["efficiency_applies"] and entry["dea_score"] < 1 - 1e-6:
-        parts.append(f"DEA-efficiëntie {fmt_number(entry['dea_score'], 2, 'nl')}" if nl
-                     else f"DEA efficiency {fmt_number(entry['dea_score'], 2, 'en')}")
+        parts.append(
+            f"DEA-efficiëntie {fmt_number(entry['dea_score'], 2, 'nl')}"
+            if nl
+            else f"DEA efficiency {fmt_number(entry['dea_score'], 2, 'en')}"
+        )
     status = entry["partner_status"]
     if status in ("assigned", "fallback"):
         evidence = entry["partner_evidence_nl"] if nl else entry["partner_evidence_en"]
         text = f"partner {entry['partner_label']}: {evidence}"
         if status == "fallback":
-            text += (f" ({entry['first_choice_partner']} heeft al {max_partner} pilots)" if nl
-                     else f" ({entry['first_choice_partner']} already has {max_partner} pilots)")
+            text += (
+                f" ({entry['first_choice_partner']} heeft al {max_partner} pilots)"
+                if nl
+                else f" ({entry['first_choice_partner']} already has {max_partner} pilots)"
+            )
         parts.append(text)
     elif status == "none_left":
-        parts.append(f"geen partner meer beschikbaar: alle sterke partners hebben al {max_partner} pilots" if nl
-                     else f"no partner left: every strong partner already has {max_partner} pilots")
+        parts.append(
+            f"geen partner meer beschikbaar: alle sterke partners hebben al {max_partner} pilots"
+            if nl
+            else f"no partner left: every strong partner already has {max_partner} pilots"
+        )
     else:
         parts.append("geen aantoonbaar sterke partner gevonden" if nl else "no demonstrably strong partner found")
     return "; ".join(parts)
@@ -631,8 +797,10 @@ def rationale(entry: Mapping[str, Any], lang: str = "nl", max_partner: int = 2) 
 
 # ------------------------------------------------------------------------------------- warehouse
 
+
 def _read_table(con: Any, name: str, sql: str | None = None, params: list | None = None) -> pd.DataFrame:
     from pipeline.core import warehouse
+
     if not warehouse.table_exists(con, name):
         return pd.DataFrame()
     return con.execute(sql or f"SELECT * FROM {name}", params or []).df()
@@ -641,6 +809,7 @@ def _read_table(con: Any, name: str, sql: str | None = None, params: list | None
 def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, int]:
     """Read what pilot selection needs from the warehouse (read-only); ``year`` defaults to the latest."""
     from pipeline.core import warehouse
+
     if not ws.db_path.exists():
         raise PilotError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     con = warehouse.connect(ws.db_path, read_only=True)
@@ -658,22 +827,30 @@ def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, 
             findings = con.execute(
                 "SELECT f.org_code, f.year, f.severity, f.rule, f.sheet, f.field, f.explained, s.in_force "
                 "FROM findings f JOIN submissions s USING (submission_id) "
-                "WHERE s.in_force AND f.severity = 'warning' AND f.year = ?", [year]).df()
+                "WHERE s.in_force AND f.severity = 'warning' AND f.year = ?",
+                [year],
+            ).df()
         organisatie = pd.DataFrame()
         if warehouse.table_exists(con, "v_organisatie"):
             organisatie = con.execute(
-                "SELECT org_code, year, ontwikkelvraag_thema FROM v_organisatie WHERE year <= ?", [year]).df()
+                "SELECT org_code, year, ontwikkelvraag_thema FROM v_organisatie WHERE year <= ?", [year]
+            ).df()
         data = PilotData(
             comparisons=_read_table(con, "comparisons", "SELECT * FROM comparisons WHERE year <= ?", [year]),
             catalogue=_read_table(con, "indicator_catalogue"),
             organisations=_read_table(con, "organisations"),
             indicator_values=_read_table(
-                con, "indicator_values",
-                "SELECT org_code, year, indicator_code, value, flags FROM indicator_values WHERE year <= ?", [year]),
-            findings=findings, organisatie=organisatie,
+                con,
+                "indicator_values",
+                "SELECT org_code, year, indicator_code, value, flags FROM indicator_values WHERE year <= ?",
+                [year],
+            ),
+            findings=findings,
+            organisatie=organisatie,
             dea_results=_read_table(con, "dea_results", "SELECT * FROM dea_results WHERE year <= ?", [year]),
             composite_uncertainty=_read_table(
-                con, "composite_uncertainty", "SELECT * FROM composite_uncertainty WHERE year <= ?", [year]),
+                con, "composite_uncertainty", "SELECT * FROM composite_uncertainty WHERE year <= ?", [year]
+            ),
         )
     finally:
         con.close()
@@ -683,6 +860,7 @@ def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, 
 
 
 # ------------------------------------------------------------------------------------------ demo
+
 
 def example_pair(data: PilotData, first_year: int, last_year: int) -> tuple[str, str, str] | None:
     """A weak organisation x indicator in the first year with a strong same-cluster partner, both with data to the end."""
@@ -695,16 +873,21 @@ def example_pair(data: PilotData, first_year: int, last_year: int) -> tuple[str,
     needed = set(range(first_year, last_year + 1))
     first = full[full["year"] == first_year]
     q = pd.to_numeric(first["quartile"], errors="coerce")
-    weak = first[q == 4].sort_values(["percentile", "org_code", "indicator_code"] if "percentile" in first
-                                     else ["org_code", "indicator_code"], kind="mergesort")
+    weak = first[q == 4].sort_values(
+        ["percentile", "org_code", "indicator_code"] if "percentile" in first else ["org_code", "indicator_code"],
+        kind="mergesort",
+    )
     strong = first[q == 1]
     for w in weak.to_dict("records"):
         org, ind = str(w["org_code"]), str(w["indicator_code"])
         if not needed <= years_per.get((org, ind), set()):
             continue
         cluster = orgs.get(org, {}).get("cluster")
-        mates = sorted(str(p) for p in strong.loc[strong["indicator_code"] == ind, "org_code"]
-                       if orgs.get(str(p), {}).get("cluster") == cluster and str(p) != org)
+        mates = sorted(
+            str(p)
+            for p in strong.loc[strong["indicator_code"] == ind, "org_code"]
+            if orgs.get(str(p), {}).get("cluster") == cluster and str(p) != org
+        )
         if mates:
             return org, ind, mates[0]
     return None

@@ -52,8 +52,13 @@ def as_list(value: Any) -> list[str]:
     return [p for p in re.split(r"[;,\s\[\]'\"]+", str(value)) if p]
 
 
-_UNIT_WORDS = {"dagen": ("dagen", "days"), "seconden": ("seconden", "seconds"), "jaar": ("jaar", "years"),
-               "per medewerker": ("per medewerker", "per employee"), "per 10.000": ("per 10.000", "per 10,000")}
+_UNIT_WORDS = {
+    "dagen": ("dagen", "days"),
+    "seconden": ("seconden", "seconds"),
+    "jaar": ("jaar", "years"),
+    "per medewerker": ("per medewerker", "per employee"),
+    "per 10.000": ("per 10.000", "per 10,000"),
+}
 
 
 def format_value(value: Any, unit: str = "", decimals: int = 1, lang: str = "nl") -> str:

@@ -18,7 +18,13 @@ from pipeline.report.pages import ReportWriteError, build_reports
 __all__ = ["MissingTables", "ReportWriteError", "run"]
 
 
-def run(ws: Workspace, year: int | None = None, org: str | None = None, lang: str = "nl", open_mode: bool = False,
-        shared_assets: bool = False) -> list[Path]:
+def run(
+    ws: Workspace,
+    year: int | None = None,
+    org: str | None = None,
+    lang: str = "nl",
+    open_mode: bool = False,
+    shared_assets: bool = False,
+) -> list[Path]:
     """Write the reports of one year into ``reports/<year>/``; returns the files written."""
     return build_reports(ws, year, org=org, lang=lang, open_mode=open_mode, shared_assets=shared_assets)

@@ -8,9 +8,10 @@ composite, DEA and review tables, every query in a fixed order so the same wareh
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 
@@ -106,13 +107,26 @@ def _catalogue(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     if warehouse.table_exists(con, "indicator_catalogue"):
         rows = _rows(con, "SELECT * FROM indicator_catalogue")
     else:
-        rows = [{**ind, "fields": ";".join(ind.get("fields", [])),
-                 "theme_nl": spec["themes"][ind["theme"]]["nl"], "theme_en": spec["themes"][ind["theme"]]["en"]}
-                for ind in spec["indicators"]]
+        rows = [
+            {
+                **ind,
+                "fields": ";".join(ind.get("fields", [])),
+                "theme_nl": spec["themes"][ind["theme"]]["nl"],
+                "theme_en": spec["themes"][ind["theme"]]["en"],
+            }
+            for ind in spec["indicators"]
+        ]
     for r in rows:
         r["decimals"] = int(r.get("decimals") if r.get("decimals") is not None else 1)
-    return sorted(rows, key=lambda r: (theme_order.get(r["theme"], len(theme_order)), r["theme"],
-                                       ind_order.get(r["code"], len(ind_order)), r["code"]))
+    return sorted(
+        rows,
+        key=lambda r: (
+            theme_order.get(r["theme"], len(theme_order)),
+            r["theme"],
+            ind_order.get(r["code"], len(ind_order)),
+            r["code"],
+        ),
+    )
 
 
 def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -125,11 +139,17 @@ def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def _organisation(row: dict[str, Any]) -> Organisation:
-    return Organisation(org_code=row["org_code"], name=row["name"], abbreviation=row.get("abbreviation") or "",
-                        cluster=row.get("cluster") or "", size_class=row.get("size_class") or "",
-                        member_since=int(row["member_since"]) if row.get("member_since") is not None else 0,
-                        member_until=None if row.get("member_until") is None else int(row["member_until"]),
-                        predecessor_codes=(), successor_code=row.get("successor_code"))
+    return Organisation(
+        org_code=row["org_code"],
+        name=row["name"],
+        abbreviation=row.get("abbreviation") or "",
+        cluster=row.get("cluster") or "",
+        size_class=row.get("size_class") or "",
+        member_since=int(row["member_since"]) if row.get("member_since") is not None else 0,
+        member_until=None if row.get("member_until") is None else int(row["member_until"]),
+        predecessor_codes=(),
+        successor_code=row.get("successor_code"),
+    )
 
 
 def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
@@ -137,22 +157,46 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     for table in ("indicator_values", "benchmark_stats", "comparisons"):
         if not warehouse.table_exists(con, table):
             raise MissingTables(f"the warehouse has no table {table}; run 'rbb compute' first")
-    years = [int(r["year"]) for r in _rows(
-        con, "SELECT DISTINCT year FROM indicator_values WHERE year <= ? ORDER BY year", [year])]
+    years = [
+        int(r["year"])
+        for r in _rows(con, "SELECT DISTINCT year FROM indicator_values WHERE year <= ? ORDER BY year", [year])
+    ]
     years = years[-TREND_YEARS:] or [year]
     first = years[0]
     orgs = {r["org_code"]: r for r in _rows(con, "SELECT * FROM organisations ORDER BY org_code")}
-    values = {(r["org_code"], int(r["year"]), r["indicator_code"]): r for r in _rows(
-        con, "SELECT * FROM indicator_values WHERE year BETWEEN ? AND ? ORDER BY org_code, year, indicator_code",
-        [first, year])}
-    stats = {(int(r["year"]), r["indicator_code"], r["scope"]): r for r in _rows(
-        con, "SELECT * FROM benchmark_stats WHERE year BETWEEN ? AND ? ORDER BY year, indicator_code, scope",
-        [first, year])}
-    comparisons = {(r["org_code"], int(r["year"]), r["indicator_code"]): r for r in _rows(
-        con, "SELECT * FROM comparisons WHERE year BETWEEN ? AND ? ORDER BY org_code, year, indicator_code",
-        [first, year])}
-    data = ReportData(year=year, years=years, orgs=orgs, catalogue=_catalogue(con), values=values, stats=stats,
-                      comparisons=comparisons)
+    values = {
+        (r["org_code"], int(r["year"]), r["indicator_code"]): r
+        for r in _rows(
+            con,
+            "SELECT * FROM indicator_values WHERE year BETWEEN ? AND ? ORDER BY org_code, year, indicator_code",
+            [first, year],
+        )
+    }
+    stats = {
+        (int(r["year"]), r["indicator_code"], r["scope"]): r
+        for r in _rows(
+            con,
+            "SELECT * FROM benchmark_stats WHERE year BETWEEN ? AND ? ORDER BY year, indicator_code, scope",
+            [first, year],
+        )
+    }
+    comparisons = {
+        (r["org_code"], int(r["year"]), r["indicator_code"]): r
+        for r in _rows(
+            con,
+            "SELECT * FROM comparisons WHERE year BETWEEN ? AND ? ORDER BY org_code, year, indicator_code",
+            [first, year],
+        )
+    }
+    data = ReportData(
+        year=year,
+        years=years,
+        orgs=orgs,
+        catalogue=_catalogue(con),
+        values=values,
+        stats=stats,
+        comparisons=comparisons,
+    )
     data.submissions = _rows(con, "SELECT * FROM submissions WHERE year = ? ORDER BY org_code, version", [year])
     data.findings = _rows(con, "SELECT * FROM findings WHERE year = ? ORDER BY org_code, version, seq", [year])
     status = status_table(con, [_organisation(o) for o in orgs.values()], year)

@@ -107,7 +107,7 @@ def point_floor(decimals: int, scale: float) -> int:
     true fraction is the simplest is about e^-7 < 0.1%.
     """
     h = 0.5 * 10.0 ** (-max(0, int(decimals))) / (float(scale) if scale else 1.0)
-    return max(1, math.ceil(math.sqrt(COMPETING_FRACTIONS * math.pi ** 2 / (6.0 * h))))
+    return max(1, math.ceil(math.sqrt(COMPETING_FRACTIONS * math.pi**2 / (6.0 * h))))
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class Peers:
 class MemberView:
     """Everything an organisation report may use, for one member and one year."""
 
-    def __init__(self, data: "ReportData", org_code: str, open_mode: bool = False) -> None:
+    def __init__(self, data: ReportData, org_code: str, open_mode: bool = False) -> None:
         self._data = data
         self.org_code = org_code
         self.open_mode = open_mode
@@ -181,20 +181,34 @@ class MemberView:
         dec = self._decimals(code)
         scale = float(self._ind[code].get("scale") or 1)
         band = n >= BAND_MIN_MEMBERS
-        return {"median": display_statistic(row["median"], dec, scale), "n": n,
-                "p25": display_statistic(row["p25"], dec, scale) if band else None,
-                "p75": display_statistic(row["p75"], dec, scale) if band else None}
+        return {
+            "median": display_statistic(row["median"], dec, scale),
+            "n": n,
+            "p25": display_statistic(row["p25"], dec, scale) if band else None,
+            "p75": display_statistic(row["p75"], dec, scale) if band else None,
+        }
 
     def comparison(self, code: str, year: int | None = None) -> dict[str, Any] | None:
         """The member's own position; anything relative to the group only when the group is large enough."""
         c = self._data.comparisons.get((self.org_code, self.year if year is None else year, code))
         if not c:
             return None
-        out = {"trend_label": c.get("trend_label"), "rank": None, "n_orgs": None, "percentile": None,
-               "quartile": None, "significance_label": None}
+        out = {
+            "trend_label": c.get("trend_label"),
+            "rank": None,
+            "n_orgs": None,
+            "percentile": None,
+            "quartile": None,
+            "significance_label": None,
+        }
         if c.get("n_orgs") is not None and int(c["n_orgs"]) >= MIN_MEMBERS:
-            out.update(rank=c.get("rank"), n_orgs=int(c["n_orgs"]), percentile=c.get("percentile"),
-                       quartile=c.get("quartile"), significance_label=c.get("significance_label"))
+            out.update(
+                rank=c.get("rank"),
+                n_orgs=int(c["n_orgs"]),
+                percentile=c.get("percentile"),
+                quartile=c.get("quartile"),
+                significance_label=c.get("significance_label"),
+            )
         return out
 
     def peers(self, code: str) -> Peers | None:
@@ -202,8 +216,11 @@ class MemberView:
         ind = self._ind[code]
         dec = self._decimals(code)
         floor = point_floor(dec, float(ind.get("scale") or 1))
-        rows = [v for (_, y, c), v in self._data.values.items() if y == self.year and c == code
-                and v.get("value") is not None]
+        rows = [
+            v
+            for (_, y, c), v in self._data.values.items()
+            if y == self.year and c == code and v.get("value") is not None
+        ]
         if len(rows) < MIN_MEMBERS:
             return None
         shown = [display(v["value"], dec) for v in rows if _observations(v) >= floor]
@@ -235,8 +252,12 @@ class MemberView:
     def composite(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """(rank interval, scores per node) of the member, or (None, []) when the index is not shown."""
         unc = next((r for r in self._data.uncertainty if r["org_code"] == self.org_code), None)
-        if not unc or unc.get("nominal_rank") is None or unc.get("n_units") is None \
-                or int(unc["n_units"]) < MIN_MEMBERS:
+        if (
+            not unc
+            or unc.get("nominal_rank") is None
+            or unc.get("n_units") is None
+            or int(unc["n_units"]) < MIN_MEMBERS
+        ):
             return None, []
         counts: dict[str, int] = {}
         for r in self._data.composite:
@@ -246,13 +267,24 @@ class MemberView:
         for r in self._data.composite:
             if r["org_code"] != self.org_code or counts.get(r["node"], 0) < MIN_MEMBERS:
                 continue
-            scores.append({"node": r["node"], "level": r.get("level"), "score": display(r.get("score"), SCORE_DECIMALS),
-                           "rank": r.get("rank"), "n": counts[r["node"]]})
+            scores.append(
+                {
+                    "node": r["node"],
+                    "level": r.get("level"),
+                    "score": display(r.get("score"), SCORE_DECIMALS),
+                    "rank": r.get("rank"),
+                    "n": counts[r["node"]],
+                }
+            )
         lo = unc["rank_lo"] if unc.get("rank_lo") is not None else unc["nominal_rank"]
         hi = unc["rank_hi"] if unc.get("rank_hi") is not None else unc["nominal_rank"]
-        interval = {"nominal_rank": int(unc["nominal_rank"]), "n_units": int(unc["n_units"]),
-                    "rank_lo": display(lo, 1), "rank_hi": display(hi, 1),
-                    "median_rank": display(unc.get("median_rank"), 1)}
+        interval = {
+            "nominal_rank": int(unc["nominal_rank"]),
+            "n_units": int(unc["n_units"]),
+            "rank_lo": display(lo, 1),
+            "rank_hi": display(hi, 1),
+            "median_rank": display(unc.get("median_rank"), 1),
+        }
         return interval, scores
 
     def dea(self) -> tuple[list[dict[str, Any]], bool]:
@@ -263,12 +295,21 @@ class MemberView:
             if r.get("n_units") is None or int(r["n_units"]) < MIN_MEMBERS:
                 continue
             if r.get("status") == "not_published" or r.get("score") is None:
-                continue              # below the model's sample-size rule (docs/methods-dea.md): no score
-            shown.append({"model": r.get("model"), "cluster": r.get("cluster"),
-                          "score": display(r.get("score"), DEA_DECIMALS), "robust_status": r.get("robust_status"),
-                          "n_units": int(r["n_units"]), "inputs": r.get("inputs"), "outputs": r.get("outputs"),
-                          "rts": r.get("rts"), "orientation": r.get("orientation"),
-                          "peers": r.get("peers") if self.open_mode else None})
+                continue  # below the model's sample-size rule (docs/methods-dea.md): no score
+            shown.append(
+                {
+                    "model": r.get("model"),
+                    "cluster": r.get("cluster"),
+                    "score": display(r.get("score"), DEA_DECIMALS),
+                    "robust_status": r.get("robust_status"),
+                    "n_units": int(r["n_units"]),
+                    "inputs": r.get("inputs"),
+                    "outputs": r.get("outputs"),
+                    "rts": r.get("rts"),
+                    "orientation": r.get("orientation"),
+                    "peers": r.get("peers") if self.open_mode else None,
+                }
+            )
         return shown, bool(mine)
 
 

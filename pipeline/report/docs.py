@@ -23,25 +23,41 @@ def data_dictionary(reg: Registry | None = None) -> str:
         "",
     ]
     for s in reg.sheets:
-        storage = (" · a separate file `zaken.csv` (`;`, `dd-mm-jjjj`) or `zaken.parquet` in the delivery folder, "
-                   "validated and aggregated in DuckDB without loading it into memory" if s.storage == "file" else "")
-        out += [f"## {s.name_nl} / {s.name_en} (`{s.code}`)", "",
-                f"Level: **{s.level}** · {'required' if s.required else 'optional'} · key: {', '.join(s.key) or '—'}"
-                + (f" · exactly {s.max_rows} row" if s.max_rows == 1 else "") + storage, "",
-                f"{s.description_nl} — {s.description_en}", "",
-                "| code | label (nl) | label (en) | type | unit | required | allowed | description |",
-                "|---|---|---|---|---|---|---|---|"]
+        storage = (
+            " · a separate file `zaken.csv` (`;`, `dd-mm-jjjj`) or `zaken.parquet` in the delivery folder, "
+            "validated and aggregated in DuckDB without loading it into memory"
+            if s.storage == "file"
+            else ""
+        )
+        out += [
+            f"## {s.name_nl} / {s.name_en} (`{s.code}`)",
+            "",
+            f"Level: **{s.level}** · {'required' if s.required else 'optional'} · key: {', '.join(s.key) or '—'}"
+            + (f" · exactly {s.max_rows} row" if s.max_rows == 1 else "")
+            + storage,
+            "",
+            f"{s.description_nl} — {s.description_en}",
+            "",
+            "| code | label (nl) | label (en) | type | unit | required | allowed | description |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for f in s.fields:
             if f.type == "code":
-                allowed = "register codes" if f.codes is None else (", ".join(f.codes) if len(f.codes) <= 12 else f"{len(f.codes)} codes ({f.code_list})")
+                allowed = (
+                    "register codes"
+                    if f.codes is None
+                    else (", ".join(f.codes) if len(f.codes) <= 12 else f"{len(f.codes)} codes ({f.code_list})")
+                )
             elif f.is_numeric:
                 allowed = f"{f.min if f.min is not None else '…'} – {f.max if f.max is not None else '…'}"
             elif f.max_length:
                 allowed = f"≤ {f.max_length} chars"
             else:
                 allowed = ""
-            out.append(f"| `{f.code}` | {_md(f.label_nl)} | {_md(f.label_en)} | {f.type} | {_md(f.unit)} | "
-                       f"{'yes' if f.required else 'no'} | {_md(allowed)} | {_md(f.description_en)} |")
+            out.append(
+                f"| `{f.code}` | {_md(f.label_nl)} | {_md(f.label_en)} | {f.type} | {_md(f.unit)} | "
+                f"{'yes' if f.required else 'no'} | {_md(allowed)} | {_md(f.description_en)} |"
+            )
         out.append("")
     out += ["## Cross-field rules (errors)", "", "| rule | sheet | check |", "|---|---|---|"]
     for r in reg.rules:
@@ -52,64 +68,83 @@ def data_dictionary(reg: Registry | None = None) -> str:
         else:
             check = f"sum of `{r.a}` over all rows ≤ `{r.total_sheet}.{r.total}`"
         out.append(f"| `{r.code}` | {r.sheet} | {check} |")
-    out += ["", "## Plausibility checks (warnings)", "",
-            f"- Year-on-year change of more than ±{reg.yoy_threshold * 100:.0f}% against the organisation's previous accepted year, for: "
-            + ", ".join(f"`{f.code}`" for f in reg.all_fields() if f.plausibility) + ".",
-            f"- Robust outliers against the other organisations of the same year (|robust z| > {reg.robust_z_threshold}, "
-            f"z = (value − median) / (1.4826 · MAD), at least {reg.min_peers} other organisations) for the ratios: "
-            + ", ".join(f"{r.label_en} (`{'+'.join(r.numerator)}` / `{'+'.join(r.denominator)}`)" for r in reg.ratios) + ".",
-            "- A warning is shown as explained when the submission's Explanations sheet has a row for that field.", ""]
+    out += [
+        "",
+        "## Plausibility checks (warnings)",
+        "",
+        f"- Year-on-year change of more than ±{reg.yoy_threshold * 100:.0f}% against the organisation's previous accepted year, for: "
+        + ", ".join(f"`{f.code}`" for f in reg.all_fields() if f.plausibility)
+        + ".",
+        f"- Robust outliers against the other organisations of the same year (|robust z| > {reg.robust_z_threshold}, "
+        f"z = (value − median) / (1.4826 · MAD), at least {reg.min_peers} other organisations) for the ratios: "
+        + ", ".join(f"{r.label_en} (`{'+'.join(r.numerator)}` / `{'+'.join(r.denominator)}`)" for r in reg.ratios)
+        + ".",
+        "- A warning is shown as explained when the submission's Explanations sheet has a row for that field.",
+        "",
+    ]
     return "\n".join(out)
 
 
 def indicators_doc() -> str:
     from pipeline.compute.engine import catalogue, catalogue_config
+
     cfg = catalogue_config()
     themes = cfg["themes"]
-    out = ["# Indicator catalogue", "",
-           "<!-- Generated from pipeline/metadata/indicators.yaml by `rbb docs`; do not edit by hand. -->", "",
-           f"{len(catalogue())} indicators in {len(themes)} themes. Each is computed by the SQL model "
-           "`pipeline/compute/sql/indicators/<code>.sql` over the accepted submissions in force; organisation values from "
-           "product rows are volume-weighted (numerators and denominators are summed, never percentages averaged). "
-           "value = numerator / denominator × scale. Numerator, denominator and n are stored beside every value.", "",
-           "Directions: **higher** is better, **lower** is better, **context** (no normative direction: not ranked).", "",
-           "## Statistics", "",
-           f"- Survey marks: weighted mean with a design-based (Taylor-linearised) standard error and a 95% t-interval "
-           "with Kish n_eff − 1 degrees of freedom, n_eff = (Σw)²/Σw²; shares: Taylor variance and a Wilson interval on "
-           "the design-adjusted n* = p(1 − p)/v. Kish's n_eff is the sample-size statement: below n_eff "
-           f"{cfg['survey_rules']['suppress_below_n']} a value is suppressed; "
-           f"below {cfg['survey_rules']['indicative_below_n']} or with a half-width over {cfg['survey_rules']['max_halfwidth_mark']} "
-           "mark it is flagged *indicatief*. Method: `docs/methods-comparisons.md`.",
-           "- Benchmark statistics per indicator and year over all members and per cluster: n, mean, median, P25, P75 "
-           "(linear interpolation), min, max. A cluster statistic is published only with at least "
-           f"{cfg['comparison']['cluster_min_members']} values.",
-           "- Rank: competition ranking, 1 = best given the direction; tied organisations share the best rank of their "
-           "group (1, 2, 2, 4). Shown as *k of N*.",
-           "- Percentile = 100 · (N − rank) / (N − 1). Quartile class from the mid-rank position u = (r̄ − 0.5)/N with "
-           "average ranks r̄ (1 = best): class ⌈4u⌉, 1 = best quarter; tied organisations share a class.",
-           "- Gap to the median and to the best-quartile threshold (P75, or P25 for lower-is-better): value − threshold "
-           "(sign in the indicator's unit).",
-           "- Robust z = (value − median) / (1.4826 · MAD); when the MAD is 0, the scale is 1.253314 · mean absolute "
-           "deviation (Iglewicz & Hoaglin); undefined only when all values are equal.",
-           f"- Trend: OLS slope per year over the last {cfg['comparison']['trend_years']} years (at least "
-           f"{cfg['comparison']['trend_min_points']} values); a label (*improving*/*declining*, *rising*/*falling* for "
-           f"context) only with at least {cfg['comparison']['trend_label_min_points']} values and significance after "
-           "Benjamini–Hochberg over the organisation's series of the year; otherwise no label.",
-           "- Significance (survey indicators): the organisation's value against the median of the other members "
-           "(leave-one-out), whose uncertainty (bootstrap SE) is added to the organisation's SE; t-test with the "
-           "interval's degrees of freedom for marks, score test consistent with the Wilson interval for shares; "
-           "Benjamini–Hochberg (p_(k) ≤ k·α/m) over the survey indicators of one organisation-year, "
-           f"α = {cfg['comparison']['significance_alpha']}.",
-           "- Strengths and weaknesses: best (worst) quartile, and for survey indicators only when significantly "
-           "better (worse); ordered by |robust z|.", ""]
+    out = [
+        "# Indicator catalogue",
+        "",
+        "<!-- Generated from pipeline/metadata/indicators.yaml by `rbb docs`; do not edit by hand. -->",
+        "",
+        f"{len(catalogue())} indicators in {len(themes)} themes. Each is computed by the SQL model "
+        "`pipeline/compute/sql/indicators/<code>.sql` over the accepted submissions in force; organisation values from "
+        "product rows are volume-weighted (numerators and denominators are summed, never percentages averaged). "
+        "value = numerator / denominator × scale. Numerator, denominator and n are stored beside every value.",
+        "",
+        "Directions: **higher** is better, **lower** is better, **context** (no normative direction: not ranked).",
+        "",
+        "## Statistics",
+        "",
+        f"- Survey marks: weighted mean with a design-based (Taylor-linearised) standard error and a 95% t-interval "
+        "with Kish n_eff − 1 degrees of freedom, n_eff = (Σw)²/Σw²; shares: Taylor variance and a Wilson interval on "
+        "the design-adjusted n* = p(1 − p)/v. Kish's n_eff is the sample-size statement: below n_eff "
+        f"{cfg['survey_rules']['suppress_below_n']} a value is suppressed; "
+        f"below {cfg['survey_rules']['indicative_below_n']} or with a half-width over {cfg['survey_rules']['max_halfwidth_mark']} "
+        "mark it is flagged *indicatief*. Method: `docs/methods-comparisons.md`.",
+        "- Benchmark statistics per indicator and year over all members and per cluster: n, mean, median, P25, P75 "
+        "(linear interpolation), min, max. A cluster statistic is published only with at least "
+        f"{cfg['comparison']['cluster_min_members']} values.",
+        "- Rank: competition ranking, 1 = best given the direction; tied organisations share the best rank of their "
+        "group (1, 2, 2, 4). Shown as *k of N*.",
+        "- Percentile = 100 · (N − rank) / (N − 1). Quartile class from the mid-rank position u = (r̄ − 0.5)/N with "
+        "average ranks r̄ (1 = best): class ⌈4u⌉, 1 = best quarter; tied organisations share a class.",
+        "- Gap to the median and to the best-quartile threshold (P75, or P25 for lower-is-better): value − threshold "
+        "(sign in the indicator's unit).",
+        "- Robust z = (value − median) / (1.4826 · MAD); when the MAD is 0, the scale is 1.253314 · mean absolute "
+        "deviation (Iglewicz & Hoaglin); undefined only when all values are equal.",
+        f"- Trend: OLS slope per year over the last {cfg['comparison']['trend_years']} years (at least "
+        f"{cfg['comparison']['trend_min_points']} values); a label (*improving*/*declining*, *rising*/*falling* for "
+        f"context) only with at least {cfg['comparison']['trend_label_min_points']} values and significance after "
+        "Benjamini–Hochberg over the organisation's series of the year; otherwise no label.",
+        "- Significance (survey indicators): the organisation's value against the median of the other members "
+        "(leave-one-out), whose uncertainty (bootstrap SE) is added to the organisation's SE; t-test with the "
+        "interval's degrees of freedom for marks, score test consistent with the Wilson interval for shares; "
+        "Benjamini–Hochberg (p_(k) ≤ k·α/m) over the survey indicators of one organisation-year, "
+        f"α = {cfg['comparison']['significance_alpha']}.",
+        "- Strengths and weaknesses: best (worst) quartile, and for survey indicators only when significantly "
+        "better (worse); ordered by |robust z|.",
+        "",
+    ]
     for theme, names in themes.items():
         out += [f"## {names['nl']} / {names['en']}", ""]
         for ind in [i for i in catalogue() if i.theme == theme]:
-            out += [f"### `{ind.code}` — {ind.name_nl} / {ind.name_en}", "",
-                    f"- Definition: {ind.description}",
-                    f"- Formula: ({ind.numerator}) / ({ind.denominator})" + (f" × {ind.scale:g}" if ind.scale != 1 else ""),
-                    f"- Unit: {ind.unit}; direction: {ind.direction}; uncertainty: {ind.uncertainty}; minimum n: {ind.min_n}",
-                    f"- Data needed: {', '.join('`' + f + '`' for f in ind.fields)}"]
+            out += [
+                f"### `{ind.code}` — {ind.name_nl} / {ind.name_en}",
+                "",
+                f"- Definition: {ind.description}",
+                f"- Formula: ({ind.numerator}) / ({ind.denominator})" + (f" × {ind.scale:g}" if ind.scale != 1 else ""),
+                f"- Unit: {ind.unit}; direction: {ind.direction}; uncertainty: {ind.uncertainty}; minimum n: {ind.min_n}",
+                f"- Data needed: {', '.join('`' + f + '`' for f in ind.fields)}",
+            ]
             if ind.caveat:
                 out.append(f"- Caveats: {ind.caveat}")
             out.append("")
@@ -118,6 +153,7 @@ def indicators_doc() -> str:
 
 def write_docs(folder) -> list:
     from pathlib import Path
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []

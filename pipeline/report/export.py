@@ -67,7 +67,11 @@ def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> l
     try:
         if not table_exists(con, "indicator_values"):
             raise FileNotFoundError("no computed indicators; run 'rbb compute' first")
-        frames = {name: con.execute(sql, [year]).fetch_df() for name, sql in TABLES.items() if table_exists(con, sql.split("FROM ")[1].split()[0])}
+        frames = {
+            name: con.execute(sql, [year]).fetch_df()
+            for name, sql in TABLES.items()
+            if table_exists(con, sql.split("FROM ")[1].split()[0])
+        }
     finally:
         con.close()
     if frames["indicators"].empty:
@@ -79,6 +83,7 @@ def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> l
             written.append(path)
     elif fmt == "parquet":
         import io
+
         for name, df in frames.items():
             buf = io.BytesIO()
             df.to_parquet(buf, index=False)
@@ -87,10 +92,14 @@ def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> l
             written.append(path)
     elif fmt == "xlsx":
         import io
+
         buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="xlsxwriter",
-                            engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
-            xw.book.set_properties({"created": datetime.datetime(year + 1, 1, 1)})   # no run time in the file
+        with pd.ExcelWriter(
+            buf,
+            engine="xlsxwriter",
+            engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+        ) as xw:
+            xw.book.set_properties({"created": datetime.datetime(year + 1, 1, 1)})  # no run time in the file
             for name, df in frames.items():
                 safe_text_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
         path = out_dir / f"rbb_benchmark_{year}.xlsx"

@@ -6,16 +6,28 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.metadata.registry import registry
 from pipeline.core.workspace import atomic_write_text
+from pipeline.metadata.registry import registry
 from pipeline.report.render import render
 
-SEVERITY = {"nl": {"error": "Fout", "warning": "Waarschuwing", "info": "Informatie"},
-            "en": {"error": "Error", "warning": "Warning", "info": "Information"}}
-STATUS = {"nl": {"accepted": "Geaccepteerd", "accepted_with_warnings": "Geaccepteerd, met open waarschuwingen",
-                 "rejected": "Afgewezen", "superseded": "Vervangen door een nieuwere versie"},
-          "en": {"accepted": "Accepted", "accepted_with_warnings": "Accepted, with open warnings",
-                 "rejected": "Rejected", "superseded": "Superseded by a newer version"}}
+SEVERITY = {
+    "nl": {"error": "Fout", "warning": "Waarschuwing", "info": "Informatie"},
+    "en": {"error": "Error", "warning": "Warning", "info": "Information"},
+}
+STATUS = {
+    "nl": {
+        "accepted": "Geaccepteerd",
+        "accepted_with_warnings": "Geaccepteerd, met open waarschuwingen",
+        "rejected": "Afgewezen",
+        "superseded": "Vervangen door een nieuwere versie",
+    },
+    "en": {
+        "accepted": "Accepted",
+        "accepted_with_warnings": "Accepted, with open warnings",
+        "rejected": "Rejected",
+        "superseded": "Superseded by a newer version",
+    },
+}
 
 
 def feedback_path(reports: Path, year: int, org_code: str, version: int, lang: str = "nl") -> Path:
@@ -28,8 +40,10 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
     row = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]).fetchone()
     sub = dict(zip(cols, row))
     fcols = [d[0] for d in con.execute("SELECT * FROM findings LIMIT 0").description]
-    findings = [dict(zip(fcols, r)) for r in con.execute(
-        "SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id]).fetchall()]
+    findings = [
+        dict(zip(fcols, r))
+        for r in con.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id]).fetchall()
+    ]
     org = con.execute("SELECT name FROM organisations WHERE org_code = ?", [sub["org_code"]]).fetchone()
     reg = registry()
     order = {"error": 0, "warning": 1, "info": 2}
@@ -37,44 +51,66 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
     for f in findings:
         if f["sheet"]:
             s = reg.sheet(f["sheet"])
-            title = (s.name_nl if lang == "nl" else s.name_en)
-            title = (f"Blad {title}" if lang == "nl" else f"Sheet {title}")
+            title = s.name_nl if lang == "nl" else s.name_en
+            title = f"Blad {title}" if lang == "nl" else f"Sheet {title}"
         else:
             title = "Bestand" if lang == "nl" else "File"
         groups.setdefault(title, []).append(f)
     ordered = sorted(groups.items(), key=lambda kv: (min(order[f["severity"]] for f in kv[1]), kv[0]))
     nl = lang == "nl"
     if sub["status"] == "rejected":
-        advice = ("Uw levering is afgewezen. Herstel de fouten hieronder en lever het bestand opnieuw aan; "
-                  "tot dan blijft een eerder geaccepteerde versie van kracht." if nl else
-                  "Your submission was rejected. Fix the errors below and deliver the file again; until then an "
-                  "earlier accepted version stays in force.")
+        advice = (
+            "Uw levering is afgewezen. Herstel de fouten hieronder en lever het bestand opnieuw aan; "
+            "tot dan blijft een eerder geaccepteerde versie van kracht."
+            if nl
+            else "Your submission was rejected. Fix the errors below and deliver the file again; until then an "
+            "earlier accepted version stays in force."
+        )
     elif sub["n_warnings"] > sub["n_warnings_explained"]:
-        advice = ("Uw levering is geaccepteerd. Er zijn waarschuwingen zonder toelichting: controleer de waarden en "
-                  "geef een toelichting op blad Toelichting." if nl else
-                  "Your submission was accepted. Some warnings have no explanation: check the values and explain "
-                  "them on the Explanations sheet.")
+        advice = (
+            "Uw levering is geaccepteerd. Er zijn waarschuwingen zonder toelichting: controleer de waarden en "
+            "geef een toelichting op blad Toelichting."
+            if nl
+            else "Your submission was accepted. Some warnings have no explanation: check the values and explain "
+            "them on the Explanations sheet."
+        )
     else:
         advice = "Uw levering is geaccepteerd." if nl else "Your submission was accepted."
-    title = (f"Terugkoppeling aanlevering {sub['org_code']} {sub['year']}" if nl
-             else f"Submission feedback {sub['org_code']} {sub['year']}")
+    title = (
+        f"Terugkoppeling aanlevering {sub['org_code']} {sub['year']}"
+        if nl
+        else f"Submission feedback {sub['org_code']} {sub['year']}"
+    )
     return render(
-        "feedback.html", lang=lang, title=title,
-        subtitle="Rijksbrede Benchmarkgroep — validatie van de aanlevering" if nl else "Rijksbrede Benchmarkgroep — submission validation",
+        "feedback.html",
+        lang=lang,
+        title=title,
+        subtitle="Rijksbrede Benchmarkgroep — validatie van de aanlevering"
+        if nl
+        else "Rijksbrede Benchmarkgroep — submission validation",
         confidential="Vertrouwelijk" if nl else "Confidential",
-        sub=sub, org_name=org[0] if org else None, status_text=STATUS[lang].get(sub["status"], sub["status"]),
-        groups=[{"title": t, "findings": items} for t, items in ordered], severity_labels=SEVERITY[lang], advice=advice,
+        sub=sub,
+        org_name=org[0] if org else None,
+        status_text=STATUS[lang].get(sub["status"], sub["status"]),
+        groups=[{"title": t, "findings": items} for t, items in ordered],
+        severity_labels=SEVERITY[lang],
+        advice=advice,
     )
 
 
-def write_feedback(con: duckdb.DuckDBPyConnection, reports: Path, submission_ids: list[int] | None = None,
-                   langs: tuple[str, ...] = ("nl",)) -> list[Path]:
+def write_feedback(
+    con: duckdb.DuckDBPyConnection,
+    reports: Path,
+    submission_ids: list[int] | None = None,
+    langs: tuple[str, ...] = ("nl",),
+) -> list[Path]:
     if submission_ids is None:
         submission_ids = [r[0] for r in con.execute("SELECT submission_id FROM submissions ORDER BY 1").fetchall()]
     out = []
     for sid in submission_ids:
         org, year, version = con.execute(
-            "SELECT org_code, year, version FROM submissions WHERE submission_id = ?", [sid]).fetchone()
+            "SELECT org_code, year, version FROM submissions WHERE submission_id = ?", [sid]
+        ).fetchone()
         for lang in langs:
             path = feedback_path(reports, year, org, version, lang)
             atomic_write_text(path, render_feedback(con, sid, lang))
@@ -86,10 +122,13 @@ def write_pending(ws, submission_ids: list[int]) -> list[Path]:
     """Feedback pages (Dutch and English) for the given new submissions, and for any submission whose page is
     missing (an earlier run that stopped before writing it)."""
     from pipeline.core import warehouse
+
     con = warehouse.connect(ws.db_path)
     try:
         todo = set(submission_ids)
-        for sid, org, y, version in con.execute("SELECT submission_id, org_code, year, version FROM submissions").fetchall():
+        for sid, org, y, version in con.execute(
+            "SELECT submission_id, org_code, year, version FROM submissions"
+        ).fetchall():
             if not all(feedback_path(ws.reports, y, org, version, lang).exists() for lang in ("nl", "en")):
                 todo.add(sid)
         return write_feedback(con, ws.reports, sorted(todo), langs=("nl", "en")) if todo else []

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -25,8 +26,14 @@ from pipeline.report.visible import visible
 Figure = dict[str, Any]
 
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
 }
 OWN = OKABE_ITO["blue"]
 MEDIAN = OKABE_ITO["black"]
@@ -37,36 +44,78 @@ CLUSTER_BAND = "rgba(230,159,0,0.30)"
 GRID = "#e3e3e3"
 CLUSTER_COLOURS = [OKABE_ITO[c] for c in ("blue", "orange", "green", "purple", "vermillion")]
 QUARTILE_COLOURS = {1: OKABE_ITO["blue"], 2: OKABE_ITO["sky"], 3: OKABE_ITO["orange"], 4: OKABE_ITO["vermillion"]}
-STATE_COLOURS = {"accepted": OKABE_ITO["green"], "accepted_with_warnings": OKABE_ITO["orange"],
-                 "rejected": OKABE_ITO["vermillion"], "missing": "#9a9a9a"}
+STATE_COLOURS = {
+    "accepted": OKABE_ITO["green"],
+    "accepted_with_warnings": OKABE_ITO["orange"],
+    "rejected": OKABE_ITO["vermillion"],
+    "missing": "#9a9a9a",
+}
 
-CONFIG = {"showSendToCloud": False, "displaylogo": False, "responsive": True,
-          "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+CONFIG = {
+    "showSendToCloud": False,
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
 
 TEXT = {
     "nl": {
-        "all": "Alle leden", "own": "Uw organisatie", "median": "Mediaan alle leden",
-        "band": "Middelste helft alle leden (p25–p75)", "cluster_median": "Mediaan cluster",
-        "cluster_band": "Middelste helft cluster (p25–p75)", "members": "Leden (anoniem)", "year": "Jaar",
-        "ci": "95%-betrouwbaarheidsinterval", "percentile": "Percentiel (100 = beste)",
-        "theme_mean": "Gemiddeld percentiel thema", "quartile": "Kwartiel", "best": "beste", "worst": "minste",
-        "rank": "Positie (1 = beste)", "rank_interval": "Rangorde-interval (5%–95%)", "median_rank": "Mediane positie",
-        "nominal_rank": "Positie in de index", "completeness": "Indicatoren met een waarde (%)",
-        "relative": "Clustermediaan als % van de mediaan van alle leden", "value": "Waarde",
-        "states": {"accepted": "Geaccepteerd", "accepted_with_warnings": "Open waarschuwingen",
-                   "rejected": "Afgewezen", "missing": "Niet aangeleverd"},
+        "all": "Alle leden",
+        "own": "Uw organisatie",
+        "median": "Mediaan alle leden",
+        "band": "Middelste helft alle leden (p25–p75)",
+        "cluster_median": "Mediaan cluster",
+        "cluster_band": "Middelste helft cluster (p25–p75)",
+        "members": "Leden (anoniem)",
+        "year": "Jaar",
+        "ci": "95%-betrouwbaarheidsinterval",
+        "percentile": "Percentiel (100 = beste)",
+        "theme_mean": "Gemiddeld percentiel thema",
+        "quartile": "Kwartiel",
+        "best": "beste",
+        "worst": "minste",
+        "rank": "Positie (1 = beste)",
+        "rank_interval": "Rangorde-interval (5%–95%)",
+        "median_rank": "Mediane positie",
+        "nominal_rank": "Positie in de index",
+        "completeness": "Indicatoren met een waarde (%)",
+        "relative": "Clustermediaan als % van de mediaan van alle leden",
+        "value": "Waarde",
+        "states": {
+            "accepted": "Geaccepteerd",
+            "accepted_with_warnings": "Open waarschuwingen",
+            "rejected": "Afgewezen",
+            "missing": "Niet aangeleverd",
+        },
     },
     "en": {
-        "all": "All members", "own": "Your organisation", "median": "Median of all members",
-        "band": "Middle half of all members (p25–p75)", "cluster_median": "Cluster median",
-        "cluster_band": "Middle half of cluster (p25–p75)", "members": "Members (anonymous)", "year": "Year",
-        "ci": "95% confidence interval", "percentile": "Percentile (100 = best)",
-        "theme_mean": "Theme mean percentile", "quartile": "Quartile", "best": "best", "worst": "worst",
-        "rank": "Position (1 = best)", "rank_interval": "Rank interval (5%–95%)", "median_rank": "Median position",
-        "nominal_rank": "Position in the index", "completeness": "Indicators with a value (%)",
-        "relative": "Cluster median as % of the median of all members", "value": "Value",
-        "states": {"accepted": "Accepted", "accepted_with_warnings": "Open warnings",
-                   "rejected": "Rejected", "missing": "Not submitted"},
+        "all": "All members",
+        "own": "Your organisation",
+        "median": "Median of all members",
+        "band": "Middle half of all members (p25–p75)",
+        "cluster_median": "Cluster median",
+        "cluster_band": "Middle half of cluster (p25–p75)",
+        "members": "Members (anonymous)",
+        "year": "Year",
+        "ci": "95% confidence interval",
+        "percentile": "Percentile (100 = best)",
+        "theme_mean": "Theme mean percentile",
+        "quartile": "Quartile",
+        "best": "best",
+        "worst": "worst",
+        "rank": "Position (1 = best)",
+        "rank_interval": "Rank interval (5%–95%)",
+        "median_rank": "Median position",
+        "nominal_rank": "Position in the index",
+        "completeness": "Indicators with a value (%)",
+        "relative": "Cluster median as % of the median of all members",
+        "value": "Value",
+        "states": {
+            "accepted": "Accepted",
+            "accepted_with_warnings": "Open warnings",
+            "rejected": "Rejected",
+            "missing": "Not submitted",
+        },
     },
 }
 
@@ -83,17 +132,25 @@ def value_format(decimals: int) -> str:
 
 
 def _axis(**extra: Any) -> dict[str, Any]:
-    axis = {"automargin": True, "gridcolor": GRID, "zeroline": False, "linecolor": "#767676",
-            "ticks": "outside", "showline": True}
+    axis = {
+        "automargin": True,
+        "gridcolor": GRID,
+        "zeroline": False,
+        "linecolor": "#767676",
+        "ticks": "outside",
+        "showline": True,
+    }
     axis.update(extra)
     return axis
 
 
 def _layout(lang: str, height: int, **extra: Any) -> dict[str, Any]:
     layout = {
-        "height": height, "separators": ",." if lang == "nl" else ".,",
+        "height": height,
+        "separators": ",." if lang == "nl" else ".,",
         "font": {"family": "Liberation Sans, Arial, Helvetica, sans-serif", "size": 13, "color": "#1b1b1b"},
-        "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": "#1b1b1b"}},
@@ -102,16 +159,46 @@ def _layout(lang: str, height: int, **extra: Any) -> dict[str, Any]:
     return layout
 
 
-def _band_shape(x0: float, x1: float, y0: float, y1: float, colour: str, name: str, xref: str = "x",
-                yref: str = "y") -> dict[str, Any]:
-    return {"type": "rect", "xref": xref, "yref": yref, "x0": x0, "x1": x1, "y0": y0, "y1": y1,
-            "fillcolor": colour, "line": {"width": 0}, "layer": "below", "showlegend": True, "name": name}
+def _band_shape(
+    x0: float, x1: float, y0: float, y1: float, colour: str, name: str, xref: str = "x", yref: str = "y"
+) -> dict[str, Any]:
+    return {
+        "type": "rect",
+        "xref": xref,
+        "yref": yref,
+        "x0": x0,
+        "x1": x1,
+        "y0": y0,
+        "y1": y1,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": "below",
+        "showlegend": True,
+        "name": name,
+    }
 
 
-def _line_shape(x: float, y0: float, y1: float, colour: str, name: str | None, xref: str = "x", yref: str = "y",
-                dash: str = "solid", width: int = 3) -> dict[str, Any]:
-    shape = {"type": "line", "xref": xref, "yref": yref, "x0": x, "x1": x, "y0": y0, "y1": y1,
-             "line": {"color": colour, "width": width, "dash": dash}}
+def _line_shape(
+    x: float,
+    y0: float,
+    y1: float,
+    colour: str,
+    name: str | None,
+    xref: str = "x",
+    yref: str = "y",
+    dash: str = "solid",
+    width: int = 3,
+) -> dict[str, Any]:
+    shape = {
+        "type": "line",
+        "xref": xref,
+        "yref": yref,
+        "x0": x,
+        "x1": x,
+        "y0": y0,
+        "y1": y1,
+        "line": {"color": colour, "width": width, "dash": dash},
+    }
     if name:
         shape.update(showlegend=True, name=name)
     return shape
@@ -122,21 +209,58 @@ def _trend_traces(trend: Sequence[dict[str, Any]], fmt: str, t: dict[str, Any], 
     years = [r["year"] for r in trend]
     xa, ya = f"x{axis}", f"y{axis}"
     return [
-        {"type": "scatter", "x": years, "y": [r["p25"] for r in trend], "mode": "lines", "line": {"width": 0},
-         "xaxis": xa, "yaxis": ya, "showlegend": False, "hoverinfo": "skip", "connectgaps": False},
-        {"type": "scatter", "x": years, "y": [r["p75"] for r in trend], "mode": "lines", "line": {"width": 0},
-         "fill": "tonexty", "fillcolor": BAND, "xaxis": xa, "yaxis": ya, "name": t["band"], "hoverinfo": "skip",
-         "showlegend": False, "connectgaps": False},
-        {"type": "scatter", "x": years, "y": [r["median"] for r in trend], "mode": "lines+markers",
-         "line": {"color": MEDIAN, "dash": "dash", "width": 2}, "marker": {"color": MEDIAN, "size": 6},
-         "xaxis": xa, "yaxis": ya, "name": t["median"], "showlegend": False,
-         "hovertemplate": f"{plain(t['median'])} %{{x}}: %{{y:{fmt}}}<extra></extra>"},
+        {
+            "type": "scatter",
+            "x": years,
+            "y": [r["p25"] for r in trend],
+            "mode": "lines",
+            "line": {"width": 0},
+            "xaxis": xa,
+            "yaxis": ya,
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "connectgaps": False,
+        },
+        {
+            "type": "scatter",
+            "x": years,
+            "y": [r["p75"] for r in trend],
+            "mode": "lines",
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": BAND,
+            "xaxis": xa,
+            "yaxis": ya,
+            "name": t["band"],
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "connectgaps": False,
+        },
+        {
+            "type": "scatter",
+            "x": years,
+            "y": [r["median"] for r in trend],
+            "mode": "lines+markers",
+            "line": {"color": MEDIAN, "dash": "dash", "width": 2},
+            "marker": {"color": MEDIAN, "size": 6},
+            "xaxis": xa,
+            "yaxis": ya,
+            "name": t["median"],
+            "showlegend": False,
+            "hovertemplate": f"{plain(t['median'])} %{{x}}: %{{y:{fmt}}}<extra></extra>",
+        },
     ]
 
 
-def indicator_overview(points: Sequence[dict[str, Any]], stats: dict[str, Any] | None,
-                       trend: Sequence[dict[str, Any]], clusters: Sequence[tuple[str, str]], decimals: int,
-                       unit_label: str, lang: str) -> Figure:
+def indicator_overview(
+    points: Sequence[dict[str, Any]],
+    stats: dict[str, Any] | None,
+    trend: Sequence[dict[str, Any]],
+    clusters: Sequence[tuple[str, str]],
+    decimals: int,
+    unit_label: str,
+    lang: str,
+) -> Figure:
     """Analyst view of one indicator: every member by name (left) and the median with band over the years (right).
 
     ``points``: dicts with label (short name), name, value, ci_low, ci_high, cluster; already sorted best first.
@@ -151,17 +275,28 @@ def indicator_overview(points: Sequence[dict[str, Any]], stats: dict[str, Any] |
         if not mine:
             continue
         trace: dict[str, Any] = {
-            "type": "scatter", "mode": "markers", "name": plain(label),
-            "x": [p["value"] for p in mine], "y": [plain(p["label"]) for p in mine],
+            "type": "scatter",
+            "mode": "markers",
+            "name": plain(label),
+            "x": [p["value"] for p in mine],
+            "y": [plain(p["label"]) for p in mine],
             "hovertext": [plain(p["name"]) for p in mine],
             "hovertemplate": f"%{{hovertext}}<br>%{{x:{fmt}}}<extra></extra>",
-            "marker": {"color": CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)], "size": 9,
-                       "line": {"color": "#ffffff", "width": 1}},
+            "marker": {
+                "color": CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)],
+                "size": 9,
+                "line": {"color": "#ffffff", "width": 1},
+            },
         }
         if any(p["ci_low"] is not None for p in mine):
-            trace["error_x"] = {"type": "data", "symmetric": False, "color": "#555555", "thickness": 1,
-                                "array": [None if p["ci_high"] is None else p["ci_high"] - p["value"] for p in mine],
-                                "arrayminus": [None if p["ci_low"] is None else p["value"] - p["ci_low"] for p in mine]}
+            trace["error_x"] = {
+                "type": "data",
+                "symmetric": False,
+                "color": "#555555",
+                "thickness": 1,
+                "array": [None if p["ci_high"] is None else p["ci_high"] - p["value"] for p in mine],
+                "arrayminus": [None if p["ci_low"] is None else p["value"] - p["ci_low"] for p in mine],
+            }
         data.append(trace)
     data.extend(_trend_traces(trend, fmt, t))
     shapes = []
@@ -169,22 +304,43 @@ def indicator_overview(points: Sequence[dict[str, Any]], stats: dict[str, Any] |
         shapes.append(_band_shape(stats["p25"], stats["p75"], 0, 1, BAND, t["band"], yref="y domain"))
         shapes.append(_line_shape(stats["median"], 0, 1, MEDIAN, t["median"], yref="y domain", dash="dash", width=2))
     height = max(320, 17 * len(points) + 130)
-    return {"data": data, "layout": _layout(
-        lang, height, shapes=shapes,
-        xaxis=_axis(domain=[0, 0.56], title={"text": plain(unit_label)}, tickformat=fmt),
-        yaxis=_axis(type="category", categoryorder="array", categoryarray=[plain(o) for o in reversed(order)],
-                    tickmode="array", tickvals=[plain(o) for o in order], tickfont={"size": 11}, ticks="",
-                    showgrid=True),
-        xaxis2=_axis(domain=[0.66, 1], anchor="y2", title={"text": t["year"]}, tickformat="d", dtick=1),
-        yaxis2=_axis(anchor="x2", tickformat=fmt, title={"text": plain(unit_label)}),
-    )}
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            height,
+            shapes=shapes,
+            xaxis=_axis(domain=[0, 0.56], title={"text": plain(unit_label)}, tickformat=fmt),
+            yaxis=_axis(
+                type="category",
+                categoryorder="array",
+                categoryarray=[plain(o) for o in reversed(order)],
+                tickmode="array",
+                tickvals=[plain(o) for o in order],
+                tickfont={"size": 11},
+                ticks="",
+                showgrid=True,
+            ),
+            xaxis2=_axis(domain=[0.66, 1], anchor="y2", title={"text": t["year"]}, tickformat="d", dtick=1),
+            yaxis2=_axis(anchor="x2", tickformat=fmt, title={"text": plain(unit_label)}),
+        ),
+    }
 
 
-def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats: dict[str, Any] | None,
-                       cluster: dict[str, Any] | None, own_trend: Sequence[dict[str, Any]],
-                       trend: Sequence[dict[str, Any]], cluster_trend: Sequence[dict[str, Any]], decimals: int,
-                       unit_label: str, lang: str, cluster_label: str = "",
-                       peer_names: Sequence[str] | None = None) -> Figure:
+def indicator_position(
+    own: dict[str, Any] | None,
+    peers: Sequence[float],
+    stats: dict[str, Any] | None,
+    cluster: dict[str, Any] | None,
+    own_trend: Sequence[dict[str, Any]],
+    trend: Sequence[dict[str, Any]],
+    cluster_trend: Sequence[dict[str, Any]],
+    decimals: int,
+    unit_label: str,
+    lang: str,
+    cluster_label: str = "",
+    peer_names: Sequence[str] | None = None,
+) -> Figure:
     """One organisation against the benchmark: position this year (left) and trend (right).
 
     ``peers`` are the values of all members (including the organisation itself) as ``disclosure.MemberView.peers``
@@ -201,10 +357,14 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
     if peers:
         jitter = [((i % 5) - 2) * 0.07 for i in range(len(peers))]
         trace: dict[str, Any] = {
-            "type": "scatter", "mode": "markers", "name": t["members"], "x": list(peers),
+            "type": "scatter",
+            "mode": "markers",
+            "name": t["members"],
+            "x": list(peers),
             "y": [rows["all"] + j for j in jitter],
             "marker": {"color": PEER, "size": 8, "opacity": 0.75, "symbol": "circle-open", "line": {"width": 1.5}},
-            "hoverinfo": "skip", "legendgroup": "peers",
+            "hoverinfo": "skip",
+            "legendgroup": "peers",
         }
         if peer_names is not None:
             trace.pop("hoverinfo")
@@ -213,131 +373,283 @@ def indicator_position(own: dict[str, Any] | None, peers: Sequence[float], stats
         data.append(trace)
     if stats:
         if stats.get("p25") is not None and stats.get("p75") is not None:
-            shapes.append(_band_shape(stats["p25"], stats["p75"], rows["all"] - 0.32, rows["all"] + 0.32, BAND,
-                                      t["band"]))
-        shapes.append(_line_shape(stats["median"], rows["all"] - 0.38, rows["all"] + 0.38, MEDIAN, t["median"],
-                                  dash="dash", width=2))
+            shapes.append(
+                _band_shape(stats["p25"], stats["p75"], rows["all"] - 0.32, rows["all"] + 0.32, BAND, t["band"])
+            )
+        shapes.append(
+            _line_shape(
+                stats["median"], rows["all"] - 0.38, rows["all"] + 0.38, MEDIAN, t["median"], dash="dash", width=2
+            )
+        )
     if cluster:
         ticks.append((rows["cluster"], cluster_label or t["cluster_median"]))
         if cluster.get("p25") is not None and cluster.get("p75") is not None:
-            shapes.append(_band_shape(cluster["p25"], cluster["p75"], rows["cluster"] - 0.32, rows["cluster"] + 0.32,
-                                      CLUSTER_BAND, t["cluster_band"]))
-        shapes.append(_line_shape(cluster["median"], rows["cluster"] - 0.38, rows["cluster"] + 0.38, CLUSTER,
-                                  None, dash="dot", width=3))
+            shapes.append(
+                _band_shape(
+                    cluster["p25"],
+                    cluster["p75"],
+                    rows["cluster"] - 0.32,
+                    rows["cluster"] + 0.32,
+                    CLUSTER_BAND,
+                    t["cluster_band"],
+                )
+            )
+        shapes.append(
+            _line_shape(
+                cluster["median"], rows["cluster"] - 0.38, rows["cluster"] + 0.38, CLUSTER, None, dash="dot", width=3
+            )
+        )
     ticks.append((rows["own"], t["own"]))
     if own and own.get("value") is not None:
-        marker = {"type": "scatter", "mode": "markers", "name": t["own"], "x": [own["value"]], "y": [rows["own"]],
-                  "marker": {"color": OWN, "size": 14, "symbol": "diamond", "line": {"color": "#ffffff", "width": 1}},
-                  "hovertemplate": f"{plain(t['own'])}: %{{x:{fmt}}}<extra></extra>"}
+        marker = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": t["own"],
+            "x": [own["value"]],
+            "y": [rows["own"]],
+            "marker": {"color": OWN, "size": 14, "symbol": "diamond", "line": {"color": "#ffffff", "width": 1}},
+            "hovertemplate": f"{plain(t['own'])}: %{{x:{fmt}}}<extra></extra>",
+        }
         if own.get("ci_low") is not None and own.get("ci_high") is not None:
-            marker["error_x"] = {"type": "data", "symmetric": False, "color": OWN, "thickness": 2,
-                                 "array": [own["ci_high"] - own["value"]], "arrayminus": [own["value"] - own["ci_low"]]}
+            marker["error_x"] = {
+                "type": "data",
+                "symmetric": False,
+                "color": OWN,
+                "thickness": 2,
+                "array": [own["ci_high"] - own["value"]],
+                "arrayminus": [own["value"] - own["ci_low"]],
+            }
         data.append(marker)
-        data.append({"type": "scatter", "mode": "markers", "x": [own["value"]], "y": [rows["all"]],
-                     "marker": {"color": OWN, "size": 12, "symbol": "diamond"}, "showlegend": False,
-                     "hoverinfo": "skip"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [own["value"]],
+                "y": [rows["all"]],
+                "marker": {"color": OWN, "size": 12, "symbol": "diamond"},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
     data.extend(_trend_traces(trend, fmt, t))
     if any(r.get("median") is not None for r in cluster_trend):
-        data.append({"type": "scatter", "x": [r["year"] for r in cluster_trend],
-                     "y": [r.get("median") for r in cluster_trend], "mode": "lines+markers", "connectgaps": False,
-                     "line": {"color": CLUSTER, "width": 2, "dash": "dot"}, "marker": {"color": CLUSTER, "size": 6},
-                     "xaxis": "x2", "yaxis": "y2", "name": t["cluster_median"],
-                     "hovertemplate": f"{plain(t['cluster_median'])} %{{x}}: %{{y:{fmt}}}<extra></extra>"})
+        data.append(
+            {
+                "type": "scatter",
+                "x": [r["year"] for r in cluster_trend],
+                "y": [r.get("median") for r in cluster_trend],
+                "mode": "lines+markers",
+                "connectgaps": False,
+                "line": {"color": CLUSTER, "width": 2, "dash": "dot"},
+                "marker": {"color": CLUSTER, "size": 6},
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "name": t["cluster_median"],
+                "hovertemplate": f"{plain(t['cluster_median'])} %{{x}}: %{{y:{fmt}}}<extra></extra>",
+            }
+        )
     if own_trend:
         line: dict[str, Any] = {
-            "type": "scatter", "x": [r["year"] for r in own_trend], "y": [r["value"] for r in own_trend],
-            "mode": "lines+markers", "connectgaps": False, "line": {"color": OWN, "width": 3},
-            "marker": {"color": OWN, "size": 9, "symbol": "diamond"}, "xaxis": "x2", "yaxis": "y2",
-            "showlegend": False, "hovertemplate": f"{plain(t['own'])} %{{x}}: %{{y:{fmt}}}<extra></extra>"}
+            "type": "scatter",
+            "x": [r["year"] for r in own_trend],
+            "y": [r["value"] for r in own_trend],
+            "mode": "lines+markers",
+            "connectgaps": False,
+            "line": {"color": OWN, "width": 3},
+            "marker": {"color": OWN, "size": 9, "symbol": "diamond"},
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "showlegend": False,
+            "hovertemplate": f"{plain(t['own'])} %{{x}}: %{{y:{fmt}}}<extra></extra>",
+        }
         if any(r.get("ci_low") is not None for r in own_trend):
-            line["error_y"] = {"type": "data", "symmetric": False, "color": OWN, "thickness": 1.5,
-                               "array": [None if r.get("ci_high") is None or r["value"] is None
-                                         else r["ci_high"] - r["value"] for r in own_trend],
-                               "arrayminus": [None if r.get("ci_low") is None or r["value"] is None
-                                              else r["value"] - r["ci_low"] for r in own_trend]}
+            line["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "color": OWN,
+                "thickness": 1.5,
+                "array": [
+                    None if r.get("ci_high") is None or r["value"] is None else r["ci_high"] - r["value"]
+                    for r in own_trend
+                ],
+                "arrayminus": [
+                    None if r.get("ci_low") is None or r["value"] is None else r["value"] - r["ci_low"]
+                    for r in own_trend
+                ],
+            }
         data.append(line)
     tickvals, ticktext = zip(*ticks, strict=True)
-    return {"data": data, "layout": _layout(
-        lang, 330, shapes=shapes,
-        xaxis=_axis(domain=[0, 0.56], title={"text": plain(unit_label)}, tickformat=fmt),
-        yaxis=_axis(range=[-0.6, 2.6], tickvals=list(tickvals), ticktext=[plain(x) for x in ticktext], ticks="",
-                    showgrid=False, fixedrange=True),
-        xaxis2=_axis(domain=[0.66, 1], anchor="y2", title={"text": t["year"]}, tickformat="d", dtick=1),
-        yaxis2=_axis(anchor="x2", tickformat=fmt, title={"text": plain(unit_label)}),
-    )}
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            330,
+            shapes=shapes,
+            xaxis=_axis(domain=[0, 0.56], title={"text": plain(unit_label)}, tickformat=fmt),
+            yaxis=_axis(
+                range=[-0.6, 2.6],
+                tickvals=list(tickvals),
+                ticktext=[plain(x) for x in ticktext],
+                ticks="",
+                showgrid=False,
+                fixedrange=True,
+            ),
+            xaxis2=_axis(domain=[0.66, 1], anchor="y2", title={"text": t["year"]}, tickformat="d", dtick=1),
+            yaxis2=_axis(anchor="x2", tickformat=fmt, title={"text": plain(unit_label)}),
+        ),
+    }
 
 
-def quartile_heatmap(org_labels: Sequence[str], org_names: Sequence[str], indicator_labels: Sequence[str],
-                     indicator_names: Sequence[str], quartiles: Sequence[Sequence[int | None]],
-                     values: Sequence[Sequence[str]], lang: str) -> Figure:
+def quartile_heatmap(
+    org_labels: Sequence[str],
+    org_names: Sequence[str],
+    indicator_labels: Sequence[str],
+    indicator_names: Sequence[str],
+    quartiles: Sequence[Sequence[int | None]],
+    values: Sequence[Sequence[str]],
+    lang: str,
+) -> Figure:
     """Organisations × indicators, coloured by quartile (1 = best); the quartile number is printed in each cell."""
     t = TEXT[lang]
     scale = []
     for q in range(1, 5):
         scale += [[(q - 1) / 4, QUARTILE_COLOURS[q]], [q / 4, QUARTILE_COLOURS[q]]]
-    custom = [[[plain(org_names[i]), plain(indicator_names[j]), values[i][j]] for j in range(len(indicator_labels))]
-              for i in range(len(org_labels))]
+    custom = [
+        [[plain(org_names[i]), plain(indicator_names[j]), values[i][j]] for j in range(len(indicator_labels))]
+        for i in range(len(org_labels))
+    ]
     height = max(420, 19 * len(org_labels) + 200)
-    return {"data": [{
-        "type": "heatmap", "z": [list(r) for r in quartiles], "x": [plain(x) for x in indicator_labels],
-        "y": [plain(y) for y in org_labels], "zmin": 0.5, "zmax": 4.5, "colorscale": scale, "xgap": 1, "ygap": 1,
-        "customdata": custom, "texttemplate": "%{z}", "textfont": {"color": "#000000"}, "hoverongaps": False,
-        "hovertemplate": f"%{{customdata[0]}}<br>%{{customdata[1]}}: %{{customdata[2]}}<br>{t['quartile']} %{{z}}"
-                         "<extra></extra>",
-        "colorbar": {"title": {"text": t["quartile"]}, "tickvals": [1, 2, 3, 4],
-                     "ticktext": [f"1 ({t['best']})", "2", "3", f"4 ({t['worst']})"], "thickness": 14},
-    }], "layout": _layout(
-        lang, height,
-        xaxis=_axis(side="top", tickangle=-50, showgrid=False, showline=False, ticks=""),
-        yaxis=_axis(autorange="reversed", showgrid=False, showline=False, ticks="", tickmode="array",
-                    tickvals=[plain(y) for y in org_labels], tickfont={"size": 11}),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-    )}
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": [list(r) for r in quartiles],
+                "x": [plain(x) for x in indicator_labels],
+                "y": [plain(y) for y in org_labels],
+                "zmin": 0.5,
+                "zmax": 4.5,
+                "colorscale": scale,
+                "xgap": 1,
+                "ygap": 1,
+                "customdata": custom,
+                "texttemplate": "%{z}",
+                "textfont": {"color": "#000000"},
+                "hoverongaps": False,
+                "hovertemplate": f"%{{customdata[0]}}<br>%{{customdata[1]}}: %{{customdata[2]}}<br>{t['quartile']} %{{z}}"
+                "<extra></extra>",
+                "colorbar": {
+                    "title": {"text": t["quartile"]},
+                    "tickvals": [1, 2, 3, 4],
+                    "ticktext": [f"1 ({t['best']})", "2", "3", f"4 ({t['worst']})"],
+                    "thickness": 14,
+                },
+            }
+        ],
+        "layout": _layout(
+            lang,
+            height,
+            xaxis=_axis(side="top", tickangle=-50, showgrid=False, showline=False, ticks=""),
+            yaxis=_axis(
+                autorange="reversed",
+                showgrid=False,
+                showline=False,
+                ticks="",
+                tickmode="array",
+                tickvals=[plain(y) for y in org_labels],
+                tickfont={"size": 11},
+            ),
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        ),
+    }
 
 
-def share_heatmap(row_labels: Sequence[str], row_names: Sequence[str], column_labels: Sequence[str],
-                  z: Sequence[Sequence[float | None]], colorbar_title: str, lang: str) -> Figure:
+def share_heatmap(
+    row_labels: Sequence[str],
+    row_names: Sequence[str],
+    column_labels: Sequence[str],
+    z: Sequence[Sequence[float | None]],
+    colorbar_title: str,
+    lang: str,
+) -> Figure:
     """Rows × columns of shares between 0 and 1 (for example total sensitivity indices), the share printed
     in each cell; a light-to-dark blue scale that reads in greyscale too."""
     custom = [[plain(row_names[i]) for _ in column_labels] for i in range(len(row_labels))]
     height = max(360, 19 * len(row_labels) + 160)
-    return {"data": [{
-        "type": "heatmap", "z": [[None if v is None else round(float(v), 2) for v in r] for r in z],
-        "x": [plain(x) for x in column_labels], "y": [plain(y) for y in row_labels], "zmin": 0, "zmax": 1,
-        "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]], "xgap": 1, "ygap": 1,
-        "customdata": custom, "texttemplate": "%{z:.2f}", "hoverongaps": False,
-        "hovertemplate": "%{customdata}<br>%{x}: %{z:.2f}<extra></extra>",
-        "colorbar": {"title": {"text": plain(colorbar_title)}, "thickness": 14},
-    }], "layout": _layout(
-        lang, height,
-        xaxis=_axis(side="top", showgrid=False, showline=False, ticks=""),
-        yaxis=_axis(autorange="reversed", showgrid=False, showline=False, ticks="", tickmode="array",
-                    tickvals=[plain(y) for y in row_labels], tickfont={"size": 11}),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    )}
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": [[None if v is None else round(float(v), 2) for v in r] for r in z],
+                "x": [plain(x) for x in column_labels],
+                "y": [plain(y) for y in row_labels],
+                "zmin": 0,
+                "zmax": 1,
+                "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+                "xgap": 1,
+                "ygap": 1,
+                "customdata": custom,
+                "texttemplate": "%{z:.2f}",
+                "hoverongaps": False,
+                "hovertemplate": "%{customdata}<br>%{x}: %{z:.2f}<extra></extra>",
+                "colorbar": {"title": {"text": plain(colorbar_title)}, "thickness": 14},
+            }
+        ],
+        "layout": _layout(
+            lang,
+            height,
+            xaxis=_axis(side="top", showgrid=False, showline=False, ticks=""),
+            yaxis=_axis(
+                autorange="reversed",
+                showgrid=False,
+                showline=False,
+                ticks="",
+                tickmode="array",
+                tickvals=[plain(y) for y in row_labels],
+                tickfont={"size": 11},
+            ),
+            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        ),
+    }
 
 
-def cluster_medians(indicator_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-                    lang: str) -> Figure:
+def cluster_medians(
+    indicator_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], lang: str
+) -> Figure:
     """Per indicator the published cluster medians relative to the median of all members (100 = equal)."""
     t = TEXT[lang]
     data = []
     for i, (label, rel) in enumerate(series):
-        data.append({"type": "scatter", "mode": "markers", "name": plain(label), "x": list(rel),
-                     "y": [plain(x) for x in indicator_labels],
-                     "marker": {"color": CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)], "size": 10,
-                                "symbol": ["circle", "square", "diamond", "triangle-up", "x"][i % 5]},
-                     "hovertemplate": f"{plain(label)}<br>%{{y}}: %{{x:,.0f}}<extra></extra>"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": plain(label),
+                "x": list(rel),
+                "y": [plain(x) for x in indicator_labels],
+                "marker": {
+                    "color": CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)],
+                    "size": 10,
+                    "symbol": ["circle", "square", "diamond", "triangle-up", "x"][i % 5],
+                },
+                "hovertemplate": f"{plain(label)}<br>%{{y}}: %{{x:,.0f}}<extra></extra>",
+            }
+        )
     height = max(400, 22 * len(indicator_labels) + 160)
-    return {"data": data, "layout": _layout(
-        lang, height, shapes=[_line_shape(100, 0, 1, MEDIAN, None, yref="y domain", dash="dash", width=2)],
-        xaxis=_axis(title={"text": t["relative"]}, tickformat=",.0f"),
-        yaxis=_axis(type="category", autorange="reversed", ticks=""),
-    )}
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            height,
+            shapes=[_line_shape(100, 0, 1, MEDIAN, None, yref="y domain", dash="dash", width=2)],
+            xaxis=_axis(title={"text": t["relative"]}, tickformat=",.0f"),
+            yaxis=_axis(type="category", autorange="reversed", ticks=""),
+        ),
+    }
 
 
-def completeness(org_labels: Sequence[str], org_names: Sequence[str], pct: Sequence[float],
-                 states: Sequence[str], lang: str) -> Figure:
+def completeness(
+    org_labels: Sequence[str], org_names: Sequence[str], pct: Sequence[float], states: Sequence[str], lang: str
+) -> Figure:
     """Share of catalogue indicators with a value per organisation, coloured by submission state."""
     t = TEXT[lang]
     data = []
@@ -345,74 +657,155 @@ def completeness(org_labels: Sequence[str], org_names: Sequence[str], pct: Seque
         idx = [i for i, s in enumerate(states) if s == state]
         if not idx:
             continue
-        data.append({"type": "bar", "orientation": "h", "name": t["states"][state],
-                     "x": [pct[i] for i in idx], "y": [plain(org_labels[i]) for i in idx],
-                     "hovertext": [plain(org_names[i]) for i in idx],
-                     "hovertemplate": f"%{{hovertext}}<br>%{{x:,.0f}}% ({t['states'][state]})<extra></extra>",
-                     "marker": {"color": STATE_COLOURS[state]}})
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": t["states"][state],
+                "x": [pct[i] for i in idx],
+                "y": [plain(org_labels[i]) for i in idx],
+                "hovertext": [plain(org_names[i]) for i in idx],
+                "hovertemplate": f"%{{hovertext}}<br>%{{x:,.0f}}% ({t['states'][state]})<extra></extra>",
+                "marker": {"color": STATE_COLOURS[state]},
+            }
+        )
         if state != "accepted":
-            data[-1].update(text=[t["states"][state]] * len(idx), textposition="outside", cliponaxis=False,
-                            textfont={"size": 11, "color": "#1b1b1b"})
+            data[-1].update(
+                text=[t["states"][state]] * len(idx),
+                textposition="outside",
+                cliponaxis=False,
+                textfont={"size": 11, "color": "#1b1b1b"},
+            )
     height = max(360, 17 * len(org_labels) + 140)
-    return {"data": data, "layout": _layout(
-        lang, height, barmode="overlay",
-        xaxis=_axis(title={"text": t["completeness"]}, range=[0, 130], tickvals=[0, 20, 40, 60, 80, 100],
-                    tickformat=",.0f"),
-        yaxis=_axis(type="category", categoryorder="array", categoryarray=[plain(x) for x in reversed(org_labels)],
-                    tickmode="array", tickvals=[plain(x) for x in org_labels], tickfont={"size": 11}, ticks=""),
-    )}
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            height,
+            barmode="overlay",
+            xaxis=_axis(
+                title={"text": t["completeness"]}, range=[0, 130], tickvals=[0, 20, 40, 60, 80, 100], tickformat=",.0f"
+            ),
+            yaxis=_axis(
+                type="category",
+                categoryorder="array",
+                categoryarray=[plain(x) for x in reversed(org_labels)],
+                tickmode="array",
+                tickvals=[plain(x) for x in org_labels],
+                tickfont={"size": 11},
+                ticks="",
+            ),
+        ),
+    }
 
 
-def theme_profile(themes: Sequence[str], points: Sequence[dict[str, Any]], means: Sequence[float | None],
-                  lang: str) -> Figure:
+def theme_profile(
+    themes: Sequence[str], points: Sequence[dict[str, Any]], means: Sequence[float | None], lang: str
+) -> Figure:
     """Percentile of every ranked indicator, one row per theme, coloured by quartile; the theme mean as a bar."""
     t = TEXT[lang]
-    data: list[dict[str, Any]] = [{
-        "type": "bar", "orientation": "h", "x": list(means), "y": [plain(x) for x in themes],
-        "name": t["theme_mean"], "marker": {"color": "rgba(0,114,178,0.18)", "line": {"color": OWN, "width": 1}},
-        "hovertemplate": f"%{{y}}: %{{x:,.0f}}<extra>{plain(t['theme_mean'])}</extra>"}]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "x": list(means),
+            "y": [plain(x) for x in themes],
+            "name": t["theme_mean"],
+            "marker": {"color": "rgba(0,114,178,0.18)", "line": {"color": OWN, "width": 1}},
+            "hovertemplate": f"%{{y}}: %{{x:,.0f}}<extra>{plain(t['theme_mean'])}</extra>",
+        }
+    ]
     for q in range(1, 5):
         mine = [p for p in points if p["quartile"] == q]
         if not mine:
             continue
         suffix = f" ({t['best']})" if q == 1 else (f" ({t['worst']})" if q == 4 else "")
-        data.append({"type": "scatter", "mode": "markers", "name": f"{t['quartile']} {q}{suffix}",
-                     "x": [p["percentile"] for p in mine], "y": [plain(p["theme"]) for p in mine],
-                     "hovertext": [plain(p["name"]) for p in mine],
-                     "hovertemplate": "%{hovertext}: %{x:,.0f}<extra></extra>",
-                     "marker": {"color": QUARTILE_COLOURS[q], "size": 11,
-                                "symbol": ["circle", "square", "diamond", "triangle-up"][q - 1],
-                                "line": {"color": "#ffffff", "width": 1}}})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": f"{t['quartile']} {q}{suffix}",
+                "x": [p["percentile"] for p in mine],
+                "y": [plain(p["theme"]) for p in mine],
+                "hovertext": [plain(p["name"]) for p in mine],
+                "hovertemplate": "%{hovertext}: %{x:,.0f}<extra></extra>",
+                "marker": {
+                    "color": QUARTILE_COLOURS[q],
+                    "size": 11,
+                    "symbol": ["circle", "square", "diamond", "triangle-up"][q - 1],
+                    "line": {"color": "#ffffff", "width": 1},
+                },
+            }
+        )
     shapes = [_line_shape(x, 0, 1, "#9a9a9a", None, yref="y domain", dash="dot", width=1) for x in (25, 75)]
     shapes.append(_line_shape(50, 0, 1, MEDIAN, None, yref="y domain", dash="dash", width=1))
     height = max(300, 42 * len(themes) + 130)
-    return {"data": data, "layout": _layout(
-        lang, height, shapes=shapes, barmode="overlay",
-        xaxis=_axis(title={"text": t["percentile"]}, range=[-3, 103], tickvals=[0, 25, 50, 75, 100]),
-        yaxis=_axis(type="category", categoryorder="array", categoryarray=[plain(x) for x in reversed(themes)],
-                    ticks=""),
-    )}
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            height,
+            shapes=shapes,
+            barmode="overlay",
+            xaxis=_axis(title={"text": t["percentile"]}, range=[-3, 103], tickvals=[0, 25, 50, 75, 100]),
+            yaxis=_axis(
+                type="category", categoryorder="array", categoryarray=[plain(x) for x in reversed(themes)], ticks=""
+            ),
+        ),
+    }
 
 
-def rank_interval(rank: float, rank_lo: float, rank_hi: float, median_rank: float | None, n_units: int,
-                  lang: str) -> Figure:
+def rank_interval(
+    rank: float, rank_lo: float, rank_hi: float, median_rank: float | None, n_units: int, lang: str
+) -> Figure:
     """The organisation's position in the composite index with its 5%–95% rank interval."""
     t = TEXT[lang]
-    data = [{"type": "scatter", "mode": "markers", "name": t["nominal_rank"], "x": [rank], "y": [0],
-             "marker": {"color": OWN, "size": 16, "symbol": "diamond"},
-             "error_x": {"type": "data", "symmetric": False, "array": [rank_hi - rank],
-                         "arrayminus": [rank - rank_lo], "color": OWN, "thickness": 3, "width": 10},
-             "hovertemplate": f"{plain(t['nominal_rank'])}: %{{x:,.0f}}<extra></extra>"}]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": t["nominal_rank"],
+            "x": [rank],
+            "y": [0],
+            "marker": {"color": OWN, "size": 16, "symbol": "diamond"},
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": [rank_hi - rank],
+                "arrayminus": [rank - rank_lo],
+                "color": OWN,
+                "thickness": 3,
+                "width": 10,
+            },
+            "hovertemplate": f"{plain(t['nominal_rank'])}: %{{x:,.0f}}<extra></extra>",
+        }
+    ]
     if median_rank is not None:
-        data.append({"type": "scatter", "mode": "markers", "name": t["median_rank"], "x": [median_rank], "y": [0],
-                     "marker": {"color": MEDIAN, "size": 11, "symbol": "line-ns-open", "line": {"width": 3}},
-                     "hovertemplate": f"{plain(t['median_rank'])}: %{{x:,.1f}}<extra></extra>"})
-    return {"data": data, "layout": _layout(
-        lang, 210,
-        xaxis=_axis(title={"text": t["rank"]}, range=[n_units + 0.5, 0.5], dtick=max(1, round(n_units / 10)),
-                    tickformat=",.0f"),
-        yaxis=_axis(visible=False, range=[-1, 1], fixedrange=True),
-    )}
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": t["median_rank"],
+                "x": [median_rank],
+                "y": [0],
+                "marker": {"color": MEDIAN, "size": 11, "symbol": "line-ns-open", "line": {"width": 3}},
+                "hovertemplate": f"{plain(t['median_rank'])}: %{{x:,.1f}}<extra></extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            210,
+            xaxis=_axis(
+                title={"text": t["rank"]},
+                range=[n_units + 0.5, 0.5],
+                dtick=max(1, round(n_units / 10)),
+                tickformat=",.0f",
+            ),
+            yaxis=_axis(visible=False, range=[-1, 1], fixedrange=True),
+        ),
+    }
 
 
 def to_div(fig: Figure, div_id: str) -> str:
@@ -423,8 +816,10 @@ def to_div(fig: Figure, div_id: str) -> str:
     """
     spec = to_json_plotly({"data": fig["data"], "layout": fig["layout"], "config": CONFIG})
     height = int(fig["layout"]["height"])
-    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>\n'
-            f'<script type="application/json" class="chart-spec" data-target="{div_id}">{spec}</script>')
+    return (
+        f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>\n'
+        f'<script type="application/json" class="chart-spec" data-target="{div_id}">{spec}</script>'
+    )
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -498,16 +893,43 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-def table(caption: str, columns: list[tuple[str, bool]], rows: list[list[Any]], csv_header: list[str],
-          csv_rows: list[list[Any]], name: str, lang: str) -> dict[str, Any]:
+def table(
+    caption: str,
+    columns: list[tuple[str, bool]],
+    rows: list[list[Any]],
+    csv_header: list[str],
+    csv_rows: list[list[Any]],
+    name: str,
+    lang: str,
+) -> dict[str, Any]:
     """A data table plus its CSV download; ``columns`` are (label, numeric) pairs."""
-    return {"caption": caption, "columns": columns, "rows": rows,
-            "csv_href": csv_data_uri(csv_header, csv_rows, lang), "csv_name": f"{slug(name)}.csv"}
+    return {
+        "caption": caption,
+        "columns": columns,
+        "rows": rows,
+        "csv_href": csv_data_uri(csv_header, csv_rows, lang),
+        "csv_name": f"{slug(name)}.csv",
+    }
 
 
-def block(fig_id: str, title: str, fig: dict[str, Any] | None, caption: str, tables: list[dict[str, Any]],
-          meta: list[tuple[str, str]] | None = None, attrs: dict[str, str] | None = None,
-          notes: list[str] | None = None) -> dict[str, Any]:
+def block(
+    fig_id: str,
+    title: str,
+    fig: dict[str, Any] | None,
+    caption: str,
+    tables: list[dict[str, Any]],
+    meta: list[tuple[str, str]] | None = None,
+    attrs: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
     """A figure (or None) with its title, caption, data tables, definition list and notes."""
-    return {"id": fig_id, "title": title, "chart": Markup(to_div(fig, fig_id)) if fig else None,
-            "caption": caption, "tables": tables, "meta": meta or [], "attrs": attrs or {}, "notes": notes or []}
+    return {
+        "id": fig_id,
+        "title": title,
+        "chart": Markup(to_div(fig, fig_id)) if fig else None,
+        "caption": caption,
+        "tables": tables,
+        "meta": meta or [],
+        "attrs": attrs or {},
+        "notes": notes or [],
+    }

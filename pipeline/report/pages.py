@@ -40,7 +40,6 @@ from pipeline.report.feedback import write_feedback
 from pipeline.report.render import render
 from pipeline.report.text import TEXT, date_text
 
-
 # ---------------------------------------------------------------------------------------------- pages
 
 
@@ -50,18 +49,30 @@ def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: d
     themes = sections.overview_themes(data, lang)
     kpis = sections.overview_kpis(data, lang)
     return render(
-        "overview.html", lang=lang, t=t, year=data.year,
-        title=t["overview_title"].format(year=data.year), subtitle=t["overview_subtitle"],
-        confidential=t["overview_badge"], plotly=plotly_script, kpis=kpis, data_as_of=sections.data_as_of(data, lang),
-        completeness=sections.completeness_block(data, reports, lang), heatmap=sections.heatmap_block(data, lang),
-        clusters=sections.clusters_block(data, lang), composite=sections.composite_overview(data, lang),
-        dea=sections.dea_overview(data, lang), review=sections.composite_review(data, lang), themes=themes,
+        "overview.html",
+        lang=lang,
+        t=t,
+        year=data.year,
+        title=t["overview_title"].format(year=data.year),
+        subtitle=t["overview_subtitle"],
+        confidential=t["overview_badge"],
+        plotly=plotly_script,
+        kpis=kpis,
+        data_as_of=sections.data_as_of(data, lang),
+        completeness=sections.completeness_block(data, reports, lang),
+        heatmap=sections.heatmap_block(data, lang),
+        clusters=sections.clusters_block(data, lang),
+        composite=sections.composite_overview(data, lang),
+        dea=sections.dea_overview(data, lang),
+        review=sections.composite_review(data, lang),
+        themes=themes,
         methodology=sections.methodology(data, lang),
     )
 
 
-def render_organisation(data: ReportData, org_code: str, lang: str, plotly_script: dict[str, Any],
-                        open_mode: bool = False) -> str:
+def render_organisation(
+    data: ReportData, org_code: str, lang: str, plotly_script: dict[str, Any], open_mode: bool = False
+) -> str:
     """One organisation's report; it sees the warehouse only through its disclosure.MemberView."""
     return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script)
 
@@ -75,12 +86,24 @@ def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any]) -
     kpis = sections.member_kpis(view, composite, sw, lang)
     badge = t["open_badge"] if view.open_mode else t["org_badge"].format(name=org["name"])
     return render(
-        "organisation.html", lang=lang, t=t, year=view.year, org=org,
-        title=t["org_title"].format(year=view.year, name=org["name"]), subtitle=t["org_subtitle"],
-        confidential=badge, plotly=plotly_script, kpis=kpis, data_as_of=date_text(view.data_as_of(), lang),
+        "organisation.html",
+        lang=lang,
+        t=t,
+        year=view.year,
+        org=org,
+        title=t["org_title"].format(year=view.year, name=org["name"]),
+        subtitle=t["org_subtitle"],
+        confidential=badge,
+        plotly=plotly_script,
+        kpis=kpis,
+        data_as_of=date_text(view.data_as_of(), lang),
         reading=t["reading_text"].format(name=org["name"], k=MIN_MEMBERS),
-        profile=sections.profile_block(view, lang), sw=sw, composite=composite, themes=themes,
-        explanations=sections.explanations(view, lang), methodology=sections.methodology(view, lang),
+        profile=sections.profile_block(view, lang),
+        sw=sw,
+        composite=composite,
+        themes=themes,
+        explanations=sections.explanations(view, lang),
+        methodology=sections.methodology(view, lang),
         provenance=sections.provenance(view, lang),
     )
 
@@ -123,10 +146,14 @@ class ReportWriteError(RuntimeError):
             nl = en = exc.strerror or type(exc).__name__
         where = f" ({exc.filename})" if exc.filename else ""
         self.year, self.out_dir, self.errno = year, out_dir, code
-        self.message_nl = (f"Rapporten {year} niet geschreven: {nl}{where}. De vorige rapporten in {out_dir} zijn "
-                           f"ongewijzigd. Maak ruimte vrij of herstel de oorzaak en probeer het opnieuw.")
-        self.message_en = (f"Reports {year} not written: {en}{where}. The previous reports in {out_dir} are "
-                           f"unchanged. Free some space or fix the cause and try again.")
+        self.message_nl = (
+            f"Rapporten {year} niet geschreven: {nl}{where}. De vorige rapporten in {out_dir} zijn "
+            f"ongewijzigd. Maak ruimte vrij of herstel de oorzaak en probeer het opnieuw."
+        )
+        self.message_en = (
+            f"Reports {year} not written: {en}{where}. The previous reports in {out_dir} are "
+            f"unchanged. Free some space or fix the cause and try again."
+        )
         super().__init__(f"{self.message_nl} / {self.message_en}")
 
 
@@ -204,8 +231,14 @@ def _swap_in(staged: Path, out_dir: Path) -> Path | None:
     return old
 
 
-def build_reports(ws: Workspace, year: int | None = None, org: str | None = None, lang: str = "nl",
-                  open_mode: bool = False, shared_assets: bool = False) -> list[Path]:
+def build_reports(
+    ws: Workspace,
+    year: int | None = None,
+    org: str | None = None,
+    lang: str = "nl",
+    open_mode: bool = False,
+    shared_assets: bool = False,
+) -> list[Path]:
     """Write the reports of one year into ``reports/<year>/`` and return the files written.
 
     The new files are written to a staging folder next to it (``reports/.<year>.tmp-<pid>/``), completed with
@@ -242,8 +275,9 @@ def build_reports(ws: Workspace, year: int | None = None, org: str | None = None
         stage = stage_root / str(year)
         old_set: Path | None = None
         try:
-            written = _write_set(con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode,
-                                 shared_assets)
+            written = _write_set(
+                con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode, shared_assets
+            )
             _fill_from(out_dir, stage)
             old_set = _swap_in(stage, out_dir)
         except OSError as exc:
@@ -257,9 +291,19 @@ def build_reports(ws: Workspace, year: int | None = None, org: str | None = None
     return written
 
 
-def _write_set(con: duckdb.DuckDBPyConnection, data: ReportData, reports: Path, out_dir: Path, stage_root: Path,
-               stage: Path, codes: list[str], org: str | None, lang: str, open_mode: bool,
-               shared_assets: bool) -> list[Path]:
+def _write_set(
+    con: duckdb.DuckDBPyConnection,
+    data: ReportData,
+    reports: Path,
+    out_dir: Path,
+    stage_root: Path,
+    stage: Path,
+    codes: list[str],
+    org: str | None,
+    lang: str,
+    open_mode: bool,
+    shared_assets: bool,
+) -> list[Path]:
     """Render the year's files into ``stage``; returns their final paths under ``out_dir``."""
     suffix = _suffix(lang)
     stage.mkdir(parents=True, exist_ok=True)
@@ -267,8 +311,9 @@ def _write_set(con: duckdb.DuckDBPyConnection, data: ReportData, reports: Path, 
     written = [asset]
     if not asset.exists() or asset.read_text("utf-8") != plotly_js():
         atomic_write_text(stage / ASSET, plotly_js())
-    atomic_write_text(stage / f"index{suffix}.html",
-                      render_overview(data, reports, lang, {"inline": None, "src": ASSET}))
+    atomic_write_text(
+        stage / f"index{suffix}.html", render_overview(data, reports, lang, {"inline": None, "src": ASSET})
+    )
     written.append(out_dir / f"index{suffix}.html")
     folder = "organisations-open" if open_mode else "organisations"
     script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()

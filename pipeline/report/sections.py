@@ -24,15 +24,28 @@ from pipeline.report.disclosure import BAND_MIN_MEMBERS, MIN_MEMBERS, MemberView
 from pipeline.report.feedback import feedback_path
 from pipeline.report.figures import block, num, slug, table
 from pipeline.report.render import fmt_number
-from pipeline.report.text import (REVIEW_TEXT, TEXT, band_text, ci_text, cluster_label, date_text, flags_text,
-                                  format_value, formula, ind_meta, ind_name, org_label, position_text, unit_label,
-                                  years_text)
-
+from pipeline.report.text import (
+    REVIEW_TEXT,
+    TEXT,
+    band_text,
+    ci_text,
+    cluster_label,
+    date_text,
+    flags_text,
+    format_value,
+    formula,
+    ind_meta,
+    ind_name,
+    org_label,
+    position_text,
+    unit_label,
+    years_text,
+)
 
 # --------------------------------------------------------------------------------- overview (analysts)
 
 
-def _source(data: "ReportData", lang: str) -> str:
+def _source(data: ReportData, lang: str) -> str:
     return TEXT[lang]["source_text"].format(years=years_text(data.years))
 
 
@@ -43,9 +56,19 @@ def _ranked_points(data: ReportData, ind: dict[str, Any]) -> list[dict[str, Any]
         if not v or v["value"] is None:
             continue
         org = data.orgs[org_code]
-        rows.append({"org_code": org_code, "label": org_label(org), "name": org["name"], "value": v["value"],
-                     "ci_low": v.get("ci_low"), "ci_high": v.get("ci_high"), "cluster": org.get("cluster"),
-                     "flags": v.get("flags"), "comp": data.comparisons.get((org_code, data.year, ind["code"]))})
+        rows.append(
+            {
+                "org_code": org_code,
+                "label": org_label(org),
+                "name": org["name"],
+                "value": v["value"],
+                "ci_low": v.get("ci_low"),
+                "ci_high": v.get("ci_high"),
+                "cluster": org.get("cluster"),
+                "flags": v.get("flags"),
+                "comp": data.comparisons.get((org_code, data.year, ind["code"])),
+            }
+        )
     best_high = ind.get("direction") != "lower"
     return sorted(rows, key=lambda r: (-r["value"] if best_high else r["value"], r["org_code"]))
 
@@ -54,8 +77,15 @@ def _trend_rows(data: ReportData, code: str, scope: str = "all") -> list[dict[st
     out = []
     for y in data.years:
         s = data.stat(y, code, scope)
-        out.append({"year": y, "median": s["median"] if s else None, "p25": s["p25"] if s else None,
-                    "p75": s["p75"] if s else None, "n": s["n"] if s else None})
+        out.append(
+            {
+                "year": y,
+                "median": s["median"] if s else None,
+                "p25": s["p25"] if s else None,
+                "p75": s["p75"] if s else None,
+                "n": s["n"] if s else None,
+            }
+        )
     return out
 
 
@@ -65,44 +95,99 @@ def overview_indicator(data: ReportData, ind: dict[str, Any], lang: str) -> dict
     code, dec = ind["code"], ind["decimals"]
     points = _ranked_points(data, ind)
     clusters = [(c, cluster_label(c, lang)) for c in CLUSTER_LABELS[lang]]
-    fig = figures.indicator_overview(points, data.stat(data.year, code), _trend_rows(data, code), clusters, dec,
-                                     unit_label(ind, lang), lang)
+    fig = figures.indicator_overview(
+        points, data.stat(data.year, code), _trend_rows(data, code), clusters, dec, unit_label(ind, lang), lang
+    )
     value_rows, value_csv = [], []
     for p in points:
         comp = p["comp"] or {}
         q = comp.get("quartile")
-        value_rows.append([p["name"], cluster_label(p["cluster"], lang), format_value(p["value"], ind, lang),
-                           ci_text(p, ind, lang),
-                           "—" if comp.get("rank") is None else f"{int(comp['rank'])} {t['of']} {int(comp['n_orgs'])}",
-                           "—" if q is None else str(int(q)), flags_text(p["flags"], lang)])
-        value_csv.append([p["org_code"], p["name"], p["cluster"] or "", num(p["value"], dec),
-                          num(p["ci_low"], dec), num(p["ci_high"], dec), num(comp.get("rank")),
-                          num(comp.get("quartile")), p["flags"] or ""])
+        value_rows.append(
+            [
+                p["name"],
+                cluster_label(p["cluster"], lang),
+                format_value(p["value"], ind, lang),
+                ci_text(p, ind, lang),
+                "—" if comp.get("rank") is None else f"{int(comp['rank'])} {t['of']} {int(comp['n_orgs'])}",
+                "—" if q is None else str(int(q)),
+                flags_text(p["flags"], lang),
+            ]
+        )
+        value_csv.append(
+            [
+                p["org_code"],
+                p["name"],
+                p["cluster"] or "",
+                num(p["value"], dec),
+                num(p["ci_low"], dec),
+                num(p["ci_high"], dec),
+                num(comp.get("rank")),
+                num(comp.get("quartile")),
+                p["flags"] or "",
+            ]
+        )
     trend_rows, trend_csv = [], []
     for y in data.years:
         s = data.stat(y, code)
         if not s:
             continue
-        trend_rows.append([str(y), str(int(s["n"])), *(format_value(s[k], ind, lang)
-                                                       for k in ("mean", "median", "p25", "p75", "min", "max"))])
-        trend_csv.append([num(y), num(s["n"]), *(num(s[k], dec) for k in ("mean", "median", "p25", "p75",
-                                                                            "min", "max"))])
+        trend_rows.append(
+            [
+                str(y),
+                str(int(s["n"])),
+                *(format_value(s[k], ind, lang) for k in ("mean", "median", "p25", "p75", "min", "max")),
+            ]
+        )
+        trend_csv.append(
+            [num(y), num(s["n"]), *(num(s[k], dec) for k in ("mean", "median", "p25", "p75", "min", "max"))]
+        )
     name = ind_name(ind, lang)
     tables = [
-        table(t["values_table"].format(year=data.year),
-              [(t["organisation"], False), (t["cluster"], False), (t["value"], True), (t["ci"], True),
-               (t["position"], True), (t["quartile"], True), (t["flags"], False)],
-              value_rows, ["org_code", "organisation", "cluster", "value", "ci_low", "ci_high", "rank", "quartile",
-                           "flags"], value_csv, f"{code}_{data.year}_values", lang),
-        table(t["trend_table"].format(first=data.years[0], last=data.years[-1]),
-              [(t["year"], False), (t["n"], True), (t["mean"], True), (t["median"], True), ("p25", True),
-               ("p75", True), (t["min"], True), (t["max"], True)],
-              trend_rows, ["year", "n", "mean", "median", "p25", "p75", "min", "max"], trend_csv,
-              f"{code}_trend", lang),
+        table(
+            t["values_table"].format(year=data.year),
+            [
+                (t["organisation"], False),
+                (t["cluster"], False),
+                (t["value"], True),
+                (t["ci"], True),
+                (t["position"], True),
+                (t["quartile"], True),
+                (t["flags"], False),
+            ],
+            value_rows,
+            ["org_code", "organisation", "cluster", "value", "ci_low", "ci_high", "rank", "quartile", "flags"],
+            value_csv,
+            f"{code}_{data.year}_values",
+            lang,
+        ),
+        table(
+            t["trend_table"].format(first=data.years[0], last=data.years[-1]),
+            [
+                (t["year"], False),
+                (t["n"], True),
+                (t["mean"], True),
+                (t["median"], True),
+                ("p25", True),
+                ("p75", True),
+                (t["min"], True),
+                (t["max"], True),
+            ],
+            trend_rows,
+            ["year", "n", "mean", "median", "p25", "p75", "min", "max"],
+            trend_csv,
+            f"{code}_trend",
+            lang,
+        ),
     ]
-    return block(f"fig-ind-{slug(code)}", name, fig,
-                 t["overview_ind_summary"].format(n=len(points), year=data.year), tables,
-                 meta=ind_meta(ind, lang, years_text(data.years)), attrs={"indicator": code})
+    return block(
+        f"fig-ind-{slug(code)}",
+        name,
+        fig,
+        t["overview_ind_summary"].format(n=len(points), year=data.year),
+        tables,
+        meta=ind_meta(ind, lang, years_text(data.years)),
+        attrs={"indicator": code},
+    )
 
 
 def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, Any]:
@@ -116,8 +201,11 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
     for st in status:
         code = st["org_code"]
         org = data.orgs[code]
-        n_val = sum(1 for ind in data.catalogue
-                    if (data.values.get((code, data.year, ind["code"])) or {}).get("value") is not None)
+        n_val = sum(
+            1
+            for ind in data.catalogue
+            if (data.values.get((code, data.year, ind["code"])) or {}).get("value") is not None
+        )
         share = 100.0 * n_val / n_ind if n_ind else 0.0
         sub = in_force.get(code) or latest.get(code)
         labels.append(org_label(org))
@@ -127,28 +215,83 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
         feedback: Any = "—"
         if sub is not None:
             path = feedback_path(reports, data.year, code, int(sub["version"]), lang)
-            feedback = {"text": f"{t['feedback']} v{int(sub['version'])}",
-                        "href": path.relative_to(reports / str(data.year)).as_posix()}
-        warn = "—" if sub is None else (f"{int(sub['n_warnings'] or 0)} "
-                                        f"({int(sub['n_warnings_explained'] or 0)} {t['explained']})")
-        rows.append([code, org["name"], cluster_label(org.get("cluster"), lang), t["states"][st["state"]],
-                     "—" if st["version_in_force"] is None else f"v{int(st['version_in_force'])}",
-                     "—" if st["errors"] is None else str(int(st["errors"])), warn,
-                     f"{n_val} / {n_ind}", fmt_number(share, 0, lang), feedback])
-        csv_rows.append([code, org["name"], org.get("cluster") or "", st["state"], num(st["version_in_force"]),
-                         num(st["errors"]), num(None if sub is None else sub["n_warnings"]),
-                         num(None if sub is None else sub["n_warnings_explained"]), num(n_val), num(share, 1)])
+            feedback = {
+                "text": f"{t['feedback']} v{int(sub['version'])}",
+                "href": path.relative_to(reports / str(data.year)).as_posix(),
+            }
+        warn = (
+            "—"
+            if sub is None
+            else (f"{int(sub['n_warnings'] or 0)} ({int(sub['n_warnings_explained'] or 0)} {t['explained']})")
+        )
+        rows.append(
+            [
+                code,
+                org["name"],
+                cluster_label(org.get("cluster"), lang),
+                t["states"][st["state"]],
+                "—" if st["version_in_force"] is None else f"v{int(st['version_in_force'])}",
+                "—" if st["errors"] is None else str(int(st["errors"])),
+                warn,
+                f"{n_val} / {n_ind}",
+                fmt_number(share, 0, lang),
+                feedback,
+            ]
+        )
+        csv_rows.append(
+            [
+                code,
+                org["name"],
+                org.get("cluster") or "",
+                st["state"],
+                num(st["version_in_force"]),
+                num(st["errors"]),
+                num(None if sub is None else sub["n_warnings"]),
+                num(None if sub is None else sub["n_warnings_explained"]),
+                num(n_val),
+                num(share, 1),
+            ]
+        )
     fig = figures.completeness(labels, names, pct, states, lang)
     status_table = table(
         t["completeness_table"],
-        [(t["code"], False), (t["organisation"], False), (t["cluster"], False), (t["status"], False),
-         (t["version"], False), (t["errors"], True), (t["warnings"], True), (t["with_value"], True),
-         ("%", True), (t["feedback"], False)],
-        rows, ["org_code", "organisation", "cluster", "state", "version_in_force", "errors", "warnings",
-               "warnings_explained", "indicators_with_value", "pct"], csv_rows,
-        f"completeness_{data.year}", lang)
-    return block("fig-completeness", t["completeness"], fig, t["completeness_summary"].format(n=n_ind),
-                 [status_table], meta=[(t["definition"], t["meta_completeness"])])
+        [
+            (t["code"], False),
+            (t["organisation"], False),
+            (t["cluster"], False),
+            (t["status"], False),
+            (t["version"], False),
+            (t["errors"], True),
+            (t["warnings"], True),
+            (t["with_value"], True),
+            ("%", True),
+            (t["feedback"], False),
+        ],
+        rows,
+        [
+            "org_code",
+            "organisation",
+            "cluster",
+            "state",
+            "version_in_force",
+            "errors",
+            "warnings",
+            "warnings_explained",
+            "indicators_with_value",
+            "pct",
+        ],
+        csv_rows,
+        f"completeness_{data.year}",
+        lang,
+    )
+    return block(
+        "fig-completeness",
+        t["completeness"],
+        fig,
+        t["completeness_summary"].format(n=n_ind),
+        [status_table],
+        meta=[(t["definition"], t["meta_completeness"])],
+    )
 
 
 def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -170,14 +313,32 @@ def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
         vals.append(vr)
         rows.append(row)
         csv_rows.append(crow)
-    fig = figures.quartile_heatmap([org_label(o) for o in orgs], [o["name"] for o in orgs],
-                                   [ind["code"] for ind in ranked], [ind_name(ind, lang) for ind in ranked], z, vals,
-                                   lang)
-    quartile_table = table(t["heatmap_table"], [(t["organisation"], False)] + [(ind["code"], True) for ind in ranked],
-                           rows, ["org_code", "organisation"] + [ind["code"] for ind in ranked], csv_rows,
-                           f"quartiles_{data.year}", lang)
-    return block("fig-heatmap", t["heatmap"], fig, t["heatmap_summary"].format(year=data.year), [quartile_table],
-                 meta=[(t["definition"], t["meta_heatmap"]), (t["source"], _source(data, lang))])
+    fig = figures.quartile_heatmap(
+        [org_label(o) for o in orgs],
+        [o["name"] for o in orgs],
+        [ind["code"] for ind in ranked],
+        [ind_name(ind, lang) for ind in ranked],
+        z,
+        vals,
+        lang,
+    )
+    quartile_table = table(
+        t["heatmap_table"],
+        [(t["organisation"], False)] + [(ind["code"], True) for ind in ranked],
+        rows,
+        ["org_code", "organisation"] + [ind["code"] for ind in ranked],
+        csv_rows,
+        f"quartiles_{data.year}",
+        lang,
+    )
+    return block(
+        "fig-heatmap",
+        t["heatmap"],
+        fig,
+        t["heatmap_summary"].format(year=data.year),
+        [quartile_table],
+        meta=[(t["definition"], t["meta_heatmap"]), (t["source"], _source(data, lang))],
+    )
 
 
 def clusters_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -195,26 +356,53 @@ def clusters_block(data: ReportData, lang: str) -> dict[str, Any]:
             if s:
                 rel = 100.0 * s["median"] / overall["median"] if overall and overall["median"] else None
                 series[c].append(rel)
-                row.append(f"{format_value(s['median'], ind, lang)} ({band_text(s['p25'], s['p75'], ind, lang)}; "
-                           f"n = {int(s['n'])})")
-                csv_rows.append([ind["code"], c, num(s["n"]), num(s["median"], ind["decimals"]),
-                                 num(s["p25"], ind["decimals"]), num(s["p75"], ind["decimals"]), "true"])
+                row.append(
+                    f"{format_value(s['median'], ind, lang)} ({band_text(s['p25'], s['p75'], ind, lang)}; "
+                    f"n = {int(s['n'])})"
+                )
+                csv_rows.append(
+                    [
+                        ind["code"],
+                        c,
+                        num(s["n"]),
+                        num(s["median"], ind["decimals"]),
+                        num(s["p25"], ind["decimals"]),
+                        num(s["p75"], ind["decimals"]),
+                        "true",
+                    ]
+                )
             else:
                 series[c].append(None)
                 n = "" if not raw or raw.get("n") is None else f" (n = {int(raw['n'])})"
                 row.append(t["not_published"].format(k=CLUSTER_MIN_MEMBERS) + n)
-                csv_rows.append([ind["code"], c, num(None if not raw else raw.get("n")), num(None), num(None),
-                                 num(None), "false"])
+                csv_rows.append(
+                    [ind["code"], c, num(None if not raw else raw.get("n")), num(None), num(None), num(None), "false"]
+                )
         rows.append(row)
-    fig = figures.cluster_medians([ind_name(ind, lang) for ind in data.catalogue],
-                                  [(cluster_label(c, lang), series[c]) for c in clusters], lang)
-    cluster_table = table(t["clusters_table"].format(year=data.year),
-                          [(t["indicator"], False)] + [(cluster_label(c, lang), True) for c in clusters], rows,
-                          ["indicator", "cluster", "n", "median", "p25", "p75", "published"], csv_rows,
-                          f"clusters_{data.year}", lang)
-    return block("fig-clusters", t["clusters"], fig, t["clusters_summary"].format(k=CLUSTER_MIN_MEMBERS),
-                 [cluster_table], meta=[(t["definition"], t["meta_clusters"]), (t["caveat"], t["meta_clusters_caveat"]),
-                                        (t["source"], _source(data, lang))])
+    fig = figures.cluster_medians(
+        [ind_name(ind, lang) for ind in data.catalogue], [(cluster_label(c, lang), series[c]) for c in clusters], lang
+    )
+    cluster_table = table(
+        t["clusters_table"].format(year=data.year),
+        [(t["indicator"], False)] + [(cluster_label(c, lang), True) for c in clusters],
+        rows,
+        ["indicator", "cluster", "n", "median", "p25", "p75", "published"],
+        csv_rows,
+        f"clusters_{data.year}",
+        lang,
+    )
+    return block(
+        "fig-clusters",
+        t["clusters"],
+        fig,
+        t["clusters_summary"].format(k=CLUSTER_MIN_MEMBERS),
+        [cluster_table],
+        meta=[
+            (t["definition"], t["meta_clusters"]),
+            (t["caveat"], t["meta_clusters_caveat"]),
+            (t["source"], _source(data, lang)),
+        ],
+    )
 
 
 def composite_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
@@ -228,16 +416,35 @@ def composite_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
     rows, csv_rows = [], []
     for c in codes:
         i, u = index.get(c) or {}, unc.get(c) or {}
-        rows.append([data.orgs.get(c, {}).get("name", c), fmt_number(i.get("score"), 1, lang),
-                     "—" if i.get("rank") is None else str(int(i["rank"])),
-                     "—" if u.get("rank_lo") is None else f"{fmt_number(u['rank_lo'], 0, lang)} – "
-                                                          f"{fmt_number(u['rank_hi'], 0, lang)}"])
-        csv_rows.append([c, num(i.get("score"), 3), num(i.get("rank")), num(u.get("median_rank"), 1),
-                         num(u.get("rank_lo"), 1), num(u.get("rank_hi"), 1)])
-    return table(t["composite_table"].format(year=data.year),
-                 [(t["organisation"], False), (t["score"], True), (t["rank"], True), (t["rank_interval"], True)],
-                 rows, ["org_code", "score", "rank", "median_rank", "rank_lo", "rank_hi"], csv_rows,
-                 f"composite_{data.year}", lang)
+        rows.append(
+            [
+                data.orgs.get(c, {}).get("name", c),
+                fmt_number(i.get("score"), 1, lang),
+                "—" if i.get("rank") is None else str(int(i["rank"])),
+                "—"
+                if u.get("rank_lo") is None
+                else f"{fmt_number(u['rank_lo'], 0, lang)} – {fmt_number(u['rank_hi'], 0, lang)}",
+            ]
+        )
+        csv_rows.append(
+            [
+                c,
+                num(i.get("score"), 3),
+                num(i.get("rank")),
+                num(u.get("median_rank"), 1),
+                num(u.get("rank_lo"), 1),
+                num(u.get("rank_hi"), 1),
+            ]
+        )
+    return table(
+        t["composite_table"].format(year=data.year),
+        [(t["organisation"], False), (t["score"], True), (t["rank"], True), (t["rank_interval"], True)],
+        rows,
+        ["org_code", "score", "rank", "median_rank", "rank_lo", "rank_hi"],
+        csv_rows,
+        f"composite_{data.year}",
+        lang,
+    )
 
 
 def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
@@ -247,8 +454,11 @@ def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
         return None
     r = REVIEW_TEXT[lang]
     t = TEXT[lang]
-    factors = [f for f in ("weights", "normalisation", "aggregation", "imputation", "indicator_error")
-               if any(x["factor"] == f for x in data.sensitivity)]
+    factors = [
+        f
+        for f in ("weights", "normalisation", "aggregation", "imputation", "indicator_error")
+        if any(x["factor"] == f for x in data.sensitivity)
+    ]
     index = {x["org_code"]: x for x in data.composite if x["node"] == "index"}
     unc = {x["org_code"]: x for x in data.uncertainty}
     by_org: dict[str, dict[str, dict[str, Any]]] = {}
@@ -262,43 +472,94 @@ def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
         ok = [(v, f) for v, f in zip(tot, factors) if v is not None]
         main = max(ok)[1] if ok else None
         u = unc.get(c) or {}
-        rows.append([data.orgs.get(c, {}).get("name", c),
-                     "—" if (index.get(c) or {}).get("rank") is None else str(int(index[c]["rank"])),
-                     "—" if u.get("rank_lo") is None else f"{fmt_number(u['rank_lo'], 0, lang)} – {fmt_number(u['rank_hi'], 0, lang)}",
-                     r["factors"][main] if main else "—"]
-                    + ["—" if v is None else fmt_number(v, 2, lang) for v in tot])
-        csv_rows.append([c, num((index.get(c) or {}).get("rank")), num(u.get("rank_lo"), 1), num(u.get("rank_hi"), 1),
-                         main or ""] + [num(v, 3) for v in tot])
+        rows.append(
+            [
+                data.orgs.get(c, {}).get("name", c),
+                "—" if (index.get(c) or {}).get("rank") is None else str(int(index[c]["rank"])),
+                "—"
+                if u.get("rank_lo") is None
+                else f"{fmt_number(u['rank_lo'], 0, lang)} – {fmt_number(u['rank_hi'], 0, lang)}",
+                r["factors"][main] if main else "—",
+            ]
+            + ["—" if v is None else fmt_number(v, 2, lang) for v in tot]
+        )
+        csv_rows.append(
+            [c, num((index.get(c) or {}).get("rank")), num(u.get("rank_lo"), 1), num(u.get("rank_hi"), 1), main or ""]
+            + [num(v, 3) for v in tot]
+        )
     n_base = int(data.sensitivity[0].get("n_base") or 128)
-    fig = figures.share_heatmap([org_label(data.orgs.get(c, {"org_code": c})) for c in orgs],
-                                [data.orgs.get(c, {}).get("name", c) for c in orgs],
-                                [r["factors"][f] for f in factors], z, r["colorbar"], lang)
-    sens_table = table(r["sens_table"].format(year=data.year),
-                       [(t["organisation"], False), (t["rank"], True), (r["rank_interval"], True), (r["main"], False)]
-                       + [(r["factors"][f], True) for f in factors], rows,
-                       ["org_code", "rank", "rank_lo", "rank_hi", "main_factor"] + [f"total_{f}" for f in factors],
-                       csv_rows, f"composite_sensitivity_{data.year}", lang)
+    fig = figures.share_heatmap(
+        [org_label(data.orgs.get(c, {"org_code": c})) for c in orgs],
+        [data.orgs.get(c, {}).get("name", c) for c in orgs],
+        [r["factors"][f] for f in factors],
+        z,
+        r["colorbar"],
+        lang,
+    )
+    sens_table = table(
+        r["sens_table"].format(year=data.year),
+        [(t["organisation"], False), (t["rank"], True), (r["rank_interval"], True), (r["main"], False)]
+        + [(r["factors"][f], True) for f in factors],
+        rows,
+        ["org_code", "rank", "rank_lo", "rank_hi", "main_factor"] + [f"total_{f}" for f in factors],
+        csv_rows,
+        f"composite_sensitivity_{data.year}",
+        lang,
+    )
     names = {ind["code"]: ind_name(ind, lang) for ind in data.catalogue}
     flagged = [x for x in data.correlations if x.get("redundant") or x.get("contradicting")]
-    corr_rows = [[f"{names.get(x['indicator_a'], x['indicator_a'])} — {names.get(x['indicator_b'], x['indicator_b'])}",
-                  r["contradicting"] if x.get("contradicting") else r["redundant"],
-                  fmt_number(x["pearson"], 2, lang), fmt_number(x["spearman"], 2, lang), str(int(x["n"]))]
-                 for x in flagged]
-    corr_csv = [[x["indicator_a"], x["indicator_b"], "contradicting" if x.get("contradicting") else "redundant",
-                 num(x["pearson"], 3), num(x["spearman"], 3), num(x["n"])] for x in flagged]
-    corr_table = table(r["corr_table"].format(year=data.year),
-                       [(r["pair"], False), (r["kind"], False), ("Pearson r", True), ("Spearman ρ", True), (r["n"], True)],
-                       corr_rows, ["indicator_a", "indicator_b", "kind", "pearson", "spearman", "n"], corr_csv,
-                       f"indicator_correlations_{data.year}", lang)
+    corr_rows = [
+        [
+            f"{names.get(x['indicator_a'], x['indicator_a'])} — {names.get(x['indicator_b'], x['indicator_b'])}",
+            r["contradicting"] if x.get("contradicting") else r["redundant"],
+            fmt_number(x["pearson"], 2, lang),
+            fmt_number(x["spearman"], 2, lang),
+            str(int(x["n"])),
+        ]
+        for x in flagged
+    ]
+    corr_csv = [
+        [
+            x["indicator_a"],
+            x["indicator_b"],
+            "contradicting" if x.get("contradicting") else "redundant",
+            num(x["pearson"], 3),
+            num(x["spearman"], 3),
+            num(x["n"]),
+        ]
+        for x in flagged
+    ]
+    corr_table = table(
+        r["corr_table"].format(year=data.year),
+        [(r["pair"], False), (r["kind"], False), ("Pearson r", True), ("Spearman ρ", True), (r["n"], True)],
+        corr_rows,
+        ["indicator_a", "indicator_b", "kind", "pearson", "spearman", "n"],
+        corr_csv,
+        f"indicator_correlations_{data.year}",
+        lang,
+    )
     themes = dict(data.themes(lang))
-    alpha_rows = [[themes.get(x["theme"], x["theme"]), fmt_number(x["cronbach_alpha"], 2, lang),
-                   str(int(x["n_indicators"])), str(int(x["n_members"]))] for x in data.reliability]
-    alpha_csv = [[x["theme"], num(x["cronbach_alpha"], 3), num(x["n_indicators"]), num(x["n_members"])]
-                 for x in data.reliability]
-    alpha_table = table(r["alpha_table"].format(year=data.year),
-                        [(r["theme"], False), (r["alpha"], True), (r["n_ind"], True), (r["n"], True)],
-                        alpha_rows, ["theme", "cronbach_alpha", "n_indicators", "n_members"], alpha_csv,
-                        f"theme_reliability_{data.year}", lang)
+    alpha_rows = [
+        [
+            themes.get(x["theme"], x["theme"]),
+            fmt_number(x["cronbach_alpha"], 2, lang),
+            str(int(x["n_indicators"])),
+            str(int(x["n_members"])),
+        ]
+        for x in data.reliability
+    ]
+    alpha_csv = [
+        [x["theme"], num(x["cronbach_alpha"], 3), num(x["n_indicators"]), num(x["n_members"])] for x in data.reliability
+    ]
+    alpha_table = table(
+        r["alpha_table"].format(year=data.year),
+        [(r["theme"], False), (r["alpha"], True), (r["n_ind"], True), (r["n"], True)],
+        alpha_rows,
+        ["theme", "cronbach_alpha", "n_indicators", "n_members"],
+        alpha_csv,
+        f"theme_reliability_{data.year}",
+        lang,
+    )
     ind_by_code = {ind["code"]: ind for ind in data.catalogue}
     log = [x for x in data.value_log if x.get("imputed") or x.get("treatment")]
     log_rows, log_csv = [], []
@@ -306,20 +567,46 @@ def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
         ind = ind_by_code.get(x["indicator_code"], {"decimals": 2, "unit": ""})
         how = [r[f"imputed_{x['imputed_from']}"]] if x.get("imputed") else []
         how += [r[x["treatment"]]] if x.get("treatment") in ("winsorised_high", "winsorised_low", "log") else []
-        log_rows.append([data.orgs.get(x["org_code"], {}).get("name", x["org_code"]), names.get(x["indicator_code"], x["indicator_code"]),
-                         format_value(x.get("value"), ind, lang), format_value(x.get("used_value"), ind, lang), "; ".join(how)])
-        log_csv.append([x["org_code"], x["indicator_code"], num(x.get("value"), 6), num(x.get("used_value"), 6),
-                        x.get("imputed_from") or "", x.get("treatment") or "", num(x.get("treated_value"), 6)])
-    log_table = table(r["log_table"].format(year=data.year),
-                      [(t["organisation"], False), ("Indicator", False), (r["value"], True), (r["used"], True), (r["how"], False)],
-                      log_rows, ["org_code", "indicator_code", "value", "used_value", "imputed_from", "treatment",
-                                 "treated_value"], log_csv, f"composite_value_log_{data.year}", lang)
+        log_rows.append(
+            [
+                data.orgs.get(x["org_code"], {}).get("name", x["org_code"]),
+                names.get(x["indicator_code"], x["indicator_code"]),
+                format_value(x.get("value"), ind, lang),
+                format_value(x.get("used_value"), ind, lang),
+                "; ".join(how),
+            ]
+        )
+        log_csv.append(
+            [
+                x["org_code"],
+                x["indicator_code"],
+                num(x.get("value"), 6),
+                num(x.get("used_value"), 6),
+                x.get("imputed_from") or "",
+                x.get("treatment") or "",
+                num(x.get("treated_value"), 6),
+            ]
+        )
+    log_table = table(
+        r["log_table"].format(year=data.year),
+        [(t["organisation"], False), ("Indicator", False), (r["value"], True), (r["used"], True), (r["how"], False)],
+        log_rows,
+        ["org_code", "indicator_code", "value", "used_value", "imputed_from", "treatment", "treated_value"],
+        log_csv,
+        f"composite_value_log_{data.year}",
+        lang,
+    )
     notes = [] if flagged else [r["corr_none"]]
     if not log:
         notes.append(r["log_none"])
-    sensitivity_block = block("fig-composite-sensitivity", r["sens_title"], fig,
-                              r["sens_caption"].format(err=fmt_number(1 / n_base ** 0.5, 2, lang)),
-                              [sens_table, corr_table, alpha_table, log_table], notes=notes)
+    sensitivity_block = block(
+        "fig-composite-sensitivity",
+        r["sens_title"],
+        fig,
+        r["sens_caption"].format(err=fmt_number(1 / n_base**0.5, 2, lang)),
+        [sens_table, corr_table, alpha_table, log_table],
+        notes=notes,
+    )
     return {"title": r["title"], "block": sensitivity_block}
 
 
@@ -340,18 +627,46 @@ def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
         return None
     rows, csv_rows = [], []
     for r in sorted(data.dea, key=lambda r: (r.get("cluster") or "", r.get("model") or "", r["org_code"])):
-        rows.append([data.orgs.get(r["org_code"], {}).get("name", r["org_code"]),
-                     cluster_label(r.get("cluster"), lang), _dea_model(r), fmt_number(r.get("score"), 3, lang),
-                     fmt_number(r.get("super_efficiency"), 3, lang), r.get("robust_status") or "—",
-                     "—" if r.get("n_units") is None else str(int(r["n_units"]))])
-        csv_rows.append([r["org_code"], r.get("cluster") or "", r.get("model") or "", num(r.get("score"), 4),
-                         num(r.get("super_efficiency"), 4), r.get("robust_status") or "", num(r.get("n_units")),
-                         r.get("peers") or ""])
-    return table(t["dea_table"].format(year=data.year),
-                 [(t["organisation"], False), (t["cluster"], False), (t["model"], False), (t["score"], True),
-                  (t["super_efficiency"], True), (t["robust"], False), (t["units"], True)],
-                 rows, ["org_code", "cluster", "model", "score", "super_efficiency", "robust_status", "n_units",
-                        "peers"], csv_rows, f"dea_{data.year}", lang)
+        rows.append(
+            [
+                data.orgs.get(r["org_code"], {}).get("name", r["org_code"]),
+                cluster_label(r.get("cluster"), lang),
+                _dea_model(r),
+                fmt_number(r.get("score"), 3, lang),
+                fmt_number(r.get("super_efficiency"), 3, lang),
+                r.get("robust_status") or "—",
+                "—" if r.get("n_units") is None else str(int(r["n_units"])),
+            ]
+        )
+        csv_rows.append(
+            [
+                r["org_code"],
+                r.get("cluster") or "",
+                r.get("model") or "",
+                num(r.get("score"), 4),
+                num(r.get("super_efficiency"), 4),
+                r.get("robust_status") or "",
+                num(r.get("n_units")),
+                r.get("peers") or "",
+            ]
+        )
+    return table(
+        t["dea_table"].format(year=data.year),
+        [
+            (t["organisation"], False),
+            (t["cluster"], False),
+            (t["model"], False),
+            (t["score"], True),
+            (t["super_efficiency"], True),
+            (t["robust"], False),
+            (t["units"], True),
+        ],
+        rows,
+        ["org_code", "cluster", "model", "score", "super_efficiency", "robust_status", "n_units", "peers"],
+        csv_rows,
+        f"dea_{data.year}",
+        lang,
+    )
 
 
 def methodology(data: ReportData, lang: str) -> dict[str, Any]:
@@ -359,20 +674,65 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
     t = TEXT[lang]
     rows, csv_rows = [], []
     for ind in data.catalogue:
-        rows.append([ind_name(ind, lang), ind.get(f"theme_{lang}") or ind["theme"], ind.get("description") or "—",
-                     formula(ind, lang), unit_label(ind, lang), t["directions"].get(ind.get("direction"), "—"),
-                     t["uncertainties"].get(ind.get("uncertainty"), ind.get("uncertainty") or "—"),
-                     ind.get("caveat") or "—"])
-        csv_rows.append([ind["code"], ind_name(ind, lang), ind["theme"], ind.get("description") or "",
-                         ind.get("numerator") or "", ind.get("denominator") or "", num(ind.get("scale")),
-                         ind.get("unit") or "", ind.get("direction") or "", ind.get("uncertainty") or "",
-                         num(ind.get("min_n")), ind.get("caveat") or ""])
+        rows.append(
+            [
+                ind_name(ind, lang),
+                ind.get(f"theme_{lang}") or ind["theme"],
+                ind.get("description") or "—",
+                formula(ind, lang),
+                unit_label(ind, lang),
+                t["directions"].get(ind.get("direction"), "—"),
+                t["uncertainties"].get(ind.get("uncertainty"), ind.get("uncertainty") or "—"),
+                ind.get("caveat") or "—",
+            ]
+        )
+        csv_rows.append(
+            [
+                ind["code"],
+                ind_name(ind, lang),
+                ind["theme"],
+                ind.get("description") or "",
+                ind.get("numerator") or "",
+                ind.get("denominator") or "",
+                num(ind.get("scale")),
+                ind.get("unit") or "",
+                ind.get("direction") or "",
+                ind.get("uncertainty") or "",
+                num(ind.get("min_n")),
+                ind.get("caveat") or "",
+            ]
+        )
     catalogue_table = table(
         t["methodology"],
-        [(t["indicator"], False), (t["theme"], False), (t["definition"], False), (t["formula"], False),
-         (t["unit"], False), (t["direction"], False), (t["uncertainty"], False), (t["caveat"], False)],
-        rows, ["code", "name", "theme", "description", "numerator", "denominator", "scale", "unit",
-               "direction", "uncertainty", "min_n", "caveat"], csv_rows, "indicator_catalogue", lang)
+        [
+            (t["indicator"], False),
+            (t["theme"], False),
+            (t["definition"], False),
+            (t["formula"], False),
+            (t["unit"], False),
+            (t["direction"], False),
+            (t["uncertainty"], False),
+            (t["caveat"], False),
+        ],
+        rows,
+        [
+            "code",
+            "name",
+            "theme",
+            "description",
+            "numerator",
+            "denominator",
+            "scale",
+            "unit",
+            "direction",
+            "uncertainty",
+            "min_n",
+            "caveat",
+        ],
+        csv_rows,
+        "indicator_catalogue",
+        lang,
+    )
     return {"intro": t["methodology_intro"].format(k=CLUSTER_MIN_MEMBERS), "table": catalogue_table}
 
 
@@ -385,10 +745,17 @@ def data_as_of(data: ReportData, lang: str) -> str:
 def overview_kpis(data: ReportData, lang: str) -> list[tuple[str, str]]:
     """The key figures at the top of the overview."""
     t = TEXT[lang]
-    open_warnings = sum(max(0, int(s["n_warnings"] or 0) - int(s["n_warnings_explained"] or 0))
-                        for s in data.submissions if s["in_force"])
-    return [(t["members_with_data"], str(len(data.reporting_orgs))), (t["indicators"], str(len(data.catalogue))),
-            (t["years"], years_text(data.years)), (t["open_warnings"], str(open_warnings))]
+    open_warnings = sum(
+        max(0, int(s["n_warnings"] or 0) - int(s["n_warnings_explained"] or 0))
+        for s in data.submissions
+        if s["in_force"]
+    )
+    return [
+        (t["members_with_data"], str(len(data.reporting_orgs))),
+        (t["indicators"], str(len(data.catalogue))),
+        (t["years"], years_text(data.years)),
+        (t["open_warnings"], str(open_warnings)),
+    ]
 
 
 def overview_themes(data: ReportData, lang: str) -> list[dict[str, Any]]:
@@ -398,7 +765,6 @@ def overview_themes(data: ReportData, lang: str) -> list[dict[str, Any]]:
         blocks = [overview_indicator(data, ind, lang) for ind in data.catalogue if ind["theme"] == theme]
         themes.append({"id": f"theme-{slug(theme)}", "label": label, "blocks": blocks})
     return themes
-
 
 
 # ------------------------------------------------------------------------ organisation (confidential)
@@ -443,9 +809,20 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         named = sorted(view.named_points(code), key=lambda p: (p["value"], p["org_code"]))
         peer_values = [p["value"] for p in named]
         peer_names = [p["name"] for p in named]
-    fig = figures.indicator_position(own, peer_values, stats, cstats, own_trend, _member_trend(view, code),
-                                     cluster_trend, dec, unit_label(ind, lang), lang,
-                                     cluster_label=cluster_label(cluster, lang), peer_names=peer_names)
+    fig = figures.indicator_position(
+        own,
+        peer_values,
+        stats,
+        cstats,
+        own_trend,
+        _member_trend(view, code),
+        cluster_trend,
+        dec,
+        unit_label(ind, lang),
+        lang,
+        cluster_label=cluster_label(cluster, lang),
+        peer_names=peer_names,
+    )
     rows, csv_rows = [], []
     hidden = t["not_published"].format(k=MIN_MEMBERS)
     for y in view.years:
@@ -455,54 +832,118 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         cs = _cluster_stats(view, y, code)
         if not v and not s:
             continue
-        rows.append([str(y), format_value((v or {}).get("value"), ind, lang), ci_text(v, ind, lang),
-                     format_value(s["median"], ind, lang) if s else hidden,
-                     band_text(s["p25"], s["p75"], ind, lang) if s else hidden,
-                     format_value(cs["median"], ind, lang) if cs else hidden,
-                     band_text(cs["p25"], cs["p75"], ind, lang) if cs else hidden,
-                     "—" if not c or c.get("rank") is None else f"{int(c['rank'])} {t['of']} {int(c['n_orgs'])}"])
-        csv_rows.append([num(y), num((v or {}).get("value"), dec), num((v or {}).get("ci_low"), dec),
-                         num((v or {}).get("ci_high"), dec), num(s["median"] if s else None, dec),
-                         num(s["p25"] if s else None, dec), num(s["p75"] if s else None, dec),
-                         num(cs["median"] if cs else None, dec), num(cs["p25"] if cs else None, dec),
-                         num(cs["p75"] if cs else None, dec), num(None if not c else c.get("rank")),
-                         num(None if not c else c.get("n_orgs"))])
-    tables = [table(t["own_table"],
-                    [(t["year"], False), (t["value"], True), (t["ci"], True), (t["median_all"], True),
-                     (t["band_all"], True), (t["median_cluster"], True), (t["band_cluster"], True),
-                     (t["position"], True)],
-                    rows, ["year", "value", "ci_low", "ci_high", "median_all", "p25_all", "p75_all",
-                           "median_cluster", "p25_cluster", "p75_cluster", "rank", "n_orgs"], csv_rows,
-                    f"{view.org_code}_{code}", lang)]
+        rows.append(
+            [
+                str(y),
+                format_value((v or {}).get("value"), ind, lang),
+                ci_text(v, ind, lang),
+                format_value(s["median"], ind, lang) if s else hidden,
+                band_text(s["p25"], s["p75"], ind, lang) if s else hidden,
+                format_value(cs["median"], ind, lang) if cs else hidden,
+                band_text(cs["p25"], cs["p75"], ind, lang) if cs else hidden,
+                "—" if not c or c.get("rank") is None else f"{int(c['rank'])} {t['of']} {int(c['n_orgs'])}",
+            ]
+        )
+        csv_rows.append(
+            [
+                num(y),
+                num((v or {}).get("value"), dec),
+                num((v or {}).get("ci_low"), dec),
+                num((v or {}).get("ci_high"), dec),
+                num(s["median"] if s else None, dec),
+                num(s["p25"] if s else None, dec),
+                num(s["p75"] if s else None, dec),
+                num(cs["median"] if cs else None, dec),
+                num(cs["p25"] if cs else None, dec),
+                num(cs["p75"] if cs else None, dec),
+                num(None if not c else c.get("rank")),
+                num(None if not c else c.get("n_orgs")),
+            ]
+        )
+    tables = [
+        table(
+            t["own_table"],
+            [
+                (t["year"], False),
+                (t["value"], True),
+                (t["ci"], True),
+                (t["median_all"], True),
+                (t["band_all"], True),
+                (t["median_cluster"], True),
+                (t["band_cluster"], True),
+                (t["position"], True),
+            ],
+            rows,
+            [
+                "year",
+                "value",
+                "ci_low",
+                "ci_high",
+                "median_all",
+                "p25_all",
+                "p75_all",
+                "median_cluster",
+                "p25_cluster",
+                "p75_cluster",
+                "rank",
+                "n_orgs",
+            ],
+            csv_rows,
+            f"{view.org_code}_{code}",
+            lang,
+        )
+    ]
     if view.open_mode:
-        named = sorted(view.named_points(code), key=lambda p: (p["value"], p["org_code"]),
-                       reverse=ind.get("direction") != "lower")
-        tables.append(table(
-            t["named_table"].format(year=view.year), [(t["organisation"], False), (t["value"], True)],
-            [[p["name"], format_value(p["value"], ind, lang)] for p in named],
-            ["org_code", "organisation", "value"],
-            [[p["org_code"], p["name"], num(p["value"], dec)] for p in named], f"{code}_{view.year}_all", lang))
+        named = sorted(
+            view.named_points(code), key=lambda p: (p["value"], p["org_code"]), reverse=ind.get("direction") != "lower"
+        )
+        tables.append(
+            table(
+                t["named_table"].format(year=view.year),
+                [(t["organisation"], False), (t["value"], True)],
+                [[p["name"], format_value(p["value"], ind, lang)] for p in named],
+                ["org_code", "organisation", "value"],
+                [[p["org_code"], p["name"], num(p["value"], dec)] for p in named],
+                f"{code}_{view.year}_all",
+                lang,
+            )
+        )
     summary = []
     if own and own.get("value") is not None:
         q = (comp or {}).get("quartile")
-        summary.append(t["own_summary"].format(
-            year=view.year, value=format_value(own["value"], ind, lang, with_unit=True),
-            position=position_text(comp, lang), quartile="" if q is None else f", {t['quartile_text'][int(q)]}"))
+        summary.append(
+            t["own_summary"].format(
+                year=view.year,
+                value=format_value(own["value"], ind, lang, with_unit=True),
+                position=position_text(comp, lang),
+                quartile="" if q is None else f", {t['quartile_text'][int(q)]}",
+            )
+        )
     else:
         summary.append(f"{view.year}: {t['no_value']}.")
     if stats and stats.get("p25") is not None:
-        summary.append(t["bench_summary"].format(
-            median=format_value(stats["median"], ind, lang, with_unit=True),
-            p25=format_value(stats["p25"], ind, lang), p75=format_value(stats["p75"], ind, lang),
-            n=int(stats["n"])))
+        summary.append(
+            t["bench_summary"].format(
+                median=format_value(stats["median"], ind, lang, with_unit=True),
+                p25=format_value(stats["p25"], ind, lang),
+                p75=format_value(stats["p75"], ind, lang),
+                n=int(stats["n"]),
+            )
+        )
     elif stats:
-        summary.append(t["bench_median_only"].format(
-            median=format_value(stats["median"], ind, lang, with_unit=True), n=int(stats["n"]), k=BAND_MIN_MEMBERS))
+        summary.append(
+            t["bench_median_only"].format(
+                median=format_value(stats["median"], ind, lang, with_unit=True), n=int(stats["n"]), k=BAND_MIN_MEMBERS
+            )
+        )
     else:
         summary.append(t["bench_hidden"].format(k=MIN_MEMBERS))
     if cstats:
-        summary.append(t["cluster_summary"].format(cluster=cluster_label(cluster, lang),
-                                                   median=format_value(cstats["median"], ind, lang, with_unit=True)))
+        summary.append(
+            t["cluster_summary"].format(
+                cluster=cluster_label(cluster, lang), median=format_value(cstats["median"], ind, lang, with_unit=True)
+            )
+        )
     notes = []
     if not cstats:
         notes.append(t["cluster_hidden"].format(k=MIN_MEMBERS))
@@ -514,13 +955,28 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         notes.append(t["trend_text"].format(label=t["trend"][comp["trend_label"]]))
     if own and own.get("flags"):
         notes.append(f"{t['flags']}: {flags_text(own['flags'], lang)}.")
-    return _member_block(view, f"fig-ind-{slug(code)}", ind_name(ind, lang), fig, " ".join(summary), tables,
-                         meta=ind_meta(ind, lang, years_text(view.years)), notes=notes,
-                         attrs={"indicator": code, "cluster-published": "true" if cstats else "false"})
+    return _member_block(
+        view,
+        f"fig-ind-{slug(code)}",
+        ind_name(ind, lang),
+        fig,
+        " ".join(summary),
+        tables,
+        meta=ind_meta(ind, lang, years_text(view.years)),
+        notes=notes,
+        attrs={"indicator": code, "cluster-published": "true" if cstats else "false"},
+    )
 
 
-def _member_block(view: MemberView, fig_id: str, title: str, fig: dict[str, Any] | None, caption: str,
-                  tables: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+def _member_block(
+    view: MemberView,
+    fig_id: str,
+    title: str,
+    fig: dict[str, Any] | None,
+    caption: str,
+    tables: list[dict[str, Any]],
+    **kwargs: Any,
+) -> dict[str, Any]:
     """A figure block of an organisation report: the figure passes the disclosure gate first."""
     if fig is not None:
         disclosure.seal(fig, open_mode=view.open_mode)
@@ -537,25 +993,63 @@ def profile_block(view: MemberView, lang: str) -> dict[str, Any]:
         if not comp or comp.get("percentile") is None:
             continue
         label = dict(themes)[ind["theme"]]
-        points.append({"theme": label, "name": ind_name(ind, lang), "percentile": comp["percentile"],
-                       "quartile": None if comp.get("quartile") is None else int(comp["quartile"])})
-        rows.append([label, ind_name(ind, lang), fmt_number(comp["percentile"], 0, lang),
-                     "—" if comp.get("quartile") is None else str(int(comp["quartile"])), position_text(comp, lang)])
-        csv_rows.append([ind["theme"], ind["code"], num(comp["percentile"], 1), num(comp.get("quartile")),
-                         num(comp.get("rank")), num(comp.get("n_orgs"))])
+        points.append(
+            {
+                "theme": label,
+                "name": ind_name(ind, lang),
+                "percentile": comp["percentile"],
+                "quartile": None if comp.get("quartile") is None else int(comp["quartile"]),
+            }
+        )
+        rows.append(
+            [
+                label,
+                ind_name(ind, lang),
+                fmt_number(comp["percentile"], 0, lang),
+                "—" if comp.get("quartile") is None else str(int(comp["quartile"])),
+                position_text(comp, lang),
+            ]
+        )
+        csv_rows.append(
+            [
+                ind["theme"],
+                ind["code"],
+                num(comp["percentile"], 1),
+                num(comp.get("quartile")),
+                num(comp.get("rank")),
+                num(comp.get("n_orgs")),
+            ]
+        )
     used = [label for _, label in themes if any(p["theme"] == label for p in points)]
     means = []
     for label in used:
         mine = [p["percentile"] for p in points if p["theme"] == label]
         means.append(sum(mine) / len(mine))
     fig = figures.theme_profile(used, points, means, lang) if points else None
-    profile_table = table(t["profile_table"],
-                          [(t["theme"], False), (t["indicator"], False), (t["percentile"], True), (t["quartile"], True),
-                           (t["position"], False)],
-                          rows, ["theme", "indicator", "percentile", "quartile", "rank", "n_orgs"], csv_rows,
-                          f"{view.org_code}_{view.year}_profile", lang)
-    return _member_block(view, "fig-profile", t["profile"], fig, t["profile_summary"], [profile_table],
-                         meta=[(t["definition"], t["meta_profile"]), (t["source"], _source(view, lang))])
+    profile_table = table(
+        t["profile_table"],
+        [
+            (t["theme"], False),
+            (t["indicator"], False),
+            (t["percentile"], True),
+            (t["quartile"], True),
+            (t["position"], False),
+        ],
+        rows,
+        ["theme", "indicator", "percentile", "quartile", "rank", "n_orgs"],
+        csv_rows,
+        f"{view.org_code}_{view.year}_profile",
+        lang,
+    )
+    return _member_block(
+        view,
+        "fig-profile",
+        t["profile"],
+        fig,
+        t["profile_summary"],
+        [profile_table],
+        meta=[(t["definition"], t["meta_profile"]), (t["source"], _source(view, lang))],
+    )
 
 
 def strengths(view: MemberView, lang: str) -> dict[str, list[dict[str, str]]]:
@@ -567,11 +1061,14 @@ def strengths(view: MemberView, lang: str) -> dict[str, list[dict[str, str]]]:
             continue
         ind = by_code.get(r["indicator_code"])
         value = (view.own(r["indicator_code"]) or {}).get("value")
-        out[r["kind"]].append({
-            "indicator": ind_name(ind, lang) if ind else r["indicator_code"],
-            "value": format_value(value, ind, lang, with_unit=True) if ind else "",
-            "reason": r.get(f"reason_{lang}") or r.get("reason_nl") or "",
-            "anchor": f"fig-ind-{slug(r['indicator_code'])}-title"})
+        out[r["kind"]].append(
+            {
+                "indicator": ind_name(ind, lang) if ind else r["indicator_code"],
+                "value": format_value(value, ind, lang, with_unit=True) if ind else "",
+                "reason": r.get(f"reason_{lang}") or r.get("reason_nl") or "",
+                "anchor": f"fig-ind-{slug(r['indicator_code'])}-title",
+            }
+        )
     return out
 
 
@@ -579,8 +1076,14 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
     """The member's composite position with its rank interval and its DEA score, or why they are not shown."""
     t = TEXT[lang]
     themes = dict(view.themes(lang))
-    result: dict[str, Any] = {"rank": None, "dea": None, "dea_note": None, "composite_note": None, "kpi": None,
-                              "dea_kpi": None}
+    result: dict[str, Any] = {
+        "rank": None,
+        "dea": None,
+        "dea_note": None,
+        "composite_note": None,
+        "kpi": None,
+        "dea_kpi": None,
+    }
     unc, scores = view.composite()
     if unc:
         n_units, lo, hi = unc["n_units"], unc["rank_lo"], unc["rank_hi"]
@@ -588,42 +1091,94 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
         rows, csv_rows = [], []
         for r in sorted(scores, key=lambda r: (r["node"] != "index", -(r.get("level") or 0), r["node"])):
             label = t["index"] if r["node"] == "index" else themes.get(r["node"], r["node"])
-            rows.append([label, fmt_number(r.get("score"), disclosure.SCORE_DECIMALS, lang),
-                         "—" if r.get("rank") is None else f"{int(r['rank'])} {t['of']} {r['n']}"])
-            csv_rows.append([r["node"], num(r.get("level")), num(r.get("score"), disclosure.SCORE_DECIMALS),
-                             num(r.get("rank")), num(r["n"])])
+            rows.append(
+                [
+                    label,
+                    fmt_number(r.get("score"), disclosure.SCORE_DECIMALS, lang),
+                    "—" if r.get("rank") is None else f"{int(r['rank'])} {t['of']} {r['n']}",
+                ]
+            )
+            csv_rows.append(
+                [
+                    r["node"],
+                    num(r.get("level")),
+                    num(r.get("score"), disclosure.SCORE_DECIMALS),
+                    num(r.get("rank")),
+                    num(r["n"]),
+                ]
+            )
         interval = f"{fmt_number(lo, 0, lang)} – {fmt_number(hi, 0, lang)} {t['of']} {n_units}"
         rows.append([t["rank_interval"], "—", interval])
         csv_rows.append(["rank_interval", num(None), num(None), num(lo, 1), num(n_units)])
-        rank_table = table(t["rank_table"], [(t["node"], False), (t["score"], True), (t["position"], True)], rows,
-                           ["node", "level", "score", "rank", "n"], csv_rows, f"{view.org_code}_{view.year}_composite",
-                           lang)
-        caption = t["rank_summary"].format(rank=unc["nominal_rank"], n=n_units, lo=fmt_number(lo, 0, lang),
-                                           hi=fmt_number(hi, 0, lang))
-        result["rank"] = _member_block(view, "fig-composite", t["index_position"], fig, caption, [rank_table],
-                                       meta=[(t["definition"], t["meta_composite"]),
-                                             (t["source"], _source(view, lang))])
+        rank_table = table(
+            t["rank_table"],
+            [(t["node"], False), (t["score"], True), (t["position"], True)],
+            rows,
+            ["node", "level", "score", "rank", "n"],
+            csv_rows,
+            f"{view.org_code}_{view.year}_composite",
+            lang,
+        )
+        caption = t["rank_summary"].format(
+            rank=unc["nominal_rank"], n=n_units, lo=fmt_number(lo, 0, lang), hi=fmt_number(hi, 0, lang)
+        )
+        result["rank"] = _member_block(
+            view,
+            "fig-composite",
+            t["index_position"],
+            fig,
+            caption,
+            [rank_table],
+            meta=[(t["definition"], t["meta_composite"]), (t["source"], _source(view, lang))],
+        )
         result["kpi"] = f"{unc['nominal_rank']} {t['of']} {n_units}"
     else:
         result["composite_note"] = t["no_composite"]
     shown, any_rows = view.dea()
     if shown:
-        columns = [(t["model"], False), (t["cluster"], False), (t["score"], True), (t["robust"], False),
-                   (t["units"], True)]
+        columns = [
+            (t["model"], False),
+            (t["cluster"], False),
+            (t["score"], True),
+            (t["robust"], False),
+            (t["units"], True),
+        ]
         header = ["model", "cluster", "score", "robust_status", "n_units"]
-        rows = [[_dea_model(r), cluster_label(r.get("cluster"), lang),
-                 fmt_number(r.get("score"), disclosure.DEA_DECIMALS, lang), r.get("robust_status") or "—",
-                 str(r["n_units"])] for r in shown]
-        csv_rows = [[r.get("model") or "", r.get("cluster") or "", num(r.get("score"), disclosure.DEA_DECIMALS),
-                     r.get("robust_status") or "", num(r.get("n_units"))] for r in shown]
+        rows = [
+            [
+                _dea_model(r),
+                cluster_label(r.get("cluster"), lang),
+                fmt_number(r.get("score"), disclosure.DEA_DECIMALS, lang),
+                r.get("robust_status") or "—",
+                str(r["n_units"]),
+            ]
+            for r in shown
+        ]
+        csv_rows = [
+            [
+                r.get("model") or "",
+                r.get("cluster") or "",
+                num(r.get("score"), disclosure.DEA_DECIMALS),
+                r.get("robust_status") or "",
+                num(r.get("n_units")),
+            ]
+            for r in shown
+        ]
         if view.open_mode:
             columns.append((t["peers"], False))
             header.append("peers")
             for row, csv_row, r in zip(rows, csv_rows, shown, strict=True):
                 row.append(r.get("peers") or "—")
                 csv_row.append(r.get("peers") or "")
-        result["dea"] = table(t["dea_table"].format(year=view.year), columns, rows, header, csv_rows,
-                              f"{view.org_code}_{view.year}_dea", lang)
+        result["dea"] = table(
+            t["dea_table"].format(year=view.year),
+            columns,
+            rows,
+            header,
+            csv_rows,
+            f"{view.org_code}_{view.year}_dea",
+            lang,
+        )
         result["dea_kpi"] = fmt_number(shown[0].get("score"), disclosure.DEA_DECIMALS, lang)
     elif any_rows:
         result["dea_note"] = t["dea_hidden"].format(k=MIN_MEMBERS)
@@ -642,15 +1197,44 @@ def explanations(view: MemberView, lang: str) -> dict[str, Any]:
     open_count = sum(1 for f in mine if f["severity"] == "warning" and not f.get("explained"))
     if not explained:
         return {"table": None, "open": open_count}
-    rows = [[f.get("sheet") or "—", f.get("cell") or "—", f.get("field") or "—",
-             "—" if f.get("value") is None else str(f["value"]), f.get(f"message_{lang}") or f.get("message_nl") or "",
-             f.get("explanation") or ""] for f in explained]
-    csv_rows = [[f.get("sheet") or "", f.get("cell") or "", f.get("field") or "", f.get("value") or "",
-                 f.get(f"message_{lang}") or "", f.get("explanation") or ""] for f in explained]
-    findings_table = table(t["explanations"], [(t["sheet"], False), (t["cell"], False), (t["field"], False),
-                                               (t["value"], True), (t["message"], False), (t["explanation"], False)],
-                           rows, ["sheet", "cell", "field", "value", "message", "explanation"], csv_rows,
-                           f"{view.org_code}_{view.year}_explanations", lang)
+    rows = [
+        [
+            f.get("sheet") or "—",
+            f.get("cell") or "—",
+            f.get("field") or "—",
+            "—" if f.get("value") is None else str(f["value"]),
+            f.get(f"message_{lang}") or f.get("message_nl") or "",
+            f.get("explanation") or "",
+        ]
+        for f in explained
+    ]
+    csv_rows = [
+        [
+            f.get("sheet") or "",
+            f.get("cell") or "",
+            f.get("field") or "",
+            f.get("value") or "",
+            f.get(f"message_{lang}") or "",
+            f.get("explanation") or "",
+        ]
+        for f in explained
+    ]
+    findings_table = table(
+        t["explanations"],
+        [
+            (t["sheet"], False),
+            (t["cell"], False),
+            (t["field"], False),
+            (t["value"], True),
+            (t["message"], False),
+            (t["explanation"], False),
+        ],
+        rows,
+        ["sheet", "cell", "field", "value", "message", "explanation"],
+        csv_rows,
+        f"{view.org_code}_{view.year}_explanations",
+        lang,
+    )
     return {"table": findings_table, "open": open_count}
 
 
@@ -661,12 +1245,16 @@ def provenance(view: MemberView, lang: str) -> str:
         return ""
     org_code, year = view.org_code, view.year
     if lang == "en":
-        return (f"Based on {org_code}'s submission version {int(s['version'])} for {year} "
-                f"(file {s['original_name']}, received {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
-                f"and the other members' submissions in force on the same date of this warehouse.")
-    return (f"Gebaseerd op aanlevering versie {int(s['version'])} van {org_code} over {year} "
-            f"(bestand {s['original_name']}, ontvangen {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
-            f"en de geldende aanleveringen van de andere leden in dit datapakhuis.")
+        return (
+            f"Based on {org_code}'s submission version {int(s['version'])} for {year} "
+            f"(file {s['original_name']}, received {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
+            f"and the other members' submissions in force on the same date of this warehouse."
+        )
+    return (
+        f"Gebaseerd op aanlevering versie {int(s['version'])} van {org_code} over {year} "
+        f"(bestand {s['original_name']}, ontvangen {s['received_at']:%d-%m-%Y}, SHA-256 {s['sha256'][:16]}…) "
+        f"en de geldende aanleveringen van de andere leden in dit datapakhuis."
+    )
 
 
 def member_themes(view: MemberView, lang: str) -> list[dict[str, Any]]:
@@ -678,11 +1266,15 @@ def member_themes(view: MemberView, lang: str) -> list[dict[str, Any]]:
     return themes
 
 
-def member_kpis(view: MemberView, composite: dict[str, Any], sw: dict[str, list[dict[str, str]]],
-                lang: str) -> list[tuple[str, str]]:
+def member_kpis(
+    view: MemberView, composite: dict[str, Any], sw: dict[str, list[dict[str, str]]], lang: str
+) -> list[tuple[str, str]]:
     """The key figures at the top of an organisation report, from its composite and strengths sections."""
     t = TEXT[lang]
-    return [(t["cluster"], cluster_label(view.cluster, lang)),
-            (t["index_position"], composite["kpi"] or t["not_available"]),
-            (t["efficiency"], composite["dea_kpi"] or t["not_available"]),
-            (t["strengths"], str(len(sw["strength"]))), (t["weaknesses"], str(len(sw["weakness"])))]
+    return [
+        (t["cluster"], cluster_label(view.cluster, lang)),
+        (t["index_position"], composite["kpi"] or t["not_available"]),
+        (t["efficiency"], composite["dea_kpi"] or t["not_available"]),
+        (t["strengths"], str(len(sw["strength"]))),
+        (t["weaknesses"], str(len(sw["weakness"]))),
+    ]

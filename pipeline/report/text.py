@@ -19,13 +19,19 @@ LANGS = ("nl", "en")
 
 WORDING: dict[str, Any] = {
     "overview_title": ("RBB-benchmark {year}: overzicht", "RBB benchmark {year}: overview"),
-    "overview_subtitle": ("Rijksbrede Benchmarkgroep — benchmarkrapport voor analisten en programmaleiding",
-                          "Rijksbrede Benchmarkgroep — benchmark report for analysts and programme management"),
-    "overview_badge": ("Vertrouwelijk — alleen programmaleiding en analisten",
-                       "Confidential — programme management and analysts only"),
+    "overview_subtitle": (
+        "Rijksbrede Benchmarkgroep — benchmarkrapport voor analisten en programmaleiding",
+        "Rijksbrede Benchmarkgroep — benchmark report for analysts and programme management",
+    ),
+    "overview_badge": (
+        "Vertrouwelijk — alleen programmaleiding en analisten",
+        "Confidential — programme management and analysts only",
+    ),
     "org_title": ("RBB-benchmark {year}: {name}", "RBB benchmark {year}: {name}"),
-    "org_subtitle": ("Rijksbrede Benchmarkgroep — vergelijkingsrapport",
-                     "Rijksbrede Benchmarkgroep — comparison report"),
+    "org_subtitle": (
+        "Rijksbrede Benchmarkgroep — vergelijkingsrapport",
+        "Rijksbrede Benchmarkgroep — comparison report",
+    ),
     "org_badge": ("Vertrouwelijk — alleen voor {name}", "Confidential — for {name} only"),
     "open_badge": ("Niet geanonimiseerd — alleen voor analisten", "Not anonymised — analysts only"),
     "toc": ("Inhoud", "Contents"),
@@ -124,12 +130,18 @@ WORDING: dict[str, Any] = {
         "wilson": ("Wilson-interval", "Wilson interval"),
     },
     "significance": {
-        "better": ("significant beter dan de mediaan van de andere leden",
-                   "significantly better than the median of the other members"),
-        "worse": ("significant slechter dan de mediaan van de andere leden",
-                  "significantly worse than the median of the other members"),
-        "not_significant": ("geen significant verschil met de mediaan van de andere leden",
-                            "no significant difference from the median of the other members"),
+        "better": (
+            "significant beter dan de mediaan van de andere leden",
+            "significantly better than the median of the other members",
+        ),
+        "worse": (
+            "significant slechter dan de mediaan van de andere leden",
+            "significantly worse than the median of the other members",
+        ),
+        "not_significant": (
+            "geen significant verschil met de mediaan van de andere leden",
+            "no significant difference from the median of the other members",
+        ),
     },
     "trend": {
         "improving": ("verbetert", "improving"),
@@ -138,12 +150,16 @@ WORDING: dict[str, Any] = {
     },
     "trend_text": ("Meerjarige trend: {label}.", "Multi-year trend: {label}."),
     "flags_text": {
-        "indicatief": ("indicatief (kleine steekproef of breed interval)",
-                       "indicative (small sample or wide interval)"),
+        "indicatief": (
+            "indicatief (kleine steekproef of breed interval)",
+            "indicative (small sample or wide interval)",
+        ),
         "suppressed": ("onderdrukt: te weinig respondenten", "suppressed: too few respondents"),
         "small_n": ("klein aantal waarnemingen", "small number of observations"),
-        "definitie:AGENT_IVR": ("definitie: inclusief gesprekken afgehandeld in het keuzemenu",
-                                "definition: includes calls resolved in the voice menu"),
+        "definitie:AGENT_IVR": (
+            "definitie: inclusief gesprekken afgehandeld in het keuzemenu",
+            "definition: includes calls resolved in the voice menu",
+        ),
         "incl_zwangerschap": ("inclusief zwangerschapsverlof", "includes pregnancy leave"),
     },
     "states": {
@@ -168,27 +184,39 @@ WORDING: dict[str, Any] = {
         "Aanleveringen van de RBB-leden {years}; berekend door de RBB-pipeline (indicatorwaarden en "
         "benchmarkstatistieken).",
         "Submissions of the RBB members {years}; computed by the RBB pipeline (indicator values and benchmark "
-        "statistics)."),
-    "own_summary": ("Uw waarde {year}: {value} ({position}{quartile}).",
-                    "Your value {year}: {value} ({position}{quartile})."),
-    "bench_summary": ("Mediaan alle leden {median} (middelste helft {p25} tot {p75}, n = {n}).",
-                      "Median of all members {median} (middle half {p25} to {p75}, n = {n})."),
+        "statistics).",
+    ),
+    "own_summary": (
+        "Uw waarde {year}: {value} ({position}{quartile}).",
+        "Your value {year}: {value} ({position}{quartile}).",
+    ),
+    "bench_summary": (
+        "Mediaan alle leden {median} (middelste helft {p25} tot {p75}, n = {n}).",
+        "Median of all members {median} (middle half {p25} to {p75}, n = {n}).",
+    ),
     "bench_median_only": (
         "Mediaan alle leden {median} (n = {n}; de middelste helft wordt pas vanaf {k} leden getoond).",
-        "Median of all members {median} (n = {n}; the middle half is shown from {k} members)."),
-    "bench_hidden": ("Geen benchmark getoond: minder dan {k} leden hebben een waarde.",
-                     "No benchmark shown: fewer than {k} members have a value."),
+        "Median of all members {median} (n = {n}; the middle half is shown from {k} members).",
+    ),
+    "bench_hidden": (
+        "Geen benchmark getoond: minder dan {k} leden hebben een waarde.",
+        "No benchmark shown: fewer than {k} members have a value.",
+    ),
     "points_hidden": (
         "{n} waarde(n) gebaseerd op minder dan {floor} waarnemingen staan niet als punt in de figuur (ze tellen wel "
         "mee in de mediaan en de kwartielen).",
         "{n} value(s) based on fewer than {floor} observations are not drawn as points (they do count in the median "
-        "and quartiles)."),
+        "and quartiles).",
+    ),
     "cluster_summary": ("Mediaan van uw cluster {cluster}: {median}.", "Median of your cluster {cluster}: {median}."),
-    "cluster_hidden": ("Clusterstatistiek niet getoond: minder dan {k} leden van uw cluster hebben een waarde.",
-                       "Cluster statistics not shown: fewer than {k} members of your cluster have a value."),
+    "cluster_hidden": (
+        "Clusterstatistiek niet getoond: minder dan {k} leden van uw cluster hebben een waarde.",
+        "Cluster statistics not shown: fewer than {k} members of your cluster have a value.",
+    ),
     "overview_ind_summary": (
         "Waarden van {n} leden in {year}, beste bovenaan; rechts de mediaan en de middelste helft (p25–p75) per jaar.",
-        "Values of {n} members in {year}, best at the top; right, the median and the middle half (p25–p75) per year."),
+        "Values of {n} members in {year}, best at the top; right, the median and the middle half (p25–p75) per year.",
+    ),
     "values_table": ("Waarden per organisatie in {year}", "Values per organisation in {year}"),
     "trend_table": ("Ontwikkeling {first}–{last}", "Development {first}–{last}"),
     "own_table": ("Uw waarden en de benchmark per jaar", "Your values and the benchmark per year"),
@@ -197,41 +225,53 @@ WORDING: dict[str, Any] = {
         "Kwartiel per organisatie (rijen) en indicator (kolommen) in {year}; 1 = beste kwart. Contextindicatoren "
         "hebben geen kwartiel en ontbreken.",
         "Quartile per organisation (rows) and indicator (columns) in {year}; 1 = best quarter. Context indicators "
-        "have no quartile and are left out."),
+        "have no quartile and are left out.",
+    ),
     "heatmap_table": ("Kwartiel per organisatie en indicator", "Quartile per organisation and indicator"),
     "clusters_summary": (
         "Gepubliceerde clustermedianen als percentage van de mediaan van alle leden (100 = gelijk). Clusters met "
         "minder dan {k} waarden zijn niet gepubliceerd.",
         "Published cluster medians as a percentage of the median of all members (100 = equal). Clusters with fewer "
-        "than {k} values are not published."),
+        "than {k} values are not published.",
+    ),
     "clusters_table": ("Clusterstatistieken {year}", "Cluster statistics {year}"),
     "completeness_summary": (
         "Aandeel van de {n} catalogusindicatoren met een waarde per organisatie, gekleurd naar de status van de "
         "aanlevering.",
-        "Share of the {n} catalogue indicators with a value per organisation, coloured by submission status."),
+        "Share of the {n} catalogue indicators with a value per organisation, coloured by submission status.",
+    ),
     "completeness_table": ("Status en volledigheid per organisatie", "Status and completeness per organisation"),
     "profile_summary": (
         "Percentiel per indicator (100 = beste) gegroepeerd per thema; de balk is het gemiddelde percentiel van het "
         "thema.",
-        "Percentile per indicator (100 = best) grouped by theme; the bar is the theme's mean percentile."),
+        "Percentile per indicator (100 = best) grouped by theme; the bar is the theme's mean percentile.",
+    ),
     "profile_table": ("Percentiel en kwartiel per indicator", "Percentile and quartile per indicator"),
     "rank_summary": (
         "Uw positie in de samengestelde index: {rank} van {n}; bij andere gewichten en methoden ligt die tussen {lo} "
         "en {hi}.",
         "Your position in the composite index: {rank} of {n}; with other weights and methods it lies between {lo} "
-        "and {hi}."),
+        "and {hi}.",
+    ),
     "rank_table": ("Scores per onderdeel van de index", "Scores per component of the index"),
     "dea_hidden": (
         "Efficiëntiescore niet getoond: te weinig organisaties in de vergelijking (minstens {k}, en voor een "
         "betrouwbare score minstens drie per gebruikte grootheid; zie de methode).",
         "Efficiency score not shown: too few organisations in the comparison (at least {k}, and for a reliable score "
-        "at least three per quantity used; see the method)."),
-    "no_composite": ("De samengestelde index is voor dit jaar niet berekend.",
-                     "The composite index was not computed for this year."),
-    "no_dea": ("De efficiëntieanalyse (DEA) is voor dit jaar niet berekend.",
-               "The efficiency analysis (DEA) was not computed for this year."),
-    "no_explanations": ("Er zijn geen toegelichte bevindingen voor dit jaar.",
-                        "There are no explained findings for this year."),
+        "at least three per quantity used; see the method).",
+    ),
+    "no_composite": (
+        "De samengestelde index is voor dit jaar niet berekend.",
+        "The composite index was not computed for this year.",
+    ),
+    "no_dea": (
+        "De efficiëntieanalyse (DEA) is voor dit jaar niet berekend.",
+        "The efficiency analysis (DEA) was not computed for this year.",
+    ),
+    "no_explanations": (
+        "Er zijn geen toegelichte bevindingen voor dit jaar.",
+        "There are no explained findings for this year.",
+    ),
     "open_findings": ("Bevindingen zonder toelichting: {n}.", "Findings without an explanation: {n}."),
     "composite_table": ("Samengestelde index {year}", "Composite index {year}"),
     "dea_table": ("Efficiëntie (DEA) {year}", "Efficiency (DEA) {year}"),
@@ -242,7 +282,8 @@ WORDING: dict[str, Any] = {
         "cluster een waarde hebben.",
         "The pipeline computes every indicator from the submitted source data (numerator / denominator × scale). "
         "Quartiles and positions take the indicator's direction into account; context indicators are not ranked. "
-        "Cluster statistics are published only when at least {k} members of the cluster have a value."),
+        "Cluster statistics are published only when at least {k} members of the cluster have a value.",
+    ),
     "reading_text": (
         "Dit rapport is vertrouwelijk en alleen bestemd voor {name}. Andere leden zijn anoniem: zij verschijnen "
         "alleen als naamloze punten in de figuren. Extern mag u alleen uw eigen cijfers en de benchmarkgemiddelden "
@@ -250,33 +291,46 @@ WORDING: dict[str, Any] = {
         "een waarde hebben.",
         "This report is confidential and meant for {name} only. Other members are anonymous: they appear only as "
         "unlabeled points in the figures. Externally you may quote only your own figures and the benchmark averages "
-        "(median, quartiles). Cluster figures are shown only when at least {k} members of the cluster have a value."),
-    "figure_note": ("Elke figuur heeft de gegevens ook als tabel en als CSV-bestand.",
-                    "Every figure also has its data as a table and as a CSV file."),
-    "data_as_of": ("Gegevens: aanleveringen ontvangen tot en met {date}.",
-                   "Data: submissions received up to and including {date}."),
-    "meta_completeness": ("Registratie van de ontvangen aanleveringen en hun validatie (rbb ingest).",
-                          "Register of the submissions received and their validation (rbb ingest)."),
+        "(median, quartiles). Cluster figures are shown only when at least {k} members of the cluster have a value.",
+    ),
+    "figure_note": (
+        "Elke figuur heeft de gegevens ook als tabel en als CSV-bestand.",
+        "Every figure also has its data as a table and as a CSV file.",
+    ),
+    "data_as_of": (
+        "Gegevens: aanleveringen ontvangen tot en met {date}.",
+        "Data: submissions received up to and including {date}.",
+    ),
+    "meta_completeness": (
+        "Registratie van de ontvangen aanleveringen en hun validatie (rbb ingest).",
+        "Register of the submissions received and their validation (rbb ingest).",
+    ),
     "meta_heatmap": (
         "Kwartiel van de organisatie onder alle leden met een waarde; de richting van de indicator bepaalt wat het "
         "beste kwart is.",
         "The organisation's quartile among all members with a value; the indicator's direction decides which quarter "
-        "is best."),
-    "meta_clusters": ("Mediaan van het cluster gedeeld door de mediaan van alle leden, × 100.",
-                      "Cluster median divided by the median of all members, × 100."),
+        "is best.",
+    ),
+    "meta_clusters": (
+        "Mediaan van het cluster gedeeld door de mediaan van alle leden, × 100.",
+        "Cluster median divided by the median of all members, × 100.",
+    ),
     "meta_clusters_caveat": (
         "Clusters verschillen in primair proces; vergelijk binnen een indicator, niet tussen indicatoren.",
-        "Clusters differ in primary process; compare within an indicator, not across indicators."),
+        "Clusters differ in primary process; compare within an indicator, not across indicators.",
+    ),
     "meta_profile": (
         "Percentiel: de plaats van uw waarde onder alle leden (100 = beste, 0 = minste); alleen indicatoren met een "
         "richting.",
         "Percentile: where your value lies among all members (100 = best, 0 = worst); only indicators with a "
-        "direction."),
+        "direction.",
+    ),
     "meta_composite": (
         "Samengestelde index volgens de methode van het JRC/OECD-handboek; het rangorde-interval komt uit een "
         "Monte-Carlo-analyse van gewichten, normalisatie en aggregatie (5e–95e percentiel).",
         "Composite index following the JRC/OECD handbook; the rank interval comes from a Monte Carlo analysis of "
-        "weights, normalisation and aggregation (5th–95th percentile)."),
+        "weights, normalisation and aggregation (5th–95th percentile).",
+    ),
 }
 
 
@@ -298,16 +352,23 @@ REVIEW_WORDING: dict[str, Any] = {
         "Per organisation, the share of the variation in its position in the index that each choice of method "
         "explains, interactions with the other choices included (total Sobol index, 0 to 1). A dark cell: that "
         "choice moves the position most. Estimates are uncertain by about ±{err}; read values below 0.1 as 'hardly "
-        "any'."),
-    "sens_table": ("Gevoeligheid van de positie per organisatie {year}",
-                   "Sensitivity of the position per organisation {year}"),
+        "any'.",
+    ),
+    "sens_table": (
+        "Gevoeligheid van de positie per organisatie {year}",
+        "Sensitivity of the position per organisation {year}",
+    ),
     "colorbar": ("Aandeel", "Share"),
     "main": ("Grootste invloed", "Largest influence"),
     "rank_interval": ("Positie-interval (5–95 %)", "Rank interval (5–95%)"),
-    "corr_table": ("Indicatoren die elkaar overlappen of tegenspreken {year}",
-                   "Indicators that overlap or contradict each other {year}"),
-    "corr_none": ("Geen paren met |r| > 0,9 en geen tegenstrijdige indicatoren binnen een thema.",
-                  "No pairs with |r| > 0.9 and no contradicting indicators within a theme."),
+    "corr_table": (
+        "Indicatoren die elkaar overlappen of tegenspreken {year}",
+        "Indicators that overlap or contradict each other {year}",
+    ),
+    "corr_none": (
+        "Geen paren met |r| > 0,9 en geen tegenstrijdige indicatoren binnen een thema.",
+        "No pairs with |r| > 0.9 and no contradicting indicators within a theme.",
+    ),
     "pair": ("Paar", "Pair"),
     "kind": ("Soort", "Kind"),
     "redundant": ("overlappend (|r| > 0,9)", "overlapping (|r| > 0.9)"),
@@ -385,7 +446,7 @@ def band_text(p25: Any, p75: Any, ind: dict[str, Any], lang: str) -> str:
 
 
 def position_text(comp: dict[str, Any] | None, lang: str) -> str:
-    """"position 3 of 29", or the note that a context indicator has no rank."""
+    """ "position 3 of 29", or the note that a context indicator has no rank."""
     t = TEXT[lang]
     if not comp or comp.get("rank") is None:
         return t["no_rank"]
@@ -418,7 +479,7 @@ def ind_name(ind: dict[str, Any], lang: str) -> str:
 
 
 def formula(ind: dict[str, Any], lang: str) -> str:
-    """"(numerator) / (denominator) × scale", or a dash."""
+    """ "(numerator) / (denominator) × scale", or a dash."""
     scale = ind.get("scale")
     scale_text = "" if scale in (None, 1) else f" × {fmt_number(scale, 0, lang)}"
     num, den = ind.get("numerator") or "", ind.get("denominator") or ""
@@ -430,9 +491,11 @@ def formula(ind: dict[str, Any], lang: str) -> str:
 def ind_meta(ind: dict[str, Any], lang: str, period: str) -> list[tuple[str, str]]:
     """The definition list under an indicator's figure; ``period`` is the years the source covers."""
     t = TEXT[lang]
-    meta = [(t["definition"], ind.get("description") or "—"),
-            (t["formula"], formula(ind, lang)),
-            (t["unit"], unit_label(ind, lang) + f" · {t['directions'].get(ind.get('direction'), '')}")]
+    meta = [
+        (t["definition"], ind.get("description") or "—"),
+        (t["formula"], formula(ind, lang)),
+        (t["unit"], unit_label(ind, lang) + f" · {t['directions'].get(ind.get('direction'), '')}"),
+    ]
     if ind.get("caveat"):
         meta.append((t["caveat"], ind["caveat"]))
     meta.append((t["source"], t["source_text"].format(years=period)))
@@ -440,12 +503,12 @@ def ind_meta(ind: dict[str, Any], lang: str, period: str) -> list[tuple[str, str
 
 
 def years_text(years: list[int]) -> str:
-    """"2021–2025", or the one year."""
+    """ "2021–2025", or the one year."""
     return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
 
 
 def date_text(last: Any, lang: str) -> str:
-    """"Data: submissions received up to and including <date>", empty without a date."""
+    """ "Data: submissions received up to and including <date>", empty without a date."""
     if last is None:
         return ""
     text = last.strftime("%d-%m-%Y") if lang == "nl" else last.strftime("%Y-%m-%d")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 
 _HIDDEN = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"   # C0 (except tab, LF, CR), DEL, C1
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"         # soft hyphen, joiners, Arabic letter mark, fillers
-    "\u200b-\u200f\u2028-\u202e\u2060-\u206f"                  # zero width, LRM/RLM, line/para sep, embeddings,
-    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"             # overrides, isolates, invisible operators, BOM
-    "\U000e0000-\U000e007f]")                                  # tag characters
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"  # C0 (except tab, LF, CR), DEL, C1
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"  # soft hyphen, joiners, Arabic letter mark, fillers
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f"  # zero width, LRM/RLM, line/para sep, embeddings,
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"  # overrides, isolates, invisible operators, BOM
+    "\U000e0000-\U000e007f]"
+)  # tag characters
 
 
 def _mark(m: re.Match[str]) -> str:

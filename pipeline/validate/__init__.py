@@ -9,8 +9,8 @@ suites generated from the registry and the hand-written rules (:mod:`.validator`
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pipeline import ingest
 from pipeline.core.warehouse import connect, init_schema, sync_organisations
@@ -27,7 +27,9 @@ from pipeline.validate.validator import Validator
 __all__ = ["IngestResult", "check_files", "run"]
 
 
-def run(ws: Workspace, year: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> list[IngestResult]:
+def run(
+    ws: Workspace, year: int | None = None, progress: Callable[[str, int, int], None] | None = None
+) -> list[IngestResult]:
     """Validate and record every new delivery (optionally of one year); one result per new delivery.
 
     Each delivery is recorded in its own transaction. When the disk fills up, :class:`OutOfSpace` says how
@@ -67,20 +69,23 @@ def run(ws: Workspace, year: int | None = None, progress: Callable[[str, int, in
         raise
     finally:
         if con is not None:
-            with contextlib.suppress(Exception):   # a connection DuckDB invalidated after a failed write
+            with contextlib.suppress(Exception):  # a connection DuckDB invalidated after a failed write
                 con.close()
     return results
 
 
 def ingest_state(stage: str, recorded: int, total: int) -> tuple[str, str]:
     if stage == "checkpoint":
-        return (f"alle {total} nieuwe leveringen zijn vastgelegd (in het logbestand van het warehouse, dat bij de volgende run wordt verwerkt)",
-                f"all {total} new deliveries were recorded (in the warehouse's log file, which the next run merges)")
+        return (
+            f"alle {total} nieuwe leveringen zijn vastgelegd (in het logbestand van het warehouse, dat bij de volgende run wordt verwerkt)",
+            f"all {total} new deliveries were recorded (in the warehouse's log file, which the next run merges)",
+        )
     if stage == "recording":
-        return (f"{recorded} van de {total} nieuwe leveringen zijn volledig vastgelegd; de levering die werd geschreven is niet vastgelegd (niets half)",
-                f"{recorded} of {total} new deliveries were recorded completely; the one being written was not recorded (nothing half-written)")
+        return (
+            f"{recorded} van de {total} nieuwe leveringen zijn volledig vastgelegd; de levering die werd geschreven is niet vastgelegd (niets half)",
+            f"{recorded} of {total} new deliveries were recorded completely; the one being written was not recorded (nothing half-written)",
+        )
     return ("er is niets veranderd", "nothing was changed")
-
 
 
 def check_files(paths: list[Path]) -> list[tuple[Path, Item]]:
@@ -93,4 +98,3 @@ def check_files(paths: list[Path]) -> list[tuple[Path, Item]]:
     items = [Item(key=i, raw=raw, expected_org=None, expected_year=None) for i, raw in enumerate(raws)]
     Validator(reg, sorted(org_codes)).validate(items, History())
     return list(zip(paths, items))
-

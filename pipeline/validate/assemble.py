@@ -52,27 +52,43 @@ def structure_findings(registry: Registry, frame: pd.DataFrame, result, by_key: 
         sheet = registry.sheet(rec["sheet"])
         field_code = rec["field"] if isinstance(rec["field"], str) else None
         if field_code is None and rec["exists"]:
-            it.findings.append(Finding(
-                "error", "sheet_empty",
-                f"Het verplichte blad '{sheet.name_nl}' bevat geen gegevens. Vul de gegevens in vanaf de eerste regel onder de kopregels.",
-                f"The required sheet '{sheet.name_en}' holds no data. Fill in the data from the first row below the headers.",
-                sheet=sheet.code, cell=it.raw.sheets[sheet.code].name))
+            it.findings.append(
+                Finding(
+                    "error",
+                    "sheet_empty",
+                    f"Het verplichte blad '{sheet.name_nl}' bevat geen gegevens. Vul de gegevens in vanaf de eerste regel onder de kopregels.",
+                    f"The required sheet '{sheet.name_en}' holds no data. Fill in the data from the first row below the headers.",
+                    sheet=sheet.code,
+                    cell=it.raw.sheets[sheet.code].name,
+                )
+            )
         elif field_code is None:
-            it.findings.append(Finding(
-                "error", "sheet_missing",
-                f"Het verplichte blad '{sheet.name_nl}' ontbreekt. Voeg het blad toe zoals in het sjabloon"
-                f" (bij CSV: een bestand {sheet.code}.csv).",
-                f"The required sheet '{sheet.name_en}' is missing. Add it as in the template"
-                f" (for CSV: a file {sheet.code}.csv).",
-                sheet=sheet.code, cell=sheet.name_nl))
+            it.findings.append(
+                Finding(
+                    "error",
+                    "sheet_missing",
+                    f"Het verplichte blad '{sheet.name_nl}' ontbreekt. Voeg het blad toe zoals in het sjabloon"
+                    f" (bij CSV: een bestand {sheet.code}.csv).",
+                    f"The required sheet '{sheet.name_en}' is missing. Add it as in the template"
+                    f" (for CSV: a file {sheet.code}.csv).",
+                    sheet=sheet.code,
+                    cell=sheet.name_nl,
+                )
+            )
         else:
             f = sheet.field(field_code)
             raw_sheet = it.raw.sheets[sheet.code]
-            it.findings.append(Finding(
-                "error", "column_missing",
-                f"De kolom '{f.label_nl}' ({f.code}) ontbreekt op blad {raw_sheet.name}. Zet de kolom terug zoals in het sjabloon.",
-                f"The column '{f.label_en}' ({f.code}) is missing on sheet {raw_sheet.name}. Restore it as in the template.",
-                sheet=sheet.code, cell=raw_sheet.name, field=f.code))
+            it.findings.append(
+                Finding(
+                    "error",
+                    "column_missing",
+                    f"De kolom '{f.label_nl}' ({f.code}) ontbreekt op blad {raw_sheet.name}. Zet de kolom terug zoals in het sjabloon.",
+                    f"The column '{f.label_en}' ({f.code}) is missing on sheet {raw_sheet.name}. Restore it as in the template.",
+                    sheet=sheet.code,
+                    cell=raw_sheet.name,
+                    field=f.code,
+                )
+            )
 
 
 def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list, by_key: dict[int, Item]) -> None:
@@ -91,7 +107,11 @@ def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list
             fcode = meta.get("field")
             if raw_sheet is None:
                 continue
-            if fcode in sheet.field_codes and fcode not in raw_sheet.columns and meta["rule"] in ("required", "type", "range", "code_list", "length", "pattern"):
+            if (
+                fcode in sheet.field_codes
+                and fcode not in raw_sheet.columns
+                and meta["rule"] in ("required", "type", "range", "code_list", "length", "pattern")
+            ):
                 continue  # the missing column is already reported once
             rec = indexed.loc[(key, row)]
             if isinstance(rec, pd.DataFrame):
@@ -159,10 +179,14 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
         prev = rec.get(f"__prev_{fcode}")
         change = rec.get(f"__yoy_{fcode}")
         pct = change * 100
-        nl = (f"{lbl_nl}{where_nl} is {pct:+.0f}% veranderd ten opzichte van het vorige jaar ({fmt_nl(prev)} → {fmt_nl(rec.get(fcode))}{unit}); "
-              f"de drempel is ±{registry.yoy_threshold * 100:.0f}%. Controleer de waarde en geef een toelichting op blad Toelichting als hij klopt.")
-        en = (f"{lbl_en}{where_en} changed by {pct:+.0f}% against the previous year ({fmt_en(prev)} → {fmt_en(rec.get(fcode))}{unit}); "
-              f"the threshold is ±{registry.yoy_threshold * 100:.0f}%. Check the value and explain it on the Explanations sheet if it is right.")
+        nl = (
+            f"{lbl_nl}{where_nl} is {pct:+.0f}% veranderd ten opzichte van het vorige jaar ({fmt_nl(prev)} → {fmt_nl(rec.get(fcode))}{unit}); "
+            f"de drempel is ±{registry.yoy_threshold * 100:.0f}%. Controleer de waarde en geef een toelichting op blad Toelichting als hij klopt."
+        )
+        en = (
+            f"{lbl_en}{where_en} changed by {pct:+.0f}% against the previous year ({fmt_en(prev)} → {fmt_en(rec.get(fcode))}{unit}); "
+            f"the threshold is ±{registry.yoy_threshold * 100:.0f}%. Check the value and explain it on the Explanations sheet if it is right."
+        )
         value = short_value(rec.get(f"{fcode}__raw"))
     elif rule == "outlier":
         ratio = next(r for r in registry.ratios if r.code == meta["ratio"])
@@ -172,10 +196,14 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
         shown_nl = f"{v * 100:.1f}%".replace(".", ",") if pct_like else fmt_nl(float(v))
         shown_en = f"{v * 100:.1f}%" if pct_like else fmt_en(float(v))
         fields = ", ".join(list(ratio.numerator)[:3] + list(ratio.denominator)[:1])
-        nl = (f"Het {ratio.label_nl} ({shown_nl}) wijkt sterk af van de andere organisaties (robuuste z-score {z:+.1f}). "
-              f"Controleer de onderliggende velden ({fields}) en geef een toelichting als de waarde klopt.")
-        en = (f"The {ratio.label_en} ({shown_en}) differs strongly from the other organisations (robust z-score {z:+.1f}). "
-              f"Check the underlying fields ({fields}) and explain it if the value is right.")
+        nl = (
+            f"Het {ratio.label_nl} ({shown_nl}) wijkt sterk af van de andere organisaties (robuuste z-score {z:+.1f}). "
+            f"Controleer de onderliggende velden ({fields}) en geef een toelichting als de waarde klopt."
+        )
+        en = (
+            f"The {ratio.label_en} ({shown_en}) differs strongly from the other organisations (robust z-score {z:+.1f}). "
+            f"Check the underlying fields ({fields}) and explain it if the value is right."
+        )
         fcode = ratio.numerator[0]
         cell = raw_sheet.cell_ref(row, fcode)
         value = shown_nl
@@ -198,33 +226,72 @@ def rule_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series, r
         product = rec.get("product_code") if "product_code" in rec.index else None
         where_nl = f" bij product {product}" if isinstance(product, str) else ""
         where_en = f" for product {product}" if isinstance(product, str) else ""
-        nl = (f"'{fa.label_nl}' ({fmt_nl(va)}) is groter dan '{fb.label_nl}' ({fmt_nl(vb)}){extra_nl}{where_nl}. "
-              f"Een deel kan niet groter zijn dan het geheel: controleer beide velden.")
-        en = (f"'{fa.label_en}' ({fmt_en(va)}) is larger than '{fb.label_en}' ({fmt_en(vb)}){extra_en}{where_en}. "
-              f"A part cannot exceed its whole: check both fields.")
-        return Finding("error", meta["rule"], nl, en, sheet=sheet.code, cell=raw_sheet.cell_ref(row, rule.a), row=row,
-                       field=rule.a, value=short_value(rec.get(f"{rule.a}__raw")))
+        nl = (
+            f"'{fa.label_nl}' ({fmt_nl(va)}) is groter dan '{fb.label_nl}' ({fmt_nl(vb)}){extra_nl}{where_nl}. "
+            f"Een deel kan niet groter zijn dan het geheel: controleer beide velden."
+        )
+        en = (
+            f"'{fa.label_en}' ({fmt_en(va)}) is larger than '{fb.label_en}' ({fmt_en(vb)}){extra_en}{where_en}. "
+            f"A part cannot exceed its whole: check both fields."
+        )
+        return Finding(
+            "error",
+            meta["rule"],
+            nl,
+            en,
+            sheet=sheet.code,
+            cell=raw_sheet.cell_ref(row, rule.a),
+            row=row,
+            field=rule.a,
+            value=short_value(rec.get(f"{rule.a}__raw")),
+        )
     if rule.kind == "sum_le":
         total = sheet.field(rule.total)
         parts_nl = ", ".join(sheet.field(p).label_nl for p in rule.parts)
         parts_en = ", ".join(sheet.field(p).label_en for p in rule.parts)
         s = rec.get(f"__sum_{rule.code}")
-        nl = (f"De som van {parts_nl} ({fmt_nl(s)}) is groter dan '{total.label_nl}' ({fmt_nl(rec.get(rule.total))}). "
-              f"De delen mogen samen niet meer zijn dan het totaal: controleer de delen en het totaal.")
-        en = (f"The sum of {parts_en} ({fmt_en(s)}) is larger than '{total.label_en}' ({fmt_en(rec.get(rule.total))}). "
-              f"The parts together may not exceed the total: check the parts and the total.")
-        return Finding("error", meta["rule"], nl, en, sheet=sheet.code, cell=raw_sheet.cell_ref(row, rule.total), row=row,
-                       field=rule.total, value=short_value(rec.get(f"{rule.total}__raw")))
+        nl = (
+            f"De som van {parts_nl} ({fmt_nl(s)}) is groter dan '{total.label_nl}' ({fmt_nl(rec.get(rule.total))}). "
+            f"De delen mogen samen niet meer zijn dan het totaal: controleer de delen en het totaal."
+        )
+        en = (
+            f"The sum of {parts_en} ({fmt_en(s)}) is larger than '{total.label_en}' ({fmt_en(rec.get(rule.total))}). "
+            f"The parts together may not exceed the total: check the parts and the total."
+        )
+        return Finding(
+            "error",
+            meta["rule"],
+            nl,
+            en,
+            sheet=sheet.code,
+            cell=raw_sheet.cell_ref(row, rule.total),
+            row=row,
+            field=rule.total,
+            value=short_value(rec.get(f"{rule.total}__raw")),
+        )
     # sheet_sum_le
     part_field = registry.sheet(rule.sheet).field(rule.a)
     total = sheet.field(rule.total)
     s = rec.get(f"__sheetsum_{rule.code}")
-    nl = (f"De som van '{part_field.label_nl}' over alle producten ({fmt_nl(s)}) is groter dan '{total.label_nl}' "
-          f"({fmt_nl(rec.get(rule.total))}). Controleer de toerekening van kosten aan producten.")
-    en = (f"The sum of '{part_field.label_en}' over all products ({fmt_en(s)}) is larger than '{total.label_en}' "
-          f"({fmt_en(rec.get(rule.total))}). Check how costs are allocated to products.")
-    return Finding("error", meta["rule"], nl, en, sheet=sheet.code, cell=raw_sheet.cell_ref(row, rule.total), row=row,
-                   field=rule.total, value=short_value(rec.get(f"{rule.total}__raw")))
+    nl = (
+        f"De som van '{part_field.label_nl}' over alle producten ({fmt_nl(s)}) is groter dan '{total.label_nl}' "
+        f"({fmt_nl(rec.get(rule.total))}). Controleer de toerekening van kosten aan producten."
+    )
+    en = (
+        f"The sum of '{part_field.label_en}' over all products ({fmt_en(s)}) is larger than '{total.label_en}' "
+        f"({fmt_en(rec.get(rule.total))}). Check how costs are allocated to products."
+    )
+    return Finding(
+        "error",
+        meta["rule"],
+        nl,
+        en,
+        sheet=sheet.code,
+        cell=raw_sheet.cell_ref(row, rule.total),
+        row=row,
+        field=rule.total,
+        value=short_value(rec.get(f"{rule.total}__raw")),
+    )
 
 
 def mark_explained(registry: Registry, it: Item) -> None:
@@ -248,7 +315,11 @@ def mark_explained(registry: Registry, it: Item) -> None:
         if f.severity != "warning" or f.field is None:
             continue
         product = product_by_row.get(f.row) if f.sheet == "producten" and f.row is not None else None
-        candidates = [f.field] if f.rule != "outlier" else sorted(next((v for k, v in ratio_fields.items() if f.field in v), {f.field}))
+        candidates = (
+            [f.field]
+            if f.rule != "outlier"
+            else sorted(next((v for k, v in ratio_fields.items() if f.field in v), {f.field}))
+        )
         for c in candidates:
             text = notes.get((c, product)) or notes.get((c, None))
             if text:

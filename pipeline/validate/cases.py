@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.validate import gx
 from pipeline.core.findings import Finding, short_value
-from pipeline.metadata.registry import Field, Registry, registry
 from pipeline.core.safe_files import NotRegularFile, longest_line_over, open_regular
 from pipeline.core.workspace import is_out_of_space
 from pipeline.ingest.batch import Item
 from pipeline.ingest.discover import MAX_CASE_LINE_BYTES, Delivery
+from pipeline.metadata.registry import Field, Registry, registry
+from pipeline.validate import gx
 
 SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER", "number": "DOUBLE"}
 SAMPLE_ROWS = 5_000
@@ -61,7 +61,7 @@ class CaseScan:
     aggregates: pd.DataFrame = field(default_factory=pd.DataFrame)
     findings: list[Finding] = field(default_factory=list)
     violations: dict[str, int] = field(default_factory=dict)
-    frame: pd.DataFrame | None = None       # first rows + violating rows, for Great Expectations
+    frame: pd.DataFrame | None = None  # first rows + violating rows, for Great Expectations
 
     @property
     def n_errors(self) -> int:
@@ -87,8 +87,16 @@ def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = Non
         extra = ", filename" if many else ""
         return f"(SELECT {cols}{extra} FROM read_parquet({target}{', filename=true' if many else ''}))"
     columns = "{" + ", ".join(f"'{f.code}': '{SQL_TYPES[f.type]}'" for f in _fields(reg)) + "}"
-    opts = ["delim=';'", "header=true", "dateformat='%d-%m-%Y'", f"columns={columns}", "quote='\"'",
-            f"nullstr={NULL_STRINGS!r}", "auto_detect=false", f"max_line_size={MAX_CASE_LINE_BYTES}"]
+    opts = [
+        "delim=';'",
+        "header=true",
+        "dateformat='%d-%m-%Y'",
+        f"columns={columns}",
+        "quote='\"'",
+        f"nullstr={NULL_STRINGS!r}",
+        "auto_detect=false",
+        f"max_line_size={MAX_CASE_LINE_BYTES}",
+    ]
     if rejects:
         opts += ["store_rejects=true", f"rejects_table='{rejects}'", f"rejects_scan='{rejects}_scan'"]
     if many:
@@ -116,8 +124,10 @@ def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
             exprs.append(col)
     # for the first rows a small read buffer is enough (the default buffer tokenises 32 MB per file)
     small = ", buffer_size=2097152" if limit else ""
-    src = (f"read_csv({_quote(path)}, delim=';', header=true, quote='\"', columns={columns}, "
-           f"nullstr={NULL_STRINGS!r}, auto_detect=false, max_line_size={MAX_CASE_LINE_BYTES}{small})")
+    src = (
+        f"read_csv({_quote(path)}, delim=';', header=true, quote='\"', columns={columns}, "
+        f"nullstr={NULL_STRINGS!r}, auto_detect=false, max_line_size={MAX_CASE_LINE_BYTES}{small})"
+    )
     return f"(SELECT row_number() OVER () + 1 AS __row, {', '.join(exprs)} FROM (SELECT * FROM {src}{lim}))"
 
 
@@ -152,7 +162,9 @@ def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
     checks = ",\n  ".join(f'count(*) FILTER (WHERE {pred}) AS "v|{rid}"' for rid, _, pred, _ in rule_predicates(reg))
     # NUL characters in a text value: binary data that DuckDB reads as text without complaint
     texts = [f.code for f in _fields(reg) if f.type in ("text", "code")]
-    checks += ",\n  count(*) FILTER (WHERE " + " OR ".join(f'contains("{c}", chr(0))' for c in texts) + f') AS "v|{NUL_RULE}"'
+    checks += (
+        ",\n  count(*) FILTER (WHERE " + " OR ".join(f'contains("{c}", chr(0))' for c in texts) + f') AS "v|{NUL_RULE}"'
+    )
     return f"""
 WITH c AS (
   SELECT filename, product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
@@ -190,7 +202,7 @@ def _group_quantiles(hist: pd.DataFrame, keys: list[str], q: float) -> pd.DataFr
     lo, hi = np.floor(pos) + 1, np.ceil(pos) + 1
     at_lo = (cum - h["n"] < lo) & (lo <= cum)
     at_hi = (cum - h["n"] < hi) & (hi <= cum)
-    out = h.loc[at_lo, keys].reset_index(drop=True)      # one row per group, in the same order for both
+    out = h.loc[at_lo, keys].reset_index(drop=True)  # one row per group, in the same order for both
     v_lo = h.loc[at_lo, "lead_days"].to_numpy(dtype="float64")
     v_hi = h.loc[at_hi, "lead_days"].to_numpy(dtype="float64")
     frac = (pos - np.floor(pos))[at_lo].to_numpy(dtype="float64")
@@ -219,8 +231,20 @@ def _aggregate_histogram(hist: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["lead_median"] = out["lead_median"].astype("float64")
     out["lead_p90"] = out["lead_p90"].astype("float64")
-    first = ["filename", "product_code", "is_total", "n_rows", "n_cases", "n_decided", "n_on_time", "lead_median",
-             "lead_p90", "n_backlog", "n_objections", "n_complaints"]
+    first = [
+        "filename",
+        "product_code",
+        "is_total",
+        "n_rows",
+        "n_cases",
+        "n_decided",
+        "n_on_time",
+        "lead_median",
+        "lead_p90",
+        "n_backlog",
+        "n_objections",
+        "n_complaints",
+    ]
     return out[first + [c for c in out.columns if c not in first]]
 
 
@@ -236,11 +260,11 @@ def _duplicate_ids(table: pa.Table) -> dict[str, int]:
         names = batch.column(0).to_numpy(zero_copy_only=False)
         ids = batch.column(1)
         offsets = ids.offsets.to_numpy()
-        values = ids.values.to_numpy().view(np.int64)   # equality is all that matters; int64 sorts faster
-        valid = ids.is_valid().to_numpy(zero_copy_only=False)   # a group with only empty ids has no list
+        values = ids.values.to_numpy().view(np.int64)  # equality is all that matters; int64 sorts faster
+        valid = ids.is_valid().to_numpy(zero_copy_only=False)  # a group with only empty ids has no list
         for i in np.flatnonzero(valid):
-            parts.setdefault(str(names[i]), []).append(values[offsets[i]:offsets[i + 1]])
-    jobs = sorted(parts.items(), key=lambda job: -sum(len(a) for a in job[1]))   # largest first
+            parts.setdefault(str(names[i]), []).append(values[offsets[i] : offsets[i + 1]])
+    jobs = sorted(parts.items(), key=lambda job: -sum(len(a) for a in job[1]))  # largest first
 
     def repeats(job: tuple[str, list[np.ndarray]]) -> tuple[str, int]:
         name, pieces = job
@@ -258,49 +282,95 @@ def _header_findings(path: Path, reg: Registry) -> list[Finding]:
         try:
             names = [r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()]
         except duckdb.Error:
-            return [Finding("error", "file_corrupt", f"{path.name} is geen leesbaar Parquet-bestand.",
-                            f"{path.name} is not a readable Parquet file.", sheet="zaken", cell=path.name)]
+            return [
+                Finding(
+                    "error",
+                    "file_corrupt",
+                    f"{path.name} is geen leesbaar Parquet-bestand.",
+                    f"{path.name} is not a readable Parquet file.",
+                    sheet="zaken",
+                    cell=path.name,
+                )
+            ]
     else:
         try:
             with open_regular(path) as fh:
                 head = fh.read(65536)
         except NotRegularFile:
-            return [Finding("error", "file_special", f"{path.name} is geen gewoon bestand en is niet gelezen.",
-                            f"{path.name} is not a regular file and was not read.", sheet="zaken", cell=path.name)]
+            return [
+                Finding(
+                    "error",
+                    "file_special",
+                    f"{path.name} is geen gewoon bestand en is niet gelezen.",
+                    f"{path.name} is not a regular file and was not read.",
+                    sheet="zaken",
+                    cell=path.name,
+                )
+            ]
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return [Finding("error", "file_encoding",
-                            f"{path.name} is opgeslagen als UTF-16; lever zaakbestanden als 'CSV UTF-8' of Parquet.",
-                            f"{path.name} was saved as UTF-16; deliver case files as 'CSV UTF-8' or Parquet.",
-                            sheet="zaken", cell=path.name)]
+            return [
+                Finding(
+                    "error",
+                    "file_encoding",
+                    f"{path.name} is opgeslagen als UTF-16; lever zaakbestanden als 'CSV UTF-8' of Parquet.",
+                    f"{path.name} was saved as UTF-16; deliver case files as 'CSV UTF-8' or Parquet.",
+                    sheet="zaken",
+                    cell=path.name,
+                )
+            ]
         first = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip("\r")
         names = [c.strip().strip('"') for c in first.split(";")]
     missing = [f for f in _fields(reg) if f.code not in names]
-    return [Finding("error", "column_missing",
-                    f"De kolom '{f.label_nl}' ({f.code}) ontbreekt in {path.name}. De kopregel moet alle veldcodes bevatten, gescheiden door ';'.",
-                    f"The column '{f.label_en}' ({f.code}) is missing in {path.name}. The header must hold every field code, separated by ';'.",
-                    sheet="zaken", cell=path.name, field=f.code) for f in missing]
+    return [
+        Finding(
+            "error",
+            "column_missing",
+            f"De kolom '{f.label_nl}' ({f.code}) ontbreekt in {path.name}. De kopregel moet alle veldcodes bevatten, gescheiden door ';'.",
+            f"The column '{f.label_en}' ({f.code}) is missing in {path.name}. The header must hold every field code, separated by ';'.",
+            sheet="zaken",
+            cell=path.name,
+            field=f.code,
+        )
+        for f in missing
+    ]
 
 
 def unreadable_finding(path: Path, exc: BaseException) -> Finding:
     """The finding for a case file that could not be read at all (the first line of the reader's error)."""
     text = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-    return Finding("error", "file_unreadable", f"{path.name} kon niet worden gelezen: {text}",
-                   f"{path.name} could not be read: {text}", sheet="zaken", cell=path.name)
+    return Finding(
+        "error",
+        "file_unreadable",
+        f"{path.name} kon niet worden gelezen: {text}",
+        f"{path.name} could not be read: {text}",
+        sheet="zaken",
+        cell=path.name,
+    )
 
 
 def line_too_long_finding(path: Path, line: int, length: int) -> Finding:
     limit = MAX_CASE_LINE_BYTES // 1024
     return Finding(
-        "error", "line_too_long",
+        "error",
+        "line_too_long",
         f"Regel {line} van {path.name} is langer dan {limit} KB (minstens {length:,} bytes); een zaakregel is nooit zo lang. "
         "Het bestand is niet gelezen; controleer of het een CSV-bestand met één zaak per regel is.".replace(",", "."),
         f"Line {line} of {path.name} is longer than {limit} KB (at least {length:,} bytes); a case line is never that long. "
         "The file was not read; check that it is a CSV file with one case per line.",
-        sheet="zaken", cell=f"{path.name}, regel {line}", row=line)
+        sheet="zaken",
+        cell=f"{path.name}, regel {line}",
+        row=line,
+    )
 
 
-def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, memory_limit: str = "1GB",
-                    validate: bool = True, long_lines: dict[str, tuple[int, int] | None] | None = None) -> list[CaseScan]:
+def scan_case_files(
+    paths: list[Path],
+    year: int,
+    reg: Registry | None = None,
+    memory_limit: str = "1GB",
+    validate: bool = True,
+    long_lines: dict[str, tuple[int, int] | None] | None = None,
+) -> list[CaseScan]:
     """Validate and aggregate case files: one streaming DuckDB scan over the files of a format (DuckDB
     parallelises over and within files; in batches of ``SCAN_BATCH_ROWS`` cases to bound memory), then one
     GX run over all files' sampled and violating rows.
@@ -320,7 +390,11 @@ def scan_case_files(paths: list[Path], year: int, reg: Registry | None = None, m
         if scan.findings or scan.path.suffix.lower() == ".parquet":
             continue
         try:
-            found = long_lines[str(scan.path)] if str(scan.path) in long_lines else longest_line_over(scan.path, MAX_CASE_LINE_BYTES)
+            found = (
+                long_lines[str(scan.path)]
+                if str(scan.path) in long_lines
+                else longest_line_over(scan.path, MAX_CASE_LINE_BYTES)
+            )
         except OSError as exc:
             scan.findings.append(unreadable_finding(scan.path, exc))
             continue
@@ -370,8 +444,9 @@ def _batches(scans: list[CaseScan], limit: int | None = None) -> list[list[CaseS
     return [b for b in out if b]
 
 
-def scan_case_file(path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1GB",
-                   validate: bool = True) -> CaseScan:
+def scan_case_file(
+    path: Path, year: int, reg: Registry | None = None, memory_limit: str = "1GB", validate: bool = True
+) -> CaseScan:
     """Validate and aggregate one case file in DuckDB (streaming, bounded memory)."""
     return scan_case_files([path], year, reg, memory_limit, validate)[0]
 
@@ -400,7 +475,9 @@ def _scan_group(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regi
             pass
 
 
-def _scan_group_once(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry, year: int, rejects: str) -> None:
+def _scan_group_once(
+    con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Registry, year: int, rejects: str
+) -> None:
     paths = [s.path for s in scans]
     con.execute("SET preserve_insertion_order = false")
     table = con.sql(_scan_sql(paths, reg, year, rejects)).to_arrow_table()
@@ -426,10 +503,15 @@ def _scan_group_once(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg:
         violations = {c.split("|", 1)[1]: int(total[c]) for c in part.columns if c.startswith("v|")}
         if violations.get("unique:case_id"):
             # the scan compares 64-bit hashes; confirm duplicates exactly before reporting them
-            violations["unique:case_id"] = int(con.execute(
-                f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg, ignore_errors=True)}").fetchone()[0])
+            violations["unique:case_id"] = int(
+                con.execute(
+                    f"SELECT count(case_id) - count(DISTINCT case_id) FROM {source_sql(s.path, reg, ignore_errors=True)}"
+                ).fetchone()[0]
+            )
         s.violations = violations
-        s.aggregates = part[[c for c in part.columns if not c.startswith("v|") and c != "filename"]].reset_index(drop=True)
+        s.aggregates = part[[c for c in part.columns if not c.startswith("v|") and c != "filename"]].reset_index(
+            drop=True
+        )
     # a file with lines that could not be split into columns is rejected for them; its rows cannot be
     # numbered reliably, so its rule violations are reported as counts instead of per line
     for s in scans:
@@ -440,10 +522,22 @@ def _scan_group_once(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg:
 
 def _count_finding(path: Path, rid: str, n: int) -> Finding:
     if rid == NUL_RULE:
-        return Finding("error", rid, f"{n} regels in {path.name} bevatten NUL-tekens (binaire gegevens, geen tekst).",
-                       f"{n} lines in {path.name} hold NUL characters (binary data, not text).", sheet="zaken", cell=path.name)
-    return Finding("error", rid, f"{n} regels in {path.name} schenden regel {rid}.",
-                   f"{n} lines in {path.name} break rule {rid}.", sheet="zaken", cell=path.name)
+        return Finding(
+            "error",
+            rid,
+            f"{n} regels in {path.name} bevatten NUL-tekens (binaire gegevens, geen tekst).",
+            f"{n} lines in {path.name} hold NUL characters (binary data, not text).",
+            sheet="zaken",
+            cell=path.name,
+        )
+    return Finding(
+        "error",
+        rid,
+        f"{n} regels in {path.name} schenden regel {rid}.",
+        f"{n} lines in {path.name} break rule {rid}.",
+        sheet="zaken",
+        cell=path.name,
+    )
 
 
 def _violation_counts(scan: CaseScan) -> list[Finding]:
@@ -454,7 +548,10 @@ _REJECT_TEXT = {
     "MISSING COLUMNS": ("heeft te weinig kolommen", "has too few columns"),
     "TOO MANY COLUMNS": ("heeft te veel kolommen", "has too many columns"),
     "UNQUOTED VALUE": ("heeft een aanhalingsteken midden in een waarde", "has a quote inside an unquoted value"),
-    "LINE SIZE OVER MAXIMUM": (f"is langer dan {MAX_CASE_LINE_BYTES // 1024} KB", f"is longer than {MAX_CASE_LINE_BYTES // 1024} KB"),
+    "LINE SIZE OVER MAXIMUM": (
+        f"is langer dan {MAX_CASE_LINE_BYTES // 1024} KB",
+        f"is longer than {MAX_CASE_LINE_BYTES // 1024} KB",
+    ),
     "INVALID ENCODING": ("is geen geldige UTF-8-tekst", "is not valid UTF-8 text"),
     "INVALID UNICODE": ("is geen geldige UTF-8-tekst", "is not valid UTF-8 text"),
     "INVALID STATE": ("kan niet als CSV worden gelezen", "cannot be read as CSV"),
@@ -471,7 +568,9 @@ def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -
             f"""SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ',' ORDER BY error_type),
                        list(column_name ORDER BY column_name) FILTER (WHERE error_type = 'CAST')
                 FROM (SELECT r.line, r.csv_line, CAST(r.error_type AS VARCHAR) AS error_type, r.column_name {where})
-                GROUP BY line ORDER BY line LIMIT 200""", [str(path)]).fetchall()
+                GROUP BY line ORDER BY line LIMIT 200""",
+            [str(path)],
+        ).fetchall()
         n = con.execute(f"SELECT count(DISTINCT r.line) {where}", [str(path)]).fetchone()[0]
     except duckdb.Error:
         return [], False
@@ -484,24 +583,46 @@ def _reject_findings(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -
         if kinds:
             broken = True
             nl, en = _REJECT_TEXT.get(kinds[0], ("kan niet worden gelezen", "cannot be read"))
-            out.append(Finding(
-                "error", "line_unreadable",
-                f"Regel {line} van {path.name} {nl} (verwacht: 8 waarden gescheiden door ';'); de regel is niet gelezen.",
-                f"Line {line} of {path.name} {en} (expected: 8 values separated by ';'); the line was not read.",
-                sheet="zaken", cell=f"{path.name}, regel {line}", row=int(line), value=short_value(csv_line)))
+            out.append(
+                Finding(
+                    "error",
+                    "line_unreadable",
+                    f"Regel {line} van {path.name} {nl} (verwacht: 8 waarden gescheiden door ';'); de regel is niet gelezen.",
+                    f"Line {line} of {path.name} {en} (expected: 8 values separated by ';'); the line was not read.",
+                    sheet="zaken",
+                    cell=f"{path.name}, regel {line}",
+                    row=int(line),
+                    value=short_value(csv_line),
+                )
+            )
             continue
         for column in cast_columns or []:
-            out.append(Finding(
-                "error", "type",
-                f"Regel {line} van {path.name}: de waarde in kolom {column} heeft niet het juiste type; "
-                "datums als dd-mm-jjjj, getallen zonder tekst.",
-                f"Line {line} of {path.name}: the value in column {column} has the wrong type; "
-                "dates as dd-mm-yyyy, numbers without text.",
-                sheet="zaken", cell=f"{path.name}, regel {line}, kolom {column}", row=int(line), field=column,
-                value=short_value(csv_line)))
+            out.append(
+                Finding(
+                    "error",
+                    "type",
+                    f"Regel {line} van {path.name}: de waarde in kolom {column} heeft niet het juiste type; "
+                    "datums als dd-mm-jjjj, getallen zonder tekst.",
+                    f"Line {line} of {path.name}: the value in column {column} has the wrong type; "
+                    "dates as dd-mm-yyyy, numbers without text.",
+                    sheet="zaken",
+                    cell=f"{path.name}, regel {line}, kolom {column}",
+                    row=int(line),
+                    field=column,
+                    value=short_value(csv_line),
+                )
+            )
     if n > len(rows):
-        out.append(Finding("error", "type", f"Nog {n - len(rows)} regels die niet gelezen konden worden in {path.name}.",
-                           f"{n - len(rows)} more lines that could not be read in {path.name}.", sheet="zaken", cell=path.name))
+        out.append(
+            Finding(
+                "error",
+                "type",
+                f"Nog {n - len(rows)} regels die niet gelezen konden worden in {path.name}.",
+                f"{n - len(rows)} more lines that could not be read in {path.name}.",
+                sheet="zaken",
+                cell=path.name,
+            )
+        )
     return out, broken
 
 
@@ -525,7 +646,7 @@ def _gx_frames(con: duckdb.DuckDBPyConnection, scans: list[CaseScan], reg: Regis
     try:
         frame = con.execute(" UNION ".join(parts) + " ORDER BY __file, __row").fetch_df()
     except duckdb.Error:
-        if len(scans) > 1:     # find the file whose lines cannot be numbered; the others keep their frames
+        if len(scans) > 1:  # find the file whose lines cannot be numbered; the others keep their frames
             for scan in scans:
                 _gx_frames(con, [scan], reg)
             return
@@ -580,10 +701,16 @@ def validate_frames(scans: list[CaseScan], reg: Registry) -> None:
         for rid, n in sorted(violations.items()):
             shown = sum(1 for m, _ in seen[i] if m == rid)
             if n > shown and rid not in missed:
-                scan.findings.append(Finding(
-                    "error", rid, f"In totaal {n} regels in {path.name} schenden regel {rid} (de eerste {shown} staan hierboven).",
-                    f"In all {n} lines in {path.name} break rule {rid} (the first {shown} are listed above).",
-                    sheet="zaken", cell=path.name))
+                scan.findings.append(
+                    Finding(
+                        "error",
+                        rid,
+                        f"In totaal {n} regels in {path.name} schenden regel {rid} (de eerste {shown} staan hierboven).",
+                        f"In all {n} lines in {path.name} break rule {rid} (the first {shown} are listed above).",
+                        sheet="zaken",
+                        cell=path.name,
+                    )
+                )
         scan.frame = None
 
 
@@ -596,16 +723,27 @@ def _suite(reg: Registry):
         if kind == "required":
             suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=fcode, meta=meta))
         elif kind == "range":
-            suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=fcode, min_value=f.min, max_value=f.max, meta=meta))
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeBetween(column=fcode, min_value=f.min, max_value=f.max, meta=meta)
+            )
         elif kind == "code_list":
             suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column=fcode, value_set=list(f.codes), meta=meta))
         elif kind == "length":
-            suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(column=fcode, max_value=f.max_length, meta=meta))
+            suite.add_expectation(
+                gxe.ExpectColumnValueLengthsToBeBetween(column=fcode, max_value=f.max_length, meta=meta)
+            )
         elif kind == "le":
             rule = next(r for r in reg.rules_for("zaken") if f"rule:{r.code}" == rid)
-            suite.add_expectation(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=rule.b, column_B=rule.a, or_equal=True, ignore_row_if="either_value_is_missing", meta=meta))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="__case_key", meta={"rule": "unique:case_id", "field": "case_id", "severity": "error"}))
+            suite.add_expectation(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=rule.b, column_B=rule.a, or_equal=True, ignore_row_if="either_value_is_missing", meta=meta
+                )
+            )
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeUnique(
+            column="__case_key", meta={"rule": "unique:case_id", "field": "case_id", "severity": "error"}
+        )
+    )
     return suite
 
 
@@ -613,13 +751,19 @@ def _finding(path: Path, reg: Registry, meta: dict, row: int, rec: pd.Series) ->
     fcode = meta["field"]
     f = reg.sheet("zaken").field(fcode)
     value = rec.get(fcode)
-    shown = None if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT else (
-        value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else short_value(value))
+    shown = (
+        None
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT
+        else (value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else short_value(value))
+    )
     kind = meta["rule"].split(":", 1)[0]
     where = f"Regel {row} van {path.name}"
     where_en = f"Line {row} of {path.name}"
     if kind == "required":
-        nl, en = f"{where}: het verplichte veld '{f.label_nl}' is leeg.", f"{where_en}: the required field '{f.label_en}' is empty."
+        nl, en = (
+            f"{where}: het verplichte veld '{f.label_nl}' is leeg.",
+            f"{where_en}: the required field '{f.label_en}' is empty.",
+        )
     elif kind == "range":
         nl = f"{where}: '{f.label_nl}' is {shown}; toegestaan is {f.min:g} tot en met {f.max:g}."
         en = f"{where_en}: '{f.label_en}' is {shown}; allowed is {f.min:g} to {f.max:g}."
@@ -637,21 +781,42 @@ def _finding(path: Path, reg: Registry, meta: dict, row: int, rec: pd.Series) ->
     else:
         nl = f"{where}: '{f.label_nl}' voldoet niet aan regel {meta['rule']}."
         en = f"{where_en}: '{f.label_en}' breaks rule {meta['rule']}."
-    return Finding("error", meta["rule"], nl, en, sheet="zaken", cell=f"{path.name}, regel {row}, kolom {fcode}",
-                   row=row, field=fcode, value=shown)
+    return Finding(
+        "error",
+        meta["rule"],
+        nl,
+        en,
+        sheet="zaken",
+        cell=f"{path.name}, regel {row}, kolom {fcode}",
+        row=row,
+        field=fcode,
+        value=shown,
+    )
 
 
 def aggregate_rows(scan: CaseScan, submission_id: int, org: str, year: int, sha256: str) -> pd.DataFrame:
     """The rows for ``f_zaken_agg``: one per product and one organisation total (product_code NULL)."""
     a = scan.aggregates.copy()
     a.loc[a["is_total"] == 1, "product_code"] = None
-    out = pd.DataFrame({
-        "submission_id": submission_id, "org_code": org, "year": year, "product_code": a["product_code"].astype(object),
-        "n_rows": a["n_rows"], "n_cases": a["n_cases"], "n_decided": a["n_decided"], "n_on_time": a["n_on_time"],
-        "lead_median": a["lead_median"].astype("float64"), "lead_p90": a["lead_p90"].astype("float64"),
-        "n_backlog": a["n_backlog"], "n_objections": a["n_objections"].astype("int64"),
-        "n_complaints": a["n_complaints"].astype("int64"), "source_file": scan.path.name, "source_sha256": sha256,
-    })
+    out = pd.DataFrame(
+        {
+            "submission_id": submission_id,
+            "org_code": org,
+            "year": year,
+            "product_code": a["product_code"].astype(object),
+            "n_rows": a["n_rows"],
+            "n_cases": a["n_cases"],
+            "n_decided": a["n_decided"],
+            "n_on_time": a["n_on_time"],
+            "lead_median": a["lead_median"].astype("float64"),
+            "lead_p90": a["lead_p90"].astype("float64"),
+            "n_backlog": a["n_backlog"],
+            "n_objections": a["n_objections"].astype("int64"),
+            "n_complaints": a["n_complaints"].astype("int64"),
+            "source_file": scan.path.name,
+            "source_sha256": sha256,
+        }
+    )
     return out.sort_values("product_code", na_position="last", ignore_index=True)
 
 
@@ -710,8 +875,13 @@ def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> 
             continue
         paths = [p for _, p in owners]
         try:
-            year_scans = scan_case_files(paths, year, reg, validate=False,
-                                         long_lines={str(p): checked[str(p)] for p in paths if str(p) in checked})
+            year_scans = scan_case_files(
+                paths,
+                year,
+                reg,
+                validate=False,
+                long_lines={str(p): checked[str(p)] for p in paths if str(p) in checked},
+            )
         except Exception as exc:  # a second line of defence: scan_case_files reports per file
             if is_out_of_space(exc):
                 raise
@@ -732,5 +902,3 @@ def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> 
         for scan in out.get(item.key, []):
             item.findings.extend(scan.findings)
     return out
-
-

@@ -38,20 +38,25 @@ class IngestResult:
     findings: list[Finding]
 
 
-
 def history_for(con: duckdb.DuckDBPyConnection, reg: Registry) -> History:
     """Accepted values in force, per organisation and year, for the plausibility checks."""
     h = History()
     org_fields = [f.code for f in reg.sheet("organisatie").fields if f.is_numeric]
-    for rec in con.execute(f"SELECT org_code, year, {', '.join(org_fields)} FROM v_organisatie").fetch_df().to_dict("records"):
+    for rec in (
+        con.execute(f"SELECT org_code, year, {', '.join(org_fields)} FROM v_organisatie").fetch_df().to_dict("records")
+    ):
         h.org_values[(rec["org_code"], int(rec["year"]))] = {k: float(rec[k]) for k in org_fields if pd.notna(rec[k])}
     prod_fields = [f.code for f in reg.sheet("producten").fields if f.is_numeric]
-    for rec in con.execute(f"SELECT org_code, year, product_code, {', '.join(prod_fields)} FROM v_producten").fetch_df().to_dict("records"):
+    for rec in (
+        con.execute(f"SELECT org_code, year, product_code, {', '.join(prod_fields)} FROM v_producten")
+        .fetch_df()
+        .to_dict("records")
+    ):
         if isinstance(rec["product_code"], str):
             h.product_values[(rec["org_code"], int(rec["year"]), rec["product_code"])] = {
-                k: float(rec[k]) for k in prod_fields if pd.notna(rec[k])}
+                k: float(rec[k]) for k in prod_fields if pd.notna(rec[k])
+            }
     return h
-
 
 
 def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pd.DataFrame:
@@ -67,48 +72,105 @@ def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, or
         if name == "jaar":
             data[name] = np.full(n, float(year))
         elif name in frame.columns:
-            data[name] = (frame[name].to_numpy(dtype="float64") if numeric
-                          else pd.Series(frame[name].to_numpy(dtype=object), dtype="string[pyarrow]"))
+            data[name] = (
+                frame[name].to_numpy(dtype="float64")
+                if numeric
+                else pd.Series(frame[name].to_numpy(dtype=object), dtype="string[pyarrow]")
+            )
         else:
             data[name] = np.full(n, np.nan) if numeric else pd.Series([None] * n, dtype="string[pyarrow]")
     return pd.DataFrame(data)
 
 
-
-def record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Delivery, item: Item,
-            org_code: str, case_scans: list | None = None) -> IngestResult:
+def record(
+    con: duckdb.DuckDBPyConnection,
+    reg: Registry,
+    ws: Workspace,
+    d: Delivery,
+    item: Item,
+    org_code: str,
+    case_scans: list | None = None,
+) -> IngestResult:
     try:
         stored = store(ws, d, org_code)
     except (NotRegularFile, FileNotFoundError):
         # replaced by a link or removed while this run read it: recorded as rejected, nothing stored
         stored = ""
-        item.findings.append(Finding(
-            "error", "file_changed",
-            f"{d.name} is tijdens het inlezen veranderd of verwijderd; het is niet opgeslagen. Lever het opnieuw aan.",
-            f"{d.name} changed or disappeared while it was being read; it was not stored. Please deliver it again.",
-            cell=d.name))
+        item.findings.append(
+            Finding(
+                "error",
+                "file_changed",
+                f"{d.name} is tijdens het inlezen veranderd of verwijderd; het is niet opgeslagen. Lever het opnieuw aan.",
+                f"{d.name} changed or disappeared while it was being read; it was not stored. Please deliver it again.",
+                cell=d.name,
+            )
+        )
     accepted = item.n_errors == 0
-    status = ("accepted_with_warnings" if item.n_warnings > item.n_warnings_explained else "accepted") if accepted else "rejected"
+    status = (
+        ("accepted_with_warnings" if item.n_warnings > item.n_warnings_explained else "accepted")
+        if accepted
+        else "rejected"
+    )
     with transaction(con):
         sid = con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions").fetchone()[0]
-        version = con.execute("SELECT count(*) + 1 FROM submissions WHERE org_code = ? AND year = ?",
-                              [org_code, d.year]).fetchone()[0]
+        version = con.execute(
+            "SELECT count(*) + 1 FROM submissions WHERE org_code = ? AND year = ?", [org_code, d.year]
+        ).fetchone()[0]
         if accepted:
-            con.execute("UPDATE submissions SET in_force = false, status = 'superseded' "
-                        "WHERE org_code = ? AND year = ? AND in_force", [org_code, d.year])
+            con.execute(
+                "UPDATE submissions SET in_force = false, status = 'superseded' "
+                "WHERE org_code = ? AND year = ? AND in_force",
+                [org_code, d.year],
+            )
         con.execute(
             "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sid, org_code, d.year, version, d.sha256, d.name, d.fmt, d.size, d.received_at, stored,
-             item.raw.encoding, status, item.n_errors, item.n_warnings, item.n_warnings_explained, accepted, reg.version])
+            [
+                sid,
+                org_code,
+                d.year,
+                version,
+                d.sha256,
+                d.name,
+                d.fmt,
+                d.size,
+                d.received_at,
+                stored,
+                item.raw.encoding,
+                status,
+                item.n_errors,
+                item.n_warnings,
+                item.n_warnings_explained,
+                accepted,
+                reg.version,
+            ],
+        )
         for name, sha, size, _ in d.files:
             con.execute("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?)", [sid, name, sha, size, stored])
         if item.findings:
             t = printable_text
-            fdf = pd.DataFrame([{
-                "submission_id": sid, "org_code": org_code, "year": d.year, "version": version, "seq": i,
-                "severity": f.severity, "rule": f.rule, "sheet": f.sheet, "cell": t(f.cell), "row_number": f.row,
-                "field": t(f.field), "value": t(f.value), "message_nl": t(f.message_nl), "message_en": t(f.message_en),
-                "explained": f.explained, "explanation": t(f.explanation)} for i, f in enumerate(item.findings, 1)])
+            fdf = pd.DataFrame(
+                [
+                    {
+                        "submission_id": sid,
+                        "org_code": org_code,
+                        "year": d.year,
+                        "version": version,
+                        "seq": i,
+                        "severity": f.severity,
+                        "rule": f.rule,
+                        "sheet": f.sheet,
+                        "cell": t(f.cell),
+                        "row_number": f.row,
+                        "field": t(f.field),
+                        "value": t(f.value),
+                        "message_nl": t(f.message_nl),
+                        "message_en": t(f.message_en),
+                        "explained": f.explained,
+                        "explanation": t(f.explanation),
+                    }
+                    for i, f in enumerate(item.findings, 1)
+                ]
+            )
             fdf["row_number"] = fdf["row_number"].astype("Int64")
             con.register("_findings", fdf)
             con.execute("INSERT INTO findings SELECT * FROM _findings")
@@ -130,5 +192,3 @@ def record(con: duckdb.DuckDBPyConnection, reg: Registry, ws: Workspace, d: Deli
                 con.execute("INSERT INTO f_zaken_agg SELECT * FROM _agg")
                 con.unregister("_agg")
     return IngestResult(sid, org_code, d.year, version, d.name, status, item.n_errors, item.n_warnings, item.findings)
-
-

@@ -37,19 +37,27 @@ class History:
         y, _ = self.previous(org, year)
         return {} if y is None else self.product_values.get((org, y, product), {})
 
-    def add_item(self, item: "Item", org: str, year: int) -> None:
+    def add_item(self, item: Item, org: str, year: int) -> None:
         frame = item.frames.get("organisatie")
         if frame is not None and len(frame):
             rec = frame.iloc[0]
-            self.org_values[(org, year)] = {c: float(rec[c]) for c in frame.columns
-                                            if not c.startswith("__") and not c.endswith("__raw")
-                                            and isinstance(rec[c], float) and not math.isnan(rec[c])}
+            self.org_values[(org, year)] = {
+                c: float(rec[c])
+                for c in frame.columns
+                if not c.startswith("__")
+                and not c.endswith("__raw")
+                and isinstance(rec[c], float)
+                and not math.isnan(rec[c])
+            }
         prod = item.frames.get("producten")
         if prod is not None and "product_code" in prod.columns:
             for rec in prod.to_dict("records"):
                 if isinstance(rec.get("product_code"), str):
                     self.product_values[(org, year, rec["product_code"])] = {
-                        k: v for k, v in rec.items() if isinstance(v, float) and not math.isnan(v) and not k.startswith("__")}
+                        k: v
+                        for k, v in rec.items()
+                        if isinstance(v, float) and not math.isnan(v) and not k.startswith("__")
+                    }
 
 
 def comparison_org(it: Item) -> str | None:
@@ -64,6 +72,7 @@ def comparison_org(it: Item) -> str | None:
 
 
 # ------------------------------------------------------------------ hand-written rules
+
 
 def add_part_sum(frame: pd.DataFrame, rule: Rule) -> str:
     """A ``sum_le`` rule: the sum of its parts per row, as a new column of the frame (its name returned)."""
@@ -87,6 +96,7 @@ def add_sheet_sum(frame: pd.DataFrame, rule: Rule, live: list[Item]) -> str:
 
 # ------------------------------------------------------------------ plausibility
 
+
 class OrgComparison:
     """Plausibility of the ``organisatie`` frame: each row's organisation and year, and what it is compared with."""
 
@@ -101,8 +111,12 @@ class OrgComparison:
         """The relative change of a field against the organisation's previous accepted year, as a new column
         (its name returned; also the previous value in ``__prev_<field>``)."""
         frame = self.frame
-        prev = [self.history.previous(o, y)[1].get(f.code) if isinstance(o, str) and y is not None and not pd.isna(y) else None
-                for o, y in zip(self.orgs, self.years)]
+        prev = [
+            self.history.previous(o, y)[1].get(f.code)
+            if isinstance(o, str) and y is not None and not pd.isna(y)
+            else None
+            for o, y in zip(self.orgs, self.years)
+        ]
         prev = pd.to_numeric(pd.Series(prev, dtype=object), errors="coerce").astype("float64").to_numpy()
         col = f"__yoy_{f.code}"
         frame[f"__prev_{f.code}"] = prev
@@ -158,9 +172,12 @@ def add_product_change(frame: pd.DataFrame, f: Field, live: list[Item], history:
     column of the ``producten`` frame (its name returned; also the previous value in ``__prev_<field>``)."""
     org_of = {it.key: comparison_org(it) for it in live}
     year_of = {it.key: it.expected_year for it in live}
-    prev = [history.previous_product(org_of.get(s), year_of.get(s), p).get(f.code)
-            if isinstance(p, str) and org_of.get(s) and year_of.get(s) else None
-            for s, p in zip(frame["__sub"], frame["product_code"])]
+    prev = [
+        history.previous_product(org_of.get(s), year_of.get(s), p).get(f.code)
+        if isinstance(p, str) and org_of.get(s) and year_of.get(s)
+        else None
+        for s, p in zip(frame["__sub"], frame["product_code"])
+    ]
     prev_s = pd.to_numeric(pd.Series(prev, dtype=object), errors="coerce").astype("float64").to_numpy()
     frame[f"__prev_{f.code}"] = prev_s
     col = f"__yoy_{f.code}"

@@ -12,15 +12,27 @@ def status_table(con: duckdb.DuckDBPyConnection, orgs: list[Organisation], year:
     """One row per member: missing, rejected, accepted with open warnings or accepted; version in force."""
     subs = con.execute(
         """SELECT org_code, version, status, n_errors, n_warnings, n_warnings_explained, in_force, original_name
-           FROM submissions WHERE year = ? ORDER BY org_code, version""", [year]).fetch_df()
+           FROM submissions WHERE year = ? ORDER BY org_code, version""",
+        [year],
+    ).fetch_df()
     rows = []
     for o in sorted(orgs, key=lambda o: o.org_code):
         if not o.is_member(year):
             continue
         mine = subs[subs["org_code"] == o.org_code]
         if mine.empty:
-            rows.append({"org_code": o.org_code, "name": o.name, "state": "missing", "version_in_force": None,
-                         "versions": 0, "errors": None, "open_warnings": None, "latest": None})
+            rows.append(
+                {
+                    "org_code": o.org_code,
+                    "name": o.name,
+                    "state": "missing",
+                    "version_in_force": None,
+                    "versions": 0,
+                    "errors": None,
+                    "open_warnings": None,
+                    "latest": None,
+                }
+            )
             continue
         latest = mine.iloc[-1]
         force = mine[mine["in_force"]]
@@ -31,9 +43,18 @@ def status_table(con: duckdb.DuckDBPyConnection, orgs: list[Organisation], year:
             version = int(f["version"])
         else:
             state, open_w, version = "rejected", None, None
-        rows.append({"org_code": o.org_code, "name": o.name, "state": state, "version_in_force": version,
-                     "versions": len(mine), "errors": int(latest["n_errors"]), "open_warnings": open_w,
-                     "latest": f"v{int(latest['version'])} {latest['status']}"})
+        rows.append(
+            {
+                "org_code": o.org_code,
+                "name": o.name,
+                "state": state,
+                "version_in_force": version,
+                "versions": len(mine),
+                "errors": int(latest["n_errors"]),
+                "open_warnings": open_w,
+                "latest": f"v{int(latest['version'])} {latest['status']}",
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -9,7 +9,8 @@ expectations (year-on-year change, robust outliers), on the columns :mod:`.rules
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,10 +27,12 @@ Add = Callable[..., None]
 def _adder(suite: Any) -> Add:
     def add(exp_cls, meta: dict, **kwargs):
         suite.add_expectation(exp_cls(meta=meta, **kwargs))
+
     return add
 
 
 # ------------------------------------------------------------------ structure
+
 
 def structure_frame(registry: Registry, live: list[Item]) -> pd.DataFrame | None:
     """One row per required sheet and per required column of a present sheet, with whether it is there;
@@ -40,14 +43,30 @@ def structure_frame(registry: Registry, live: list[Item]) -> pd.DataFrame | None
             present = sheet.code in it.raw.sheets
             if sheet.required or present:
                 has_rows = present and bool(it.raw.sheets[sheet.code].rows)
-                rows.append({"__sub": it.key, "__row": 0, "sheet": sheet.code, "field": None,
-                             "present": has_rows or not sheet.required, "exists": present})
+                rows.append(
+                    {
+                        "__sub": it.key,
+                        "__row": 0,
+                        "sheet": sheet.code,
+                        "field": None,
+                        "present": has_rows or not sheet.required,
+                        "exists": present,
+                    }
+                )
             if present:
                 cols = it.raw.sheets[sheet.code].columns
                 for f in sheet.fields:
                     if f.required:
-                        rows.append({"__sub": it.key, "__row": 0, "sheet": sheet.code, "field": f.code,
-                                     "present": f.code in cols, "exists": True})
+                        rows.append(
+                            {
+                                "__sub": it.key,
+                                "__row": 0,
+                                "sheet": sheet.code,
+                                "field": f.code,
+                                "present": f.code in cols,
+                                "exists": True,
+                            }
+                        )
     if not rows:
         return None
     frame = pd.DataFrame(rows)
@@ -59,11 +78,14 @@ def structure_suite() -> Any:
     """The suite for :func:`structure_frame`: everything that is required is present."""
     gxe = gx.expectations()
     suite = gx.new_suite("structure")
-    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="present", value_set=[True], meta={"rule": "structure"}))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeInSet(column="present", value_set=[True], meta={"rule": "structure"})
+    )
     return suite
 
 
 # ------------------------------------------------------------------ errors per sheet
+
 
 def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: pd.DataFrame, live: list[Item]) -> Any:
     """The error suite of one sheet over a batch's frame (columns the rules need are added to the frame)."""
@@ -73,29 +95,58 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
     for f in sheet.fields:
         raw = f"{f.code}__raw"
         if f.required:
-            add(gxe.ExpectColumnValuesToNotBeNull, {"rule": "required", "field": f.code, "severity": "error"}, column=raw)
+            add(
+                gxe.ExpectColumnValuesToNotBeNull,
+                {"rule": "required", "field": f.code, "severity": "error"},
+                column=raw,
+            )
         if f.is_numeric:
             regex = INTEGER_RE if f.type == "integer" else NUMBER_RE
-            add(gxe.ExpectColumnValuesToMatchRegex, {"rule": "type", "field": f.code, "severity": "error"},
-                column=raw, regex=regex)
+            add(
+                gxe.ExpectColumnValuesToMatchRegex,
+                {"rule": "type", "field": f.code, "severity": "error"},
+                column=raw,
+                regex=regex,
+            )
             if f.min is not None or f.max is not None:
-                add(gxe.ExpectColumnValuesToBeBetween, {"rule": "range", "field": f.code, "severity": "error"},
-                    column=f.code, min_value=f.min, max_value=f.max)
+                add(
+                    gxe.ExpectColumnValuesToBeBetween,
+                    {"rule": "range", "field": f.code, "severity": "error"},
+                    column=f.code,
+                    min_value=f.min,
+                    max_value=f.max,
+                )
         if f.type == "code":
             codes = list(f.codes) if f.codes is not None else org_codes
-            add(gxe.ExpectColumnValuesToBeInSet, {"rule": "code_list", "field": f.code, "severity": "error"},
-                column=f.code, value_set=codes)
+            add(
+                gxe.ExpectColumnValuesToBeInSet,
+                {"rule": "code_list", "field": f.code, "severity": "error"},
+                column=f.code,
+                value_set=codes,
+            )
         if f.type == "text" and f.max_length:
-            add(gxe.ExpectColumnValueLengthsToBeBetween, {"rule": "length", "field": f.code, "severity": "error"},
-                column=raw, max_value=f.max_length)
+            add(
+                gxe.ExpectColumnValueLengthsToBeBetween,
+                {"rule": "length", "field": f.code, "severity": "error"},
+                column=raw,
+                max_value=f.max_length,
+            )
         if f.pattern:
-            add(gxe.ExpectColumnValuesToMatchRegex, {"rule": "pattern", "field": f.code, "severity": "error"},
-                column=raw, regex=f.pattern)
+            add(
+                gxe.ExpectColumnValuesToMatchRegex,
+                {"rule": "pattern", "field": f.code, "severity": "error"},
+                column=raw,
+                regex=f.pattern,
+            )
     if sheet.max_rows == 1:
         add(gxe.ExpectColumnValuesToBeUnique, {"rule": "one_row", "field": None, "severity": "error"}, column="__sub")
     elif sheet.key:
-        add(gxe.ExpectCompoundColumnsToBeUnique, {"rule": "unique", "field": sheet.key[0], "severity": "error"},
-            column_list=["__sub", *[f"{k}__raw" for k in sheet.key]], ignore_row_if="any_value_is_missing")
+        add(
+            gxe.ExpectCompoundColumnsToBeUnique,
+            {"rule": "unique", "field": sheet.key[0], "severity": "error"},
+            column_list=["__sub", *[f"{k}__raw" for k in sheet.key]],
+            ignore_row_if="any_value_is_missing",
+        )
     if sheet.code == "organisatie":
         _identity(frame, live, add, gxe)
     for rule in registry.rules_for(sheet.code):
@@ -111,22 +162,44 @@ def _identity(frame: pd.DataFrame, live: list[Item], add: Add, gxe) -> None:
     frame["__expected_org"] = frame["__sub"].map(exp_org).astype(object)
     frame["__expected_year"] = frame["__sub"].map(exp_year).astype("float64")
     if any(v is not None for v in exp_org.values()):
-        add(gxe.ExpectColumnPairValuesToBeEqual, {"rule": "org_mismatch", "field": "org_code", "severity": "error"},
-            column_A="org_code", column_B="__expected_org", ignore_row_if="either_value_is_missing")
+        add(
+            gxe.ExpectColumnPairValuesToBeEqual,
+            {"rule": "org_mismatch", "field": "org_code", "severity": "error"},
+            column_A="org_code",
+            column_B="__expected_org",
+            ignore_row_if="either_value_is_missing",
+        )
     if any(v is not None for v in exp_year.values()):
-        add(gxe.ExpectColumnPairValuesToBeEqual, {"rule": "year_mismatch", "field": "jaar", "severity": "error"},
-            column_A="jaar", column_B="__expected_year", ignore_row_if="either_value_is_missing")
+        add(
+            gxe.ExpectColumnPairValuesToBeEqual,
+            {"rule": "year_mismatch", "field": "jaar", "severity": "error"},
+            column_A="jaar",
+            column_B="__expected_year",
+            ignore_row_if="either_value_is_missing",
+        )
 
 
 def _rule(rule: Rule, frame: pd.DataFrame, add: Add, gxe) -> None:
     meta = {"rule": f"rule:{rule.code}", "severity": "error"}
     if rule.kind == "le":
-        add(gxe.ExpectColumnPairValuesAToBeGreaterThanB, {**meta, "field": rule.a}, column_A=rule.b, column_B=rule.a,
-            or_equal=True, ignore_row_if="either_value_is_missing")
+        add(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            {**meta, "field": rule.a},
+            column_A=rule.b,
+            column_B=rule.a,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
     elif rule.kind == "sum_le":
         col = add_part_sum(frame, rule)
-        add(gxe.ExpectColumnPairValuesAToBeGreaterThanB, {**meta, "field": rule.total}, column_A=rule.total,
-            column_B=col, or_equal=True, ignore_row_if="either_value_is_missing")
+        add(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            {**meta, "field": rule.total},
+            column_A=rule.total,
+            column_B=col,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
     # sheet_sum_le rules are added to the suite of the sheet holding the total (_sheet_sums)
 
 
@@ -134,14 +207,22 @@ def _sheet_sums(registry: Registry, sheet: Sheet, frame: pd.DataFrame, live: lis
     for rule in registry.rules:
         if rule.kind == "sheet_sum_le" and rule.total_sheet == sheet.code:
             col = add_sheet_sum(frame, rule, live)
-            add(gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            add(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB,
                 {"rule": f"rule:{rule.code}", "field": rule.total, "severity": "error", "parts_sheet": rule.sheet},
-                column_A=rule.total, column_B=col, or_equal=True, ignore_row_if="either_value_is_missing")
+                column_A=rule.total,
+                column_B=col,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
 
 
 # ------------------------------------------------------------------ plausibility warnings
 
-def plausibility_suite(registry: Registry, sheet: Sheet, frame: pd.DataFrame, live: list[Item], history: History) -> Any | None:
+
+def plausibility_suite(
+    registry: Registry, sheet: Sheet, frame: pd.DataFrame, live: list[Item], history: History
+) -> Any | None:
     """The warning suite of ``organisatie`` or ``producten`` over the submissions whose identity is settled;
     ``None`` when it has no expectations."""
     gxe = gx.expectations()
@@ -154,32 +235,48 @@ def plausibility_suite(registry: Registry, sheet: Sheet, frame: pd.DataFrame, li
     return suite if suite.expectations else None
 
 
-def _plausibility_org(registry: Registry, sheet: Sheet, frame: pd.DataFrame, live: list[Item], history: History,
-                      add: Add, gxe) -> None:
+def _plausibility_org(
+    registry: Registry, sheet: Sheet, frame: pd.DataFrame, live: list[Item], history: History, add: Add, gxe
+) -> None:
     t = registry.yoy_threshold
     comparison = OrgComparison(frame, live, history)
     for f in sheet.fields:
         if not f.plausibility:
             continue
         col = comparison.add_change(f)
-        add(gxe.ExpectColumnValuesToBeBetween, {"rule": "yoy_change", "field": f.code, "severity": "warning"},
-            column=col, min_value=-t, max_value=t)
+        add(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"rule": "yoy_change", "field": f.code, "severity": "warning"},
+            column=col,
+            min_value=-t,
+            max_value=t,
+        )
     zmax = registry.robust_z_threshold
     for ratio in registry.ratios:
         if ratio.sheet != sheet.code:
             continue
         col = comparison.add_outlier_score(ratio, registry.min_peers)
-        add(gxe.ExpectColumnValuesToBeBetween,
+        add(
+            gxe.ExpectColumnValuesToBeBetween,
             {"rule": "outlier", "field": ratio.code, "severity": "warning", "ratio": ratio.code},
-            column=col, min_value=-zmax, max_value=zmax)
+            column=col,
+            min_value=-zmax,
+            max_value=zmax,
+        )
 
 
-def _plausibility_products(registry: Registry, frame: pd.DataFrame, live: list[Item], history: History,
-                           add: Add, gxe) -> None:
+def _plausibility_products(
+    registry: Registry, frame: pd.DataFrame, live: list[Item], history: History, add: Add, gxe
+) -> None:
     t = registry.yoy_threshold
     for f in registry.sheet("producten").fields:
         if not f.plausibility:
             continue
         col = add_product_change(frame, f, live, history)
-        add(gxe.ExpectColumnValuesToBeBetween, {"rule": "yoy_change", "field": f.code, "severity": "warning"},
-            column=col, min_value=-t, max_value=t)
+        add(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"rule": "yoy_change", "field": f.code, "severity": "warning"},
+            column=col,
+            min_value=-t,
+            max_value=t,
+        )

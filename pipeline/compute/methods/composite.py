@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -169,18 +170,13 @@ class UncertaintySpec:
 
     weight_noise: float = 0.25
     perturb_levels: list[int] | None = None
-    normalisations: list[NormalisationSpec] = field(
-        default_factory=_default_uncertainty_normalisations
-    )
-    aggregations: list[AggregationMethod] = field(
-        default_factory=lambda: ["arith_mean", "geom_mean"]
-    )
+    normalisations: list[NormalisationSpec] = field(default_factory=_default_uncertainty_normalisations)
+    aggregations: list[AggregationMethod] = field(default_factory=lambda: ["arith_mean", "geom_mean"])
     quantiles: tuple[float, float] = (0.05, 0.95)
 
     def __post_init__(self) -> None:
         self.normalisations = [
-            n if isinstance(n, NormalisationSpec) else NormalisationSpec(**n)
-            for n in self.normalisations
+            n if isinstance(n, NormalisationSpec) else NormalisationSpec(**n) for n in self.normalisations
         ]
         self.aggregations = [AggregationSpec(a).method for a in self.aggregations]
         if not self.normalisations or not self.aggregations:
@@ -211,12 +207,8 @@ class CompositeSpec:
     uncertainty: UncertaintySpec = field(default_factory=UncertaintySpec)
 
     def __post_init__(self) -> None:
-        self.indicators = [
-            i if isinstance(i, IndicatorMeta) else IndicatorMeta(**i) for i in self.indicators
-        ]
-        self.aggregates = [
-            a if isinstance(a, AggregateMeta) else AggregateMeta(**a) for a in self.aggregates
-        ]
+        self.indicators = [i if isinstance(i, IndicatorMeta) else IndicatorMeta(**i) for i in self.indicators]
+        self.aggregates = [a if isinstance(a, AggregateMeta) else AggregateMeta(**a) for a in self.aggregates]
         for attr, cls in (
             ("imputation", ImputationSpec),
             ("treatment", TreatmentSpec),
@@ -269,16 +261,12 @@ class Hierarchy:
             if i.direction not in (1, -1):
                 raise ValueError(f"indicator {i.code}: direction must be +1 or -1")
             if level_of.get(i.parent) != 2:
-                raise ValueError(
-                    f"indicator {i.code}: parent {i.parent!r} is not a level-2 aggregate"
-                )
+                raise ValueError(f"indicator {i.code}: parent {i.parent!r} is not a level-2 aggregate")
         for a in spec.aggregates:
             if a.level < 2:
                 raise ValueError(f"aggregate {a.code}: level must be >= 2")
             if a.parent is not None and level_of.get(a.parent) != a.level + 1:
-                raise ValueError(
-                    f"aggregate {a.code}: parent {a.parent!r} is not at level {a.level + 1}"
-                )
+                raise ValueError(f"aggregate {a.code}: parent {a.parent!r} is not at level {a.level + 1}")
         self.top_level = max(level_of.values())
         self.levels = list(range(2, self.top_level + 1))
         self.children: list[list[str]] = []
@@ -301,9 +289,7 @@ class Hierarchy:
             self.members.append(m)
             child_nodes = parents
         self.roots = [a.code for a in spec.aggregates if a.level == self.top_level]
-        orphans = [
-            a.code for a in spec.aggregates if a.parent is None and a.level != self.top_level
-        ]
+        orphans = [a.code for a in spec.aggregates if a.parent is None and a.level != self.top_level]
         if orphans:
             raise ValueError(f"aggregates below the top level without parent: {orphans}")
 
@@ -450,16 +436,12 @@ def _winsorise(
             x[imin] = np.nanmin(rest)
         winz += 1
         if np.unique(x[~np.isnan(x)]).size < 2:
-            raise ValueError(
-                f"indicator {code}: Winsorising further would leave fewer than two unique values"
-            )
+            raise ValueError(f"indicator {code}: Winsorising further would leave fewer than two unique values")
         sk, kt = skewness(x), kurtosis(x)
     return x, imax, imin, winz
 
 
-def treat_outliers(
-    values: pd.DataFrame, treatment: TreatmentSpec
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def treat_outliers(values: pd.DataFrame, treatment: TreatmentSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """COINr 6 ``treat()`` default: returns (treated values, per-indicator log, per-cell flags).
 
     Per indicator, while |skew| > t_skew and kurtosis > t_kurt and fewer than winmax points are
@@ -541,9 +523,7 @@ def _normalise_array(x: np.ndarray, norm: NormalisationSpec) -> np.ndarray:
     return out.to_numpy(dtype=float)
 
 
-def normalise(
-    values: pd.DataFrame, directions: Sequence[int] | np.ndarray, norm: NormalisationSpec
-) -> pd.DataFrame:
+def normalise(values: pd.DataFrame, directions: Sequence[int] | np.ndarray, norm: NormalisationSpec) -> pd.DataFrame:
     """Multiply by direction, then min-max / z-score / rank per indicator (COINr ``normalise``)."""
     d = np.asarray(directions, dtype=float)
     x = values.to_numpy(dtype=float) * d
@@ -586,9 +566,7 @@ def aggregate(normalised: pd.DataFrame, spec: CompositeSpec) -> pd.DataFrame:
     """Normalised indicators plus every aggregate column, level by level (COINr ``aggregate``)."""
     h = Hierarchy(spec)
     x = normalised[spec.indicator_codes].to_numpy(dtype=float)
-    levels = aggregate_batch(
-        x, [w[None, :] for w in h.weights], h.members, spec.aggregation.method
-    )
+    levels = aggregate_batch(x, [w[None, :] for w in h.weights], h.members, spec.aggregation.method)
     out = normalised[spec.indicator_codes].copy()
     for parents, vals in zip(h.parents, levels):
         for k, code in enumerate(parents):
@@ -706,9 +684,7 @@ def _simulate(
             sel = np.flatnonzero((norm_idx == ni) & (agg_idx == ai))
             if sel.size == 0:
                 continue
-            levels = aggregate_batch(
-                xn, [w[sel] for w in run_weights[: t_level + 1]], h.members[: t_level + 1], method
-            )
+            levels = aggregate_batch(xn, [w[sel] for w in run_weights[: t_level + 1]], h.members[: t_level + 1], method)
             ranks[sel] = ranks_desc(levels[t_level][:, :, t_col])
     runs = pd.DataFrame(
         {

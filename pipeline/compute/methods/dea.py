@@ -26,9 +26,10 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -241,8 +242,7 @@ def _prepare(X: Any, Y: Any, ids: Sequence | None) -> _Data:
         if bad.any():
             k, i = np.argwhere(bad)[0]
             raise DeaInputError(
-                f"{kind} {names[i]!r} of unit {ids[k]!r} (row {k + 1}) "
-                f"is not a finite number ({values[k, i]})"
+                f"{kind} {names[i]!r} of unit {ids[k]!r} (row {k + 1}) is not a finite number ({values[k, i]})"
             )
         neg = values < 0
         if neg.any():
@@ -379,8 +379,9 @@ def _scores(
     xr, yr = xs[reference].T, ys[reference].T
     units = np.asarray(units, dtype=int)
     p = units.size
-    return _radial_batch(np.broadcast_to(xr, (p, *xr.shape)), np.broadcast_to(yr, (p, *yr.shape)),
-                         xs[units], ys[units], rts, orientation)
+    return _radial_batch(
+        np.broadcast_to(xr, (p, *xr.shape)), np.broadcast_to(yr, (p, *yr.shape)), xs[units], ys[units], rts, orientation
+    )
 
 
 # Bootstrap replications evaluate every unit against many pseudo-samples: B * n
@@ -714,9 +715,7 @@ def super_efficiency(
     return out
 
 
-def robustness(
-    X: Any, Y: Any, rts: str = "crs", orientation: str = "in", ids: Sequence | None = None
-) -> pd.DataFrame:
+def robustness(X: Any, Y: Any, rts: str = "crs", orientation: str = "in", ids: Sequence | None = None) -> pd.DataFrame:
     """Leave-one-out robustness of the efficient frontier.
 
     For every efficient unit ``j`` (score within ``EFFICIENCY_TOL`` of one) all
@@ -782,14 +781,11 @@ def robustness(
         influence[j] = np.nanmax(change) if np.isfinite(change).any() else 0.0
 
     stays = np.array(
-        [
-            loo_runs[k] == 0 or bool(np.all(np.abs(masked[present[:, k], k] - 1.0) <= EFFICIENCY_TOL))
-            for k in range(n)
-        ]
+        [loo_runs[k] == 0 or bool(np.all(np.abs(masked[present[:, k], k] - 1.0) <= EFFICIENCY_TOL)) for k in range(n)]
     )
-    scaled_slack = (base.slack_x / _column_scale(data.x)).sum(axis=1) + (
-        base.slack_y / _column_scale(data.y)
-    ).sum(axis=1)
+    scaled_slack = (base.slack_x / _column_scale(data.x)).sum(axis=1) + (base.slack_y / _column_scale(data.y)).sum(
+        axis=1
+    )
     weak = efficient & (scaled_slack > EFFICIENCY_TOL)
     robust = efficient & ~weak & stays & (peer_count > 0)
     status = np.select(
@@ -862,31 +858,37 @@ def sample_warnings(
     n, m, s = len(data.ids), data.x.shape[1], data.y.shape[1]
     out: list[DeaWarning] = []
     if n == 1:
-        out.append(DeaWarning(
-            "one_unit",
-            f"only one unit ({data.ids[0]!r}): its score is 1 by construction and says nothing about efficiency",
-            f"maar één eenheid ({data.ids[0]!r}): de score is per definitie 1 en zegt niets over efficiëntie",
-        ))
+        out.append(
+            DeaWarning(
+                "one_unit",
+                f"only one unit ({data.ids[0]!r}): its score is 1 by construction and says nothing about efficiency",
+                f"maar één eenheid ({data.ids[0]!r}): de score is per definitie 1 en zegt niets over efficiëntie",
+            )
+        )
     groups = duplicate_groups(data.x, data.y, data.ids)
     if groups:
         listed = "; ".join(", ".join(str(u) for u in g) for g in groups)
-        out.append(DeaWarning(
-            "duplicate_units",
-            f"units with identical inputs and outputs: {listed}; they get the same score and count once "
-            "for the sample-size rule",
-            f"eenheden met identieke inputs en outputs: {listed}; ze krijgen dezelfde score en tellen één keer "
-            "mee voor de minimale steekproefomvang",
-        ))
+        out.append(
+            DeaWarning(
+                "duplicate_units",
+                f"units with identical inputs and outputs: {listed}; they get the same score and count once "
+                "for the sample-size rule",
+                f"eenheden met identieke inputs en outputs: {listed}; ze krijgen dezelfde score en tellen één keer "
+                "mee voor de minimale steekproefomvang",
+            )
+        )
     distinct = n - sum(len(g) - 1 for g in groups)
     need = min_units(m, s, rule)
     if size_rule and n > 1 and distinct < need:
-        out.append(DeaWarning(
-            "below_min_units",
-            f"{distinct} distinct units for {m} input(s) and {s} output(s); at least {need} are needed "
-            f"(n >= max(m*s, 3*(m+s)), Cooper, Seiford & Tone 2007): scores do not discriminate well",
-            f"{distinct} verschillende eenheden bij {m} input(s) en {s} output(s); er zijn er minstens {need} "
-            f"nodig (n >= max(m*s, 3*(m+s)), Cooper, Seiford & Tone 2007): de scores onderscheiden slecht",
-        ))
+        out.append(
+            DeaWarning(
+                "below_min_units",
+                f"{distinct} distinct units for {m} input(s) and {s} output(s); at least {need} are needed "
+                f"(n >= max(m*s, 3*(m+s)), Cooper, Seiford & Tone 2007): scores do not discriminate well",
+                f"{distinct} verschillende eenheden bij {m} input(s) en {s} output(s); er zijn er minstens {need} "
+                f"nodig (n >= max(m*s, 3*(m+s)), Cooper, Seiford & Tone 2007): de scores onderscheiden slecht",
+            )
+        )
     return out
 
 
@@ -922,8 +924,16 @@ class DeaBootResult:
 
     def to_frame(self) -> pd.DataFrame:
         """``id, score, score_bc, bias, ci_low, ci_high``."""
-        return pd.DataFrame({"id": list(self.ids), "score": self.score, "score_bc": self.score_bc,
-                             "bias": self.bias, "ci_low": self.ci_low, "ci_high": self.ci_high})
+        return pd.DataFrame(
+            {
+                "id": list(self.ids),
+                "score": self.score,
+                "score_bc": self.score_bc,
+                "bias": self.bias,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            }
+        )
 
 
 def _bandwidth(dist: np.ndarray) -> float:
@@ -1013,20 +1023,36 @@ def dea_boot(
     data = _prepare(X, Y, ids)
     n = len(data.ids)
     xs, ys = data.x / _column_scale(data.x), data.y / _column_scale(data.y)
-    score = _radial_batch(np.broadcast_to(xs.T, (n, *xs.T.shape)), np.broadcast_to(ys.T, (n, *ys.T.shape)),
-                          xs, ys, rts, orientation)
+    score = _radial_batch(
+        np.broadcast_to(xs.T, (n, *xs.T.shape)), np.broadcast_to(ys.T, (n, *ys.T.shape)), xs, ys, rts, orientation
+    )
     dist = 1.0 / score if orientation == "in" else score.copy()
     h = _bandwidth(dist) if bandwidth is None else float(bandwidth)
     nan = np.full(n, np.nan)
     if not np.isfinite(h) or h <= 0:
-        warnings.warn(DeaWarning(
-            "bootstrap_degenerate",
-            "every unit is efficient: the bootstrap has no spread of scores to resample; no intervals",
-            "alle eenheden zijn efficiënt: de bootstrap heeft geen spreiding in scores; geen intervallen",
-        ), stacklevel=2)
-        return DeaBootResult(ids=data.ids, score=score, score_bc=nan, bias=nan, ci_low=nan, ci_high=nan,
-                             var=nan, boot=np.full((n, n_boot), np.nan), bandwidth=float("nan"),
-                             alpha=float(alpha), n_boot=n_boot, rts=rts, orientation=orientation)
+        warnings.warn(
+            DeaWarning(
+                "bootstrap_degenerate",
+                "every unit is efficient: the bootstrap has no spread of scores to resample; no intervals",
+                "alle eenheden zijn efficiënt: de bootstrap heeft geen spreiding in scores; geen intervallen",
+            ),
+            stacklevel=2,
+        )
+        return DeaBootResult(
+            ids=data.ids,
+            score=score,
+            score_bc=nan,
+            bias=nan,
+            ci_low=nan,
+            ci_high=nan,
+            var=nan,
+            boot=np.full((n, n_boot), np.nan),
+            bandwidth=float("nan"),
+            alpha=float(alpha),
+            n_boot=n_boot,
+            rts=rts,
+            orientation=orientation,
+        )
 
     rng = np.random.default_rng(seed)
     draws = _smoothed_draws(dist, h, n_boot, rng)  # (B, n)
@@ -1045,27 +1071,43 @@ def dea_boot(
     xr = np.transpose(ref_x[rows, index], (0, 2, 1))  # (B, m, width)
     yr = np.transpose(ref_y[rows, index], (0, 2, 1))  # (B, s, width)
     m, s = xs.shape[1], ys.shape[1]
-    theta = _radial_batch(
-        np.broadcast_to(xr[:, None], (n_boot, n, m, width)).reshape(-1, m, width),
-        np.broadcast_to(yr[:, None], (n_boot, n, s, width)).reshape(-1, s, width),
-        np.broadcast_to(xs, (n_boot, n, m)).reshape(-1, m),
-        np.broadcast_to(ys, (n_boot, n, s)).reshape(-1, s),
-        rts, orientation,
-    ).reshape(n_boot, n).T  # (n, B)
+    theta = (
+        _radial_batch(
+            np.broadcast_to(xr[:, None], (n_boot, n, m, width)).reshape(-1, m, width),
+            np.broadcast_to(yr[:, None], (n_boot, n, s, width)).reshape(-1, s, width),
+            np.broadcast_to(xs, (n_boot, n, m)).reshape(-1, m),
+            np.broadcast_to(ys, (n_boot, n, s)).reshape(-1, s),
+            rts,
+            orientation,
+        )
+        .reshape(n_boot, n)
+        .T
+    )  # (n, B)
     boot_dist = 1.0 / theta if orientation == "in" else theta
 
     bias_d = np.nanmean(boot_dist, axis=1) - dist
     dist_bc = dist - bias_d
-    q_lo, q_hi = np.nanquantile(dist[:, None] - boot_dist, [alpha / 2, 1 - alpha / 2], axis=1,
-                                method="normal_unbiased")
+    q_lo, q_hi = np.nanquantile(dist[:, None] - boot_dist, [alpha / 2, 1 - alpha / 2], axis=1, method="normal_unbiased")
     lo_d, hi_d = dist + q_lo, dist + q_hi
     if orientation == "in":
         score_bc, ci_low, ci_high, boot = 1.0 / dist_bc, 1.0 / hi_d, 1.0 / lo_d, 1.0 / boot_dist
     else:
         score_bc, ci_low, ci_high, boot = dist_bc, lo_d, hi_d, boot_dist
-    return DeaBootResult(ids=data.ids, score=score, score_bc=score_bc, bias=score - score_bc, ci_low=ci_low,
-                         ci_high=ci_high, var=np.nanvar(boot, axis=1, ddof=1), boot=boot, bandwidth=h,
-                         alpha=float(alpha), n_boot=n_boot, rts=rts, orientation=orientation)
+    return DeaBootResult(
+        ids=data.ids,
+        score=score,
+        score_bc=score_bc,
+        bias=score - score_bc,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        var=np.nanvar(boot, axis=1, ddof=1),
+        boot=boot,
+        bandwidth=h,
+        alpha=float(alpha),
+        n_boot=n_boot,
+        rts=rts,
+        orientation=orientation,
+    )
 
 
 # --------------------------------------------------------------------------- #

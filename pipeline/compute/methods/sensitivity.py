@@ -25,14 +25,14 @@ COINr; Cronbach, L.J. (1951), "Coefficient alpha and the internal structure of t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipeline.compute.methods.composite import CompositeResult, aggregate_batch, Hierarchy, ranks_desc, resolve_target
+from pipeline.compute.methods.composite import CompositeResult, Hierarchy, aggregate_batch, ranks_desc, resolve_target
 
 # ------------------------------------------------------------------------------------------ Sobol
 
@@ -42,24 +42,27 @@ class SobolResult:
     """First-order and total indices per factor (rows) and model output (columns)."""
 
     factors: list[str]
-    first_order: np.ndarray   # factors x outputs
-    total: np.ndarray         # factors x outputs
-    variance: np.ndarray      # outputs
+    first_order: np.ndarray  # factors x outputs
+    total: np.ndarray  # factors x outputs
+    variance: np.ndarray  # outputs
     n_base: int
 
     def frame(self, outputs: Sequence[str] | None = None) -> pd.DataFrame:
         k, m = self.first_order.shape
         names = list(outputs) if outputs is not None else [str(j) for j in range(m)]
-        return pd.DataFrame({
-            "output": np.repeat(names, k),
-            "factor": np.tile(self.factors, m),
-            "first_order": self.first_order.T.ravel(),
-            "total": self.total.T.ravel(),
-        })
+        return pd.DataFrame(
+            {
+                "output": np.repeat(names, k),
+                "factor": np.tile(self.factors, m),
+                "first_order": self.first_order.T.ravel(),
+                "total": self.total.T.ravel(),
+            }
+        )
 
 
-def sobol_indices(model: Callable[[np.ndarray], np.ndarray], groups: Sequence[tuple[str, int]], n: int,
-                  seed: int | None = None) -> SobolResult:
+def sobol_indices(
+    model: Callable[[np.ndarray], np.ndarray], groups: Sequence[tuple[str, int]], n: int, seed: int | None = None
+) -> SobolResult:
     """Sobol indices of ``model`` with respect to groups of independent U(0, 1) inputs.
 
     ``groups`` lists (name, dimension): the model's input columns in that order, a group being one
@@ -78,23 +81,23 @@ def sobol_indices(model: Callable[[np.ndarray], np.ndarray], groups: Sequence[tu
     blocks = [a, b]
     for i in range(len(dims)):
         ab = a.copy()
-        ab[:, starts[i]:starts[i + 1]] = b[:, starts[i]:starts[i + 1]]
+        ab[:, starts[i] : starts[i + 1]] = b[:, starts[i] : starts[i + 1]]
         blocks.append(ab)
     y = np.asarray(model(np.vstack(blocks)), dtype=float)
     if y.ndim == 1:
         y = y[:, None]
     # centred on the mean of the A and B runs: the estimators are unbiased either way, but a large mean
     # (ranks run from 1 to N) would otherwise dominate their Monte Carlo error
-    y = y - np.mean(y[:2 * n], axis=0, keepdims=True)
-    ya, yb = y[:n], y[n:2 * n]
+    y = y - np.mean(y[: 2 * n], axis=0, keepdims=True)
+    ya, yb = y[:n], y[n : 2 * n]
     var = np.var(np.vstack([ya, yb]), axis=0, ddof=1)
     s1 = np.empty((len(dims), y.shape[1]))
     st = np.empty_like(s1)
     with np.errstate(divide="ignore", invalid="ignore"):
         for i in range(len(dims)):
-            yab = y[(2 + i) * n:(3 + i) * n]
-            s1[i] = np.mean(yb * (yab - ya), axis=0) / var          # Saltelli et al. (2010), table 2 (b)
-            st[i] = 0.5 * np.mean((ya - yab) ** 2, axis=0) / var     # Jansen (1999), table 2 (f)
+            yab = y[(2 + i) * n : (3 + i) * n]
+            s1[i] = np.mean(yb * (yab - ya), axis=0) / var  # Saltelli et al. (2010), table 2 (b)
+            st[i] = 0.5 * np.mean((ya - yab) ** 2, axis=0) / var  # Jansen (1999), table 2 (f)
     s1[:, var == 0] = np.nan
     st[:, var == 0] = np.nan
     return SobolResult(factors=names, first_order=s1, total=st, variance=var, n_base=n)
@@ -109,9 +112,9 @@ def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
 def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """The Ishigami function's first-order and total indices in closed form (Homma & Saltelli 1996)."""
     pi = np.pi
-    v1 = 0.5 * (1 + b * pi ** 4 / 5) ** 2
-    v2 = a ** 2 / 8
-    v13 = b ** 2 * pi ** 8 * (1 / 18 - 1 / 50)
+    v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
     v = v1 + v2 + v13
     return np.array([v1, v2, 0.0]) / v, np.array([v1 + v13, v2, v13]) / v
 
@@ -134,8 +137,14 @@ class _CompositeModel:
       values are clipped to the treated range; log-transformed indicators carry no error term.
     """
 
-    def __init__(self, base: CompositeResult, se: pd.DataFrame | None, target: str | None,
-                 choices: Sequence[str] = UNCERTAIN_CHOICES, imputed: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        base: CompositeResult,
+        se: pd.DataFrame | None,
+        target: str | None,
+        choices: Sequence[str] = UNCERTAIN_CHOICES,
+        imputed: pd.DataFrame | None = None,
+    ) -> None:
         spec = base.spec
         self.spec = spec
         self.h = Hierarchy(spec)
@@ -148,8 +157,11 @@ class _CompositeModel:
         self.x = base.treated[codes].to_numpy(dtype=float)
         flags = base.imputed_flags[codes] if imputed is None else imputed.reindex(index=self.units, columns=codes)
         self.imputed = flags.fillna(False).to_numpy(dtype=bool)
-        logged = base.treatment_log["log"].reindex(codes).fillna(False).to_numpy(dtype=bool) \
-            if "log" in base.treatment_log.columns else np.zeros(len(codes), dtype=bool)
+        logged = (
+            base.treatment_log["log"].reindex(codes).fillna(False).to_numpy(dtype=bool)
+            if "log" in base.treatment_log.columns
+            else np.zeros(len(codes), dtype=bool)
+        )
         self.lo = np.nanmin(self.x, axis=0)
         self.hi = np.nanmax(self.x, axis=0)
         if se is None:
@@ -172,8 +184,13 @@ class _CompositeModel:
             "indicator_error": bool((self.se > 0).any()),
         }
         self.choices = [c for c in choices if has[c]]
-        dims = {"weights": sum(self.n_weights), "normalisation": 1, "aggregation": 1, "imputation": 1,
-                "indicator_error": int(self.x.size)}
+        dims = {
+            "weights": sum(self.n_weights),
+            "normalisation": 1,
+            "aggregation": 1,
+            "imputation": 1,
+            "indicator_error": int(self.x.size),
+        }
         self.groups = [(c, dims[c]) for c in self.choices]
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
@@ -181,19 +198,25 @@ class _CompositeModel:
         col = 0
         parts: dict[str, np.ndarray] = {}
         for name, d in self.groups:
-            parts[name] = u[:, col:col + d]
+            parts[name] = u[:, col : col + d]
             col += d
         weights = [np.broadcast_to(w, (r, w.size)).copy() for w in self.h.weights]
         if "weights" in parts:
             f = 1.0 - self.noise + 2.0 * self.noise * parts["weights"]
             k = 0
             for w in weights:
-                w *= f[:, k:k + w.shape[1]]
+                w *= f[:, k : k + w.shape[1]]
                 k += w.shape[1]
-        norm_idx = np.minimum((parts["normalisation"][:, 0] * len(self.norms)).astype(int), len(self.norms) - 1) \
-            if "normalisation" in parts else np.zeros(r, dtype=int)
-        agg_idx = np.minimum((parts["aggregation"][:, 0] * len(self.aggs)).astype(int), len(self.aggs) - 1) \
-            if "aggregation" in parts else np.zeros(r, dtype=int)
+        norm_idx = (
+            np.minimum((parts["normalisation"][:, 0] * len(self.norms)).astype(int), len(self.norms) - 1)
+            if "normalisation" in parts
+            else np.zeros(r, dtype=int)
+        )
+        agg_idx = (
+            np.minimum((parts["aggregation"][:, 0] * len(self.aggs)).astype(int), len(self.aggs) - 1)
+            if "aggregation" in parts
+            else np.zeros(r, dtype=int)
+        )
         x = np.broadcast_to(self.x, (r, *self.x.shape)).copy()
         if "indicator_error" in parts:
             z = stats.norm.ppf(np.clip(parts["indicator_error"], 1e-12, 1 - 1e-12)).reshape(r, *self.x.shape)
@@ -211,8 +234,12 @@ class _CompositeModel:
                     continue
                 if xn_all is None:
                     xn_all = _normalise_runs(x, norm)
-                levels = aggregate_batch(xn_all[sel], [w[sel] for w in weights[: self.t_level + 1]],
-                                          self.h.members[: self.t_level + 1], method)
+                levels = aggregate_batch(
+                    xn_all[sel],
+                    [w[sel] for w in weights[: self.t_level + 1]],
+                    self.h.members[: self.t_level + 1],
+                    method,
+                )
                 ranks[sel] = ranks_desc(levels[self.t_level][:, :, self.t_col])
         return ranks
 
@@ -232,9 +259,14 @@ def _normalise_runs(x: np.ndarray, norm) -> np.ndarray:
     return np.where(np.isnan(x), np.nan, out)
 
 
-def rank_uncertainty(base: CompositeResult, se: pd.DataFrame | None = None, n_runs: int = 1000,
-                     seed: int | None = None, target: str | None = None,
-                     imputed: pd.DataFrame | None = None) -> pd.DataFrame:
+def rank_uncertainty(
+    base: CompositeResult,
+    se: pd.DataFrame | None = None,
+    n_runs: int = 1000,
+    seed: int | None = None,
+    target: str | None = None,
+    imputed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Rank intervals from every uncertain choice at once, the indicators' sampling error included.
 
     ``imputed`` marks the cells that were imputed before the build (default: the build's own imputation
@@ -246,17 +278,25 @@ def rank_uncertainty(base: CompositeResult, se: pd.DataFrame | None = None, n_ru
     nominal = ranks_desc(base.scores[model.target].to_numpy(dtype=float)[None, :])[0]
     qlo, qhi = base.spec.uncertainty.quantiles
     with np.errstate(invalid="ignore"):
-        return pd.DataFrame({
-            "unit": model.units.to_numpy(), "nominal_rank": nominal,
-            "median_rank": np.nanmedian(ranks, axis=0) if len(ranks) else nominal,
-            "rank_lo": np.nanquantile(ranks, qlo, axis=0) if len(ranks) else nominal,
-            "rank_hi": np.nanquantile(ranks, qhi, axis=0) if len(ranks) else nominal,
-        })
+        return pd.DataFrame(
+            {
+                "unit": model.units.to_numpy(),
+                "nominal_rank": nominal,
+                "median_rank": np.nanmedian(ranks, axis=0) if len(ranks) else nominal,
+                "rank_lo": np.nanquantile(ranks, qlo, axis=0) if len(ranks) else nominal,
+                "rank_hi": np.nanquantile(ranks, qhi, axis=0) if len(ranks) else nominal,
+            }
+        )
 
 
-def composite_sensitivity(base: CompositeResult, se: pd.DataFrame | None = None, n: int = 256,
-                          seed: int | None = None, target: str | None = None,
-                          imputed: pd.DataFrame | None = None) -> pd.DataFrame:
+def composite_sensitivity(
+    base: CompositeResult,
+    se: pd.DataFrame | None = None,
+    n: int = 256,
+    seed: int | None = None,
+    target: str | None = None,
+    imputed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """First-order and total Sobol indices of every unit's rank for every uncertain choice.
 
     Columns: unit, factor, first_order, total, rank_variance. Indices are NaN for a unit whose rank never
@@ -274,8 +314,13 @@ def composite_sensitivity(base: CompositeResult, se: pd.DataFrame | None = None,
 # ------------------------------------------------------------------------------------------ redundancy
 
 
-def indicator_correlations(values: pd.DataFrame, themes: dict[str, str], directions: dict[str, int] | None = None,
-                           redundant: float = 0.9, min_pairs: int = 5) -> pd.DataFrame:
+def indicator_correlations(
+    values: pd.DataFrame,
+    themes: dict[str, str],
+    directions: dict[str, int] | None = None,
+    redundant: float = 0.9,
+    min_pairs: int = 5,
+) -> pd.DataFrame:
     """Pearson and Spearman correlation of every pair of indicators over the units that have both.
 
     ``values`` is units x indicators. With ``directions`` (+1 higher is better, −1 lower is better) the
@@ -291,23 +336,50 @@ def indicator_correlations(values: pd.DataFrame, themes: dict[str, str], directi
         for j in range(i + 1, len(codes)):
             ok = ~np.isnan(x[:, i]) & ~np.isnan(x[:, j])
             n = int(ok.sum())
-            rec = {"indicator_a": codes[i], "indicator_b": codes[j], "theme_a": themes.get(codes[i]),
-                   "theme_b": themes.get(codes[j]), "n": n, "pearson": np.nan, "pearson_p": np.nan,
-                   "spearman": np.nan, "spearman_p": np.nan}
+            rec = {
+                "indicator_a": codes[i],
+                "indicator_b": codes[j],
+                "theme_a": themes.get(codes[i]),
+                "theme_b": themes.get(codes[j]),
+                "n": n,
+                "pearson": np.nan,
+                "pearson_p": np.nan,
+                "spearman": np.nan,
+                "spearman_p": np.nan,
+            }
             a, b = x[ok, i], x[ok, j]
             if n >= min_pairs and np.ptp(a) > 0 and np.ptp(b) > 0:
                 pr = stats.pearsonr(a, b)
                 sr = stats.spearmanr(a, b)
-                rec.update(pearson=float(pr.statistic), pearson_p=float(pr.pvalue),
-                           spearman=float(sr.statistic), spearman_p=float(sr.pvalue))
+                rec.update(
+                    pearson=float(pr.statistic),
+                    pearson_p=float(pr.pvalue),
+                    spearman=float(sr.statistic),
+                    spearman_p=float(sr.pvalue),
+                )
             rec["same_theme"] = rec["theme_a"] == rec["theme_b"]
             rec["redundant"] = bool(np.isfinite(rec["pearson"]) and abs(rec["pearson"]) > redundant)
-            rec["contradicting"] = bool(rec["same_theme"] and np.isfinite(rec["pearson"]) and rec["pearson"] < -0.3
-                                        and rec["pearson_p"] < 0.05)
+            rec["contradicting"] = bool(
+                rec["same_theme"] and np.isfinite(rec["pearson"]) and rec["pearson"] < -0.3 and rec["pearson_p"] < 0.05
+            )
             rows.append(rec)
-    return pd.DataFrame(rows, columns=["indicator_a", "indicator_b", "theme_a", "theme_b", "n", "pearson",
-                                       "pearson_p", "spearman", "spearman_p", "same_theme", "redundant",
-                                       "contradicting"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator_a",
+            "indicator_b",
+            "theme_a",
+            "theme_b",
+            "n",
+            "pearson",
+            "pearson_p",
+            "spearman",
+            "spearman_p",
+            "same_theme",
+            "redundant",
+            "contradicting",
+        ],
+    )
 
 
 def cronbach_alpha(items: pd.DataFrame | np.ndarray) -> tuple[float, int, int]:
