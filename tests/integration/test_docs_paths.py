@@ -46,3 +46,11 @@ def test_named_modules_and_functions_exist(doc):
     text = doc.read_text("utf-8")
     missing = [ref for ref in sorted(set(DOTTED.findall(text))) if not resolves(ref)]
     assert missing == [], f"{doc.name} names modules or functions that do not exist: {missing}"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme[readme.index("**Run the tests**"):]
+    command = block[block.index("```bash\n") + 8 : block.index("\n```", block.index("```bash\n"))].strip()
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text("utf-8").splitlines() if line.strip()]
+    assert ci[-1] == command
