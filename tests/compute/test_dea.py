@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,13 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[inputs], frame[outputs]
 
 
+@functools.lru_cache(maxsize=None)
+def solved(name: str, rts: str, orientation: str):
+    """``dea`` of a reference data set, solved once per model for the tests that only read the result
+    (scores against the references, peers, lambdas and targets)."""
+    return dea(*load(name), rts, orientation)
+
+
 def scores(result) -> pd.Series:
     return pd.Series(result.score, index=[str(i) for i in result.ids])
 
@@ -90,9 +98,8 @@ def test_reference_covers_all_datasets(benchmarking_ref):
 @pytest.mark.parametrize("model", MODELS)
 def test_matches_benchmarking(benchmarking_ref, name, model):
     rts, orientation = model.split("_")
-    x, y = load(name)
     expected = benchmarking_ref[benchmarking_ref["dataset"] == name].set_index("dmu")[model]
-    got = scores(dea(x, y, rts, orientation))
+    got = scores(solved(name, rts, orientation))
     assert list(got.index) == list(expected.index)
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=TOL)
 
@@ -175,7 +182,7 @@ def test_super_efficiency_output_oriented_and_infeasible():
 @pytest.mark.parametrize("orientation", ["in", "out"])
 def test_lambdas_reproduce_targets(name, rts, orientation):
     x, y = load(name)
-    res = dea(x, y, rts, orientation)
+    res = solved(name, rts, orientation)
     xv, yv = x.to_numpy(), y.to_numpy()
     ref_x, ref_y = res.lambdas @ xv, res.lambdas @ yv
     scale_x, scale_y = xv.max(axis=0), yv.max(axis=0)
@@ -204,7 +211,7 @@ def test_lambdas_reproduce_targets(name, rts, orientation):
 @pytest.mark.parametrize("model", MODELS)
 def test_peers_have_positive_lambda_and_are_efficient(name, model):
     rts, orientation = model.split("_")
-    res = dea(*load(name), rts, orientation)
+    res = solved(name, rts, orientation)
     position = {unit: j for j, unit in enumerate(res.ids)}
     for k, peers in enumerate(res.peers):
         assert peers, f"unit {res.ids[k]} has no peers"

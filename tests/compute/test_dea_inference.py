@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from inprocess import rbb
 
 from pipeline.compute.methods import dea as dea_module
 from pipeline.compute.methods.dea import (
@@ -25,7 +24,6 @@ from pipeline.compute.methods.dea import (
 )
 
 DATA = Path(__file__).parents[1] / "data" / "dea"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def load(file: str, inputs: list[str], outputs: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -338,9 +336,7 @@ def test_slacks_are_the_maximal_ones(rts, orientation):
 # rbb dea end to end
 # --------------------------------------------------------------------------- #
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "False"}
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", "dea", *args], capture_output=True, text=True, check=False,
-                          env=env, cwd=ROOT, timeout=120)
+    return rbb("dea", *args)
 
 
 def test_rbb_dea_writes_bootstrap_slacks_super_and_robustness(tmp_path):

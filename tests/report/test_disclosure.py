@@ -7,6 +7,7 @@ the CSV downloads) and compares what it can recover with the truth in the wareho
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -26,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from inprocess import rbb
 
 from pipeline.compute import engine as compute
 from pipeline.report import disclosure
@@ -153,8 +155,10 @@ def simplest_in(lo: Fraction, hi: Fraction) -> Fraction:
     return fl + 1 / simplest_in(1 / (hi - fl), 1 / (lo - fl))
 
 
+@functools.lru_cache(maxsize=None)
 def recovered(x: float, decimals: int, scale: float) -> tuple[Fraction, Fraction]:
-    """What an attacker gets from one shown number: (limit_denominator fraction, Stern–Brocot fraction)."""
+    """What an attacker gets from one shown number: (limit_denominator fraction, Stern–Brocot fraction).
+    A pure function of its arguments, memoised: the same numbers recur on every member's page."""
     sc = Fraction(scale).limit_denominator(10**6)
     exact = (Fraction(x) / sc).limit_denominator(MAX_Q)
     h = Fraction(1, 2 * 10**decimals)
@@ -208,20 +212,26 @@ def report_sets(demo_workspace, tmp_path_factory):
     return {"nl": nl, "en": en}
 
 
-def _all_pages(report_sets):
+@pytest.fixture(scope="module")
+def pages(report_sets) -> dict[Path, Page]:
+    """Every page of ``report_sets`` parsed once for all the tests that read them (they only read)."""
+    return {path: parse(path) for paths in report_sets.values() for path in paths}
+
+
+def _all_pages(report_sets, pages):
     for lang, paths in report_sets.items():
         for path in paths:
-            yield lang, path, parse(path)
+            yield lang, path, pages[path]
 
 
-def test_fraction_recovery_attack_finds_no_exact_numerator_or_denominator(report_sets, truth):
+def test_fraction_recovery_attack_finds_no_exact_numerator_or_denominator(report_sets, pages, truth):
     """Issue 12 item 2: every number of every indicator chart, as limit_denominator(10^7) and as the simplest
     fraction within its display rounding (Stern–Brocot), against the true numerator/denominator of every other
     member that can be behind it (one whose point is drawn at that value, or whose value a statistic is)."""
     cat, fractions, behind = truth["cat"], truth["fractions"], truth["behind"]
     hits = []
     checked = 0
-    for lang, path, page in _all_pages(report_sets):
+    for lang, path, page in _all_pages(report_sets, pages):
         me = path.name.split(".")[0]
         for fig_id, fig in page.specs.items():
             code = fig_id.removeprefix("fig-ind-")
@@ -254,7 +264,7 @@ def test_fraction_recovery_attack_finds_no_exact_numerator_or_denominator(report
     assert hits == [], f"{len(hits)} exact fractions of other members recoverable, e.g. {hits[:5]}"
 
 
-def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, truth):
+def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, pages, truth):
     """Issue 12 item 2: points of indicators with the same denominator (the staff-flow charts share the headcount)
     linked by their recovered denominators; and no order, index or label that ties a point to a member."""
     cat = truth["cat"]
@@ -269,7 +279,7 @@ def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, truth
             if year == YEAR:
                 true_dens[code].add(den)
     links = 0
-    for _lang, path, page in _all_pages(report_sets):
+    for _lang, path, page in _all_pages(report_sets, pages):
         figs = {fid.removeprefix("fig-ind-"): fig for fid, fig in page.specs.items() if fid.startswith("fig-ind-")}
         peer_traces = [t for fig in figs.values() for t in fig["data"] if t.get("name") in PEERS]
         assert peer_traces, path.name
@@ -297,9 +307,9 @@ def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, truth
     assert links == 0, f"{links} true shared denominators recoverable across charts"
 
 
-def test_peer_points_and_statistics_are_at_display_precision(report_sets, truth):
+def test_peer_points_and_statistics_are_at_display_precision(report_sets, pages, truth):
     cat = truth["cat"]
-    for _lang, path, page in _all_pages(report_sets):
+    for _lang, path, page in _all_pages(report_sets, pages):
         me = path.name.split(".")[0]
         for fig_id, fig in page.specs.items():
             code = fig_id.removeprefix("fig-ind-")
@@ -384,7 +394,7 @@ def test_no_statistic_over_fewer_than_five_members_in_any_page_or_download(demo_
             assert all(code not in str(t.get("hovertext")) for t in profile["data"])
 
 
-def test_quartile_band_only_from_ten_members(report_sets, demo_workspace):
+def test_quartile_band_only_from_ten_members(report_sets, pages, demo_workspace):
     """At n = 5 the p25 and p75 are two members' own values: a band needs BAND_MIN_MEMBERS members."""
     con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
     try:
@@ -396,7 +406,7 @@ def test_quartile_band_only_from_ten_members(report_sets, demo_workspace):
     assert small, "the demo has a published cluster with fewer than 10 values"
     checked = 0
     for path in report_sets["nl"]:
-        page = parse(path)
+        page = pages[path]
         me = path.stem
         for code, scope in small:
             if scope != clusters[me] or f"fig-ind-{code}" not in page.specs:
@@ -523,7 +533,7 @@ def test_csv_download_neutralises_formulas_opened_with_either_separator():
         assert rows[14][0] == 'quote " in text'
 
 
-def test_every_report_download_is_safe_with_either_separator(report_sets, demo_workspace, tmp_path):
+def test_every_report_download_is_safe_with_either_separator(report_sets, pages, demo_workspace, tmp_path):
     """All CSV downloads of every organisation report (both languages), plus one whose explanations and file
     name carry formulas."""
     ws = _copy(demo_workspace, tmp_path / "inj")
@@ -538,12 +548,13 @@ def test_every_report_download_is_safe_with_either_separator(report_sets, demo_w
     build_reports(ws, YEAR, org=org, lang="en")
     extra = [ws.reports / str(YEAR) / "organisations" / f"{org}{s}.html" for s in ("", ".en")]
     n = 0
+    extra_pages = {path: parse(path) for path in extra}
     for path in [*report_sets["nl"], *report_sets["en"], *extra]:
-        for _section, uri in parse(path).csv:
+        for _section, uri in (pages[path] if path in pages else extra_pages[path]).csv:
             n += 1
             assert _formula_cells(uri) == [], path.name
     assert n > 1000
-    text = " ".join(csv_text(u) for _s, u in parse(extra[0]).csv)
+    text = " ".join(csv_text(u) for _s, u in extra_pages[extra[0]].csv)
     assert "Reorganisatie; '=2+5, '+cmd" in text
 
 
@@ -589,8 +600,7 @@ def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     assert _snapshot(year_dir) == before
     assert _tmp_files(ws.reports) == []
     assert sorted(p.name for p in ws.reports.iterdir()) == [str(YEAR)]
-    cli = subprocess.run([sys.executable, "-m", "pipeline.cli", "report", "--root", str(ws.root), "--year", str(YEAR)],
-                         capture_output=True, text=True, timeout=600)
+    cli = rbb("report", "--root", str(ws.root), "--year", str(YEAR))
     assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr[-2000:]
     said = " ".join(cli.stderr.split())
     assert "the disk is full" in said and "de schijf is vol" in said

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import hostile
 import pytest
+from inprocess import rbb
 
 from pipeline.validate import run as ingest
 from pipeline.metadata.registry import registry
@@ -24,7 +24,6 @@ from pipeline.report.feedback import render_feedback
 from pipeline.validate.assemble import fmt_en, fmt_nl
 from pipeline.core.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[2]
 ATTACKER = "DUO"
 YEAR = 2025
 
@@ -156,8 +155,7 @@ def test_attack_1_identity_rejection_covers_year_and_code_errors():
 
 
 def _rbb(*args: str, root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args, "--root", str(root)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    return rbb(*args, "--root", str(root))
 
 
 def test_attack_7_stray_future_year_does_not_hijack_the_default_year(attacked):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from inprocess import rbb
 
 from pipeline.demo.data import planted_faults
 from pipeline.validate import check_files
@@ -155,9 +156,26 @@ def _small_workspace(tmp_path: Path, demo_workspace: Workspace, orgs: list[str],
     return ws
 
 
-def test_identical_redelivery_is_noop_and_hostile_files_become_findings(tmp_path, demo_workspace):
-    ws = _small_workspace(tmp_path, demo_workspace, ["DUO", "SVB"])
-    first = ingest(ws)
+MISMATCH_FOLDER = "UWV"
+
+
+@pytest.fixture(scope="module")
+def small_ingest(demo_workspace, tmp_path_factory) -> tuple[Workspace, list]:
+    """One ingest run on a small workspace: the demo's 2025 deliveries of DUO and SVB in their own folders, and
+    DUO's delivery in UWV's folder. Great Expectations costs about the same for one delivery as for several,
+    so the tests below share this run instead of each ingesting its own workspace."""
+    ws = _small_workspace(tmp_path_factory.mktemp("small"), demo_workspace, ["DUO", "SVB"])
+    src = next((demo_workspace.raw / "2025" / "DUO").iterdir())
+    target = ws.raw / "2025" / MISMATCH_FOLDER
+    target.mkdir(parents=True)
+    (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / src.name)
+    return ws, ingest(ws)
+
+
+def test_identical_redelivery_is_noop_and_hostile_files_become_findings(small_ingest):
+    ws, results = small_ingest
+    first = [r for r in results if r.org_code in ("DUO", "SVB")]
+    assert sorted(r.org_code for r in first) == ["DUO", "SVB"]
     assert {r.status for r in first} <= {"accepted", "accepted_with_warnings"}
     assert ingest(ws) == []
     con = duckdb.connect(str(ws.db_path), read_only=True)
@@ -217,13 +235,10 @@ def _sparse_workbook(path: Path) -> None:
             zf.writestr(name, text)
 
 
-def test_folder_must_match_organisation_in_file(tmp_path, demo_workspace):
-    ws = Workspace.at(tmp_path / "ws").ensure()
-    src = next((demo_workspace.raw / "2025" / "DUO").iterdir())
-    target = ws.raw / "2025" / "SVB"
-    target.mkdir(parents=True)
-    (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / src.name)
-    (result,) = ingest(ws)
+def test_folder_must_match_organisation_in_file(small_ingest):
+    """DUO's delivery in another member's folder (ingested in the same run as DUO's own)."""
+    _ws, results = small_ingest
+    (result,) = [r for r in results if r.org_code == MISMATCH_FOLDER]
     assert result.status == "rejected"
     assert any(f.rule == "org_mismatch" for f in result.findings)
 
@@ -232,9 +247,9 @@ def test_check_command_exit_codes(demo_workspace):
     good = next(p for p in sorted((demo_workspace.raw / "2025" / "DUO").iterdir()))
     fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "duplicate_product")
     bad = next((demo_workspace.raw / "2025" / fault["org_code"]).iterdir())
-    ok = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(good)], capture_output=True, text=True)
+    ok = rbb("check", str(good))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    ko = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(bad)], capture_output=True, text=True)
+    ko = rbb("check", str(bad))
     assert ko.returncode == 1
     assert "Traceback" not in ko.stderr and "KENT" in ko.stdout
 
@@ -259,8 +274,7 @@ def test_second_writer_gets_clear_message(tmp_path):
 
 
 def test_status_command(demo_workspace):
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--root", str(demo_workspace.root),
-                           "--year", "2025"], capture_output=True, text=True)
+    proc = rbb("status", "--root", str(demo_workspace.root), "--year", "2025")
     assert proc.returncode == 0, proc.stderr
     assert "LBIO" in proc.stdout and "missing" in proc.stdout and "rejected" in proc.stdout
 
