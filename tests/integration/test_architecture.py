@@ -141,3 +141,15 @@ def test_the_rule_catches_a_wrong_import(tmp_path):
     assert [(t, n) for _, t, n in found] == [("pipeline.report.pages", ["build_reports"]),
                                              ("pipeline.core.workspace", ["_x"])]
     assert RANKS[part_of("pipeline.report.pages")] > RANKS[part_of("pipeline.ingest.bad")]
+
+
+def test_the_parsing_child_imports_no_heavy_library():
+    """The reader child runs under a memory limit: importing it (and the packages above it) stays small."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pipeline.ingest.reader_child; "
+            "print(sorted(m for m in ('pandas', 'duckdb', 'great_expectations', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout.strip()
+    assert out == "[]"
