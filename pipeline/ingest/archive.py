@@ -71,7 +71,7 @@ def store(ws: Workspace, d: Delivery, org_code: str) -> str:
         text += "".join(f"{n}\t({k})\t0\n" for n, k in d.refused)
         if d.kind != "dir":
             text += f"{d.name}\t({d.kind})\t0\n"
-        if not manifest.exists() or manifest.readprintable_text("utf-8", errors="replace") != text:
+        if not manifest.exists() or manifest.read_text("utf-8", errors="replace") != text:
             atomic_write_text(manifest, text)
         return str(manifest.relative_to(ws.root))
     return str(stored[0].relative_to(ws.root)) if stored else ""
