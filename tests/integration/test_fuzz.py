@@ -9,6 +9,19 @@ load exactly the accepted ones, completely. A third run puts links (to a file an
 ``data/raw``, dangling, looping, to ``/dev/zero``), FIFOs, look-alike year and organisation folders and
 broken case files among the deliveries: ingest must finish (bounded by an alarm), record every one of
 them with a finding, read nothing outside ``data/raw`` and load no delivery in part.
+
+Sample sizes: by default a bounded sample of about a third of the long form (a batch costs one fixed
+validation run, so the default runs fewer batches); ``pytest --long`` (or ``RBB_LONG=1``) runs the long
+form. Both draw the same inputs every run (derandomised hypothesis); ``RBB_FUZZ_RANDOM=1`` draws new ones.
+Deliveries per test, default -> long (batches x deliveries):
+
+* CSV through check_files: 2 x 150 = 300 -> 5 x 176 = 880
+* xlsx content through check_files: 1 x 40 -> 2 x 60 = 120
+* xlsx container damage through check_files: 1 x 20 -> 1 x 60 (each plus one explicit case)
+* ingest loads exactly the accepted deliveries: 1 x 8 -> 2 x 12 = 24
+* ingest with links, special files and broken case files: 1 x 7 -> 2 x 7 = 14
+
+Run the long form with ``python -m pytest --long tests/integration/test_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from pathlib import Path
 import duckdb
 import hostile
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pipeline.validate import check_files
@@ -39,9 +52,21 @@ from pipeline.core.workspace import Workspace
 YEAR = 2025
 ORG = "DUO"
 SURVEY_ROWS = 12
-CSV_BATCHES, CSV_PER_BATCH = 5, 176
-XLSX_BATCHES, XLSX_PER_BATCH = 2, 60
-INGEST_BATCHES, INGEST_PER_BATCH = 2, 12
+# (batches, deliveries per batch) of each fuzz test: the default sample, and the long form (--long)
+SIZES = {
+    "csv": ((2, 150), (5, 176)),
+    "xlsx_content": ((1, 40), (2, 60)),
+    "xlsx_container": ((1, 20), (1, 60)),
+    "ingest": ((1, 8), (2, 12)),
+    "round": ((1, 7), (2, 7)),
+}
+
+
+@pytest.fixture(scope="module")
+def long_form(request) -> bool:
+    """The long form, as tests/conftest.py decides it: ``--long`` or ``RBB_LONG=1``. (The hypothesis settings
+    are applied inside each test, so they can follow it.)"""
+    return bool(request.config.getoption("--long")) or os.environ.get("RBB_LONG") == "1"
 
 
 def fuzz_settings(batches: int):
@@ -435,11 +460,12 @@ def check_batch(paths: list[Path], cases: list, folder: Path) -> None:
             raise AssertionError(f"{path.name}: {exc}\nmutations: {ops!r}") from None
 
 
-def test_fuzz_csv_deliveries_through_check_files(base):
+def test_fuzz_csv_deliveries_through_check_files(base, long_form):
+    batches, per_batch = SIZES["csv"][long_form]
     checked: list[int] = []
 
-    @fuzz_settings(CSV_BATCHES)
-    @given(batch(csv_operation(), CSV_PER_BATCH))
+    @fuzz_settings(batches)
+    @given(batch(csv_operation(), per_batch))
     def run(cases):
         with tempfile.TemporaryDirectory() as tmp:
             paths = [write_case(Path(tmp) / f"case{i}", apply_csv(base, ops)) for i, ops in enumerate(cases)]
@@ -447,16 +473,20 @@ def test_fuzz_csv_deliveries_through_check_files(base):
         checked.append(len(cases))
 
     run()
-    assert sum(checked) == CSV_BATCHES * CSV_PER_BATCH
+    assert sum(checked) == batches * per_batch
 
 
 def xlsx_batch_run(base, operations, batches: int, per_batch: int, explicit: list | None = None) -> int:
+    """``explicit`` cases (each a list of operations) are added to the first batch: checked every run,
+    without a validation run of their own."""
     typed = hostile.typed_delivery(base)
     checked: list[int] = []
 
     @fuzz_settings(batches)
     @given(batch(operations, per_batch))
     def run(cases):
+        if not checked and explicit:
+            cases = [*explicit, *(ops for ops in cases if ops not in explicit)]
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
             for i, ops in enumerate(cases):
@@ -465,19 +495,19 @@ def xlsx_batch_run(base, operations, batches: int, per_batch: int, explicit: lis
             check_batch(paths, cases, Path(tmp))
         checked.append(len(cases))
 
-    for cases in explicit or []:
-        run = example(cases)(run)
     run()
     return sum(checked)
 
 
-def test_fuzz_xlsx_content_through_check_files(base):
-    assert xlsx_batch_run(base, xlsx_operation(), XLSX_BATCHES, XLSX_PER_BATCH) >= XLSX_BATCHES * XLSX_PER_BATCH
+def test_fuzz_xlsx_content_through_check_files(base, long_form):
+    batches, per_batch = SIZES["xlsx_content"][long_form]
+    assert xlsx_batch_run(base, xlsx_operation(), batches, per_batch) >= batches * per_batch
 
 
-def test_fuzz_xlsx_container_damage_through_check_files(base):
-    xlsx_batch_run(base, xlsx_operation(CONTAINER_DAMAGE + CONTENT_DAMAGE), 1, XLSX_PER_BATCH,
-                   explicit=[[[("deflate", "organisatie")]]])
+def test_fuzz_xlsx_container_damage_through_check_files(base, long_form):
+    batches, per_batch = SIZES["xlsx_container"][long_form]
+    assert xlsx_batch_run(base, xlsx_operation(CONTAINER_DAMAGE + CONTENT_DAMAGE), batches, per_batch,
+                          explicit=[[("deflate", "organisatie")]]) >= batches * per_batch
 
 
 # ------------------------------------------------------------------ ingest (loads exactly the accepted deliveries)
@@ -490,15 +520,16 @@ def loaded_rows(con: duckdb.DuckDBPyConnection, sid: int) -> dict[str, int]:
     return {t: n for t, n in counts.items() if n}
 
 
-def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factory):
+def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factory, long_form):
+    batches, per_batch = SIZES["ingest"][long_form]
     typed = hostile.typed_delivery(base)
     reg = registry()
     ingested: list[int] = []
     case = st.tuples(st.booleans(), st.lists(csv_operation(), min_size=1, max_size=2),
                      st.lists(xlsx_operation(CONTENT_DAMAGE), min_size=1, max_size=2))
 
-    @fuzz_settings(INGEST_BATCHES)
-    @given(st.lists(case, min_size=INGEST_PER_BATCH, max_size=INGEST_PER_BATCH, unique_by=repr))
+    @fuzz_settings(batches)
+    @given(st.lists(case, min_size=per_batch, max_size=per_batch, unique_by=repr))
     def run(cases):
         ws = Workspace.at(tmp_path_factory.mktemp("fuzz_ingest")).ensure()
         folder = ws.raw / str(YEAR) / ORG
@@ -532,7 +563,7 @@ def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factor
         ingested.append(len(cases))
 
     run()
-    assert sum(ingested) == INGEST_BATCHES * INGEST_PER_BATCH
+    assert sum(ingested) == batches * per_batch
 
 
 # ------------------------------------------------------------------ ingest with links, special files and broken case files
@@ -540,7 +571,6 @@ def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factor
 FS_ENTRIES = ("link_to_file", "link_to_folder", "dangling_link", "link_loop", "link_to_dev_zero", "fifo",
               "link_in_delivery", "fifo_in_delivery", "superscript_year", "fullwidth_year", "lookalike_org",
               "case_file", "case_file")
-ROUND_BATCHES, ROUND_ENTRIES = 2, 7
 SECRET = b"OUTSIDE-DATA-RAW-7f3a9c " * 8
 HANG_LIMIT_S = 600
 
@@ -561,15 +591,16 @@ def _alarm(signum, frame):
     raise Hang(f"ingest did not finish within {HANG_LIMIT_S} s")
 
 
-def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_path_factory):
+def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_path_factory, long_form):
+    batches, entries_per_batch = SIZES["round"][long_form]
     outside = tmp_path_factory.mktemp("outside")
     (outside / "secret.txt").write_bytes(SECRET)
     (outside / "organisatie.csv").write_bytes(SECRET)
     (outside / "hidden-name-LOOKALIKE.csv").write_bytes(SECRET)
     done: list[int] = []
 
-    @fuzz_settings(ROUND_BATCHES)
-    @given(st.lists(fs_entry(), min_size=ROUND_ENTRIES, max_size=ROUND_ENTRIES))
+    @fuzz_settings(batches)
+    @given(st.lists(fs_entry(), min_size=entries_per_batch, max_size=entries_per_batch))
     def run(entries):
         ws = Workspace.at(tmp_path_factory.mktemp("fuzz_round")).ensure()
         year_dir = ws.raw / str(YEAR)
@@ -655,4 +686,4 @@ def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_pa
         done.append(len(entries))
 
     run()
-    assert sum(done) == ROUND_BATCHES * ROUND_ENTRIES
+    assert sum(done) == batches * entries_per_batch
