@@ -42,9 +42,9 @@ def demo_workspace(tmp_path_factory):
     shared = tmp_path_factory.getbasetemp().parent
     done = shared / "demo.done"
     with open(shared / "demo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)            # released when the file closes, also if the build fails
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
         if not done.exists():
-            shutil.rmtree(shared / "demo", ignore_errors=True)      # what a failed build of another worker left
+            shutil.rmtree(shared / "demo", ignore_errors=True)  # what a failed build of another worker left
             _build_demo(shared / "demo")
             done.write_text("built\n")
     return Workspace.at(shared / "demo")
@@ -60,8 +60,12 @@ def con(demo_workspace):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--long", action="store_true", default=False,
-                     help="also run the long-form simulations (tests marked 'long'; minutes each)")
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="also run the long-form simulations (tests marked 'long'; minutes each)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

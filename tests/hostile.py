@@ -45,6 +45,7 @@ class RawCell:
 
 # ------------------------------------------------------------------ CSV
 
+
 def decode(data: bytes) -> str:
     for enc in ("utf-8-sig", "cp1252"):
         try:
@@ -66,7 +67,8 @@ def read_csv_delivery(folder: Path) -> Delivery:
 def csv_bytes(rows: Rows, encoding: str = "utf-8-sig", delimiter: str = ";") -> bytes:
     buf = io.StringIO()
     csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(
-        [["" if v is None else str(v) for v in row] for row in rows])
+        [["" if v is None else str(v) for v in row] for row in rows]
+    )
     return buf.getvalue().encode(encoding)
 
 
@@ -102,6 +104,7 @@ def add_columns(delivery: Delivery, sheet: str, n: int, prefix: str = "extra_") 
 
 # ------------------------------------------------------------------ typed values for workbooks
 
+
 def dutch_number(text: str) -> float | None:
     t = text.strip().replace("\u00a0", "").replace(" ", "").lstrip("€")
     if re.match(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$", t):
@@ -133,6 +136,7 @@ def typed_delivery(delivery: Delivery) -> Delivery:
 
 
 # ------------------------------------------------------------------ xlsx
+
 
 def col_letter(index: int) -> str:
     letters = ""
@@ -167,8 +171,10 @@ def cell_xml(ref: str, v: object) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(v))}</t></is></c>'
 
 
-SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
 
 
 def sheet_xml(rows: Rows, prolog: str = "", head: str = SHEET_HEAD) -> str:
@@ -181,21 +187,30 @@ def sheet_xml(rows: Rows, prolog: str = "", head: str = SHEET_HEAD) -> str:
 
 
 def _package(sheet_names: list[str], macros: bool = False) -> dict[str, str]:
-    main = ("application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macros else
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml")
+    main = (
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+        if macros
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    )
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, len(sheet_names) + 1))
-    vba = ('<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' if macros else "")
-    sheets = "".join(f'<sheet name="{escape(n)}" sheetId="{i}" r:id="rId{i}"/>'
-                     for i, n in enumerate(sheet_names, start=1))
+        for i in range(1, len(sheet_names) + 1)
+    )
+    vba = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' if macros else ""
+    sheets = "".join(
+        f'<sheet name="{escape(n)}" sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate(sheet_names, start=1)
+    )
     rels = "".join(
         f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-        f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, len(sheet_names) + 1))
+        f'Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, len(sheet_names) + 1)
+    )
     if macros:
-        rels += ('<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
-                 'Target="vbaProject.bin"/>')
+        rels += (
+            '<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+            'Target="vbaProject.bin"/>'
+        )
     return {
         "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -214,8 +229,12 @@ def _package(sheet_names: list[str], macros: bool = False) -> dict[str, str]:
     }
 
 
-def workbook_bytes(delivery: Delivery, sheet_xml_override: dict[str, str | bytes] | None = None,
-                   extra_members: dict[str, bytes] | None = None, macros: bool = False) -> bytes:
+def workbook_bytes(
+    delivery: Delivery,
+    sheet_xml_override: dict[str, str | bytes] | None = None,
+    extra_members: dict[str, bytes] | None = None,
+    macros: bool = False,
+) -> bytes:
     """A workbook with one worksheet per sheet of the delivery, named as in the template (Dutch names)."""
     reg = registry()
     codes = list(delivery)
@@ -245,6 +264,7 @@ def sheet_member(delivery: Delivery, code: str) -> str:
 
 
 # ------------------------------------------------------------------ hostile workbooks
+
 
 def zip_bomb(path: Path, typed: Delivery, unpacked_mb: int = 120) -> Path:
     """A valid workbook whose Kanalen sheet is a huge, highly compressible run of identical rows."""
@@ -289,7 +309,7 @@ def forged_size_zip_bomb(path: Path, typed: Delivery, unpacked_mb: int = 60) -> 
             break
         name_len = struct.unpack_from("<H", data, pos + 26)[0]
         extra_len = struct.unpack_from("<H", data, pos + 28)[0]
-        if bytes(data[pos + 30:pos + 30 + name_len]) == target:
+        if bytes(data[pos + 30 : pos + 30 + name_len]) == target:
             _forge_sizes(data, pos + 22, pos + 30 + name_len, extra_len, forged, zip64)
         pos += 4
     pos = 0
@@ -298,7 +318,7 @@ def forged_size_zip_bomb(path: Path, typed: Delivery, unpacked_mb: int = 60) -> 
         if pos < 0:
             break
         name_len, extra_len = struct.unpack_from("<HH", data, pos + 28)
-        if bytes(data[pos + 46:pos + 46 + name_len]) == target:
+        if bytes(data[pos + 46 : pos + 46 + name_len]) == target:
             _forge_sizes(data, pos + 24, pos + 46 + name_len, extra_len, forged, zip64)
         pos += 4
     Path(path).write_bytes(bytes(data))
@@ -346,7 +366,11 @@ def sparse_workbook(path: Path, typed: Delivery, quote: str = '"') -> Path:
 
 def macro_workbook(path: Path, typed: Delivery) -> Path:
     """A valid workbook saved as .xlsm with a VBA project."""
-    vba = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + b"Attribute VB_Name = \"Module1\"\nSub AutoOpen()\nEnd Sub\n"
+    vba = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\x00" * 504
+        + b'Attribute VB_Name = "Module1"\nSub AutoOpen()\nEnd Sub\n'
+    )
     return write_workbook(path, typed, extra_members={"xl/vbaProject.bin": vba}, macros=True)
 
 
@@ -377,7 +401,7 @@ def absurd_delivery(delivery: Delivery) -> Delivery:
     return out
 
 
-LONG_TEXT = ("Lang verhaal. " * 71_429)[:999_999] + "."          # 1,000,000 characters
+LONG_TEXT = ("Lang verhaal. " * 71_429)[:999_999] + "."  # 1,000,000 characters
 
 
 def corrupt_deflate(data: bytes, member: str) -> bytes:
@@ -387,14 +411,15 @@ def corrupt_deflate(data: bytes, member: str) -> bytes:
     pos = 0
     while (pos := buf.find(b"PK\x03\x04", pos)) >= 0:
         name_len, extra_len = struct.unpack_from("<HH", buf, pos + 26)
-        if bytes(buf[pos + 30:pos + 30 + name_len]) == target:
-            buf[pos + 30 + name_len + extra_len] = 0x07     # BFINAL=1, BTYPE=11 (reserved)
+        if bytes(buf[pos + 30 : pos + 30 + name_len]) == target:
+            buf[pos + 30 + name_len + extra_len] = 0x07  # BFINAL=1, BTYPE=11 (reserved)
             return bytes(buf)
         pos += 4
     raise KeyError(member)
 
 
 # ------------------------------------------------------------------ hostile parts of a workbook
+
 
 def rewrite_member(data: bytes, member: str, edit) -> bytes:
     """The workbook with one member's bytes replaced by ``edit(bytes)``."""
@@ -410,8 +435,10 @@ def rewrite_member(data: bytes, member: str, edit) -> bytes:
 def entity_in_workbook_xml(path: Path, typed: Delivery, padding: int = 5000) -> Path:
     """A valid workbook whose ``xl/workbook.xml`` declares an entity behind a comment of ``padding`` bytes
     (past a check of the first 4 KB only)."""
-    prolog = f"<!--{'x' * padding}--><!DOCTYPE workbook [<!ENTITY e \"entity\">]>"
-    data = rewrite_member(workbook_bytes(typed), "xl/workbook.xml", lambda b: b.replace(b"?>", b"?>" + prolog.encode(), 1))
+    prolog = f'<!--{"x" * padding}--><!DOCTYPE workbook [<!ENTITY e "entity">]>'
+    data = rewrite_member(
+        workbook_bytes(typed), "xl/workbook.xml", lambda b: b.replace(b"?>", b"?>" + prolog.encode(), 1)
+    )
     Path(path).write_bytes(data)
     return Path(path)
 
@@ -421,7 +448,9 @@ BROKEN_WORKBOOK_XML = {
     "junk_after_root": lambda b: b + b"<x/>",
     "mismatched_tag": lambda b: b.replace(b"</sheets>", b"</sheetz>"),
     "bare_ampersand": lambda b: b.replace(b"<sheets>", b"<sheets><extra v='a&b'/>"),
-    "entity_after_5kb": lambda b: b.replace(b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1),
+    "entity_after_5kb": lambda b: b.replace(
+        b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1
+    ),
 }
 
 
@@ -457,8 +486,10 @@ def case_lines(n: int, seed: int = 0, prefix: str = "C") -> list[str]:
         day = rng.randint(1, 27)
         lead = rng.randint(0, 30)
         decided = f"{min(28, day + lead):02d}-06-2025" if rng.random() < 0.8 else ""
-        out.append(f"{prefix}{i:06d};P{rng.randint(1, 2)};{day:02d}-06-2025;{decided};21;"
-                   f"{rng.choice(['web', 'post', 'telefoon'])};{int(rng.random() < 0.05)};{int(rng.random() < 0.02)}")
+        out.append(
+            f"{prefix}{i:06d};P{rng.randint(1, 2)};{day:02d}-06-2025;{decided};21;"
+            f"{rng.choice(['web', 'post', 'telefoon'])};{int(rng.random() < 0.05)};{int(rng.random() < 0.02)}"
+        )
     return out
 
 
@@ -467,11 +498,21 @@ def case_file(path: Path, lines: list[str], header: str = CASE_HEADER) -> Path:
     return Path(path)
 
 
-MALFORMED_CASES = ("too_few_columns", "too_many_columns", "long_line", "long_last_line", "binary", "nul_bytes",
-                   "bad_quote", "not_utf8")
+MALFORMED_CASES = (
+    "too_few_columns",
+    "too_many_columns",
+    "long_line",
+    "long_last_line",
+    "binary",
+    "nul_bytes",
+    "bad_quote",
+    "not_utf8",
+)
 
 
-def malformed_case_file(path: Path, kind: str, n: int = 30, seed: int = 0, long_bytes: int = 3_000_000) -> tuple[Path, int]:
+def malformed_case_file(
+    path: Path, kind: str, n: int = 30, seed: int = 0, long_bytes: int = 3_000_000
+) -> tuple[Path, int]:
     """A case file of ``n`` valid lines plus one malformed line; returns the path and that line's number
     (header = line 1). ``long_line``: ``long_bytes`` of garbage after the first valid row, with more rows
     after it; ``long_last_line``: the same without a line end."""

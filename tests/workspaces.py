@@ -15,8 +15,12 @@ YEAR = 2025
 def reporting_orgs(db: Path, year: int = YEAR) -> list[str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT org_code FROM submissions WHERE year = ? AND in_force ORDER BY 1", [year]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT org_code FROM submissions WHERE year = ? AND in_force ORDER BY 1", [year]
+            ).fetchall()
+        ]
     finally:
         con.close()
 

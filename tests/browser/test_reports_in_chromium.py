@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from workspaces import copy_workspace, reporting_orgs
 
 from pipeline.report.pages import build_reports
-from workspaces import copy_workspace, reporting_orgs
 
 YEAR = 2025
 CHROMIUM = "/usr/bin/chromium"
@@ -32,8 +32,10 @@ def chromium_browser():
         pytest.skip("Debian chromium is not installed")
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
         yield b
         b.close()
 
@@ -50,7 +52,8 @@ def open_report(browser, path: Path):
     # Polled with evaluate: wait_for_function would need 'unsafe-eval', which the reports' CSP forbids.
     deadline = time.monotonic() + 30
     while not page.evaluate(
-            "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"):
+        "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"
+    ):
         assert time.monotonic() < deadline, f"charts of {path.name} did not render"
         page.wait_for_timeout(100)
     return page, problems
@@ -61,7 +64,8 @@ def _check_page(browser, path: Path, axe: bool = True) -> dict:
     try:
         n_divs = page.locator(".plotly-graph-div").count()
         rendered = page.evaluate(
-            "[...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length")
+            "[...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length"
+        )
         tables = page.locator("details.data table").count()
         violations = []
         if axe and AXE.exists():
@@ -69,11 +73,19 @@ def _check_page(browser, path: Path, axe: bool = True) -> dict:
             violations = page.evaluate(
                 """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
                      .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                     .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
-        return {"divs": n_divs, "rendered": rendered, "tables": tables, "violations": violations,
-                "title": page.title(), "h1": page.locator("h1").inner_text(),
-                "text": page.evaluate("document.querySelector('main').textContent"), **problems,
-                "imgs": page.locator("main img").count()}
+                     .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"""
+            )
+        return {
+            "divs": n_divs,
+            "rendered": rendered,
+            "tables": tables,
+            "violations": violations,
+            "title": page.title(),
+            "h1": page.locator("h1").inner_text(),
+            "text": page.evaluate("document.querySelector('main').textContent"),
+            **problems,
+            "imgs": page.locator("main img").count(),
+        }
     finally:
         page.close()
 

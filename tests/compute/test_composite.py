@@ -180,9 +180,7 @@ def test_ranks_use_rounded_scores(asem_data: pd.DataFrame, asem_spec: CompositeS
 
 
 def test_other_imputation_does_not_match_reference(asem_data, asem_spec) -> None:
-    spec = CompositeSpec.from_dict(
-        {**asem_spec.to_dict(), "imputation": {"method": "indicator_mean"}}
-    )
+    spec = CompositeSpec.from_dict({**asem_spec.to_dict(), "imputation": {"method": "indicator_mean"}})
     res = build_composite(asem_data, spec)
     with pytest.raises(AssertionError):
         _assert_stage(res.imputed, "data_Imputed")
@@ -408,8 +406,8 @@ def test_published_imputation_uses_only_published_statistics() -> None:
         if i < 3:
             rows.append({"org_code": c, "year": 2025, "indicator_code": "y", "value": float(i)})
     values = pd.DataFrame(rows)
-    values.loc[(values.org_code == "O7") & (values.indicator_code == "x"), "value"] = np.nan   # small cluster
-    values.loc[(values.org_code == "O0") & (values.indicator_code == "x"), "value"] = np.nan   # big cluster
+    values.loc[(values.org_code == "O7") & (values.indicator_code == "x"), "value"] = np.nan  # small cluster
+    values.loc[(values.org_code == "O0") & (values.indicator_code == "x"), "value"] = np.nan  # big cluster
     bstats = compute_benchmark_stats(values, orgs, 5)
     wide = values.pivot(index="org_code", columns="indicator_code", values="value")
     filled, source = published_imputation(wide, orgs.set_index("org_code")["cluster"], bstats, 2025, 5)

@@ -66,7 +66,7 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[inputs], frame[outputs]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def solved(name: str, rts: str, orientation: str):
     """``dea`` of a reference data set, solved once per model for the tests that only read the result
     (scores against the references, peers, lambdas and targets)."""

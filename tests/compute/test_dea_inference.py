@@ -60,13 +60,15 @@ def test_batch_solver_matches_linprog(rts, orientation):
         on_frontier = min(k, 5)
         x0[:on_frontier], y0[:on_frontier] = xr.T[:on_frontier], yr.T[:on_frontier]
         expected = np.array([dea_module._radial(xr, yr, x0[q], y0[q], rts, orientation)[0] for q in range(p)])
-        got, ok = dea_module._radial_lp_batch(np.broadcast_to(xr, (p, m, k)), np.broadcast_to(yr, (p, s, k)),
-                                              x0, y0, rts, orientation)
+        got, ok = dea_module._radial_lp_batch(
+            np.broadcast_to(xr, (p, m, k)), np.broadcast_to(yr, (p, s, k)), x0, y0, rts, orientation
+        )
         assert np.array_equal(ok, np.isfinite(expected))
         np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-9)
         if trial == 0:  # the wrapper re-solves what the simplex leaves: NaN where infeasible
-            batch = dea_module._radial_batch(np.broadcast_to(xr, (p, m, k)), np.broadcast_to(yr, (p, s, k)),
-                                             x0, y0, rts, orientation)
+            batch = dea_module._radial_batch(
+                np.broadcast_to(xr, (p, m, k)), np.broadcast_to(yr, (p, s, k)), x0, y0, rts, orientation
+            )
             np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-9)
         checked += int(ok.sum())
         infeasible += int((~ok).sum())
@@ -87,8 +89,9 @@ def test_dominated_reference_units_do_not_change_scores():
         models = (("crs", "in"), ("vrs", "out")) if trial % 2 else (("vrs", "in"), ("crs", "out"))
         for rts, orientation in models:
             full = dea(x, y, rts, orientation, slacks=False, warn=False).score
-            reduced = np.array([dea_module._radial(x[keep].T, y[keep].T, x[k], y[k], rts, orientation)[0]
-                                for k in range(n)])
+            reduced = np.array(
+                [dea_module._radial(x[keep].T, y[keep].T, x[k], y[k], rts, orientation)[0] for k in range(n)]
+            )
             np.testing.assert_allclose(reduced, full, rtol=0, atol=1e-9)
 
 
@@ -341,14 +344,41 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_rbb_dea_writes_bootstrap_slacks_super_and_robustness(tmp_path):
     out = tmp_path / "fried.csv"
-    args = [str(DATA / "Fried1993.csv"), "--inputs", "x1,x2", "--outputs", "y", "--rts", "vrs", "--slacks",
-            "--super", "--bootstrap", "100", "--seed", "5", "--robust", "-o", str(out)]
+    args = [
+        str(DATA / "Fried1993.csv"),
+        "--inputs",
+        "x1,x2",
+        "--outputs",
+        "y",
+        "--rts",
+        "vrs",
+        "--slacks",
+        "--super",
+        "--bootstrap",
+        "100",
+        "--seed",
+        "5",
+        "--robust",
+        "-o",
+        str(out),
+    ]
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out)
     assert list(table.columns[:7]) == ["id", "score", "score_bc", "ci_low", "ci_high", "bias", "super_efficiency"]
-    for col in ("peers", "lambdas", "target_x1", "slack_x1", "slack_x2", "slack_y", "robust_status",
-                "loo_score_min", "loo_score_max", "peer_count", "influence"):
+    for col in (
+        "peers",
+        "lambdas",
+        "target_x1",
+        "slack_x1",
+        "slack_x2",
+        "slack_y",
+        "robust_status",
+        "loo_score_min",
+        "loo_score_max",
+        "peer_count",
+        "influence",
+    ):
         assert col in table.columns
     x, y = load("Fried1993", ["x1", "x2"], ["y"])
     boot = dea_boot(x, y, "vrs", "in", n_boot=100, seed=5)
@@ -357,8 +387,13 @@ def test_rbb_dea_writes_bootstrap_slacks_super_and_robustness(tmp_path):
     np.testing.assert_allclose(table["ci_low"], boot.ci_low, rtol=1e-12)
     assert (table["score_bc"] <= table["score"] + 1e-9).all()
     assert table.loc[table["id"] == "Unit 11", "slack_x2"].item() == pytest.approx(4.0, abs=1e-6)
-    assert set(table["robust_status"]) <= {"robust efficient", "weakly efficient", "self-identifier",
-                                           "efficient (not robust)", "inefficient"}
+    assert set(table["robust_status"]) <= {
+        "robust efficient",
+        "weakly efficient",
+        "self-identifier",
+        "efficient (not robust)",
+        "inefficient",
+    }
     assert "warning" not in done.stderr  # 11 distinct units >= 9: no warning
     again = tmp_path / "again.csv"
     assert run_cli(*args[:-1], str(again)).returncode == 0
@@ -399,8 +434,9 @@ def test_rbb_dea_rejects_a_single_bootstrap_replication():
 # --------------------------------------------------------------------------- #
 # rbb compute: compute_dea
 # --------------------------------------------------------------------------- #
-def dea_warehouse(clusters: dict[str, int], seed: int = 1, years: tuple[int, ...] = (2024, 2025)
-                  ) -> tuple[duckdb.DuckDBPyConnection, pd.DataFrame]:
+def dea_warehouse(
+    clusters: dict[str, int], seed: int = 1, years: tuple[int, ...] = (2024, 2025)
+) -> tuple[duckdb.DuckDBPyConnection, pd.DataFrame]:
     """An in-memory warehouse with the two intermediate views compute_dea reads."""
     rng = np.random.default_rng(seed)
     org_rows, prod_rows, orgs = [], [], []
@@ -410,11 +446,24 @@ def dea_warehouse(clusters: dict[str, int], seed: int = 1, years: tuple[int, ...
             orgs.append({"org_code": org, "cluster": cluster})
             for year in years:
                 fte = float(rng.uniform(100, 3000))
-                org_rows.append({"org_code": org, "year": year, "submission_id": len(org_rows) + 1,
-                                 "apparaatskosten_totaal": fte * rng.uniform(80e3, 120e3), "fte_totaal": fte,
-                                 "n_klanten_actief": fte * rng.uniform(50, 150)})
-                prod_rows.append({"org_code": org, "year": year, "submission_id": len(prod_rows) + 1,
-                                  "n_besluiten": fte * rng.uniform(20, 60)})
+                org_rows.append(
+                    {
+                        "org_code": org,
+                        "year": year,
+                        "submission_id": len(org_rows) + 1,
+                        "apparaatskosten_totaal": fte * rng.uniform(80e3, 120e3),
+                        "fte_totaal": fte,
+                        "n_klanten_actief": fte * rng.uniform(50, 150),
+                    }
+                )
+                prod_rows.append(
+                    {
+                        "org_code": org,
+                        "year": year,
+                        "submission_id": len(prod_rows) + 1,
+                        "n_besluiten": fte * rng.uniform(20, 60),
+                    }
+                )
     con = duckdb.connect()
     con.register("org_df", pd.DataFrame(org_rows))
     con.register("prod_df", pd.DataFrame(prod_rows))
@@ -430,13 +479,29 @@ def test_compute_dea_publishes_only_above_the_rule():
     # a copy of GRO00 in the large cluster: flagged, and counted once for the rule
     con.execute("""INSERT INTO int_org SELECT 'GRO99', year, submission_id + 1000, apparaatskosten_totaal, fte_totaal,
                    n_klanten_actief FROM int_org WHERE org_code = 'GRO00'""")
-    con.execute("INSERT INTO int_products SELECT 'GRO99', year, submission_id + 1000, n_besluiten "
-                "FROM int_products WHERE org_code = 'GRO00'")
+    con.execute(
+        "INSERT INTO int_products SELECT 'GRO99', year, submission_id + 1000, n_besluiten "
+        "FROM int_products WHERE org_code = 'GRO00'"
+    )
     orgs = pd.concat([orgs, pd.DataFrame([{"org_code": "GRO99", "cluster": "groot"}])], ignore_index=True)
     table = compute_dea(con, orgs)
     assert list(table.columns) == DEA_COLUMNS
-    assert DEA_COLUMNS[:14] == ["year", "cluster", "model", "org_code", "score", "super_efficiency", "peers",
-                                "lambdas", "robust_status", "n_units", "inputs", "outputs", "rts", "orientation"]
+    assert DEA_COLUMNS[:14] == [
+        "year",
+        "cluster",
+        "model",
+        "org_code",
+        "score",
+        "super_efficiency",
+        "peers",
+        "lambdas",
+        "robust_status",
+        "n_units",
+        "inputs",
+        "outputs",
+        "rts",
+        "orientation",
+    ]
     cfg = methods_config()["dea"]
     assert len(table) == 2 * len(cfg["models"]) * 19
 
@@ -460,11 +525,22 @@ def test_compute_dea_publishes_only_above_the_rule():
     assert big["input_slacks"].str.match(r"^(apparaatskosten_totaal|fte_totaal):[0-9.e+-]+$").all()
     assert big["output_slacks"].str.match(r"^n_besluiten:[0-9.e+-]+;n_klanten_actief:[0-9.e+-]+$").all()
     one = big[(big["model"] == "kosten_output") & (big["year"] == 2025)].set_index("org_code")
-    x = con.execute("SELECT org_code, apparaatskosten_totaal FROM int_org WHERE year = 2025 "
-                    "AND org_code LIKE 'GRO%' ORDER BY org_code").fetch_df().set_index("org_code")
-    y = con.execute("SELECT o.org_code, p.n_besluiten, o.n_klanten_actief FROM int_org o JOIN int_products p "
-                    "USING (org_code, year) WHERE year = 2025 AND o.org_code LIKE 'GRO%' ORDER BY o.org_code"
-                    ).fetch_df().set_index("org_code")
+    x = (
+        con.execute(
+            "SELECT org_code, apparaatskosten_totaal FROM int_org WHERE year = 2025 "
+            "AND org_code LIKE 'GRO%' ORDER BY org_code"
+        )
+        .fetch_df()
+        .set_index("org_code")
+    )
+    y = (
+        con.execute(
+            "SELECT o.org_code, p.n_besluiten, o.n_klanten_actief FROM int_org o JOIN int_products p "
+            "USING (org_code, year) WHERE year = 2025 AND o.org_code LIKE 'GRO%' ORDER BY o.org_code"
+        )
+        .fetch_df()
+        .set_index("org_code")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeaWarning)
         expected = dea(x, y, "vrs", "in")

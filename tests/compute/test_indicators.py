@@ -24,21 +24,44 @@ def _indep(con) -> pd.DataFrame:
     prod = con.execute("SELECT * FROM v_producten").fetch_df()
     chan = con.execute("SELECT * FROM v_kanalen").fetch_df()
     k = ["org_code", "year"]
-    p = prod.groupby(k).agg(
-        tijdig=("n_besluiten_tijdig", "sum"), besl=("n_besluiten", "sum"), voorraad=("n_voorraad_eind", "sum"),
-        instroom=("n_instroom_zaken", "sum"), bezw=("n_bezwaren_ontvangen", "sum"), bezw_af=("n_bezwaren_afgehandeld", "sum"),
-        gegrond=("n_bezwaren_gegrond", "sum"), deels=("n_bezwaren_deels_gegrond", "sum"), bezw_t=("n_bezwaren_tijdig", "sum"),
-        klachten=("n_klachten", "sum"), kl_af=("n_klachten_afgehandeld", "sum"), kl_t=("n_klachten_tijdig", "sum"),
-        aanv=("n_aanvragen_totaal", "sum"), dig=("n_aanvragen_digitaal", "sum"), mut=("n_mutaties", "sum"),
-        stp=("n_mutaties_stp", "sum"), kosten=("apparaatskosten_product", "sum"), prods=("n_producten", "sum"),
-    ).reset_index()
-    lead = prod.assign(w=prod["doorlooptijd_mediaan"] * prod["n_besluiten"]).groupby(k)[["w", "n_besluiten"]].sum().reset_index()
+    p = (
+        prod.groupby(k)
+        .agg(
+            tijdig=("n_besluiten_tijdig", "sum"),
+            besl=("n_besluiten", "sum"),
+            voorraad=("n_voorraad_eind", "sum"),
+            instroom=("n_instroom_zaken", "sum"),
+            bezw=("n_bezwaren_ontvangen", "sum"),
+            bezw_af=("n_bezwaren_afgehandeld", "sum"),
+            gegrond=("n_bezwaren_gegrond", "sum"),
+            deels=("n_bezwaren_deels_gegrond", "sum"),
+            bezw_t=("n_bezwaren_tijdig", "sum"),
+            klachten=("n_klachten", "sum"),
+            kl_af=("n_klachten_afgehandeld", "sum"),
+            kl_t=("n_klachten_tijdig", "sum"),
+            aanv=("n_aanvragen_totaal", "sum"),
+            dig=("n_aanvragen_digitaal", "sum"),
+            mut=("n_mutaties", "sum"),
+            stp=("n_mutaties_stp", "sum"),
+            kosten=("apparaatskosten_product", "sum"),
+            prods=("n_producten", "sum"),
+        )
+        .reset_index()
+    )
+    lead = (
+        prod.assign(w=prod["doorlooptijd_mediaan"] * prod["n_besluiten"])
+        .groupby(k)[["w", "n_besluiten"]]
+        .sum()
+        .reset_index()
+    )
     p = p.merge(lead, on=k)
     tel = chan[chan["kanaal"] == "telefoon"].set_index(k)
     dig_c = chan[chan["kanaal"].isin(["web", "app"])].groupby(k)["n_contacten"].sum()
     pers_c = chan[chan["kanaal"].isin(["telefoon", "balie", "post"])].groupby(k)["n_contacten"].sum()
     m = org.merge(p, on=k, how="left").set_index(k)
-    reached = tel["n_beantwoord_agent"] + np.where(tel["definitie_code"] == "AGENT_IVR", tel["n_ivr_afgehandeld"].fillna(0), 0)
+    reached = tel["n_beantwoord_agent"] + np.where(
+        tel["definitie_code"] == "AGENT_IVR", tel["n_ivr_afgehandeld"].fillna(0), 0
+    )
     oh = m[[c for c in m.columns if c.startswith("fte_overhead_")]].sum(axis=1)
     ict = m["ict_personeel"] + m["ict_materieel"] + m["kosten_inhuur_ict"]
     out = {
@@ -62,13 +85,17 @@ def _indep(con) -> pd.DataFrame:
         "instroom_pct": 100 * m["n_instroom_personeel"] / m["gem_personeelsleden"],
         "uitstroom_pct": 100 * m["n_uitstroom_personeel"] / m["gem_personeelsleden"],
         "gem_leeftijd": m["gem_leeftijd"],
-        "aandeel_55plus": 100 * m["n_leeftijd_55plus"] / (m["n_leeftijd_tot35"] + m["n_leeftijd_35_54"] + m["n_leeftijd_55plus"]),
+        "aandeel_55plus": 100
+        * m["n_leeftijd_55plus"]
+        / (m["n_leeftijd_tot35"] + m["n_leeftijd_35_54"] + m["n_leeftijd_55plus"]),
         "ict_kosten_pct": 100 * ict / m["apparaatskosten_totaal"],
         "ict_kosten_per_fte": ict / m["fte_totaal"],
         "ktv_respons_pct": 100 * m["ktv_respondenten"] / m["ktv_uitgenodigd"],
         "tel_bereikbaarheid_pct": 100 * reached / tel["n_contacten"],
         "tel_wachttijd_gem_sec": tel["sum_wachttijd_sec"] / tel["n_beantwoord_agent"],
-        "tel_kwaliteit_pct": 100 * chan.groupby(k)["n_steekproef_correct"].sum() / chan.groupby(k)["n_steekproef"].sum(),
+        "tel_kwaliteit_pct": 100
+        * chan.groupby(k)["n_steekproef_correct"].sum()
+        / chan.groupby(k)["n_steekproef"].sum(),
         "contact_digitaal_ratio": dig_c / pers_c,
     }
     frames = []
@@ -97,8 +124,12 @@ def _taylor_direct(x, w):
 
 
 def test_survey_marks_and_intervals_equal_independent_computation(con):
-    resp = con.execute("SELECT org_code, year, q_overall, q_snelheid, coalesce(weight, 1.0) AS w FROM v_enquete").fetch_df()
-    got = con.execute("SELECT * FROM indicator_values WHERE indicator_code IN ('ktv_rapportcijfer', 'ktv_pct_tevreden', 'ktv_aspect_snelheid')").fetch_df()
+    resp = con.execute(
+        "SELECT org_code, year, q_overall, q_snelheid, coalesce(weight, 1.0) AS w FROM v_enquete"
+    ).fetch_df()
+    got = con.execute(
+        "SELECT * FROM indicator_values WHERE indicator_code IN ('ktv_rapportcijfer', 'ktv_pct_tevreden', 'ktv_aspect_snelheid')"
+    ).fetch_df()
     got = got.set_index(["org_code", "year", "indicator_code"])
     checked = shares = 0
     for (org, year), g in resp.groupby(["org_code", "year"]):
@@ -170,7 +201,7 @@ def test_benchmark_stats_and_cluster_threshold(con):
 def test_comparisons_equal_independent_ranks_and_quartiles(con):
     comp = con.execute("SELECT * FROM comparisons").fetch_df()
     cat = {i.code: i for i in catalogue()}
-    for (year, code), g in comp.groupby(["year", "indicator_code"]):
+    for (_year, code), g in comp.groupby(["year", "indicator_code"]):
         direction = cat[code].direction
         x = g["value"].to_numpy(float)
         if direction == "context":
@@ -211,13 +242,13 @@ def test_significance_uses_bh_correction(con):
 
 def test_bh_uses_less_or_equal_like_statsmodels_with_ties_at_the_threshold():
     m, alpha = 8, 0.05
-    thresholds = np.arange(1, m + 1) / m * alpha          # k·α/m, computed as statsmodels does
+    thresholds = np.arange(1, m + 1) / m * alpha  # k·α/m, computed as statsmodels does
     cases = [
-        thresholds.copy(),                                  # every p exactly on its threshold: all rejected
-        np.r_[thresholds[:3], thresholds[3], thresholds[3], [0.5, 0.6, 0.9]],   # ties at the 4th threshold
-        np.r_[[0.001], [thresholds[4]] * 5, [0.7, 0.8]],    # five ties exactly at the 5th threshold
-        np.r_[[0.025, 0.025], [0.4] * 6],                   # m = 8: 0.025 > 2·0.05/8, nothing rejected
-        np.array([0.05] * m),                               # all at α: p_(m) = m·α/m, all rejected
+        thresholds.copy(),  # every p exactly on its threshold: all rejected
+        np.r_[thresholds[:3], thresholds[3], thresholds[3], [0.5, 0.6, 0.9]],  # ties at the 4th threshold
+        np.r_[[0.001], [thresholds[4]] * 5, [0.7, 0.8]],  # five ties exactly at the 5th threshold
+        np.r_[[0.025, 0.025], [0.4] * 6],  # m = 8: 0.025 > 2·0.05/8, nothing rejected
+        np.array([0.05] * m),  # all at α: p_(m) = m·α/m, all rejected
     ]
     rng = np.random.default_rng(3)
     cases += [rng.choice([0.00625, 0.0125, 0.01875, 0.025, 0.03, 0.05, 0.2], size=m) for _ in range(200)]
@@ -238,7 +269,9 @@ def test_significance_is_against_the_others_and_agrees_with_the_shown_interval(c
     comp = con.execute("""SELECT c.*, v.se, v.ci_low, v.ci_high, v.ci_df, v.ci_n FROM comparisons c
                           JOIN indicator_values v USING (org_code, year, indicator_code)
                           WHERE c.p_value IS NOT NULL""").fetch_df()
-    allv = con.execute("SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL").fetch_df()
+    allv = con.execute(
+        "SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL"
+    ).fetch_df()
     cat = {i.code: i for i in catalogue()}
     assert len(comp) > 300
     alpha = catalogue_config()["comparison"]["significance_alpha"]
@@ -281,7 +314,9 @@ def test_trend_and_change_against_previous_year(con):
 
 
 def test_strengths_and_weaknesses_are_extreme_quartiles(con):
-    sw = con.execute("SELECT s.*, c.quartile, c.significance_label FROM strengths_weaknesses s JOIN comparisons c USING (org_code, year, indicator_code)").fetch_df()
+    sw = con.execute(
+        "SELECT s.*, c.quartile, c.significance_label FROM strengths_weaknesses s JOIN comparisons c USING (org_code, year, indicator_code)"
+    ).fetch_df()
     assert len(sw) > 0
     assert (sw[sw.kind == "strength"].quartile == 1).all()
     assert (sw[sw.kind == "weakness"].quartile == 4).all()
@@ -291,10 +326,22 @@ def test_strengths_and_weaknesses_are_extreme_quartiles(con):
 
 # ------------------------------------------------------------------ edge cases on constructed data
 
+
 def _frame(num, den, n=None, **extra):
-    d = pd.DataFrame({"org_code": [f"O{i}" for i in range(len(num))], "year": 2025, "submission_id": 1,
-                      "numerator": num, "denominator": den, "n": n if n is not None else den,
-                      "sum_w": np.nan, "sum_w2": np.nan, "sum_wx2": np.nan, "flag": None})
+    d = pd.DataFrame(
+        {
+            "org_code": [f"O{i}" for i in range(len(num))],
+            "year": 2025,
+            "submission_id": 1,
+            "numerator": num,
+            "denominator": den,
+            "n": n if n is not None else den,
+            "sum_w": np.nan,
+            "sum_w2": np.nan,
+            "sum_wx2": np.nan,
+            "flag": None,
+        }
+    )
     for k, v in extra.items():
         d[k] = v
     return d
@@ -310,18 +357,26 @@ def test_zero_and_missing_denominators():
     assert "small_n" in out["flags"].iloc[0]
 
 
-@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
-       st.floats(min_value=1e-3, max_value=1e3))
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
+    st.floats(min_value=1e-3, max_value=1e3),
+)
 @settings(max_examples=100, deadline=None)
 def test_scaling_numerator_and_denominator_leaves_ratio(nums, factor):
     ind = next(i for i in catalogue() if i.code == "stp_pct")
     dens = [x + 1.0 for x in nums]
     a = _derive(_frame(nums, dens), ind, catalogue_config()["survey_rules"])["value"].to_numpy()
-    b = _derive(_frame([x * factor for x in nums], [x * factor for x in dens]), ind, catalogue_config()["survey_rules"])["value"].to_numpy()
+    b = _derive(
+        _frame([x * factor for x in nums], [x * factor for x in dens]), ind, catalogue_config()["survey_rules"]
+    )["value"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
-@given(st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=40), st.sampled_from(["higher", "lower"]), st.randoms())
+@given(
+    st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=40),
+    st.sampled_from(["higher", "lower"]),
+    st.randoms(),
+)
 @settings(max_examples=200, deadline=None)
 def test_rank_properties(values, direction, rnd):
     x = np.array(values, dtype=float)
@@ -342,6 +397,7 @@ def test_ties_share_the_best_rank():
 
 def test_comparisons_do_not_depend_on_row_order(con):
     from pipeline.compute.engine import compute_benchmark_stats, compute_comparisons
+
     values = con.execute("SELECT * FROM indicator_values WHERE year = 2025").fetch_df()
     orgs = con.execute("SELECT * FROM organisations").fetch_df()
     a = compute_comparisons(values, orgs, compute_benchmark_stats(values, orgs, 5))
@@ -393,7 +449,7 @@ def test_survey_interval_coverage_where_kish_fails():
     W = rng.lognormal(0, sigma, (reps, n))
     m, s = np.exp(sigma**2 / 2), np.sqrt((np.exp(sigma**2) - 1) * np.exp(sigma**2))
     Y = 7 + 1.5 * (rho * (W - m) / s + np.sqrt(1 - rho**2) * rng.standard_normal((reps, n)))
-    truth = 7 + 1.5 * rho * s / m                      # E[wy] / E[w]
+    truth = 7 + 1.5 * rho * s / m  # E[wy] / E[w]
     mean_cov, _, kish_cov = _coverage(W, Y, truth, 0.5)
     print(f"linear in w, n={n}: coverage mean {mean_cov:.4f} (Kish-based {kish_cov:.4f})")
     assert 0.935 <= mean_cov <= 0.965
@@ -403,7 +459,7 @@ def test_survey_interval_coverage_where_kish_fails():
 def test_survey_interval_coverage_with_unrelated_weights():
     """Repeated weighted samples from a known finite population, weights unrelated to the answer."""
     rng = np.random.default_rng(1)
-    pop = rng.choice(np.arange(1, 11), size=200_000, p=[.02, .02, .03, .05, .08, .15, .25, .22, .12, .06])
+    pop = rng.choice(np.arange(1, 11), size=200_000, p=[0.02, 0.02, 0.03, 0.05, 0.08, 0.15, 0.25, 0.22, 0.12, 0.06])
     reps, n = 4000, 400
     Y = pop[rng.integers(0, pop.size, size=(reps, n))].astype(float)
     W = rng.lognormal(0, 0.5, size=(reps, n))
@@ -435,11 +491,11 @@ def test_taylor_variance_from_sums_equals_direct_computation():
 
 
 def test_robust_z_falls_back_to_mean_absolute_deviation_when_mad_is_zero():
-    x = np.array([100.0] * 7 + [80.0])                     # a ceiling indicator: 7 of 8 at 100%
+    x = np.array([100.0] * 7 + [80.0])  # a ceiling indicator: 7 of 8 at 100%
     med, scale, method = stats.robust_z_scale(x)
     assert method == "meanad" and scale == pytest.approx(1.253314 * 2.5)
     z = stats.robust_z(x)
-    assert z[-1] == pytest.approx(-20 / (1.253314 * 2.5)) and abs(z[-1]) > 3.5   # the outlier is flagged
+    assert z[-1] == pytest.approx(-20 / (1.253314 * 2.5)) and abs(z[-1]) > 3.5  # the outlier is flagged
     assert (z[:-1] == 0).all()
     assert stats.robust_z_scale([5.0, 5.0, 5.0])[2] is None and np.isnan(stats.robust_z([5.0, 5.0, 5.0])).all()
     y = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
@@ -450,9 +506,13 @@ def test_quartile_classes_stay_balanced_under_ties():
     # 5 of 8 tied at the best value: they share one class (their mid-rank position lies in the 2nd quarter)
     q = stats.quartile_class([100, 100, 100, 100, 100, 90, 80, 70], "higher")
     np.testing.assert_array_equal(q, [2, 2, 2, 2, 2, 3, 4, 4])
-    old = stats.quartile_of(np.array([100, 100, 100, 100, 100, 90, 80, 70.0]), *np.percentile([100] * 5 + [90, 80, 70], [25, 75]),
-                            100.0, "higher")
-    assert (old == 1).sum() == 5 and (old == 2).sum() == 0      # the former threshold rule
+    old = stats.quartile_of(
+        np.array([100, 100, 100, 100, 100, 90, 80, 70.0]),
+        *np.percentile([100] * 5 + [90, 80, 70], [25, 75]),
+        100.0,
+        "higher",
+    )
+    assert (old == 1).sum() == 5 and (old == 2).sum() == 0  # the former threshold rule
     np.testing.assert_array_equal(stats.quartile_class([1, 2, 3, 4, 5, 6, 7, 8], "lower"), [1, 1, 2, 2, 3, 3, 4, 4])
     np.testing.assert_array_equal(stats.quartile_class([3, np.nan, 1, 2, 4], "lower"), [3, np.nan, 1, 2, 4])
 
@@ -464,10 +524,10 @@ def test_quartile_class_properties(values, direction):
     q = stats.quartile_class(x, direction)
     n = len(x)
     for v in np.unique(x):
-        assert len(set(q[x == v])) == 1                  # tied values share a class
+        assert len(set(q[x == v])) == 1  # tied values share a class
     better = x[:, None] > x[None, :] if direction == "higher" else x[:, None] < x[None, :]
-    assert (q[:, None] <= q[None, :])[better].all()       # a better value never gets a worse class
-    if len(np.unique(x)) == n:                            # without ties: n/4 per class, rounded
+    assert (q[:, None] <= q[None, :])[better].all()  # a better value never gets a worse class
+    if len(np.unique(x)) == n:  # without ties: n/4 per class, rounded
         counts = np.bincount(q.astype(int), minlength=5)[1:]
         assert counts.max() - counts.min() <= 1 and counts.sum() == n
 
@@ -476,17 +536,27 @@ def _trend_values(series: dict[str, list[float]], code: str = "verzuim_pct") -> 
     rows = []
     for org, vals in series.items():
         for k, v in enumerate(vals):
-            rows.append({"org_code": org, "year": 2021 + k, "indicator_code": code, "value": v, "se": np.nan,
-                         "ci_n": np.nan, "ci_df": np.nan})
+            rows.append(
+                {
+                    "org_code": org,
+                    "year": 2021 + k,
+                    "indicator_code": code,
+                    "value": v,
+                    "se": np.nan,
+                    "ci_n": np.nan,
+                    "ci_df": np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_trend_labels_need_enough_points_and_bh_significance():
     from pipeline.compute.engine import compute_benchmark_stats, compute_comparisons
+
     rng = np.random.default_rng(11)
-    series = {f"O{i:02d}": list(5 + 0.3 * rng.standard_normal(5)) for i in range(12)}   # no trend
-    series["STEEP"] = [5.0, 4.0, 3.0, 2.0, 1.0 + 1e-3]          # falling verzuim = improving, p ≈ 0
-    series["SHORT"] = [np.nan, np.nan, 5.0, 4.0, 3.0]          # three points: slope, no label
+    series = {f"O{i:02d}": list(5 + 0.3 * rng.standard_normal(5)) for i in range(12)}  # no trend
+    series["STEEP"] = [5.0, 4.0, 3.0, 2.0, 1.0 + 1e-3]  # falling verzuim = improving, p ≈ 0
+    series["SHORT"] = [np.nan, np.nan, 5.0, 4.0, 3.0]  # three points: slope, no label
     values = _trend_values(series).dropna(subset=["value"])
     orgs = pd.DataFrame({"org_code": list(series), "cluster": "A"})
     comp = compute_comparisons(values, orgs, compute_benchmark_stats(values, orgs, 5))
@@ -497,14 +567,25 @@ def test_trend_labels_need_enough_points_and_bh_significance():
     assert comp["trend_label"].isin(["improving", "declining", "rising", "falling", None]).all()
     assert "stable" not in set(comp["trend_label"].dropna())
     noise = last.drop(["STEEP", "SHORT"])
-    assert noise["trend_label"].isna().sum() >= len(noise) - 1     # no trend: (almost) never labelled
+    assert noise["trend_label"].isna().sum() >= len(noise) - 1  # no trend: (almost) never labelled
 
 
 def test_trend_bh_is_over_the_organisations_series_of_the_year():
     from pipeline.compute.engine import _trend_labels
+
     p = [0.004, 0.03, 0.04, 0.2]
-    comp = pd.DataFrame({"org_code": "A", "year": 2025, "indicator_code": list("abcd"), "direction": "higher",
-                         "trend_slope": 1.0, "trend_n_years": 5, "trend_p_value": p, "trend_label": None})
+    comp = pd.DataFrame(
+        {
+            "org_code": "A",
+            "year": 2025,
+            "indicator_code": list("abcd"),
+            "direction": "higher",
+            "trend_slope": 1.0,
+            "trend_n_years": 5,
+            "trend_p_value": p,
+            "trend_label": None,
+        }
+    )
     comp = pd.concat([comp, comp.assign(org_code="B", trend_n_years=4)], ignore_index=True)
     out = _trend_labels(comp, {"significance_alpha": 0.05, "trend_label_min_points": 5})
     a = out[out.org_code == "A"]
@@ -512,23 +593,41 @@ def test_trend_bh_is_over_the_organisations_series_of_the_year():
     np.testing.assert_allclose(a["trend_p_adjusted"], adj)
     assert (a["trend_label"].notna().to_numpy() == reject).all()
     assert a["trend_label"].tolist()[0] == "improving"
-    assert out[out.org_code == "B"]["trend_label"].isna().all()      # 4 points: below the declared minimum
+    assert out[out.org_code == "B"]["trend_label"].isna().all()  # 4 points: below the declared minimum
 
 
 # ------------------------------------------------------------------ export
 
+
 def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
     from pipeline.report.export import export, neutralise
+
     paths = export(demo_workspace, 2025, "csv", tmp_path / "csv")
     ind = pd.read_csv(tmp_path / "csv" / "indicators.csv", sep=";", decimal=",")
-    assert {"org_code", "year", "indicator_code", "value", "numerator", "denominator", "n", "ci_low", "ci_high", "flags"} <= set(ind.columns)
+    assert {
+        "org_code",
+        "year",
+        "indicator_code",
+        "value",
+        "numerator",
+        "denominator",
+        "n",
+        "ci_low",
+        "ci_high",
+        "flags",
+    } <= set(ind.columns)
     comp = pd.read_csv(tmp_path / "csv" / "comparisons.csv", sep=";", decimal=",")
     assert {"rank", "n_orgs", "percentile", "quartile", "median", "trend_slope", "significant"} <= set(comp.columns)
     assert len(paths) >= 2
     export(demo_workspace, 2025, "parquet", tmp_path / "pq")
     assert pd.read_parquet(tmp_path / "pq" / "indicators.parquet").shape[0] == ind.shape[0]
-    assert neutralise("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and neutralise("-5") == "'-5" and neutralise("abc") == "abc"
+    assert (
+        neutralise('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+        and neutralise("-5") == "'-5"
+        and neutralise("abc") == "abc"
+    )
     from pipeline.report.export import safe_text_frame
+
     df = safe_text_frame(pd.DataFrame({"t": ["=1+1", "@SUM(A1)", "ok"]}))
     xlsx = tmp_path / "inj.xlsx"
     with pd.ExcelWriter(xlsx, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
@@ -538,7 +637,9 @@ def test_export_formats_and_formula_injection(demo_workspace, tmp_path):
     assert "<f>" not in sheet
     (xfile,) = export(demo_workspace, 2025, "xlsx", tmp_path / "x")
     with zipfile.ZipFile(xfile) as zf:
-        assert not any("<f>" in zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.startswith("xl/worksheets/"))
+        assert not any(
+            "<f>" in zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.startswith("xl/worksheets/")
+        )
 
 
 def test_export_csv_is_safe_opened_with_either_separator():
@@ -548,6 +649,7 @@ def test_export_csv_is_safe_opened_with_either_separator():
     import io
 
     from pipeline.report.export import csv_bytes
+
     hostile = ["ok", "=2+5", "a,=2+5", "b;+cmd|' /C calc'!A0", "c, @SUM(1+1)", 'd,"=1+1"', "-5 tekst", "x\n=1"]
     df = pd.DataFrame({"t": hostile, "v": [1.5] * len(hostile)})
     text = csv_bytes(df).decode("utf-8-sig")
@@ -563,10 +665,17 @@ def test_export_csv_is_safe_opened_with_either_separator():
 def test_all_member_statistics_are_published_only_from_five_values():
     """Disclosure rule 1: no statistic over fewer than 5 members, the all-member scope included."""
     from pipeline.compute.engine import compute_benchmark_stats
+
     orgs = pd.DataFrame({"org_code": [f"O{i}" for i in range(6)], "cluster": ["a"] * 3 + ["b"] * 3})
     for n, published in ((4, False), (5, True)):
-        values = pd.DataFrame({"org_code": [f"O{i}" for i in range(n)], "year": 2025, "indicator_code": "x",
-                               "value": np.arange(n, dtype=float)})
+        values = pd.DataFrame(
+            {
+                "org_code": [f"O{i}" for i in range(n)],
+                "year": 2025,
+                "indicator_code": "x",
+                "value": np.arange(n, dtype=float),
+            }
+        )
         bs = compute_benchmark_stats(values, orgs, 5)
         row = bs[bs.scope == "all"].iloc[0]
         assert bool(row["published"]) is published and row["n"] == n

@@ -35,7 +35,7 @@ def test_sobol_estimators_recover_the_ishigami_indices():
     s1_true, st_true = ishigami_indices()
     assert np.allclose(s1_true, [0.3139, 0.4424, 0.0], atol=1e-4)
     assert np.allclose(st_true, [0.5576, 0.4424, 0.2437], atol=1e-4)
-    res = sobol_indices(ishigami, [("x1", 1), ("x2", 1), ("x3", 1)], n=2 ** 15, seed=7)
+    res = sobol_indices(ishigami, [("x1", 1), ("x2", 1), ("x3", 1)], n=2**15, seed=7)
     assert np.allclose(res.first_order[:, 0], s1_true, atol=0.03)
     assert np.allclose(res.total[:, 0], st_true, atol=0.03)
 
@@ -53,7 +53,8 @@ def _spec(indicators: list[str], themes: dict[str, str], **uncertainty_kw) -> Co
         indicators=[IndicatorMeta(code=c, parent=themes[c], direction=1) for c in indicators],
         aggregates=[AggregateMeta(code=t, level=2, parent="index") for t in sorted(set(themes.values()))]
         + [AggregateMeta(code="index", level=3)],
-        unit_column="unit", denominate=False,
+        unit_column="unit",
+        denominate=False,
         imputation=ImputationSpec(method="indicator_mean"),
         treatment=TreatmentSpec(method="none"),
         normalisation=NormalisationSpec(method="minmax", range=(0, 100)),
@@ -78,7 +79,7 @@ def test_only_the_uncertain_choice_that_varies_gets_sensitivity(small_composite)
     """With fixed weights and one aggregation, the normalisation is the only choice left: it explains every
     unit's rank variance alone (S = S_T = 1) wherever the rank moves at all."""
     data, themes = small_composite
-    data = data.fillna(50.0)                     # nothing imputed: imputation is not an uncertain choice here
+    data = data.fillna(50.0)  # nothing imputed: imputation is not an uncertain choice here
     spec = _spec(list(themes), themes, weight_noise=0.0, aggregations=["arith_mean"])
     base = build_composite(data, spec)
     sens = composite_sensitivity(base, n=4096, seed=2)
@@ -97,7 +98,7 @@ def test_sensitivity_names_every_uncertain_choice_and_totals_dominate(small_comp
     sens = composite_sensitivity(base, se=se, n=256, seed=5)
     assert set(sens["factor"]) == {"weights", "normalisation", "aggregation", "imputation", "indicator_error"}
     ok = sens.dropna()
-    assert (ok["total"] >= ok["first_order"] - 0.15).all()       # S_T >= S_i up to Monte Carlo error
+    assert (ok["total"] >= ok["first_order"] - 0.15).all()  # S_T >= S_i up to Monte Carlo error
     per_unit = ok.groupby("unit")["first_order"].sum()
     assert (per_unit <= 1.25).all()
 
@@ -141,8 +142,14 @@ def test_indicator_correlations_against_independent_computation():
     rng = np.random.default_rng(4)
     n = 30
     base = rng.normal(size=n)
-    df = pd.DataFrame({"x": base, "x_copy": base * 2 + rng.normal(scale=0.05, size=n),
-                       "y": rng.normal(size=n), "bad": -base + rng.normal(scale=0.3, size=n)})
+    df = pd.DataFrame(
+        {
+            "x": base,
+            "x_copy": base * 2 + rng.normal(scale=0.05, size=n),
+            "y": rng.normal(size=n),
+            "bad": -base + rng.normal(scale=0.3, size=n),
+        }
+    )
     df.loc[2, "y"] = np.nan
     themes = {"x": "T", "x_copy": "T", "y": "U", "bad": "T"}
     out = indicator_correlations(df, themes, {"x": 1, "x_copy": 1, "y": 1, "bad": 1})
@@ -157,7 +164,8 @@ def test_indicator_correlations_against_independent_computation():
     assert not rec.loc[("x", "y"), "redundant"] and not rec.loc[("x", "y"), "contradicting"]
     # aligning a lower-is-better indicator turns the contradiction into agreement
     flipped = indicator_correlations(df, themes, {"x": 1, "x_copy": 1, "y": 1, "bad": -1}).set_index(
-        ["indicator_a", "indicator_b"])
+        ["indicator_a", "indicator_b"]
+    )
     assert not flipped.loc[("x", "bad"), "contradicting"]
     assert flipped.loc[("x", "bad"), "pearson"] == pytest.approx(-rec.loc[("x", "bad"), "pearson"])
 
@@ -182,6 +190,7 @@ def test_imputation_done_before_the_build_is_still_an_uncertain_choice(small_com
 
 # ------------------------------------------------------------------ stored by rbb compute (demo warehouse)
 
+
 def test_compute_stores_the_review_tables(con):
     years = [r[0] for r in con.execute("SELECT DISTINCT year FROM composite_scores ORDER BY 1").fetchall()]
     assert years
@@ -202,9 +211,12 @@ def test_value_log_marks_exactly_the_cells_that_were_missing(con):
     assert (log["imputed"] == log["value"].isna() & log["used_value"].notna()).all()
     assert set(log.loc[log["imputed"], "imputed_from"]) <= {"cluster", "all"}
     assert log.loc[~log["imputed"], "imputed_from"].isna().all()
-    values = con.execute("SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL").fetch_df()
-    merged = log[~log["imputed"] & log["value"].notna()].merge(values, on=["org_code", "year", "indicator_code"],
-                                                                 suffixes=("", "_iv"))
+    values = con.execute(
+        "SELECT org_code, year, indicator_code, value FROM indicator_values WHERE value IS NOT NULL"
+    ).fetch_df()
+    merged = log[~log["imputed"] & log["value"].notna()].merge(
+        values, on=["org_code", "year", "indicator_code"], suffixes=("", "_iv")
+    )
     assert len(merged) == int((~log["imputed"] & log["value"].notna()).sum())
     assert np.allclose(merged["value"], merged["value_iv"])
 
@@ -227,11 +239,14 @@ def test_correlations_and_reliability_recomputed_independently(con):
 def test_overview_shows_the_review_and_member_reports_do_not(demo_workspace, con):
     import re
     from urllib.parse import unquote
+
     year = con.execute("SELECT max(year) FROM composite_sensitivity").fetchone()[0]
-    n_members = con.execute("SELECT count(DISTINCT org_code) FROM composite_sensitivity WHERE year = ?", [year]).fetchone()[0]
+    n_members = con.execute(
+        "SELECT count(DISTINCT org_code) FROM composite_sensitivity WHERE year = ?", [year]
+    ).fetchone()[0]
     overview = (demo_workspace.reports / str(year) / "index.html").read_text("utf-8")
     assert 'id="composite-review"' in overview and "fig-composite-sensitivity" in overview
-    (href,) = re.findall(r'href="(data:text/csv[^"]+)"[^>]*download="composite_sensitivity_%d\.csv"' % year, overview)
+    (href,) = re.findall(rf'href="(data:text/csv[^"]+)"[^>]*download="composite_sensitivity_{year}\.csv"', overview)
     lines = unquote(href.split(",", 1)[1]).lstrip("\ufeff").strip().splitlines()
     assert len(lines) == n_members + 1
     for page in (demo_workspace.reports / str(year) / "organisations").glob("*.html"):

@@ -80,6 +80,7 @@ def cases(csv_set) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ files and format
 
+
 def test_one_file_per_member_with_the_declared_header(csv_set):
     from pipeline.metadata.registry import load_organisations
 
@@ -89,16 +90,27 @@ def test_one_file_per_member_with_the_declared_header(csv_set):
         assert path == path.parent.parent / org / "zaken.csv"
         first = path.read_bytes().split(b"\n", 2)
         assert first[0].decode("utf-8") == ";".join(FIELDS)
-        assert re.fullmatch(rf"{org}-{YEAR}-\d{{8}};P\d\d;\d\d-\d\d-{YEAR};(\d\d-\d\d-\d{{4}})?;\d+;[a-z]+;[01];[01]",
-                            first[1].decode("utf-8"))
+        assert re.fullmatch(
+            rf"{org}-{YEAR}-\d{{8}};P\d\d;\d\d-\d\d-{YEAR};(\d\d-\d\d-\d{{4}})?;\d+;[a-z]+;[01];[01]",
+            first[1].decode("utf-8"),
+        )
 
 
 def test_parquet_types_and_same_data_as_csv(csv_set, parquet_set, cases):
-    types = dict(duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{parquet_set['UWV']}')").fetchall()[i][:2]
-                 for i in range(len(FIELDS)))
-    assert types == {"case_id": "VARCHAR", "product_code": "VARCHAR", "datum_ontvangst": "DATE",
-                     "datum_besluit": "DATE", "termijn_dagen": "SMALLINT", "kanaal": "VARCHAR",
-                     "bezwaar": "TINYINT", "klacht": "TINYINT"}
+    types = dict(
+        duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{parquet_set['UWV']}')").fetchall()[i][:2]
+        for i in range(len(FIELDS))
+    )
+    assert types == {
+        "case_id": "VARCHAR",
+        "product_code": "VARCHAR",
+        "datum_ontvangst": "DATE",
+        "datum_besluit": "DATE",
+        "termijn_dagen": "SMALLINT",
+        "kanaal": "VARCHAR",
+        "bezwaar": "TINYINT",
+        "klacht": "TINYINT",
+    }
     pq = _read_all(parquet_set, "parquet")
     pd.testing.assert_frame_equal(cases, pq, check_dtype=False)
 
@@ -120,8 +132,9 @@ def test_same_bytes_whatever_the_threads(tmp_path, fmt):
 
 
 def test_given_orgs_and_products(tmp_path):
-    files = generate_cases(tmp_path, 3_000, orgs=["XA", "XB", "XC", "XD"],
-                           products={"XA": ["AOW", "ANW"], "XD": ["ONE"]})
+    files = generate_cases(
+        tmp_path, 3_000, orgs=["XA", "XB", "XC", "XD"], products={"XA": ["AOW", "ANW"], "XD": ["ONE"]}
+    )
     assert list(files) == ["XA", "XB", "XC", "XD"]
     df = _read_all(files, "csv")
     assert set(df.loc[df.org_code == "XA", "product_code"]) == {"AOW", "ANW"}
@@ -131,6 +144,7 @@ def test_given_orgs_and_products(tmp_path):
 
 
 # ------------------------------------------------------------------ shape of the data
+
 
 def test_zipf_skew():
     s = zipf_exponent(35)
@@ -190,6 +204,7 @@ def test_planted_edge_cases_present(cases):
 
 
 # ------------------------------------------------------------------ floor vs pandas
+
 
 def _keyed(df: pd.DataFrame) -> pd.DataFrame:
     return bench.normalise(df, YEAR)
@@ -269,17 +284,20 @@ def test_indicator_definitions_by_hand(impl, hand_files):
     got = _keyed(got)
     expected = pd.DataFrame.from_dict(EXPECTED, orient="index", columns=list(floor.INDICATOR_COLUMNS))
     expected.index = pd.MultiIndex.from_tuples(expected.index, names=list(bench.KEYS))
-    pd.testing.assert_frame_equal(got[list(floor.INDICATOR_COLUMNS)], expected.sort_index(),
-                                  check_dtype=False, rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(
+        got[list(floor.INDICATOR_COLUMNS)], expected.sort_index(), check_dtype=False, rtol=0, atol=1e-12
+    )
 
 
 # ------------------------------------------------------------------ the benchmark's plumbing
 
+
 def test_pipeline_runner_reports_not_available(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "pipeline.validate.cases", None)  # import fails as if the module did not exist
     with pytest.raises(SystemExit) as exc:
-        bench.run_pipeline_child(["--dir", str(tmp_path), "--db", str(tmp_path / "x.duckdb"),
-                                  "--out", str(tmp_path / "x.parquet")])
+        bench.run_pipeline_child(
+            ["--dir", str(tmp_path), "--db", str(tmp_path / "x.duckdb"), "--out", str(tmp_path / "x.parquet")]
+        )
     assert exc.value.code == bench.NOT_AVAILABLE
     assert '"available": false' in capsys.readouterr().out
 
@@ -290,7 +308,9 @@ def test_measure(timer, monkeypatch):
         monkeypatch.setattr(bench, "TIME_BIN", "/nonexistent/time")  # perf_counter + os.wait4
     elif not Path(timer).exists():
         pytest.skip("no /usr/bin/time")
-    run = bench.measure([sys.executable, "-c", "import json; x = bytearray(80 << 20); print(json.dumps({'wall_s': 0.1}))"])
+    run = bench.measure(
+        [sys.executable, "-c", "import json; x = bytearray(80 << 20); print(json.dumps({'wall_s': 0.1}))"]
+    )
     assert run.ok and run.payload == {"wall_s": 0.1} and run.wall_s > 0 and 80 < run.rss_mb < 1000
 
 
@@ -299,11 +319,21 @@ def test_report():
 
     args = argparse.Namespace(repeat=1, fmt="csv", year=YEAR, seed=1)
     fake = {"returncode": 0, "rss_mb": 100.0, "payload": {"wall_s": 1.0}}
-    results = [{"size": size, "load_before": 0.5, "load_after": 0.5, "available": {"pipeline": False},
-                "reason": "ImportError: no pipeline.cases",
-                "runs": {"floor": [{**fake, "wall_s": size / 1e6}], "pandas": [{**fake, "wall_s": 3 * size / 1e6}],
-                         "pipeline": []}}
-               for size in (1_000_000, 7_000_000, 35_000_000)]
+    results = [
+        {
+            "size": size,
+            "load_before": 0.5,
+            "load_after": 0.5,
+            "available": {"pipeline": False},
+            "reason": "ImportError: no pipeline.cases",
+            "runs": {
+                "floor": [{**fake, "wall_s": size / 1e6}],
+                "pandas": [{**fake, "wall_s": 3 * size / 1e6}],
+                "pipeline": [],
+            },
+        }
+        for size in (1_000_000, 7_000_000, 35_000_000)
+    ]
     text = bench.render(results, args, list(bench.METHODS))
     assert "| 35M | (c) pipeline | 0 | not available |" in text
     assert "| (b) pandas | 3.000 | 3.000 | 3.000 | 1.00 |" in text  # per case and linearity 35M / 7M
@@ -329,4 +359,4 @@ def test_real_commands_on_a_benchmark_workspace(tmp_path, csv_set):
     want = bench.normalise(floor.run_floor(csv_set, "csv", YEAR), YEAR)
     cmp = bench.compare(want, got)
     assert cmp["max_abs_diff"] <= bench.TOLERANCE and cmp["only_right"] == 0
-    assert 20 <= len(set(got.index.get_level_values("org_code"))) < len(csv_set)   # the demo's planted rejections
+    assert 20 <= len(set(got.index.get_level_values("org_code"))) < len(csv_set)  # the demo's planted rejections

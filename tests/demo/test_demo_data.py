@@ -30,8 +30,14 @@ from pipeline.metadata.registry import Rule, load_organisations, registry
 
 YEARS = list(range(2021, 2026))
 LAST = YEARS[-1]
-ERROR_FAULTS = {"missing_sheet", "parts_exceed_total", "percentage_over_100", "text_in_number",
-                "duplicate_product", "out_of_range"}
+ERROR_FAULTS = {
+    "missing_sheet",
+    "parts_exceed_total",
+    "percentage_over_100",
+    "text_in_number",
+    "duplicate_product",
+    "out_of_range",
+}
 WARNING_FAULTS = {"yoy_jump", "yoy_jump_explained"}
 
 
@@ -154,8 +160,9 @@ def assert_same_values(original: pd.DataFrame, back: pd.DataFrame, cp1252: bool)
 
 
 def read_back(folder: Path, code: str, encoding: str) -> pd.DataFrame:
-    return pd.read_csv(folder / f"{code}.csv", sep=";", decimal=",", thousands=".", encoding=encoding,
-                       na_values=list(PLACEHOLDERS))
+    return pd.read_csv(
+        folder / f"{code}.csv", sep=";", decimal=",", thousands=".", encoding=encoding, na_values=list(PLACEHOLDERS)
+    )
 
 
 # ------------------------------------------------------------------ determinism and coverage
@@ -165,8 +172,17 @@ def test_deterministic_for_a_seed(deliveries: list[DemoDelivery]) -> None:
     again = generate()
     assert len(again) == len(deliveries)
     for a, b in zip(deliveries, again):
-        assert (a.org_code, a.year, a.fmt, a.name, a.received_order, a.encoding, a.fault, a.note, a.csv_style) == \
-               (b.org_code, b.year, b.fmt, b.name, b.received_order, b.encoding, b.fault, b.note, b.csv_style)
+        assert (a.org_code, a.year, a.fmt, a.name, a.received_order, a.encoding, a.fault, a.note, a.csv_style) == (
+            b.org_code,
+            b.year,
+            b.fmt,
+            b.name,
+            b.received_order,
+            b.encoding,
+            b.fault,
+            b.note,
+            b.csv_style,
+        )
         assert list(a.sheets) == list(b.sheets)
         for code in a.sheets:
             x, y = a.sheets[code], b.sheets[code]
@@ -213,8 +229,9 @@ def test_formats_and_names(deliveries: list[DemoDelivery]) -> None:
     assert {d.encoding for d in deliveries if d.fmt == "csv"} == {"cp1252", "utf-8-sig"}
     assert {d.encoding for d in deliveries if d.fmt == "xlsx"} == {"utf-8-sig"}
     for d in deliveries:
-        pattern = r"[A-Z]+_benchmark_\d{4}(_herzien)?\.xlsx" if d.fmt == "xlsx" \
-            else r"[A-Z]+_aanlevering_\d{4}(_herzien)?"
+        pattern = (
+            r"[A-Z]+_benchmark_\d{4}(_herzien)?\.xlsx" if d.fmt == "xlsx" else r"[A-Z]+_aanlevering_\d{4}(_herzien)?"
+        )
         assert re.fullmatch(pattern, d.name), d.name
     assert len({d.name for d in deliveries}) == len(deliveries)
 
@@ -463,11 +480,14 @@ def test_faults_with_fewer_organisations() -> None:
 # ------------------------------------------------------------------ CSV writer
 
 
-@pytest.mark.parametrize("style", [CsvStyle(thousands=True, placeholder="n.v.t."), CsvStyle(False, "-"),
-                                   CsvStyle(True, "onb."), CsvStyle(False, "")])
+@pytest.mark.parametrize(
+    "style",
+    [CsvStyle(thousands=True, placeholder="n.v.t."), CsvStyle(False, "-"), CsvStyle(True, "onb."), CsvStyle(False, "")],
+)
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
-def test_csv_round_trip(first: dict[tuple[str, int], DemoDelivery], tmp_path: Path, style: CsvStyle,
-                        encoding: str) -> None:
+def test_csv_round_trip(
+    first: dict[tuple[str, int], DemoDelivery], tmp_path: Path, style: CsvStyle, encoding: str
+) -> None:
     notes = [d for d in first.values() if "toelichting" in d.sheets and d.fault is None]
     delivery = min(notes, key=lambda d: (len(d.sheets["enquete"]), d.org_code, d.year))
     write_csv_folder(tmp_path, delivery.sheets, encoding, style)
@@ -487,8 +507,13 @@ def test_csv_round_trip_every_csv_delivery_style(deliveries: list[DemoDelivery],
 
 
 def test_csv_looks_like_dutch_excel(tmp_path: Path) -> None:
-    org = pd.DataFrame({"veld": ["Dienst Justitiële Inrichtingen; afdeling ‘Zuid’", "score ≥ 7, € 5"],
-                        "bedrag": [1234567.0, 12.5], "aantal": pd.array([None, 25000], dtype="Int64")})
+    org = pd.DataFrame(
+        {
+            "veld": ["Dienst Justitiële Inrichtingen; afdeling ‘Zuid’", "score ≥ 7, € 5"],
+            "bedrag": [1234567.0, 12.5],
+            "aantal": pd.array([None, 25000], dtype="Int64"),
+        }
+    )
     write_csv_folder(tmp_path / "a", {"organisatie": org}, "cp1252", CsvStyle(thousands=True, placeholder="n.v.t."))
     raw = (tmp_path / "a" / "organisatie.csv").read_bytes()
     text = raw.decode("cp1252")
@@ -497,7 +522,7 @@ def test_csv_looks_like_dutch_excel(tmp_path: Path) -> None:
     assert "score >= 7, € 5;12,5;25.000" in text
     write_csv_folder(tmp_path / "b", {"organisatie": org}, "utf-8-sig", CsvStyle())
     raw = (tmp_path / "b" / "organisatie.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf") and "‘Zuid’\";1234567;\r\n" in raw.decode("utf-8-sig")
+    assert raw.startswith(b"\xef\xbb\xbf") and '‘Zuid’";1234567;\r\n' in raw.decode("utf-8-sig")
     assert format_value(2025, CsvStyle(thousands=True)) == "2025"
     assert format_value(0.7622, CsvStyle()) == "0,7622"
 
@@ -505,8 +530,14 @@ def test_csv_looks_like_dutch_excel(tmp_path: Path) -> None:
 def test_csv_writer_accepts_generator(tmp_path: Path, first: dict[tuple[str, int], DemoDelivery]) -> None:
     d = first[("UWV", 2022)]
     write_csv_folder(tmp_path, {"organisatie": d.sheets["organisatie"]}, "utf-8-sig", np.random.default_rng(1))
-    back = pd.read_csv(tmp_path / "organisatie.csv", sep=";", decimal=",", thousands=".", encoding="utf-8-sig",
-                       na_values=list(PLACEHOLDERS))
+    back = pd.read_csv(
+        tmp_path / "organisatie.csv",
+        sep=";",
+        decimal=",",
+        thousands=".",
+        encoding="utf-8-sig",
+        na_values=list(PLACEHOLDERS),
+    )
     assert_same_values(d.sheets["organisatie"], back, cp1252=False)
 
 

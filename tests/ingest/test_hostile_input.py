@@ -29,13 +29,12 @@ import duckdb
 import hostile
 import pytest
 
-from pipeline.validate.cases import scan_case_file
-from pipeline.validate import check_files
-from pipeline.validate import IngestResult
-from pipeline.validate import run as ingest
 from pipeline.core.safe_files import LineLengthCheck, NotRegularFile, open_regular
 from pipeline.core.safe_text import register_code, terminal_safe
 from pipeline.core.workspace import Workspace
+from pipeline.validate import IngestResult, check_files
+from pipeline.validate import run as ingest
+from pipeline.validate.cases import scan_case_file
 
 YEAR = 2025
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,12 +44,17 @@ MEMBERS = ("DUO", "SVB", "UWV")
 
 # ------------------------------------------------------------------ helpers
 
+
 def fact_counts(db: Path) -> dict[int, dict[str, int]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
-            "AND table_name LIKE 'f\\_%' ESCAPE '\\'").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
+                "AND table_name LIKE 'f\\_%' ESCAPE '\\'"
+            ).fetchall()
+        ]
         out: dict[int, dict[str, int]] = {}
         for t in tables:
             for sid, n in con.execute(f"SELECT submission_id, count(*) FROM {t} GROUP BY 1").fetchall():
@@ -73,8 +77,11 @@ def submissions(db: Path) -> list[dict]:
 def findings_of(db: Path, name: str) -> list[dict]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        cur = con.execute("SELECT f.* FROM findings f JOIN submissions s USING (submission_id) "
-                          "WHERE s.original_name = ? ORDER BY f.seq", [name])
+        cur = con.execute(
+            "SELECT f.* FROM findings f JOIN submissions s USING (submission_id) "
+            "WHERE s.original_name = ? ORDER BY f.seq",
+            [name],
+        )
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
     finally:
@@ -86,8 +93,9 @@ def rbb_command(*args: str, root: Path | None = None) -> list[str]:
 
 
 def rbb(*args: str, root: Path | None = None, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(rbb_command(*args, root=root), capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          check=False, **kwargs)
+    return subprocess.run(
+        rbb_command(*args, root=root), capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +103,11 @@ def demo_counts(demo_workspace) -> dict[str, dict[str, int]]:
     """Fact rows of the 2025 delivery in force of each member used here, as the demo warehouse holds them."""
     con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
     try:
-        sids = dict(con.execute("SELECT org_code, submission_id FROM submissions WHERE year = ? AND in_force",
-                                [YEAR]).fetchall())
+        sids = dict(
+            con.execute(
+                "SELECT org_code, submission_id FROM submissions WHERE year = ? AND in_force", [YEAR]
+            ).fetchall()
+        )
     finally:
         con.close()
     counts = fact_counts(demo_workspace.db_path)
@@ -108,8 +119,13 @@ class Round:
     ``<ORG>_levering`` (a workbook delivery is put in one), to which a test adds an attack. ``extra``: fact
     rows per organisation that an attack adds to a good delivery (checked with the demo's)."""
 
-    def __init__(self, root: Path, demo_workspace: Workspace, counts: dict[str, dict[str, int]],
-                 extra: dict[str, dict[str, int]] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        demo_workspace: Workspace,
+        counts: dict[str, dict[str, int]],
+        extra: dict[str, dict[str, int]] | None = None,
+    ):
         self.ws = Workspace.at(root).ensure()
         self.counts = counts
         self.extra = extra or {}
@@ -185,13 +201,13 @@ def all_text_written(ws: Workspace) -> str:
 # ------------------------------------------------------------------ the shared attacked round
 
 EVIL = "evil\x1b[2J\x1b]0;owned\x07\u202egpj.xlsx"
-EVIL_ORG = "COA"                # a member of its own: the workbook is accepted and supersedes no good delivery
-BROKEN_CASES = "DUO_zaken_onleesbaar"      # attack 4: DUO's delivery with a line of one column in zaken.csv
-LONG_CASE_LINE = "DUO_zaken_lange_regel"   # attack 4: DUO's delivery with a 3 MB line in zaken.csv
-SVB_LINK = "SVB_met_link"                  # attack 5: SVB's delivery with toelichting.csv a link outside
-SVB_FIFO = "SVB_met_fifo"                  # attack 5: SVB's delivery with a FIFO in it
-SUPERSCRIPT = "levering_superscript"       # attack 5: UWV's delivery under data/raw/²⁰²⁵/
-LOOKALIKE_YEARS = ["２０２４", "٢٠٢٤"]        # attack 11: SVB's delivery under each of these year folders
+EVIL_ORG = "COA"  # a member of its own: the workbook is accepted and supersedes no good delivery
+BROKEN_CASES = "DUO_zaken_onleesbaar"  # attack 4: DUO's delivery with a line of one column in zaken.csv
+LONG_CASE_LINE = "DUO_zaken_lange_regel"  # attack 4: DUO's delivery with a 3 MB line in zaken.csv
+SVB_LINK = "SVB_met_link"  # attack 5: SVB's delivery with toelichting.csv a link outside
+SVB_FIFO = "SVB_met_fifo"  # attack 5: SVB's delivery with a FIFO in it
+SUPERSCRIPT = "levering_superscript"  # attack 5: UWV's delivery under data/raw/²⁰²⁵/
+LOOKALIKE_YEARS = ["２０２４", "٢٠٢٤"]  # attack 11: SVB's delivery under each of these year folders
 
 
 def lookalike_year_name(folder: str) -> str:
@@ -201,11 +217,11 @@ def lookalike_year_name(folder: str) -> str:
 @dataclass
 class Attacked:
     round: Round
-    results: dict[str, IngestResult]        # the in-process ingest of part 1, per delivery name
+    results: dict[str, IngestResult]  # the in-process ingest of part 1, per delivery name
     cli_ingest: subprocess.CompletedProcess  # `rbb ingest` recording part 2
-    cli_again: subprocess.CompletedProcess   # `rbb ingest` once more: nothing new
-    cli_check: subprocess.CompletedProcess   # `rbb check` of the workbook named EVIL
-    broken_case_line: int                    # the line of one column in BROKEN_CASES/zaken.csv
+    cli_again: subprocess.CompletedProcess  # `rbb ingest` once more: nothing new
+    cli_check: subprocess.CompletedProcess  # `rbb check` of the workbook named EVIL
+    broken_case_line: int  # the line of one column in BROKEN_CASES/zaken.csv
     evil: Path
 
 
@@ -226,17 +242,19 @@ def attacked(tmp_path_factory, demo_workspace, demo_counts) -> Attacked:
     typed = hostile.typed_delivery(duo_rows(r))
 
     # ---- part 1
-    _, broken_case_line = hostile.malformed_case_file(r.copy_of("DUO", BROKEN_CASES) / "zaken.csv",
-                                                      "too_few_columns", n=40, seed=4)
-    hostile.malformed_case_file(r.copy_of("DUO", LONG_CASE_LINE) / "zaken.csv", "long_line", n=40, seed=7,
-                                long_bytes=3_000_000)
+    _, broken_case_line = hostile.malformed_case_file(
+        r.copy_of("DUO", BROKEN_CASES) / "zaken.csv", "too_few_columns", n=40, seed=4
+    )
+    hostile.malformed_case_file(
+        r.copy_of("DUO", LONG_CASE_LINE) / "zaken.csv", "long_line", n=40, seed=7, long_bytes=3_000_000
+    )
     secret = tmp / "secret.txt"
     secret.write_bytes(b"SECRET-CONTENT-4711 " * 10)
     (duo / "shadow.xlsx").symlink_to("/etc/shadow")
     (duo / "secret.xlsx").symlink_to(secret)
     inside = r.copy_of("SVB", SVB_LINK) / "toelichting.csv"
     inside.unlink(missing_ok=True)
-    inside.symlink_to(secret)                 # a link inside a delivery folder: that delivery is refused
+    inside.symlink_to(secret)  # a link inside a delivery folder: that delivery is refused
     outside = tmp / "outside"
     outside.mkdir()
     for name in ("passwd-LOOKALIKE-1.csv", "organisatie.csv", "private-key-LOOKALIKE-2.txt"):
@@ -254,7 +272,7 @@ def attacked(tmp_path_factory, demo_workspace, demo_counts) -> Attacked:
     for year_folder in LOOKALIKE_YEARS:
         name = lookalike_year_name(year_folder)
         copy = r.copy_of("SVB", name, folder=r.ws.raw / year_folder / "SVB")
-        (copy / f"{name}.md").write_text(name)   # its own checksum: the same delivery twice in a run is read once
+        (copy / f"{name}.md").write_text(name)  # its own checksum: the same delivery twice in a run is read once
     rows = duo_rows(r)
     hostile.set_cell(rows, "organisatie", 0, "fte_totaal", "１２３４")
     hostile.set_cell(rows, "kanalen", 0, "kanaal", "poſt")
@@ -275,8 +293,9 @@ def attacked(tmp_path_factory, demo_workspace, demo_counts) -> Attacked:
     evil = r.folder(EVIL_ORG) / EVIL
     evil.parent.mkdir(parents=True)
     demo_workbook(demo_workspace, EVIL_ORG, evil)
-    check = subprocess.Popen(rbb_command("check", str(evil)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=ROOT)
+    check = subprocess.Popen(
+        rbb_command("check", str(evil)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         cli_ingest = rbb("ingest", root=r.ws.root, timeout=300)
         cli_again = rbb("ingest", root=r.ws.root)
@@ -298,21 +317,25 @@ def demo_workbook(demo_workspace: Workspace, org: str, path: Path) -> Path:
 
 # ------------------------------------------------------------------ attack 4: broken case files
 
+
 def test_attack_4_malformed_case_line_rejects_only_that_delivery(attacked):
     """A line with one column in DUO's zaken.csv: that DUO delivery gets a finding for that line and is
     rejected; SVB (with a valid case file in the same DuckDB scan) and UWV are recorded and loaded as usual."""
     round_ = attacked.round
     duo = attacked.results[BROKEN_CASES]
     assert duo.status == "rejected" and duo.org_code == "DUO"
-    assert any(f.rule == "line_unreadable" and f.row == attacked.broken_case_line and "too few columns" in f.message_en
-               for f in duo.findings), [(f.rule, f.row, f.message_en) for f in duo.findings]
-    round_.check(extra={"SVB": {"f_zaken_agg": 3}})    # products P1, P2 and the total
+    assert any(
+        f.rule == "line_unreadable" and f.row == attacked.broken_case_line and "too few columns" in f.message_en
+        for f in duo.findings
+    ), [(f.rule, f.row, f.message_en) for f in duo.findings]
+    round_.check(extra={"SVB": {"f_zaken_agg": 3}})  # products P1, P2 and the total
     svb = attacked.results[round_.good["SVB"]]
     assert svb.org_code == "SVB"
     con = duckdb.connect(str(round_.ws.db_path), read_only=True)
     try:
-        n_rows = con.execute("SELECT n_rows FROM f_zaken_agg WHERE submission_id = ? AND product_code IS NULL",
-                             [svb.submission_id]).fetchone()
+        n_rows = con.execute(
+            "SELECT n_rows FROM f_zaken_agg WHERE submission_id = ? AND product_code IS NULL", [svb.submission_id]
+        ).fetchone()
     finally:
         con.close()
     assert n_rows == (40,)
@@ -348,7 +371,7 @@ def test_line_length_check_finds_the_first_long_line_wherever_chunks_end():
     for chunk in (1, 7, 100, 4096, len(data)):
         check = LineLengthCheck(4096)
         for i in range(0, len(data), chunk):
-            check.feed(data[i:i + chunk])
+            check.feed(data[i : i + chunk])
         assert check.finish() is not None and check.finish()[0] == 4000
     ok = LineLengthCheck(4096)
     ok.feed(b"y" * 4096 + b"\n" + b"z" * 4096)
@@ -356,6 +379,7 @@ def test_line_length_check_finds_the_first_long_line_wherever_chunks_end():
 
 
 # ------------------------------------------------------------------ attack 5: links and special files
+
 
 def test_attack_5_symlink_to_etc_shadow_not_archived(attacked):
     """Links to files outside data/raw (/etc/shadow, and a secret file of our own so the test does not
@@ -378,7 +402,7 @@ def test_attack_5_linked_folder_lists_nothing_outside(attacked):
     assert results["levering_link"].status == "rejected"
     assert [f.rule for f in results["levering_link"].findings] == ["file_link"]
     assert results["link_to_etc"].status == "rejected" and results["link_to_etc"].org_code == "_ONBEKEND"
-    proc = attacked.cli_again     # `rbb ingest` after the pages were written; nothing new to record
+    proc = attacked.cli_again  # `rbb ingest` after the pages were written; nothing new to record
     assert proc.returncode == 0, proc.stderr
     text = all_text_written(round_.ws)
     for name in ("LOOKALIKE", "passwd", "hostname", "fstab"):
@@ -392,7 +416,7 @@ def test_attack_5_fifo_and_link_to_dev_zero_do_not_hang(attacked):
     """A FIFO and a link to /dev/zero among the deliveries: `rbb ingest` finishes (with findings for both)
     instead of blocking forever while it holds the workspace lock."""
     round_ = attacked.round
-    proc = attacked.cli_ingest     # run with a 300 s time-out
+    proc = attacked.cli_ingest  # run with a 300 s time-out
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     by_name = {s["original_name"]: s for s in submissions(round_.ws.db_path)}
     assert by_name["pipe.xlsx"]["status"] == "rejected" and by_name["pipe.xlsx"]["fmt"] == "fifo"
@@ -437,6 +461,7 @@ def test_open_regular_refuses_links_fifos_and_devices(tmp_path):
 
 # ------------------------------------------------------------------ attack 6: entities and formulas
 
+
 def test_attack_6_entity_after_a_5kb_comment_in_workbook_xml_is_refused(attacked):
     entity = attacked.results["entity.xlsx"]
     assert entity.status == "rejected"
@@ -463,11 +488,12 @@ def test_formula_with_cached_value_in_a_clean_workbook_is_still_found(tmp_path, 
     value = hostile.get_cell(delivery, "producten", 0, "n_besluiten")
     hostile.set_cell(delivery, "producten", 0, "n_besluiten", hostile.Formula("1+1", value))
     path = hostile.write_workbook(tmp_path / "f.xlsx", delivery)
-    (_, item), = check_files([path])
+    ((_, item),) = check_files([path])
     assert any(f.rule == "formula" and f.field == "n_besluiten" for f in item.findings)
 
 
 # ------------------------------------------------------------------ attack 8: memory caps
+
 
 def test_attack_8_cells_without_r_attributes_count_for_the_used_range(attacked):
     result = attacked.results["wide.xlsx"]
@@ -481,8 +507,9 @@ def test_attack_8_csv_cells_are_capped_per_delivery(attacked):
     """5.5 million empty cells in a CSV sheet file (5 MB): a finding instead of parsing them all."""
     result = attacked.results["many_cells"]
     assert result.status == "rejected"
-    assert any(f.rule == "file_used_range" and f.cell == "producten.csv" for f in result.findings), \
-        [(f.rule, f.message_en) for f in result.findings]
+    assert any(f.rule == "file_used_range" and f.cell == "producten.csv" for f in result.findings), [
+        (f.rule, f.message_en) for f in result.findings
+    ]
     attacked.round.check()
 
 
@@ -509,8 +536,14 @@ def test_attack_8_large_csv_files_are_parsed_outside_the_main_process(tmp_path, 
     for name in ("organisatie", "producten", "kanalen", "enquete", "toelichting"):
         with open(folder / f"{name}.csv", "ab") as fh:
             fh.write(filler)
-    proc = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(folder)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak_mb, rules = proc.stdout.split(" ", 1)
     assert "file_used_range" in rules
@@ -522,27 +555,31 @@ def test_attack_8_csv_parsing_is_under_the_child_memory_limit(tmp_path, demo_wor
     cells does not, the large one gets a finding and the normal one is read: CSV parsing is limited like
     workbook parsing, and the main process is untouched either way."""
     from pipeline.ingest import readers
+
     (src,) = list((demo_workspace.raw / str(YEAR) / "DUO").iterdir())
     rows = hostile.read_csv_delivery(src)
     normal = hostile.write_csv_delivery(tmp_path / "normal", rows)
     large = hostile.write_csv_delivery(tmp_path / "large", rows)
     with open(large / "enquete.csv", "ab") as fh:
-        fh.write((b"abcdefghijklmnopqrstuvwxyz0123456789ABCD;" * 50 + b"\r\n") * 12_000)   # 600,000 cells
+        fh.write((b"abcdefghijklmnopqrstuvwxyz0123456789ABCD;" * 50 + b"\r\n") * 12_000)  # 600,000 cells
     monkeypatch.setattr(readers, "CHILD_MEMORY_BYTES", 120 * 1024**2)
     (_, normal_item), (_, large_item) = check_files([normal, large])
     assert not [f for f in normal_item.findings if f.rule.startswith("file_")], normal_item.findings
-    assert {f.rule for f in large_item.findings} & {"file_too_complex", "file_corrupt"}, \
-        [(f.rule, f.message_en) for f in large_item.findings]
+    assert {f.rule for f in large_item.findings} & {"file_too_complex", "file_corrupt"}, [
+        (f.rule, f.message_en) for f in large_item.findings
+    ]
 
 
 # ------------------------------------------------------------------ attack 10: disk full
+
 
 def _mount_tmpfs(path: Path, size: str) -> None:
     if os.geteuid() != 0:
         pytest.skip("a tmpfs can only be mounted as root")
     path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         pytest.skip(f"mounting a tmpfs is not permitted here: {proc.stderr.strip()}")
 
@@ -582,7 +619,8 @@ def assert_out_of_space_message(proc: subprocess.CompletedProcess) -> str:
 # and also leaves a warehouse with a complete delivery in it, so 40 runs with --long only.
 @pytest.mark.parametrize("leave_kb", [pytest.param(40, marks=pytest.mark.long), 400, 1500])
 def test_attack_10_disk_full_during_ingest_is_a_clear_message_and_the_warehouse_stays_intact(
-        small_disk, demo_workspace, demo_counts, leave_kb):
+    small_disk, demo_workspace, demo_counts, leave_kb
+):
     """The disk fills up at some point of ingest (opening the warehouse, storing or recording a delivery,
     the checkpoint): a clear message, a non-zero exit, no traceback; the warehouse opens and holds only
     complete deliveries; after freeing space the next run records the rest."""
@@ -591,7 +629,7 @@ def test_attack_10_disk_full_during_ingest_is_a_clear_message_and_the_warehouse_
     proc = rbb("ingest", root=r.ws.root)
     message = assert_out_of_space_message(proc)
     if r.ws.db_path.exists():
-        for s in submissions(r.ws.db_path):   # the warehouse opens; whatever it holds is complete
+        for s in submissions(r.ws.db_path):  # the warehouse opens; whatever it holds is complete
             if s["status"] != "rejected":
                 got = {t: n for t, n in fact_counts(r.ws.db_path).get(s["submission_id"], {}).items() if n}
                 assert got == demo_counts[s["org_code"]], (s["org_code"], got, message)
@@ -604,7 +642,7 @@ def test_attack_10_disk_full_during_ingest_is_a_clear_message_and_the_warehouse_
 
 def test_attack_10_disk_full_during_compute_changes_nothing(small_disk, demo_workspace, demo_counts):
     r = Round(small_disk / "ws", demo_workspace, demo_counts)
-    assert sorted(x.org_code for x in ingest(r.ws)) == sorted(MEMBERS)   # set-up: in-process, no rbb start-up
+    assert sorted(x.org_code for x in ingest(r.ws)) == sorted(MEMBERS)  # set-up: in-process, no rbb start-up
     filler = fill(small_disk, 16 * 1024)
     proc = rbb("compute", root=r.ws.root)
     message = assert_out_of_space_message(proc)
@@ -615,7 +653,7 @@ def test_attack_10_disk_full_during_compute_changes_nothing(small_disk, demo_wor
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     finally:
         con.close()
-    if "nothing was changed" in message:       # the first compute of this warehouse left no table behind
+    if "nothing was changed" in message:  # the first compute of this warehouse left no table behind
         assert "indicator_values" not in tables and "comparisons" not in tables, tables
     filler.unlink()
     proc = rbb("compute", root=r.ws.root)
@@ -630,8 +668,10 @@ def test_attack_10_disk_full_during_compute_changes_nothing(small_disk, demo_wor
 def _fsize_limit(limit: int):
     def limit_file_size() -> None:  # pragma: no cover - runs in the child
         import resource
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # EFBIG instead of being killed
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return limit_file_size
 
 
@@ -647,15 +687,20 @@ def test_attack_10_file_size_limit_during_ingest_is_the_same_clear_message(round
 
 def test_out_of_space_is_recognised_in_os_and_duckdb_errors():
     from pipeline.core.workspace import OutOfSpace, is_out_of_space
+
     assert is_out_of_space(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/x/benchmark.duckdb"))
-    assert is_out_of_space(duckdb.TransactionException(
-        'TransactionContext Error: Failed to commit: Could not write file "/x/benchmark.duckdb.wal": No space left on device'))
+    assert is_out_of_space(
+        duckdb.TransactionException(
+            'TransactionContext Error: Failed to commit: Could not write file "/x/benchmark.duckdb.wal": No space left on device'
+        )
+    )
     assert not is_out_of_space(duckdb.IOException("Could not set lock on file"))
     message = str(OutOfSpace(("niets", "nothing"), OSError(errno.ENOSPC, "No space left on device", "/x/y.csv")))
     assert "/x/y.csv" in message and "Schijf vol" in message and "Out of disk space" in message
 
 
 # ------------------------------------------------------------------ attack 11: terminal escapes and look-alikes
+
 
 def test_attack_11_escape_sequences_in_file_names_are_printed_escaped(attacked):
     """A workbook named EVIL (COA's valid demo delivery, in COA's folder): `rbb ingest` and `rbb check` print
@@ -682,7 +727,11 @@ def test_attack_11_dotless_i_org_folder_is_not_cjib(attacked):
     result = attacked.results["cjib_levering"]
     assert result.status == "rejected" and result.org_code != "CJIB"
     (finding,) = [f for f in result.findings if f.severity == "error"]
-    assert finding.rule == "file_org_unknown" and "Bedoelt u CJIB?" in finding.message_nl and "Did you mean CJIB?" in finding.message_en
+    assert (
+        finding.rule == "file_org_unknown"
+        and "Bedoelt u CJIB?" in finding.message_nl
+        and "Did you mean CJIB?" in finding.message_en
+    )
     assert not [s for s in submissions(round_.ws.db_path) if s["org_code"] == "CJIB"]
     round_.check()
 
@@ -713,4 +762,3 @@ def test_attack_11_fullwidth_digits_and_look_alike_codes_in_cells_are_not_accept
     errors = {(f.field, f.rule) for f in result.findings if f.severity == "error"}
     assert ("fte_totaal", "type") in errors and ("kanaal", "code_list") in errors, errors
     attacked.round.check()
-

@@ -14,9 +14,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pipeline"
 
 #: Rank of each top-level part of the package: a module may import only parts of its own rank or lower.
 RANKS = {
-    "core": 0, "metadata": 0,
-    "ingest": 1, "validate": 2, "compute": 3, "report": 4, "pilots": 5,
-    "flow": 6, "terminal": 6, "demo": 7, "cli": 8,
+    "core": 0,
+    "metadata": 0,
+    "ingest": 1,
+    "validate": 2,
+    "compute": 3,
+    "report": 4,
+    "pilots": 5,
+    "flow": 6,
+    "terminal": 6,
+    "demo": 7,
+    "cli": 8,
 }
 
 
@@ -77,8 +85,9 @@ def test_stages_depend_one_way():
             for c in candidates:
                 part = part_of(c)
                 if part and RANKS.get(part, 99) > own:
-                    wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {c} "
-                                 f"({part} comes after {part_of(module)})")
+                    wrong.append(
+                        f"{path.relative_to(PACKAGE.parent)}:{line} imports {c} ({part} comes after {part_of(module)})"
+                    )
     assert wrong == [], "\n".join(wrong)
 
 
@@ -115,11 +124,17 @@ def test_no_module_reaches_into_a_private_attribute_of_an_imported_module():
                     if a.name in known:
                         aliases[a.asname or a.name] = a.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")
-                    and aliases[node.value.id] != module):
-                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} uses "
-                             f"{aliases[node.value.id]}.{node.attr}")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and aliases[node.value.id] != module
+            ):
+                wrong.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}"
+                )
     assert wrong == [], "\n".join(wrong)
 
 
@@ -138,8 +153,10 @@ def test_the_rule_catches_a_wrong_import(tmp_path):
     fake.mkdir(parents=True)
     (fake / "bad.py").write_text("from pipeline.report.pages import build_reports\nfrom ..core.workspace import _x\n")
     found = imports("pipeline.ingest.bad", fake / "bad.py")
-    assert [(t, n) for _, t, n in found] == [("pipeline.report.pages", ["build_reports"]),
-                                             ("pipeline.core.workspace", ["_x"])]
+    assert [(t, n) for _, t, n in found] == [
+        ("pipeline.report.pages", ["build_reports"]),
+        ("pipeline.core.workspace", ["_x"]),
+    ]
     assert RANKS[part_of("pipeline.report.pages")] > RANKS[part_of("pipeline.ingest.bad")]
 
 
@@ -148,8 +165,11 @@ def test_the_parsing_child_imports_no_heavy_library():
     import subprocess
     import sys
 
-    code = ("import sys, pipeline.ingest.reader_child; "
-            "print(sorted(m for m in ('pandas', 'duckdb', 'great_expectations', 'numpy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=PACKAGE.parent).stdout.strip()
+    code = (
+        "import sys, pipeline.ingest.reader_child; "
+        "print(sorted(m for m in ('pandas', 'duckdb', 'great_expectations', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    ).stdout.strip()
     assert out == "[]"

@@ -25,7 +25,7 @@ def test_help_ends_with_an_example(path):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0, result.output
     lines = [line.strip() for line in result.output.rstrip().splitlines()]
-    tail = lines[len(lines) - len(EXAMPLES[" ".join(path)]):]
+    tail = lines[len(lines) - len(EXAMPLES[" ".join(path)]) :]
     assert lines[len(lines) - len(tail) - 1] == "Example:"
     assert tail == EXAMPLES[" ".join(path)]
     assert all(line.startswith("rbb ") for line in tail)

@@ -34,7 +34,7 @@ def test_named_paths_exist(doc):
     text = doc.read_text("utf-8")
     missing = []
     for ref in sorted(set(PATH.findall(text))):
-        if "<" in ref:                      # a pattern such as pipeline/compute/sql/indicators/<code>.sql
+        if "<" in ref:  # a pattern such as pipeline/compute/sql/indicators/<code>.sql
             ref = ref[: ref.index("<")]
         if not (ROOT / ref).exists():
             missing.append(ref)
@@ -50,7 +50,7 @@ def test_named_modules_and_functions_exist(doc):
 
 def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text("utf-8")
-    block = readme[readme.index("**Run the tests**"):]
+    block = readme[readme.index("**Run the tests**") :]
     command = block[block.index("```bash\n") + 8 : block.index("\n```", block.index("```bash\n"))].strip()
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text("utf-8").splitlines() if line.strip()]
     assert ci[-1] == command

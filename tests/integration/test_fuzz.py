@@ -43,11 +43,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pipeline.validate import check_files
-from pipeline.validate import run as ingest
+from pipeline.core.workspace import Workspace
 from pipeline.ingest.readers import read_submission
 from pipeline.metadata.registry import load_organisations, registry
-from pipeline.core.workspace import Workspace
+from pipeline.validate import check_files
+from pipeline.validate import run as ingest
 
 YEAR = 2025
 ORG = "DUO"
@@ -73,19 +73,74 @@ def fuzz_settings(batches: int):
     """One example is a batch of deliveries, validated together as ``rbb check`` does; no shrinking (a failure
     names the mutations of the failing delivery). The same inputs every run, so the suite is reproducible;
     ``RBB_FUZZ_RANDOM=1`` draws new ones (for longer fuzzing sessions)."""
-    return settings(max_examples=batches, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=list(HealthCheck), derandomize="RBB_FUZZ_RANDOM" not in os.environ)
+    return settings(
+        max_examples=batches,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize="RBB_FUZZ_RANDOM" not in os.environ,
+    )
+
 
 SPECIAL_VALUES = [
-    "", " ", "n.v.t.", "-", "0", "-0", "-1", "1e308", "-1e308", "1e309", "NaN", "nan", "inf", "-inf", "Infinity",
-    "1.234.567", "1,234,567", "1.234,5", "12,5%", "€ 1.000", "1 000", "0x1F", "1_000", "١٢٣", "½", "=1+1",
-    "=HYPERLINK(\"http://evil.example\",\"klik\")", "+31 20", "@SUM(A1)", "\t=1", "'", "\"", "\"\"", ";", "\x00",
-    "\u202e", "\ufeff", "ja", "nee", "JA", "DUO", "duo", "XXX", "31-12-2025", "2025", "99999999999999999999",
-    "9" * 400, "a" * 5000, "\r\n", "\n", "é" * 3, "😀",
+    "",
+    " ",
+    "n.v.t.",
+    "-",
+    "0",
+    "-0",
+    "-1",
+    "1e308",
+    "-1e308",
+    "1e309",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1.234.567",
+    "1,234,567",
+    "1.234,5",
+    "12,5%",
+    "€ 1.000",
+    "1 000",
+    "0x1F",
+    "1_000",
+    "١٢٣",
+    "½",
+    "=1+1",
+    '=HYPERLINK("http://evil.example","klik")',
+    "+31 20",
+    "@SUM(A1)",
+    "\t=1",
+    "'",
+    '"',
+    '""',
+    ";",
+    "\x00",
+    "\u202e",
+    "\ufeff",
+    "ja",
+    "nee",
+    "JA",
+    "DUO",
+    "duo",
+    "XXX",
+    "31-12-2025",
+    "2025",
+    "99999999999999999999",
+    "9" * 400,
+    "a" * 5000,
+    "\r\n",
+    "\n",
+    "é" * 3,
+    "😀",
 ]
 
 
 # ------------------------------------------------------------------ the valid base delivery
+
 
 def trimmed(delivery: hostile.Delivery) -> hostile.Delivery:
     out = hostile.copy_delivery(delivery)
@@ -109,36 +164,97 @@ def base(demo_workspace) -> hostile.Delivery:
 
 # ------------------------------------------------------------------ mutations
 
+
 @st.composite
 def csv_operation(draw):
-    kind = draw(st.sampled_from(["flip", "truncate", "cell", "cell", "cell", "delimiter", "encoding", "header",
-                                 "header", "file", "insert", "rows"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "flip",
+                "truncate",
+                "cell",
+                "cell",
+                "cell",
+                "delimiter",
+                "encoding",
+                "header",
+                "header",
+                "file",
+                "insert",
+                "rows",
+            ]
+        )
+    )
     sheet = draw(st.sampled_from(["organisatie", "producten", "kanalen", "enquete", "toelichting"]))
     if kind == "flip":
-        return (kind, sheet, draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=8)))
+        return (
+            kind,
+            sheet,
+            draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=8)),
+        )
     if kind == "truncate":
         return (kind, sheet, draw(st.floats(0, 1)))
     if kind == "cell":
-        value = draw(st.one_of(st.sampled_from(SPECIAL_VALUES), st.text(max_size=40),
-                               st.floats(allow_nan=True, allow_infinity=True).map(str),
-                               st.integers(-10**20, 10**20).map(str)))
+        value = draw(
+            st.one_of(
+                st.sampled_from(SPECIAL_VALUES),
+                st.text(max_size=40),
+                st.floats(allow_nan=True, allow_infinity=True).map(str),
+                st.integers(-(10**20), 10**20).map(str),
+            )
+        )
         return (kind, sheet, draw(st.integers(0, 50)), draw(st.integers(0, 60)), value)
     if kind == "delimiter":
         return (kind, sheet, draw(st.sampled_from([",", "\t", "|", ":", " ", "'"])))
     if kind == "encoding":
-        return (kind, sheet, draw(st.sampled_from(["utf-8", "cp1252", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
-                                                   "latin-1", "mac_roman", "cp850", "utf-7"])))
+        return (
+            kind,
+            sheet,
+            draw(
+                st.sampled_from(
+                    [
+                        "utf-8",
+                        "cp1252",
+                        "utf-16",
+                        "utf-16-le",
+                        "utf-16-be",
+                        "utf-32",
+                        "latin-1",
+                        "mac_roman",
+                        "cp850",
+                        "utf-7",
+                    ]
+                )
+            ),
+        )
     if kind == "header":
-        return (kind, sheet, draw(st.sampled_from(["duplicate", "blank", "drop_row", "rename", "swap", "upper",
-                                                   "labels", "shift"])),
-                draw(st.integers(0, 60)), draw(st.integers(0, 60)), draw(st.text(max_size=12)))
+        return (
+            kind,
+            sheet,
+            draw(st.sampled_from(["duplicate", "blank", "drop_row", "rename", "swap", "upper", "labels", "shift"])),
+            draw(st.integers(0, 60)),
+            draw(st.integers(0, 60)),
+            draw(st.text(max_size=12)),
+        )
     if kind == "file":
-        return (kind, sheet, draw(st.sampled_from(["drop", "empty", "double", "rename_txt", "junk", "nul", "bom_only"])))
+        return (
+            kind,
+            sheet,
+            draw(st.sampled_from(["drop", "empty", "double", "rename_txt", "junk", "nul", "bom_only"])),
+        )
     if kind == "insert":
-        return (kind, sheet, draw(st.integers(0, 10**6)), draw(st.sampled_from(['"', "\x00", "\r", "\n", ";", "\ufeff",
-                                                                                  "\x1a", "\\", "\u2028"])))
-    return (kind, sheet, draw(st.sampled_from(["blank", "ragged", "duplicate_row", "many", "only_header"])),
-            draw(st.integers(0, 50)))
+        return (
+            kind,
+            sheet,
+            draw(st.integers(0, 10**6)),
+            draw(st.sampled_from(['"', "\x00", "\r", "\n", ";", "\ufeff", "\x1a", "\\", "\u2028"])),
+        )
+    return (
+        kind,
+        sheet,
+        draw(st.sampled_from(["blank", "ragged", "duplicate_row", "many", "only_header"])),
+        draw(st.integers(0, 50)),
+    )
 
 
 def apply_csv(base: hostile.Delivery, ops: list[tuple]) -> dict[str, bytes]:
@@ -185,7 +301,7 @@ def apply_csv(base: hostile.Delivery, ops: list[tuple]) -> dict[str, bytes]:
                 table.insert(1 + i % len(table), [""] * len(table[0]))
             elif what == "ragged" and len(table) > 1:
                 r = table[1 + i % (len(table) - 1)]
-                del r[len(r) // 2:]
+                del r[len(r) // 2 :]
             elif what == "duplicate_row" and len(table) > 1:
                 table.append(list(table[1 + i % (len(table) - 1)]))
             elif what == "many" and len(table) > 1:
@@ -210,7 +326,7 @@ def apply_csv(base: hostile.Delivery, ops: list[tuple]) -> dict[str, bytes]:
             for pos, xor in op[2]:
                 data[pos % len(data)] ^= xor
         elif kind == "truncate":
-            del data[int(len(data) * op[2]):]
+            del data[int(len(data) * op[2]) :]
         elif kind == "insert":
             pos = op[2] % (len(data) + 1)
             data[pos:pos] = op[3].encode("utf-8")
@@ -249,35 +365,73 @@ def xlsx_operation(draw, kinds=CONTENT_DAMAGE):
     kind = draw(st.sampled_from(kinds))
     sheet = draw(st.sampled_from(["organisatie", "producten", "kanalen", "enquete", "toelichting"]))
     if kind == "zip_flip":
-        return (kind, sheet, draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=4)))
+        return (
+            kind,
+            sheet,
+            draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=4)),
+        )
     if kind in ("truncate",):
         return (kind, sheet, draw(st.floats(0, 1)))
     if kind == "deflate":
         return (kind, sheet)
     if kind == "xml_flip":
-        return (kind, sheet, draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=6)))
+        return (
+            kind,
+            sheet,
+            draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=6)),
+        )
     if kind == "xml_cut":
         return (kind, sheet, draw(st.floats(0, 1)))
     if kind == "cell":
-        value = draw(st.one_of(
-            st.sampled_from(SPECIAL_VALUES), st.text(max_size=40), st.floats(allow_nan=False, allow_infinity=False),
-            st.integers(-10**18, 10**18), st.booleans(),
-            st.sampled_from([hostile.Formula("1+1", 2), hostile.Formula("1/0"), hostile.Formula("A1", "DUO"),
-                             hostile.RawCell("", "<v>NaN</v>"), hostile.RawCell("", "<v>inf</v>"),
-                             hostile.RawCell("", "<v>1e999</v>"), hostile.RawCell("", "<v></v>"),
-                             hostile.RawCell("", "<v>abc</v>"), hostile.RawCell(' t="e"', "<v>#DIV/0!</v>"),
-                             hostile.RawCell(' t="s"', "<v>7</v>"), hostile.RawCell(' t="d"', "<v>2025-13-45</v>"),
-                             hostile.RawCell(' t="n"', "<v>45000.5</v>"), hostile.RawCell(' s="99"', "<v>1</v>")])))
+        value = draw(
+            st.one_of(
+                st.sampled_from(SPECIAL_VALUES),
+                st.text(max_size=40),
+                st.floats(allow_nan=False, allow_infinity=False),
+                st.integers(-(10**18), 10**18),
+                st.booleans(),
+                st.sampled_from(
+                    [
+                        hostile.Formula("1+1", 2),
+                        hostile.Formula("1/0"),
+                        hostile.Formula("A1", "DUO"),
+                        hostile.RawCell("", "<v>NaN</v>"),
+                        hostile.RawCell("", "<v>inf</v>"),
+                        hostile.RawCell("", "<v>1e999</v>"),
+                        hostile.RawCell("", "<v></v>"),
+                        hostile.RawCell("", "<v>abc</v>"),
+                        hostile.RawCell(' t="e"', "<v>#DIV/0!</v>"),
+                        hostile.RawCell(' t="s"', "<v>7</v>"),
+                        hostile.RawCell(' t="d"', "<v>2025-13-45</v>"),
+                        hostile.RawCell(' t="n"', "<v>45000.5</v>"),
+                        hostile.RawCell(' s="99"', "<v>1</v>"),
+                    ]
+                ),
+            )
+        )
         return (kind, sheet, draw(st.integers(0, 50)), draw(st.integers(0, 60)), value)
     if kind == "header":
-        return (kind, sheet, draw(st.sampled_from(["duplicate", "blank", "drop_row", "rename", "swap"])),
-                draw(st.integers(0, 60)), draw(st.integers(0, 60)), draw(st.text(max_size=12)))
+        return (
+            kind,
+            sheet,
+            draw(st.sampled_from(["duplicate", "blank", "drop_row", "rename", "swap"])),
+            draw(st.integers(0, 60)),
+            draw(st.integers(0, 60)),
+            draw(st.text(max_size=12)),
+        )
     if kind == "sheet_name":
-        return (kind, sheet, draw(st.sampled_from(["Organisatie", "Products", "producten", "Blad1", " Kanalen ",
-                                                   "ENQUETE", "x" * 31])))
+        return (
+            kind,
+            sheet,
+            draw(st.sampled_from(["Organisatie", "Products", "producten", "Blad1", " Kanalen ", "ENQUETE", "x" * 31])),
+        )
     if kind == "part":
-        return (kind, sheet, draw(st.sampled_from(MUST_REJECT + ("without_refs",))),
-                draw(st.sampled_from(sorted(hostile.BROKEN_WORKBOOK_XML))))
+        return (
+            kind,
+            sheet,
+            draw(st.sampled_from(MUST_REJECT + ("without_refs",))),
+            draw(st.sampled_from(sorted(hostile.BROKEN_WORKBOOK_XML))),
+        )
     return (kind, sheet, draw(st.sampled_from(["drop_workbook", "drop_sheet", "drop_rels", "drop_types", "dupe"])))
 
 
@@ -320,8 +474,14 @@ def apply_xlsx(typed: hostile.Delivery, ops: list[tuple]) -> bytes:
     data = hostile.workbook_bytes(delivery, sheet_xml_override=overrides or None)
     for op in ops:
         if op[0] == "part" and op[2] == "entity_after_4kb":
-            data = _rezip(data, {"xl/workbook.xml": lambda b: b.replace(
-                b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1)})
+            data = _rezip(
+                data,
+                {
+                    "xl/workbook.xml": lambda b: b.replace(
+                        b"?>", b"?><!--" + b"x" * 5000 + b"--><!DOCTYPE workbook [<!ENTITY e 'x'>]>", 1
+                    )
+                },
+            )
         elif op[0] == "part" and op[2] == "broken_workbook_part":
             data = _rezip(data, {"xl/workbook.xml": hostile.BROKEN_WORKBOOK_XML[op[3]]})
     if renames:
@@ -342,18 +502,25 @@ def apply_xlsx(typed: hostile.Delivery, ops: list[tuple]) -> bytes:
             except KeyError:
                 pass
         elif kind in ("xml_flip", "xml_cut") and member:
+
             def edit(b: bytes, op=op) -> bytes:
                 if op[0] == "xml_cut":
                     return b[: int(len(b) * op[2])]
                 buf = bytearray(b)
-                for pos, xor in op[2] if buf else ():     # an earlier cut may have emptied the part
+                for pos, xor in op[2] if buf else ():  # an earlier cut may have emptied the part
                     buf[pos % len(buf)] ^= xor
                 return bytes(buf)
+
             data = _rezip(data, {member: edit})
         elif kind == "member":
             what = op[2]
-            target = {"drop_workbook": "xl/workbook.xml", "drop_sheet": member, "drop_rels": "xl/_rels/workbook.xml.rels",
-                      "drop_types": "[Content_Types].xml", "dupe": None}[what]
+            target = {
+                "drop_workbook": "xl/workbook.xml",
+                "drop_sheet": member,
+                "drop_rels": "xl/_rels/workbook.xml.rels",
+                "drop_types": "[Content_Types].xml",
+                "dupe": None,
+            }[what]
             data = _rezip(data, {target: None} if target else {}, duplicate=member if what == "dupe" else None)
     return data
 
@@ -361,6 +528,7 @@ def apply_xlsx(typed: hostile.Delivery, ops: list[tuple]) -> bytes:
 def _without_refs(xml: str) -> str:
     """Sheet XML with every ``r=`` attribute of rows and cells removed (cells then follow each other)."""
     import re
+
     return re.sub(r'<(row|c) r="[A-Z]*[0-9]+"', r"<\1", xml)
 
 
@@ -395,6 +563,7 @@ def _rezip(data: bytes, edits: dict, duplicate: str | None = None) -> bytes:
 
 # ------------------------------------------------------------------ invariants
 
+
 def assert_well_formed(item) -> None:
     for f in item.findings:
         assert f.severity in ("error", "warning", "info"), f
@@ -416,8 +585,9 @@ def assert_well_formed(item) -> None:
                 continue
             values = frame[f.code].tolist()
             if f.required:
-                assert all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values), \
+                assert all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values), (
                     f"accepted with an empty required {sheet.code}.{f.code}"
+                )
             if f.is_numeric:
                 for v in values:
                     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -441,6 +611,7 @@ def write_case(folder: Path, files: dict[str, bytes]) -> Path:
 
 
 # ------------------------------------------------------------------ check_files (no writes)
+
 
 def batch(operation, size: int):
     return st.lists(st.lists(operation, min_size=1, max_size=3), min_size=size, max_size=size, unique_by=repr)
@@ -506,16 +677,29 @@ def test_fuzz_xlsx_content_through_check_files(base, long_form):
 
 def test_fuzz_xlsx_container_damage_through_check_files(base, long_form):
     batches, per_batch = SIZES["xlsx_container"][long_form]
-    assert xlsx_batch_run(base, xlsx_operation(CONTAINER_DAMAGE + CONTENT_DAMAGE), batches, per_batch,
-                          explicit=[[("deflate", "organisatie")]]) >= batches * per_batch
+    assert (
+        xlsx_batch_run(
+            base,
+            xlsx_operation(CONTAINER_DAMAGE + CONTENT_DAMAGE),
+            batches,
+            per_batch,
+            explicit=[[("deflate", "organisatie")]],
+        )
+        >= batches * per_batch
+    )
 
 
 # ------------------------------------------------------------------ ingest (loads exactly the accepted deliveries)
 
+
 def loaded_rows(con: duckdb.DuckDBPyConnection, sid: int) -> dict[str, int]:
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
-        "AND table_name LIKE 'f\\_%' ESCAPE '\\'").fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
+            "AND table_name LIKE 'f\\_%' ESCAPE '\\'"
+        ).fetchall()
+    ]
     counts = {t: con.execute(f"SELECT count(*) FROM {t} WHERE submission_id = ?", [sid]).fetchone()[0] for t in tables}
     return {t: n for t, n in counts.items() if n}
 
@@ -525,8 +709,11 @@ def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factor
     typed = hostile.typed_delivery(base)
     reg = registry()
     ingested: list[int] = []
-    case = st.tuples(st.booleans(), st.lists(csv_operation(), min_size=1, max_size=2),
-                     st.lists(xlsx_operation(CONTENT_DAMAGE), min_size=1, max_size=2))
+    case = st.tuples(
+        st.booleans(),
+        st.lists(csv_operation(), min_size=1, max_size=2),
+        st.lists(xlsx_operation(CONTENT_DAMAGE), min_size=1, max_size=2),
+    )
 
     @fuzz_settings(batches)
     @given(st.lists(case, min_size=per_batch, max_size=per_batch, unique_by=repr))
@@ -568,9 +755,21 @@ def test_fuzz_ingest_loads_exactly_the_accepted_deliveries(base, tmp_path_factor
 
 # ------------------------------------------------------------------ ingest with links, special files and broken case files
 
-FS_ENTRIES = ("link_to_file", "link_to_folder", "dangling_link", "link_loop", "link_to_dev_zero", "fifo",
-              "link_in_delivery", "fifo_in_delivery", "superscript_year", "fullwidth_year", "lookalike_org",
-              "case_file", "case_file")
+FS_ENTRIES = (
+    "link_to_file",
+    "link_to_folder",
+    "dangling_link",
+    "link_loop",
+    "link_to_dev_zero",
+    "fifo",
+    "link_in_delivery",
+    "fifo_in_delivery",
+    "superscript_year",
+    "fullwidth_year",
+    "lookalike_org",
+    "case_file",
+    "case_file",
+)
 SECRET = b"OUTSIDE-DATA-RAW-7f3a9c " * 8
 HANG_LIMIT_S = 600
 
@@ -605,7 +804,7 @@ def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_pa
         ws = Workspace.at(tmp_path_factory.mktemp("fuzz_round")).ensure()
         year_dir = ws.raw / str(YEAR)
         hostile.write_csv_delivery(year_dir / ORG / "base", base)
-        expect: dict[str, str] = {"base": "accepted"}      # delivery name -> "accepted" | "rejected"
+        expect: dict[str, str] = {"base": "accepted"}  # delivery name -> "accepted" | "rejected"
         for i, (kind, case_kind, seed) in enumerate(entries):
             name = f"e{i:02d}_{kind}"
             where = year_dir / ORG / name
@@ -629,10 +828,13 @@ def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_pa
                 else:
                     (where / "toelichting.csv").symlink_to(outside / "secret.txt")
             elif kind in ("superscript_year", "fullwidth_year", "lookalike_org"):
-                folder = {"superscript_year": ws.raw / "²⁰²⁵" / ORG, "fullwidth_year": ws.raw / "２０２５" / ORG,
-                          "lookalike_org": year_dir / "DUО"}[kind]        # a Cyrillic О
+                folder = {
+                    "superscript_year": ws.raw / "²⁰²⁵" / ORG,
+                    "fullwidth_year": ws.raw / "２０２５" / ORG,
+                    "lookalike_org": year_dir / "DUО",
+                }[kind]  # a Cyrillic О
                 where = hostile.write_csv_delivery(folder / name, base)
-                (where / f"{name}.md").write_text(name)                 # its own checksum
+                (where / f"{name}.md").write_text(name)  # its own checksum
             else:
                 where = hostile.write_csv_delivery(where, base)
                 (where / f"{name}.md").write_text(name)
@@ -659,14 +861,20 @@ def test_fuzz_ingest_with_links_special_files_and_broken_case_files(base, tmp_pa
             if want == "rejected":
                 assert got.status == "rejected" and got.n_errors, (name, [(f.rule, f.message_en) for f in got.findings])
             else:
-                assert got.status != "rejected", (name, [(f.rule, f.message_en) for f in got.findings if f.severity == "error"])
+                assert got.status != "rejected", (
+                    name,
+                    [(f.rule, f.message_en) for f in got.findings if f.severity == "error"],
+                )
             for f in got.findings:
                 assert f.message_nl.strip() and f.message_en.strip() and f.severity in ("error", "warning", "info")
         con = duckdb.connect(str(ws.db_path), read_only=True)
         try:
             subs = con.execute("SELECT submission_id, original_name, status FROM submissions").fetchall()
-            texts = " ".join(str(v) for row in con.execute(
-                "SELECT cell, value, message_nl, message_en FROM findings").fetchall() for v in row)
+            texts = " ".join(
+                str(v)
+                for row in con.execute("SELECT cell, value, message_nl, message_en FROM findings").fetchall()
+                for v in row
+            )
             for sid, name, status in subs:
                 got = loaded_rows(con, sid)
                 if status == "rejected":

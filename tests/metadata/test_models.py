@@ -27,7 +27,9 @@ def test_every_yaml_in_the_metadata_folder_has_a_model():
 
 
 def test_unquoted_comma_in_a_flow_mapping_fails_naming_file_and_entry(tmp_path):
-    text = _text("indicators.yaml").replace('name_en: "Objections per 1,000 decisions"', "name_en: Objections per 1,000 decisions")
+    text = _text("indicators.yaml").replace(
+        'name_en: "Objections per 1,000 decisions"', "name_en: Objections per 1,000 decisions"
+    )
     assert text != _text("indicators.yaml")
     path = tmp_path / "indicators.yaml"
     path.write_text(text, "utf-8")
@@ -51,6 +53,7 @@ def test_missing_key_and_wrong_type_are_named():
 
 def test_submission_registry_refuses_a_stray_key(tmp_path):
     from pipeline.metadata.registry import load_registry
+
     text = _text("submission.yaml").replace("plausibility: true,", "plausibilty: true,", 1)
     path = tmp_path / "submission.yaml"
     path.write_text(text, "utf-8")
@@ -96,5 +99,7 @@ def test_the_labels_that_a_comma_used_to_cut():
     assert cat["klachten_per_10000"]["name_en"] == "Complaints per 10,000 clients"
     org = reg.sheet("organisatie")
     assert org.field("apparaatskosten_totaal").description_en == "Total operating costs in whole euros (not × 1,000)."
-    assert org.field("ict_materieel").description_nl == "Materiële ICT-kosten (licenties, hardware, diensten) in euro's."
+    assert (
+        org.field("ict_materieel").description_nl == "Materiële ICT-kosten (licenties, hardware, diensten) in euro's."
+    )
     assert org.field("verzuimdagen").description_en == "Calendar days of sickness absence, excluding pregnancy leave."

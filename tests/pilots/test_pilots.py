@@ -33,28 +33,41 @@ from pipeline.pilots.selection import (
 )
 from pipeline.pilots.values import escape_cell
 
-TIJDIG = "tijdig_beslist_pct"      # higher is better, theme tijdigheid
-KOSTEN = "kosten_per_klant"        # lower is better, theme kosten
+TIJDIG = "tijdig_beslist_pct"  # higher is better, theme tijdigheid
+KOSTEN = "kosten_per_klant"  # lower is better, theme kosten
 YEARS = (2021, 2022, 2023)
 
-ORGS = pd.DataFrame([
-    ("UWV", "Uitvoeringsinstituut Werknemersverzekeringen", "UWV", "uitkeren", "groot"),
-    ("SVB", "Sociale Verzekeringsbank", "SVB", "uitkeren", "groot"),
-    ("DUO", "Dienst Uitvoering Onderwijs", "DUO", "uitkeren", "groot"),
-    ("TSL", "Dienst Toeslagen", "Toeslagen", "uitkeren", "groot"),
-    ("RVO", "Rijksdienst voor Ondernemend Nederland", "RVO", "uitkeren", "middel"),
-    ("ZIN", "Zorginstituut Nederland", "ZIN", "uitkeren", "klein"),
-    ("RDW", "Rijksdienst voor het Wegverkeer", "RDW", "registreren", "middel"),
-    ("KAD", "Kadaster", "Kadaster", "registreren", "middel"),
-], columns=["org_code", "name", "abbreviation", "cluster", "size_class"])
+ORGS = pd.DataFrame(
+    [
+        ("UWV", "Uitvoeringsinstituut Werknemersverzekeringen", "UWV", "uitkeren", "groot"),
+        ("SVB", "Sociale Verzekeringsbank", "SVB", "uitkeren", "groot"),
+        ("DUO", "Dienst Uitvoering Onderwijs", "DUO", "uitkeren", "groot"),
+        ("TSL", "Dienst Toeslagen", "Toeslagen", "uitkeren", "groot"),
+        ("RVO", "Rijksdienst voor Ondernemend Nederland", "RVO", "uitkeren", "middel"),
+        ("ZIN", "Zorginstituut Nederland", "ZIN", "uitkeren", "klein"),
+        ("RDW", "Rijksdienst voor het Wegverkeer", "RDW", "registreren", "middel"),
+        ("KAD", "Kadaster", "Kadaster", "registreren", "middel"),
+    ],
+    columns=["org_code", "name", "abbreviation", "cluster", "size_class"],
+)
 CLUSTER = dict(zip(ORGS["org_code"], ORGS["cluster"]))
 
 # benchmark statistics per indicator: all members, and the (published) uitkeren cluster
 STATS = {
-    TIJDIG: {"direction": "higher", "median": 90.0, "p25": 85.0, "p75": 94.0,
-             "cluster": {"uitkeren": (89.0, 84.0, 93.0, True), "registreren": (None, None, None, False)}},
-    KOSTEN: {"direction": "lower", "median": 500.0, "p25": 400.0, "p75": 650.0,
-             "cluster": {"uitkeren": (520.0, 420.0, 640.0, True), "registreren": (None, None, None, False)}},
+    TIJDIG: {
+        "direction": "higher",
+        "median": 90.0,
+        "p25": 85.0,
+        "p75": 94.0,
+        "cluster": {"uitkeren": (89.0, 84.0, 93.0, True), "registreren": (None, None, None, False)},
+    },
+    KOSTEN: {
+        "direction": "lower",
+        "median": 500.0,
+        "p25": 400.0,
+        "p75": 650.0,
+        "cluster": {"uitkeren": (520.0, 420.0, 640.0, True), "registreren": (None, None, None, False)},
+    },
 }
 
 
@@ -62,10 +75,24 @@ def row(org: str, year: int, ind: str, value: float, quartile: int | None, sig: 
     s = STATS[ind]
     cm, c25, c75, published = s["cluster"][CLUSTER[org]]
     best = s["p75"] if s["direction"] == "higher" else s["p25"]
-    return {"org_code": org, "year": year, "indicator_code": ind, "value": value, "direction": s["direction"],
-            "quartile": quartile, "median": s["median"], "p25": s["p25"], "p75": s["p75"],
-            "best_quartile_threshold": best, "cluster": CLUSTER[org], "cluster_median": cm, "cluster_p25": c25,
-            "cluster_p75": c75, "cluster_published": published, "significance_label": sig}
+    return {
+        "org_code": org,
+        "year": year,
+        "indicator_code": ind,
+        "value": value,
+        "direction": s["direction"],
+        "quartile": quartile,
+        "median": s["median"],
+        "p25": s["p25"],
+        "p75": s["p75"],
+        "best_quartile_threshold": best,
+        "cluster": CLUSTER[org],
+        "cluster_median": cm,
+        "cluster_p25": c25,
+        "cluster_p75": c75,
+        "cluster_published": published,
+        "significance_label": sig,
+    }
 
 
 def tijdig_rows() -> list[dict]:
@@ -73,8 +100,14 @@ def tijdig_rows() -> list[dict]:
     (not consecutive); KAD bottom this year and significantly worse. SVB best quartile 3 years,
     ZIN best quartile 2 years, RDW significantly better this year."""
     q = {
-        "UWV": (4, 4, 4), "RVO": (3, 4, 4), "TSL": (2, 3, 4), "DUO": (4, 3, 4),
-        "SVB": (1, 1, 1), "ZIN": (2, 1, 1), "RDW": (2, 2, 2), "KAD": (3, 3, 4),
+        "UWV": (4, 4, 4),
+        "RVO": (3, 4, 4),
+        "TSL": (2, 3, 4),
+        "DUO": (4, 3, 4),
+        "SVB": (1, 1, 1),
+        "ZIN": (2, 1, 1),
+        "RDW": (2, 2, 2),
+        "KAD": (3, 3, 4),
     }
     v = {1: 96.0, 2: 92.0, 3: 87.0, 4: 78.0}
     rows = []
@@ -107,6 +140,7 @@ def config(**overrides) -> dict:
 
 # ------------------------------------------------------------------------------------- candidates
 
+
 def test_candidates_are_persistent_or_significant_bottom_quartile():
     cand = find_candidates(data_for(tijdig_rows()), 2023, config())
     assert set(cand["org_code"]) == {"UWV", "RVO", "KAD"}
@@ -114,23 +148,30 @@ def test_candidates_are_persistent_or_significant_bottom_quartile():
     assert not cand["excluded"].any()
     kad = cand.set_index("org_code").loc["KAD"]
     assert kad["significantly_worse"] and kad["reference_scope"] == "all"
-    assert find_candidates(data_for(tijdig_rows()), 2023, config(significant_qualifies=False))[
-        "org_code"].tolist() == ["UWV", "RVO"]
+    assert find_candidates(data_for(tijdig_rows()), 2023, config(significant_qualifies=False))["org_code"].tolist() == [
+        "UWV",
+        "RVO",
+    ]
 
 
 def test_candidate_score_is_the_weighted_mean_of_normalised_criteria():
-    organisatie = pd.DataFrame({"org_code": ["RVO", "UWV"], "year": [2023, 2023],
-                                "ontwikkelvraag_thema": ["tijdigheid", "kosten"]})
+    organisatie = pd.DataFrame(
+        {"org_code": ["RVO", "UWV"], "year": [2023, 2023], "ontwikkelvraag_thema": ["tijdigheid", "kosten"]}
+    )
     cand = find_candidates(data_for(tijdig_rows(), organisatie=organisatie), 2023, config())
     uwv = cand.set_index("org_code").loc["UWV"]
     # cluster median published: gap 89 - 78 = 11 over the cluster IQR 9, capped at 2 IQR
     gap_median = min(1.0, (89.0 - 78.0) / 9.0 / 2.0)
     gap_best = min(1.0, (94.0 - 78.0) / 9.0 / 2.0)
     w = default_config()["weights"]
-    applicable = w["gap_median"] + w["gap_best_quartile"] + w["persistence"] + w["significance"] + w["development_question"]
-    expected = (w["gap_median"] * gap_median + w["gap_best_quartile"] * gap_best + w["persistence"] * 3 / 4) / applicable
+    applicable = (
+        w["gap_median"] + w["gap_best_quartile"] + w["persistence"] + w["significance"] + w["development_question"]
+    )
+    expected = (
+        w["gap_median"] * gap_median + w["gap_best_quartile"] * gap_best + w["persistence"] * 3 / 4
+    ) / applicable
     assert uwv["reference_scope"] == "cluster" and uwv["reference_median"] == 89.0
-    assert math.isnan(uwv["c_efficiency"])          # tijdigheid is not an efficiency theme
+    assert math.isnan(uwv["c_efficiency"])  # tijdigheid is not an efficiency theme
     assert uwv["score"] == pytest.approx(expected, abs=1e-6)
     rvo = cand.set_index("org_code").loc["RVO"]
     assert rvo["development_question_match"] and rvo["c_development_question"] == 1.0
@@ -140,14 +181,40 @@ def test_candidate_score_is_the_weighted_mean_of_normalised_criteria():
 def test_development_question_and_dea_inefficiency_count_in_favour():
     rows = [row(o, y, KOSTEN, 700.0, 4) for o in ("UWV", "SVB") for y in YEARS]
     rows += [row("DUO", y, KOSTEN, 380.0, 1) for y in YEARS]
-    dea = pd.DataFrame([
-        {"year": 2023, "cluster": "uitkeren", "model": "vrs_in", "org_code": "UWV", "score": 0.7,
-         "peers": "DUO", "lambdas": "DUO:1", "n_units": 3},
-        {"year": 2023, "cluster": "uitkeren", "model": "vrs_in", "org_code": "SVB", "score": 1.0,
-         "peers": "SVB", "lambdas": "SVB:1", "n_units": 3},
-        {"year": 2023, "cluster": "uitkeren", "model": "vrs_out", "org_code": "SVB", "score": 1.5,
-         "peers": "DUO", "lambdas": "DUO:1", "n_units": 3},
-    ])
+    dea = pd.DataFrame(
+        [
+            {
+                "year": 2023,
+                "cluster": "uitkeren",
+                "model": "vrs_in",
+                "org_code": "UWV",
+                "score": 0.7,
+                "peers": "DUO",
+                "lambdas": "DUO:1",
+                "n_units": 3,
+            },
+            {
+                "year": 2023,
+                "cluster": "uitkeren",
+                "model": "vrs_in",
+                "org_code": "SVB",
+                "score": 1.0,
+                "peers": "SVB",
+                "lambdas": "SVB:1",
+                "n_units": 3,
+            },
+            {
+                "year": 2023,
+                "cluster": "uitkeren",
+                "model": "vrs_out",
+                "org_code": "SVB",
+                "score": 1.5,
+                "peers": "DUO",
+                "lambdas": "DUO:1",
+                "n_units": 3,
+            },
+        ]
+    )
     organisatie = pd.DataFrame({"org_code": ["SVB"], "year": [2023], "ontwikkelvraag_thema": ["kosten"]})
     cand = find_candidates(data_for(rows, dea_results=dea, organisatie=organisatie), 2023, config())
     c = cand.set_index("org_code")
@@ -157,8 +224,17 @@ def test_development_question_and_dea_inefficiency_count_in_favour():
 
 
 def test_composite_rank_robustly_in_bottom_quarter_counts_as_significance():
-    unc = pd.DataFrame({"year": [2023, 2023], "org_code": ["UWV", "RVO"], "nominal_rank": [8, 6],
-                        "median_rank": [8, 6], "rank_lo": [7, 4], "rank_hi": [8, 8], "n_units": [8, 8]})
+    unc = pd.DataFrame(
+        {
+            "year": [2023, 2023],
+            "org_code": ["UWV", "RVO"],
+            "nominal_rank": [8, 6],
+            "median_rank": [8, 6],
+            "rank_lo": [7, 4],
+            "rank_hi": [8, 8],
+            "n_units": [8, 8],
+        }
+    )
     cand = find_candidates(data_for(tijdig_rows(), composite_uncertainty=unc), 2023, config())
     c = cand.set_index("org_code")
     assert c.loc["UWV", "composite_bottom"] and c.loc["UWV", "c_significance"] == 0.5
@@ -166,23 +242,53 @@ def test_composite_rank_robustly_in_bottom_quarter_counts_as_significance():
 
 
 def test_candidate_with_unexplained_warning_on_its_fields_is_excluded_with_reason():
-    findings = pd.DataFrame([
-        {"org_code": "UWV", "year": 2023, "severity": "warning", "sheet": "producten", "field": "n_besluiten",
-         "explained": False, "in_force": True},
-        {"org_code": "RVO", "year": 2023, "severity": "warning", "sheet": "producten", "field": "n_besluiten_tijdig",
-         "explained": True, "in_force": True},
-        {"org_code": "KAD", "year": 2023, "severity": "warning", "sheet": "organisatie", "field": "fte_totaal",
-         "explained": False, "in_force": True},
-        {"org_code": "KAD", "year": 2022, "severity": "warning", "sheet": "producten", "field": "n_besluiten",
-         "explained": False, "in_force": True},
-    ])
+    findings = pd.DataFrame(
+        [
+            {
+                "org_code": "UWV",
+                "year": 2023,
+                "severity": "warning",
+                "sheet": "producten",
+                "field": "n_besluiten",
+                "explained": False,
+                "in_force": True,
+            },
+            {
+                "org_code": "RVO",
+                "year": 2023,
+                "severity": "warning",
+                "sheet": "producten",
+                "field": "n_besluiten_tijdig",
+                "explained": True,
+                "in_force": True,
+            },
+            {
+                "org_code": "KAD",
+                "year": 2023,
+                "severity": "warning",
+                "sheet": "organisatie",
+                "field": "fte_totaal",
+                "explained": False,
+                "in_force": True,
+            },
+            {
+                "org_code": "KAD",
+                "year": 2022,
+                "severity": "warning",
+                "sheet": "producten",
+                "field": "n_besluiten",
+                "explained": False,
+                "in_force": True,
+            },
+        ]
+    )
     cand = find_candidates(data_for(tijdig_rows(), findings=findings), 2023, config())
     c = cand.set_index("org_code")
     assert c.loc["UWV", "excluded"]
     assert "producten.n_besluiten" in c.loc["UWV", "exclusion_nl"] and "onverklaarde" in c.loc["UWV", "exclusion_nl"]
     assert "unexplained warning" in c.loc["UWV", "exclusion_en"]
     assert not c.loc["RVO", "excluded"] and not c.loc["KAD", "excluded"]
-    assert cand["org_code"].iloc[-1] == "UWV"          # excluded rows come last
+    assert cand["org_code"].iloc[-1] == "UWV"  # excluded rows come last
     shortlist = build_shortlist(cand, find_partners(data_for(tijdig_rows()), cand, 2023), config())
     assert "UWV" not in set(shortlist["org_code"])
 
@@ -190,14 +296,22 @@ def test_candidate_with_unexplained_warning_on_its_fields_is_excluded_with_reaso
 def test_context_indicators_and_suppressed_values_are_not_pilot_candidates():
     rows = tijdig_rows()
     rows.append({**row("UWV", 2023, TIJDIG, 1.0, 4), "indicator_code": "klachten_per_10000", "direction": "context"})
-    iv = pd.DataFrame({"org_code": ["RVO"], "year": [2023], "indicator_code": [TIJDIG], "value": [78.5],
-                       "flags": ["small_n;suppressed"]})
+    iv = pd.DataFrame(
+        {
+            "org_code": ["RVO"],
+            "year": [2023],
+            "indicator_code": [TIJDIG],
+            "value": [78.5],
+            "flags": ["small_n;suppressed"],
+        }
+    )
     cand = find_candidates(data_for(rows, indicator_values=iv), 2023, config())
     assert "klachten_per_10000" not in set(cand["indicator_code"])
     assert cand.set_index("org_code").loc["RVO", "excluded"]
 
 
 # --------------------------------------------------------------------------------------- partners
+
 
 def test_partners_are_demonstrably_strong_and_same_cluster_first():
     data = data_for(tijdig_rows())
@@ -218,14 +332,34 @@ def test_partners_are_demonstrably_strong_and_same_cluster_first():
 
 def test_dea_peer_with_positive_lambda_is_a_partner_for_efficiency_themes():
     rows = [row("UWV", y, KOSTEN, 700.0, 4) for y in YEARS]
-    rows += [row("RVO", y, KOSTEN, 480.0, 2) for y in YEARS]      # only a DEA peer, not top quartile
-    rows += [row("ZIN", y, KOSTEN, 520.0, 3) for y in YEARS]      # DEA peer but below the median: not strong
-    dea = pd.DataFrame([
-        {"year": 2023, "cluster": "uitkeren", "model": "kosten_output", "orientation": "in", "org_code": "UWV",
-         "score": 0.8, "peers": "RVO;ZIN", "lambdas": "RVO:0.6;ZIN:0.3", "n_units": 3},
-        {"year": 2023, "cluster": "uitkeren", "model": "kosten_output_out", "orientation": "out", "org_code": "UWV",
-         "score": 1.3, "peers": "ZIN", "lambdas": "ZIN:1", "n_units": 3},
-    ])
+    rows += [row("RVO", y, KOSTEN, 480.0, 2) for y in YEARS]  # only a DEA peer, not top quartile
+    rows += [row("ZIN", y, KOSTEN, 520.0, 3) for y in YEARS]  # DEA peer but below the median: not strong
+    dea = pd.DataFrame(
+        [
+            {
+                "year": 2023,
+                "cluster": "uitkeren",
+                "model": "kosten_output",
+                "orientation": "in",
+                "org_code": "UWV",
+                "score": 0.8,
+                "peers": "RVO;ZIN",
+                "lambdas": "RVO:0.6;ZIN:0.3",
+                "n_units": 3,
+            },
+            {
+                "year": 2023,
+                "cluster": "uitkeren",
+                "model": "kosten_output_out",
+                "orientation": "out",
+                "org_code": "UWV",
+                "score": 1.3,
+                "peers": "ZIN",
+                "lambdas": "ZIN:1",
+                "n_units": 3,
+            },
+        ]
+    )
     data = data_for(rows, dea_results=dea)
     cand = find_candidates(data, 2023, config())
     partners = find_partners(data, cand, 2023, config())
@@ -243,6 +377,7 @@ def test_parse_lambdas():
 
 # -------------------------------------------------------------------------------------- shortlist
 
+
 def overload_rows() -> list[dict]:
     """Three organisations weak on costs who all want SVB (best quartile 3 years, same cluster);
     DUO is the next best (best quartile 2 years, same cluster)."""
@@ -258,7 +393,7 @@ def overload_rows() -> list[dict]:
 def test_partner_overload_falls_back_to_next_best_partner():
     data = data_for(overload_rows())
     cand = find_candidates(data, 2023, config())
-    assert cand["org_code"].tolist() == ["UWV", "TSL", "RVO"]      # largest gap first
+    assert cand["org_code"].tolist() == ["UWV", "TSL", "RVO"]  # largest gap first
     partners = find_partners(data, cand, 2023, config())
     short = build_shortlist(cand, partners, config(max_pilots_per_partner=2))
     assert short["org_code"].tolist() == ["UWV", "TSL", "RVO"]
@@ -302,8 +437,12 @@ def test_shortlist_is_deterministic_and_every_entry_has_reasons():
     results = []
     for seed in (0, 1, 2):
         shuffled = pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-        data = PilotData(comparisons=shuffled, catalogue=catalogue().sample(frac=1.0, random_state=seed),
-                         organisations=ORGS.sample(frac=1.0, random_state=seed), organisatie=organisatie)
+        data = PilotData(
+            comparisons=shuffled,
+            catalogue=catalogue().sample(frac=1.0, random_state=seed),
+            organisations=ORGS.sample(frac=1.0, random_state=seed),
+            organisatie=organisatie,
+        )
         cand = find_candidates(data, 2023, config())
         results.append(build_shortlist(cand, find_partners(data, cand, 2023, config()), config()))
     pd.testing.assert_frame_equal(results[0], results[1])
@@ -324,7 +463,8 @@ def test_rationale_reads_like_the_example():
     short = build_shortlist(cand, find_partners(data, cand, 2023, config()), config())
     uwv = short.set_index("org_code").loc["UWV"]
     assert uwv["rationale_nl"].startswith(
-        "UWV staat 3 jaar op rij in het laagste kwartiel op Tijdig beslist (78,0% tegen clustermediaan 89,0%")
+        "UWV staat 3 jaar op rij in het laagste kwartiel op Tijdig beslist (78,0% tegen clustermediaan 89,0%"
+    )
     assert "partner SVB: 3 jaar op rij in het beste kwartiel, zelfde cluster" in uwv["rationale_nl"]
     assert uwv["rationale_en"].startswith("UWV has been in the bottom quartile on Decisions within term for 3 years")
 
@@ -333,7 +473,7 @@ def test_shortlist_csv_has_required_columns_and_escapes_formulas():
     data = data_for(tijdig_rows())
     cand = find_candidates(data, 2023, config())
     short = build_shortlist(cand, find_partners(data, cand, 2023, config()), config())
-    short.loc[0, "rationale_nl"] = "=HYPERLINK(\"http://x\")"
+    short.loc[0, "rationale_nl"] = '=HYPERLINK("http://x")'
     text = shortlist_csv(short)
     table = pd.read_csv(io.StringIO(text))
     for col in ("org_code", "indicator_code", "partner_org_code", "score", "rationale", "rank", "rationale_en"):
@@ -343,6 +483,7 @@ def test_shortlist_csv_has_required_columns_and_escapes_formulas():
 
 
 # ----------------------------------------------------------------------------------------- register
+
 
 def test_add_pilot_and_validation(tmp_path):
     ws = Workspace.at(tmp_path)
@@ -378,12 +519,16 @@ def test_register_problems_are_reported_per_line(tmp_path):
     ws = Workspace.at(tmp_path)
     path = tmp_path / "data" / "pilots_register.csv"
     path.parent.mkdir(parents=True)
-    path.write_text("org_code;indicator_code;partner_org_code;start_year;note\n"
-                    f"UWV;{TIJDIG};SVB;2024;ok\nFOO;{TIJDIG};SVB;2024;\n", "utf-8")
+    path.write_text(
+        f"org_code;indicator_code;partner_org_code;start_year;note\nUWV;{TIJDIG};SVB;2024;ok\nFOO;{TIJDIG};SVB;2024;\n",
+        "utf-8",
+    )
     register, problems = pilots.load_register(ws, strict=False)
     assert register["org_code"].tolist() == ["UWV"]
-    assert problems == ["pilots_register.csv, line 3: unknown organisation code 'FOO'; use a code from "
-                        "data/organisations.csv (e.g. BD, CAK, CBR, CBS, CFI)"]
+    assert problems == [
+        "pilots_register.csv, line 3: unknown organisation code 'FOO'; use a code from "
+        "data/organisations.csv (e.g. BD, CAK, CBR, CBS, CFI)"
+    ]
     with pytest.raises(ValueError, match="line 3"):
         pilots.load_register(ws)
 
@@ -407,6 +552,7 @@ def test_workspace_config_overrides_defaults(tmp_path):
 
 # ---------------------------------------------------------------------------------------- follow-up
 
+
 def did_panel() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     rows = []
@@ -414,15 +560,24 @@ def did_panel() -> pd.DataFrame:
         level = rng.normal(80, 4)
         for year in range(2019, 2025):
             effect = 3.0 if treated and year >= 2022 else 0.0
-            rows.append({"unit": unit, "year": year, "treated": treated,
-                         "value": level + 0.5 * (year - 2019) + effect + rng.normal(0, 1.0)})
+            rows.append(
+                {
+                    "unit": unit,
+                    "year": year,
+                    "treated": treated,
+                    "value": level + 0.5 * (year - 2019) + effect + rng.normal(0, 1.0),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def unbalanced(panel: pd.DataFrame) -> pd.DataFrame:
     """did_panel with holes: the treated unit misses 2019, two controls miss later years."""
-    drop = (((panel["unit"] == "T") & (panel["year"] == 2019)) | ((panel["unit"] == "C2") & (panel["year"] >= 2023))
-            | ((panel["unit"] == "C4") & (panel["year"] == 2020)))
+    drop = (
+        ((panel["unit"] == "T") & (panel["year"] == 2019))
+        | ((panel["unit"] == "C2") & (panel["year"] >= 2023))
+        | ((panel["unit"] == "C4") & (panel["year"] == 2020))
+    )
     return panel[~drop].reset_index(drop=True)
 
 
@@ -458,8 +613,7 @@ def test_cluster_se_only_with_several_treated_units_and_then_matches_statsmodels
         did_estimate(panel, 2022, cov_type="cluster")
     several = unbalanced(panel.assign(treated=panel["unit"].isin(["T", "C1", "C2"]).astype(int)))
     ours = did_estimate(several, 2022, cov_type="cluster")
-    fit, frame = dummies_fit(several, 2022, cov_type="cluster",
-                             cov_kwds={"groups": pd.factorize(several["unit"])[0]})
+    fit, frame = dummies_fit(several, 2022, cov_type="cluster", cov_kwds={"groups": pd.factorize(several["unit"])[0]})
     assert ours["n_treated_units"] == 3
     assert ours["estimate"] == pytest.approx(fit.params["D"], abs=1e-10)
     assert ours["se"] == pytest.approx(fit.bse["D"], rel=1e-9)
@@ -521,8 +675,16 @@ def test_event_study_matches_statsmodels_with_relative_year_dummies():
 
 # ------------------------------------------------------------------------------ simulations (known truth)
 
-def sim_panel(rng: np.random.Generator, n_controls: int, effect: float = 0.0, n_treated: int = 1,
-              years: range = range(2019, 2025), start: int = 2022, rho: float = 0.5) -> pd.DataFrame:
+
+def sim_panel(
+    rng: np.random.Generator,
+    n_controls: int,
+    effect: float = 0.0,
+    n_treated: int = 1,
+    years: range = range(2019, 2025),
+    start: int = 2022,
+    rho: float = 0.5,
+) -> pd.DataFrame:
     """Unit and year effects, AR(1) noise with a unit-specific scale (heteroskedastic), a year-specific
     scale; the treated units are the first ones and draw their scale like every other unit."""
     n_units, n_years = n_controls + n_treated, len(years)
@@ -530,15 +692,20 @@ def sim_panel(rng: np.random.Generator, n_controls: int, effect: float = 0.0, n_
     year_fx = rng.normal(0, 1, n_years).cumsum()
     scale = rng.lognormal(0, 0.5, n_units)[:, None] * np.linspace(0.8, 1.4, n_years)[None, :]
     eps = np.empty((n_units, n_years))
-    eps[:, 0] = rng.normal(0, 1, n_units) / math.sqrt(1 - rho ** 2)
+    eps[:, 0] = rng.normal(0, 1, n_units) / math.sqrt(1 - rho**2)
     for t in range(1, n_years):
         eps[:, t] = rho * eps[:, t - 1] + rng.normal(0, 1, n_units)
     treated = np.arange(n_units) < n_treated
     post = np.array([y >= start for y in years])
     value = unit_fx[:, None] + year_fx[None, :] + scale * eps + effect * (treated[:, None] & post[None, :])
-    return pd.DataFrame({"unit": np.repeat([f"U{i:02d}" for i in range(n_units)], n_years),
-                         "year": np.tile(list(years), n_units), "treated": np.repeat(treated.astype(int), n_years),
-                         "value": value.ravel()})
+    return pd.DataFrame(
+        {
+            "unit": np.repeat([f"U{i:02d}" for i in range(n_units)], n_years),
+            "year": np.tile(list(years), n_units),
+            "treated": np.repeat(treated.astype(int), n_years),
+            "value": value.ravel(),
+        }
+    )
 
 
 def mc_bound(alpha: float, reps: int) -> float:
@@ -549,18 +716,20 @@ def mc_bound(alpha: float, reps: int) -> float:
 def test_permutation_inference_keeps_its_size_with_one_treated_unit(n_controls, alpha):
     reps = 300
     rng = np.random.default_rng(20250 + n_controls)
-    p = np.array([randomisation_inference(sim_panel(rng, n_controls), 2022, detail=False)["p_value"]
-                  for _ in range(reps)])
+    p = np.array(
+        [randomisation_inference(sim_panel(rng, n_controls), 2022, detail=False)["p_value"] for _ in range(reps)]
+    )
     rate = float(np.mean(p <= alpha + 1e-12))
     assert rate <= mc_bound(alpha, reps), rate
     # exact test: the rejection rate is the largest attainable level below alpha, 1/12 resp. 1/20
     assert rate >= alpha / 2
     if n_controls == 11:
-        assert float(np.mean(p <= 0.05)) == 0.0     # 1/12 > 0.05: no 5% statement is possible
+        assert float(np.mean(p <= 0.05)) == 0.0  # 1/12 > 0.05: no 5% statement is possible
 
 
 def test_cluster_robust_se_over_rejects_with_one_treated_unit_in_the_same_design():
     import statsmodels.api as sm
+
     reps, alpha = 100, 0.05
     rng = np.random.default_rng(99)
     rejected = 0
@@ -569,7 +738,8 @@ def test_cluster_robust_se_over_rejects_with_one_treated_unit_in_the_same_design
         x = pd.get_dummies(panel[["unit", "year"]].astype(str), drop_first=True).astype(float)
         x["D"] = ((panel["treated"] == 1) & (panel["year"] >= 2022)).astype(float)
         fit = sm.OLS(panel["value"], sm.add_constant(x)).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True)
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True
+        )
         rejected += fit.pvalues["D"] <= alpha
     assert rejected / reps > 3 * mc_bound(alpha, reps), rejected / reps
 
@@ -577,8 +747,9 @@ def test_cluster_robust_se_over_rejects_with_one_treated_unit_in_the_same_design
 def test_permutation_inference_has_power_against_a_large_effect():
     reps = 100
     rng = np.random.default_rng(7)
-    p = np.array([randomisation_inference(sim_panel(rng, 19, effect=6.0), 2022, detail=False)["p_value"]
-                  for _ in range(reps)])
+    p = np.array(
+        [randomisation_inference(sim_panel(rng, 19, effect=6.0), 2022, detail=False)["p_value"] for _ in range(reps)]
+    )
     assert float(np.mean(p <= 0.05 + 1e-12)) >= 0.8
 
 
@@ -589,11 +760,17 @@ def test_wild_cluster_bootstrap_refuses_one_treated_cluster_and_keeps_size_with_
     with pytest.raises(ValueError, match="at least 2 treated units and 12 units"):
         wild_cluster_bootstrap(sim_panel(rng, 8, n_treated=3), 2022)
     reps, alpha = 150, 0.05
-    p = np.array([wild_cluster_bootstrap(sim_panel(rng, 13, n_treated=3), 2022, reps=199, seed=i)["p_value"]
-                  for i in range(reps)])
+    p = np.array(
+        [
+            wild_cluster_bootstrap(sim_panel(rng, 13, n_treated=3), 2022, reps=199, seed=i)["p_value"]
+            for i in range(reps)
+        ]
+    )
     assert float(np.mean(p <= alpha)) <= mc_bound(alpha, reps)
-    big = [wild_cluster_bootstrap(sim_panel(rng, 13, effect=8.0, n_treated=3), 2022, reps=199, seed=i)
-           ["p_value"] for i in range(30)]
+    big = [
+        wild_cluster_bootstrap(sim_panel(rng, 13, effect=8.0, n_treated=3), 2022, reps=199, seed=i)["p_value"]
+        for i in range(30)
+    ]
     assert float(np.mean(np.array(big) <= 0.10)) >= 0.5
     effect = pilot_effect(sim_panel(rng, 13, n_treated=3), 2022)
     assert 0 <= effect["p_wild_bootstrap"] <= 1 and effect["n_assignments"] == math.comb(16, 3)
@@ -601,17 +778,29 @@ def test_wild_cluster_bootstrap_refuses_one_treated_cluster_and_keeps_size_with_
 
 def follow_data(panel: pd.DataFrame, clusters: dict[str, str]) -> PilotData:
     iv = panel.rename(columns={"unit": "org_code"}).assign(indicator_code=TIJDIG, flags=None)
-    orgs = pd.DataFrame({"org_code": list(clusters), "name": list(clusters), "abbreviation": list(clusters),
-                         "cluster": list(clusters.values()), "size_class": "middel"})
-    return PilotData(comparisons=pd.DataFrame(columns=["org_code", "year", "indicator_code", "quartile"]),
-                     catalogue=catalogue(), organisations=orgs, indicator_values=iv)
+    orgs = pd.DataFrame(
+        {
+            "org_code": list(clusters),
+            "name": list(clusters),
+            "abbreviation": list(clusters),
+            "cluster": list(clusters.values()),
+            "size_class": "middel",
+        }
+    )
+    return PilotData(
+        comparisons=pd.DataFrame(columns=["org_code", "year", "indicator_code", "quartile"]),
+        catalogue=catalogue(),
+        organisations=orgs,
+        indicator_values=iv,
+    )
 
 
 def test_follow_up_estimates_against_cluster_controls():
     panel = did_panel()
     clusters = {"T": "uitkeren", "C1": "uitkeren", "C2": "uitkeren", "C3": "uitkeren", "C4": "registreren"}
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
-                              "start_year": 2022, "note": ""}])
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None, "start_year": 2022, "note": ""}]
+    )
     [res] = follow_up(follow_data(panel, clusters), register, 2024, config(max_years_before=3))
     assert res["control_scope"] == "cluster" and res["control_org_codes"] == ["C1", "C2", "C3"]
     assert (res["n_treated_before"], res["n_treated_after"], res["n_control_units"]) == (3, 3, 3)
@@ -631,8 +820,9 @@ def many_controls_data(effect: float, n_controls: int = 24, seed: int = 11) -> t
     panel = sim_panel(np.random.default_rng(seed), n_controls, effect=effect)
     panel["unit"] = panel["unit"].replace({"U00": "T"})
     data = follow_data(panel, {u: "uitkeren" for u in panel["unit"].unique()})
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
-                              "start_year": 2022, "note": ""}])
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None, "start_year": 2022, "note": ""}]
+    )
     return data, register
 
 
@@ -664,8 +854,9 @@ def test_pre_period_divergence_is_flagged():
 def test_follow_up_falls_back_to_all_members_and_excludes_partner():
     panel = did_panel()
     clusters = {"T": "uitkeren", "C1": "uitkeren", "C2": "registreren", "C3": "registreren", "C4": "registreren"}
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": "C2",
-                              "start_year": 2022, "note": ""}])
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": "C2", "start_year": 2022, "note": ""}]
+    )
     [res] = follow_up(follow_data(panel, clusters), register, 2024, config())
     assert res["control_scope"] == "all" and res["control_org_codes"] == ["C1", "C3", "C4"]
 
@@ -681,8 +872,9 @@ def test_too_little_data_gives_the_honest_verdict(case):
     else:
         start = 2025
     clusters = {u: "uitkeren" for u in panel["unit"].unique()}
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
-                              "start_year": start, "note": ""}])
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None, "start_year": start, "note": ""}]
+    )
     [res] = follow_up(follow_data(panel, clusters), register, year, config(min_controls=min_controls))
     assert res["verdict"] == "too_little_data"
     assert res["verdict_nl"].startswith("Te weinig gegevens om een effect vast te stellen")
@@ -694,10 +886,12 @@ def test_follow_up_ignores_suppressed_values():
     panel = did_panel()
     clusters = {u: "uitkeren" for u in panel["unit"].unique()}
     data = follow_data(panel, clusters)
-    data.indicator_values.loc[(data.indicator_values["org_code"] == "T") & (data.indicator_values["year"] < 2022),
-                              "flags"] = "suppressed"
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
-                              "start_year": 2022, "note": ""}])
+    data.indicator_values.loc[
+        (data.indicator_values["org_code"] == "T") & (data.indicator_values["year"] < 2022), "flags"
+    ] = "suppressed"
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None, "start_year": 2022, "note": ""}]
+    )
     [res] = follow_up(data, register, 2024, config())
     assert res["n_treated_before"] == 0 and res["verdict"] == "too_little_data"
 
@@ -706,14 +900,16 @@ def test_one_year_either_side_is_marked_indicative():
     panel = did_panel()
     panel = panel[panel["year"].isin([2021, 2022])]
     clusters = {u: "uitkeren" for u in panel["unit"].unique()}
-    register = pd.DataFrame([{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None,
-                              "start_year": 2022, "note": ""}])
+    register = pd.DataFrame(
+        [{"org_code": "T", "indicator_code": TIJDIG, "partner_org_code": None, "start_year": 2022, "note": ""}]
+    )
     [res] = follow_up(follow_data(panel, clusters), register, 2022, config())
     assert res["verdict"] != "too_little_data" and "Indicatief" in res["verdict_nl"]
     assert res["n_treated_years"] == 2 and res["n_control_units"] == 4
 
 
 # ------------------------------------------------------------------------------------ stage (DuckDB)
+
 
 def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     ws = Workspace.at(tmp_path).ensure()
@@ -723,8 +919,12 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     cat["fields"] = cat["fields"].map(lambda f: ";".join(f))
     values = comparisons[["org_code", "year", "indicator_code", "value"]].assign(flags=None)
     con = duckdb.connect(str(ws.db_path))
-    for name, frame in (("comparisons", comparisons), ("indicator_catalogue", cat), ("organisations", ORGS),
-                        ("indicator_values", values)):
+    for name, frame in (
+        ("comparisons", comparisons),
+        ("indicator_catalogue", cat),
+        ("organisations", ORGS),
+        ("indicator_values", values),
+    ):
         con.register("_df", frame)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
         con.unregister("_df")

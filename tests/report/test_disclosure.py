@@ -30,17 +30,31 @@ import pytest
 from inprocess import rbb
 
 from pipeline.compute import engine as compute
+from pipeline.core.workspace import Workspace
 from pipeline.report import disclosure
 from pipeline.report.figures import csv_data_uri
 from pipeline.report.pages import ReportWriteError, build_reports
-from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 PEERS = {"Leden (anoniem)", "Members (anonymous)"}
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 MAX_Q = 10**7
-HOSTILE = ["=2+5", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "a;=2+5", "b,+cmd|' /C calc'!A0", "c, @SUM(1+1)",
-           'd;"=1+1', "e\n=1+1", "f\r\n-1+1", "  =1", "\t=1", "x,y;z", 'quote " in text']
+HOSTILE = [
+    "=2+5",
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3",
+    "a;=2+5",
+    "b,+cmd|' /C calc'!A0",
+    "c, @SUM(1+1)",
+    'd;"=1+1',
+    "e\n=1+1",
+    "f\r\n-1+1",
+    "  =1",
+    "\t=1",
+    "x,y;z",
+    'quote " in text',
+]
 
 
 # ------------------------------------------------------------------------------------ reading a page
@@ -155,7 +169,7 @@ def simplest_in(lo: Fraction, hi: Fraction) -> Fraction:
     return fl + 1 / simplest_in(1 / (hi - fl), 1 / (lo - fl))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recovered(x: float, decimals: int, scale: float) -> tuple[Fraction, Fraction]:
     """What an attacker gets from one shown number: (limit_denominator fraction, Stern–Brocot fraction).
     A pure function of its arguments, memoised: the same numbers recur on every member's page."""
@@ -171,8 +185,10 @@ def recovered(x: float, decimals: int, scale: float) -> tuple[Fraction, Fraction
 def truth(demo_workspace):
     con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
     try:
-        cat = {r[0]: {"decimals": int(r[1]), "scale": float(r[2]), "denominator": r[3]} for r in con.execute(
-            "SELECT code, decimals, scale, denominator FROM indicator_catalogue").fetchall()}
+        cat = {
+            r[0]: {"decimals": int(r[1]), "scale": float(r[2]), "denominator": r[3]}
+            for r in con.execute("SELECT code, decimals, scale, denominator FROM indicator_catalogue").fetchall()
+        }
         rows = con.execute("""SELECT org_code, year, indicator_code, value, numerator, denominator, n
                               FROM indicator_values
                               WHERE value IS NOT NULL AND numerator = round(numerator)
@@ -195,7 +211,7 @@ def truth(demo_workspace):
             behind[(code, int(year))][round(value, c["decimals"])].add(org)
         behind[(code, int(year))][value].add(org)
     exact_stats = defaultdict(set)
-    for year, code, *xs in stats:
+    for _year, code, *xs in stats:
         exact_stats[code] |= {x for x in xs if x is not None}
     return {"cat": cat, "fractions": fractions, "behind": behind, "stats": exact_stats}
 
@@ -275,7 +291,7 @@ def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, pages
     assert any({"instroom_pct", "uitstroom_pct"} <= set(g) for g in groups)
     true_dens = defaultdict(set)
     for code, rows in truth["fractions"].items():
-        for org, year, _f, den in rows:
+        for _org, year, _f, den in rows:
             if year == YEAR:
                 true_dens[code].add(den)
     links = 0
@@ -302,7 +318,7 @@ def test_linkage_attack_cannot_link_peer_points_across_charts(report_sets, pages
                     found |= {exact.denominator, sb.denominator}
                 dens[code] = found & true_dens[code]
             for i, a in enumerate(group):
-                for b in group[i + 1:]:
+                for b in group[i + 1 :]:
                     links += len(dens.get(a, set()) & dens.get(b, set()))
     assert links == 0, f"{links} true shared denominators recoverable across charts"
 
@@ -333,9 +349,15 @@ def _recompute_into(ws: Workspace, values: pd.DataFrame) -> None:
         comp = compute.compute_comparisons(values, orgs, bstats)
         sw = compute.strengths_weaknesses(comp)
         scores, unc, method = compute.compute_composite(values[values["year"] == YEAR], orgs, bstats)
-        for name, df in (("indicator_values", values), ("benchmark_stats", bstats), ("comparisons", comp),
-                         ("strengths_weaknesses", sw), ("composite_scores", scores), ("composite_uncertainty", unc),
-                         ("composite_method", method)):
+        for name, df in (
+            ("indicator_values", values),
+            ("benchmark_stats", bstats),
+            ("comparisons", comp),
+            ("strengths_weaknesses", sw),
+            ("composite_scores", scores),
+            ("composite_uncertainty", unc),
+            ("composite_method", method),
+        ):
             con.register("_df", df)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _df")
             con.unregister("_df")
@@ -363,8 +385,9 @@ def test_no_statistic_over_fewer_than_five_members_in_any_page_or_download(demo_
     ws = _copy(demo_workspace, tmp_path / "thin")
     values = _values(ws)
     code = "verzuim_pct"
-    keep = sorted(values.loc[(values.year == YEAR) & (values.indicator_code == code) & values.value.notna(),
-                             "org_code"])[:4]
+    keep = sorted(
+        values.loc[(values.year == YEAR) & (values.indicator_code == code) & values.value.notna(), "org_code"]
+    )[:4]
     thin = (values.year == YEAR) & (values.indicator_code == code) & ~values.org_code.isin(keep)
     values.loc[thin, "value"] = np.nan
     _recompute_into(ws, values)
@@ -398,8 +421,11 @@ def test_quartile_band_only_from_ten_members(report_sets, pages, demo_workspace)
     """At n = 5 the p25 and p75 are two members' own values: a band needs BAND_MIN_MEMBERS members."""
     con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
     try:
-        small = con.execute("""SELECT indicator_code, scope FROM benchmark_stats WHERE year = ? AND published
-                               AND n < ?""", [YEAR, disclosure.BAND_MIN_MEMBERS]).fetchall()
+        small = con.execute(
+            """SELECT indicator_code, scope FROM benchmark_stats WHERE year = ? AND published
+                               AND n < ?""",
+            [YEAR, disclosure.BAND_MIN_MEMBERS],
+        ).fetchall()
         clusters = dict(con.execute("SELECT org_code, cluster FROM organisations").fetchall())
     finally:
         con.close()
@@ -458,8 +484,10 @@ def test_composite_imputation_bypass_reads_back_only_published_statistics(demo_w
             others = peers.drop(me, errors="ignore")
             if len(others) == len(peers) - 1 and len(others) < compute.disclosure_config()["min_members"]:
                 # how far the unpublished cluster mean is from the published all-member mean, in that indicator's sd
-                gap = abs(others.mean() - all_mean.drop(all_mean.index[this.loc[this.indicator_code == code,
-                                                                                "org_code"] == me]).mean())
+                gap = abs(
+                    others.mean()
+                    - all_mean.drop(all_mean.index[this.loc[this.indicator_code == code, "org_code"] == me]).mean()
+                )
                 candidates.append((gap / all_mean.std(), code, me, others))
     _gap, code, me, others = max(candidates, key=lambda c: c[0])
     theme = cat[code].theme
@@ -482,10 +510,16 @@ def test_composite_imputation_bypass_reads_back_only_published_statistics(demo_w
     spec["imputation"] = {"method": "none", "group_column": None}
     used = [i["code"] for i in spec["indicators"]]
     wide = values[(values.year == YEAR) & values.indicator_code.isin(used)].pivot(
-        index="org_code", columns="indicator_code", values="value")
+        index="org_code", columns="indicator_code", values="value"
+    )
     wide = wide[wide.notna().mean(axis=1) >= compute.methods_config()["composite"]["min_coverage"]]
-    filled, _ = compute.published_imputation(wide, clusters, compute.compute_benchmark_stats(
-        values, orgs, compute.disclosure_config()["min_members"]), YEAR, compute.disclosure_config()["min_members"])
+    filled, _ = compute.published_imputation(
+        wide,
+        clusters,
+        compute.compute_benchmark_stats(values, orgs, compute.disclosure_config()["min_members"]),
+        YEAR,
+        compute.disclosure_config()["min_members"],
+    )
 
     def theme_score(v: float) -> float:
         w = filled.copy()
@@ -496,8 +530,9 @@ def test_composite_imputation_bypass_reads_back_only_published_statistics(demo_w
     cluster_mean = float(others.mean())
     published_mean = float(bstats.loc[bstats.scope == "all", "mean"].iloc[0])
     assert bool(bstats.loc[bstats.scope == cluster, "published"].iloc[0]) is False
-    assert round(theme_score(cluster_mean)) != round(theme_score(published_mean)), \
+    assert round(theme_score(cluster_mean)) != round(theme_score(published_mean)), (
         "precondition: the page can tell the cluster mean and the all-member mean apart"
+    )
     assert int(shown) == round(theme_score(published_mean))
     assert int(shown) != round(theme_score(cluster_mean)), "the unpublished cluster mean can be read back"
 
@@ -519,14 +554,17 @@ def _formula_cells(uri: str) -> list[str]:
 def test_csv_download_neutralises_formulas_opened_with_either_separator():
     """Issue 12 item 9: commas in the Dutch ';' dialect and semicolons in the English ',' dialect."""
     for lang in ("nl", "en"):
-        uri = csv_data_uri(["kolom", "=kop", "waarde"],
-                           [[text, text, ("num", -2.25, 2)] for text in HOSTILE] + [[("num", -1234.5, 1), "x", "y"]],
-                           lang)
+        uri = csv_data_uri(
+            ["kolom", "=kop", "waarde"],
+            [[text, text, ("num", -2.25, 2)] for text in HOSTILE] + [[("num", -1234.5, 1), "x", "y"]],
+            lang,
+        )
         assert _formula_cells(uri) == [], lang
         sep = ";" if lang == "nl" else ","
         rows = csv_rows(uri, sep)
-        assert [r[2] for r in rows[1:]] == (["-2,25"] * len(HOSTILE) + ["y"] if lang == "nl"
-                                            else ["-2.25"] * len(HOSTILE) + ["y"])
+        assert [r[2] for r in rows[1:]] == (
+            ["-2,25"] * len(HOSTILE) + ["y"] if lang == "nl" else ["-2.25"] * len(HOSTILE) + ["y"]
+        )
         assert rows[-1][0] == ("-1234,5" if lang == "nl" else "-1234.5")
         # the text survives, with an apostrophe before each formula prefix
         assert rows[1][0] == "'=2+5" and rows[5][0] == "a;'=2+5" and rows[13][0] == "x,y;z"
@@ -538,10 +576,13 @@ def test_every_report_download_is_safe_with_either_separator(report_sets, pages,
     name carry formulas."""
     ws = _copy(demo_workspace, tmp_path / "inj")
     con = duckdb.connect(str(ws.db_path))
-    org = con.execute("SELECT org_code FROM findings WHERE explained AND year = ? ORDER BY 1 LIMIT 1",
-                      [YEAR]).fetchone()[0]
-    con.execute("UPDATE findings SET explanation = ? WHERE org_code = ? AND year = ? AND explained",
-                ["Reorganisatie; =2+5, +cmd|' /C calc'!A0\n@SUM(1+1)", org, YEAR])
+    org = con.execute(
+        "SELECT org_code FROM findings WHERE explained AND year = ? ORDER BY 1 LIMIT 1", [YEAR]
+    ).fetchone()[0]
+    con.execute(
+        "UPDATE findings SET explanation = ? WHERE org_code = ? AND year = ? AND explained",
+        ["Reorganisatie; =2+5, +cmd|' /C calc'!A0\n@SUM(1+1)", org, YEAR],
+    )
     con.execute("UPDATE findings SET value = ? WHERE org_code = ? AND year = ? AND explained", ["-x,=1+1", org, YEAR])
     con.close()
     build_reports(ws, YEAR, org=org)
@@ -589,11 +630,11 @@ def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     con = duckdb.connect(str(ws.db_path), read_only=True)
     org = con.execute("SELECT min(org_code) FROM submissions WHERE year = ? AND in_force", [YEAR]).fetchone()[0]
     con.close()
-    build_reports(ws, YEAR, org=org)          # ~11 MB: overview, plotly.js, one report, feedback pages
+    build_reports(ws, YEAR, org=org)  # ~11 MB: overview, plotly.js, one report, feedback pages
     year_dir = ws.reports / str(YEAR)
     before = _snapshot(year_dir)
     with pytest.raises(ReportWriteError) as info:
-        build_reports(ws, YEAR)               # 29 self-contained reports of ~5 MB do not fit
+        build_reports(ws, YEAR)  # 29 self-contained reports of ~5 MB do not fit
     assert info.value.errno == 28
     assert "de schijf is vol" in info.value.message_nl and "the disk is full" in info.value.message_en
     assert str(year_dir) in info.value.message_en
@@ -605,7 +646,7 @@ def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     said = " ".join(cli.stderr.split())
     assert "the disk is full" in said and "de schijf is vol" in said
     assert _snapshot(year_dir) == before and _tmp_files(ws.reports) == []
-    paths = build_reports(ws, YEAR, org=org, lang="en")   # a build that fits still works afterwards
+    paths = build_reports(ws, YEAR, org=org, lang="en")  # a build that fits still works afterwards
     assert all(p.exists() for p in paths) and _snapshot(year_dir).keys() > before.keys()
 
 
@@ -630,8 +671,13 @@ def test_report_file_size_limit_keeps_the_previous_set(demo_workspace, tmp_path)
             print(exc.message_en)
             sys.exit(3)
     """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(Path.cwd()))})
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(Path.cwd()))},
+    )
     assert r.returncode == 3, r.stderr[-2000:]
     assert "a file is larger than allowed" in r.stdout and "are unchanged" in r.stdout
     assert _snapshot(year_dir) == before
@@ -644,12 +690,17 @@ def test_report_file_size_limit_keeps_the_previous_set(demo_workspace, tmp_path)
 def test_bidi_override_in_file_names_and_texts_is_shown_not_obeyed(demo_workspace, tmp_path):
     ws = _copy(demo_workspace, tmp_path / "bidi")
     con = duckdb.connect(str(ws.db_path))
-    org = con.execute("SELECT org_code FROM findings WHERE explained AND year = ? ORDER BY 1 LIMIT 1",
-                      [YEAR]).fetchone()[0]
-    con.execute("UPDATE submissions SET original_name = ? WHERE org_code = ? AND year = ?",
-                ["rapport\u202excod.xlsx", org, YEAR])
-    con.execute("UPDATE findings SET explanation = ? WHERE org_code = ? AND year = ? AND explained",
-                ["zie bijlage\u2067\u200b\u202e gnirts", org, YEAR])
+    org = con.execute(
+        "SELECT org_code FROM findings WHERE explained AND year = ? ORDER BY 1 LIMIT 1", [YEAR]
+    ).fetchone()[0]
+    con.execute(
+        "UPDATE submissions SET original_name = ? WHERE org_code = ? AND year = ?",
+        ["rapport\u202excod.xlsx", org, YEAR],
+    )
+    con.execute(
+        "UPDATE findings SET explanation = ? WHERE org_code = ? AND year = ? AND explained",
+        ["zie bijlage\u2067\u200b\u202e gnirts", org, YEAR],
+    )
     con.close()
     paths = build_reports(ws, YEAR, org=org)
     pages = [p for p in paths if p.suffix == ".html" and (p.parent.name in ("organisations", "validation"))]
@@ -665,8 +716,12 @@ def test_bidi_override_in_file_names_and_texts_is_shown_not_obeyed(demo_workspac
 
 
 def test_seal_refuses_labelled_peer_points():
-    fig = {"data": [{"type": "scatter", "x": [1.0], "y": [2], "legendgroup": "peers", "hoverinfo": "skip",
-                     "hovertext": ["DUO"]}], "layout": {}}
+    fig = {
+        "data": [
+            {"type": "scatter", "x": [1.0], "y": [2], "legendgroup": "peers", "hoverinfo": "skip", "hovertext": ["DUO"]}
+        ],
+        "layout": {},
+    }
     with pytest.raises(disclosure.DisclosureError):
         disclosure.seal(fig)
     fig["data"][0].pop("hovertext")

@@ -16,15 +16,14 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 from markupsafe import escape
+from workspaces import copy_workspace, reporting_orgs
 
 from pipeline.compute.engine import catalogue as catalogue_list
-from pipeline.report import disclosure
-from pipeline.report import figures
+from pipeline.report import disclosure, figures
 from pipeline.report.figures import csv_data_uri
 from pipeline.report.pages import build_reports
 from pipeline.report.render import CSP, fmt_number
 from pipeline.report.text import format_value
-from workspaces import copy_workspace, reporting_orgs
 
 YEAR = 2025
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -144,21 +143,35 @@ def warehouse_frames(demo_workspace):
     try:
         yield {
             "orgs": con.execute("SELECT org_code, name, abbreviation, cluster FROM organisations").fetchall(),
-            "values": con.execute("SELECT org_code, year, indicator_code, value, ci_low, ci_high FROM indicator_values"
-                                  " WHERE value IS NOT NULL").fetchall(),
-            "stats": con.execute("SELECT year, indicator_code, scope, median, p25, p75, published "
-                                 "FROM benchmark_stats").fetchall(),
-            "catalogue": {r[0]: r for r in con.execute(
-                "SELECT code, decimals, name_nl, name_en, description, caveat, numerator, denominator, unit "
-                "FROM indicator_catalogue").fetchall()},
+            "values": con.execute(
+                "SELECT org_code, year, indicator_code, value, ci_low, ci_high FROM indicator_values"
+                " WHERE value IS NOT NULL"
+            ).fetchall(),
+            "stats": con.execute(
+                "SELECT year, indicator_code, scope, median, p25, p75, published FROM benchmark_stats"
+            ).fetchall(),
+            "catalogue": {
+                r[0]: r
+                for r in con.execute(
+                    "SELECT code, decimals, name_nl, name_en, description, caveat, numerator, denominator, unit "
+                    "FROM indicator_catalogue"
+                ).fetchall()
+            },
             "cluster_raw": con.execute(
                 """SELECT v.indicator_code, o.cluster, count(*) AS n, median(v.value), quantile_cont(v.value, 0.25),
                           quantile_cont(v.value, 0.75)
                    FROM indicator_values v JOIN organisations o USING (org_code)
-                   WHERE v.year = ? AND v.value IS NOT NULL GROUP BY ALL""", [YEAR]).fetchall(),
-            "unpublished": {(r[0], r[1]) for r in con.execute(
-                "SELECT indicator_code, scope FROM benchmark_stats WHERE year = ? AND scope_kind = 'cluster' "
-                "AND NOT published", [YEAR]).fetchall()},
+                   WHERE v.year = ? AND v.value IS NOT NULL GROUP BY ALL""",
+                [YEAR],
+            ).fetchall(),
+            "unpublished": {
+                (r[0], r[1])
+                for r in con.execute(
+                    "SELECT indicator_code, scope FROM benchmark_stats WHERE year = ? AND scope_kind = 'cluster' "
+                    "AND NOT published",
+                    [YEAR],
+                ).fetchall()
+            },
             "comparisons": con.execute("SELECT * FROM comparisons WHERE org_code IS NOT NULL").fetch_df(),
         }
     finally:
@@ -169,14 +182,27 @@ def warehouse_frames(demo_workspace):
 
 
 def test_csv_download_escapes_formulas_and_uses_dutch_numbers():
-    uri = csv_data_uri(["naam", "waarde"], [["=HYPERLINK(\"x\")", ("num", 1234.5, 1)], ["@SUM", ("num", -2.25, 2)],
-                                            ["+31 20", ("num", None, 1)], ["-x", ("num", 3, None)]], "nl")
+    uri = csv_data_uri(
+        ["naam", "waarde"],
+        [
+            ['=HYPERLINK("x")', ("num", 1234.5, 1)],
+            ["@SUM", ("num", -2.25, 2)],
+            ["+31 20", ("num", None, 1)],
+            ["-x", ("num", 3, None)],
+        ],
+        "nl",
+    )
     assert uri.startswith("data:text/csv;charset=utf-8,")
     text = unquote(uri.split(",", 1)[1])
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows == [["naam", "waarde"], ["'=HYPERLINK(\"x\")", "1234,5"], ["'@SUM", "-2,25"], ["'+31 20", ""],
-                    ["'-x", "3"]]
+    assert rows == [
+        ["naam", "waarde"],
+        ['\'=HYPERLINK("x")', "1234,5"],
+        ["'@SUM", "-2,25"],
+        ["'+31 20", ""],
+        ["'-x", "3"],
+    ]
     en = unquote(csv_data_uri(["a"], [[("num", 1234.5, 1)]], "en").split(",", 1)[1])
     assert en.lstrip("\ufeff").splitlines() == ["a", "1234.5"]
 
@@ -231,7 +257,8 @@ def test_same_warehouse_gives_byte_identical_reports(demo_workspace, reports, tm
     build_reports(ws, YEAR)
     again = ws.reports / str(YEAR)
     names = ["index.html", "assets/plotly.min.js"] + [
-        f"organisations/{p.name}" for p in sorted((reports / "organisations").glob("*.html"))]
+        f"organisations/{p.name}" for p in sorted((reports / "organisations").glob("*.html"))
+    ]
     assert len(names) > 20
     for name in names:
         assert (again / name).read_bytes() == (reports / name).read_bytes(), name
@@ -281,10 +308,10 @@ def test_open_mode_names_members_in_a_separate_folder(demo_workspace, tmp_path, 
 
 def _formats(value: float, decimals: int) -> frozenset[str]:
     """How a number can appear in a report: as text (1.234,5) and in a CSV download (1234,5)."""
-    return _formats_of(value, math.copysign(1.0, value), decimals)   # the sign keeps -0.0 ("-0,0") apart from 0.0
+    return _formats_of(value, math.copysign(1.0, value), decimals)  # the sign keeps -0.0 ("-0,0") apart from 0.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _formats_of(value: float, _sign: float, decimals: int) -> frozenset[str]:
     """Memoised: the same values are looked for on every member's page."""
     text = fmt_number(value, decimals, "nl")
@@ -363,9 +390,12 @@ def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frame
                 continue
             assert page.section_attrs[code]["data-cluster-published"] == "false", (path.name, code)
             fig = figs[f"fig-ind-{code}"]
-            cluster_shapes = [s for s in fig["layout"].get("shapes", [])
-                              if figures.CLUSTER in (s.get("line", {}).get("color"), s.get("fillcolor"))
-                              or s.get("fillcolor") == figures.CLUSTER_BAND]
+            cluster_shapes = [
+                s
+                for s in fig["layout"].get("shapes", [])
+                if figures.CLUSTER in (s.get("line", {}).get("color"), s.get("fillcolor"))
+                or s.get("fillcolor") == figures.CLUSTER_BAND
+            ]
             assert cluster_shapes == [], (path.name, code)
             for trace in fig["data"]:
                 if trace.get("name") == "Mediaan cluster":

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.validate.cases import scan_case_file
-from pipeline.validate import run as ingest
 from pipeline.core.workspace import Workspace
+from pipeline.validate import run as ingest
+from pipeline.validate.cases import scan_case_file
 
 Y = 2025
 
@@ -21,18 +21,29 @@ def _cases() -> pd.DataFrame:
     d = dt.date
     rows = [
         # case_id, product, received, decided, term, channel, objection, complaint
-        ("C01", "P1", d(2025, 1, 1), d(2025, 1, 15), 14, "web", 0, 0),    # exactly on the term boundary: on time
-        ("C02", "P1", d(2025, 1, 1), d(2025, 1, 16), 14, "web", 1, 0),    # one day late
-        ("C03", "P1", d(2025, 2, 1), d(2025, 2, 1), 14, "post", 0, 0),    # zero-length lead time
-        ("C04", "P1", d(2025, 12, 20), None, 14, "web", 0, 1),            # open at year end, no decision date
-        ("C05", "P2", d(2024, 12, 1), d(2025, 1, 10), 56, "balie", 0, 0), # received last year, decided this year
-        ("C06", "P2", d(2025, 11, 1), d(2026, 1, 5), 56, "app", 0, 0),    # decided after year end: backlog
+        ("C01", "P1", d(2025, 1, 1), d(2025, 1, 15), 14, "web", 0, 0),  # exactly on the term boundary: on time
+        ("C02", "P1", d(2025, 1, 1), d(2025, 1, 16), 14, "web", 1, 0),  # one day late
+        ("C03", "P1", d(2025, 2, 1), d(2025, 2, 1), 14, "post", 0, 0),  # zero-length lead time
+        ("C04", "P1", d(2025, 12, 20), None, 14, "web", 0, 1),  # open at year end, no decision date
+        ("C05", "P2", d(2024, 12, 1), d(2025, 1, 10), 56, "balie", 0, 0),  # received last year, decided this year
+        ("C06", "P2", d(2025, 11, 1), d(2026, 1, 5), 56, "app", 0, 0),  # decided after year end: backlog
         ("C07", "P2", d(2025, 3, 1), d(2025, 4, 26), 56, "telefoon", 1, 0),  # exactly 56 days
         ("C08", "P2", d(2025, 3, 1), d(2025, 3, 30), 56, "web", 0, 0),
-        ("C09", "P2", d(2025, 5, 1), None, 56, None, 0, 0),               # open, no channel
+        ("C09", "P2", d(2025, 5, 1), None, 56, None, 0, 0),  # open, no channel
     ]
-    return pd.DataFrame(rows, columns=["case_id", "product_code", "datum_ontvangst", "datum_besluit", "termijn_dagen",
-                                       "kanaal", "bezwaar", "klacht"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "case_id",
+            "product_code",
+            "datum_ontvangst",
+            "datum_besluit",
+            "termijn_dagen",
+            "kanaal",
+            "bezwaar",
+            "klacht",
+        ],
+    )
 
 
 def _write_csv(df: pd.DataFrame, path) -> None:
@@ -54,8 +65,13 @@ def _expected(df: pd.DataFrame, product: str | None) -> dict:
         "n_on_time": int((lead <= decided["termijn_dagen"].to_numpy()).sum()),
         "lead_median": float(np.percentile(lead, 50)),
         "lead_p90": float(np.percentile(lead, 90)),
-        "n_backlog": int(sum(1 for a, b in zip(g["datum_ontvangst"], g["datum_besluit"])
-                             if a <= end and (not isinstance(b, dt.date) or b > end))),
+        "n_backlog": int(
+            sum(
+                1
+                for a, b in zip(g["datum_ontvangst"], g["datum_besluit"])
+                if a <= end and (not isinstance(b, dt.date) or b > end)
+            )
+        ),
         "n_objections": int(decided["bezwaar"].sum()),
         "n_complaints": int(g["klacht"].sum()),
     }
@@ -87,13 +103,13 @@ def test_case_indicators_equal_independent_computation(tmp_path, fmt):
 
 def test_case_findings_point_at_line_and_field(tmp_path):
     df = _cases()
-    df.loc[3, "termijn_dagen"] = 999          # line 5
-    df.loc[5, "kanaal"] = "fax"               # line 7
-    df.loc[7, "case_id"] = "C07"              # duplicate of line 8 -> lines 8 and 9
+    df.loc[3, "termijn_dagen"] = 999  # line 5
+    df.loc[5, "kanaal"] = "fax"  # line 7
+    df.loc[7, "case_id"] = "C07"  # duplicate of line 8 -> lines 8 and 9
     path = tmp_path / "zaken.csv"
     _write_csv(df, path)
     text = path.read_text().splitlines()
-    text[2] = text[2].replace("16-01-2025", "16-13-2025")   # line 3: not a date
+    text[2] = text[2].replace("16-01-2025", "16-13-2025")  # line 3: not a date
     path.write_text("\n".join(text) + "\n")
     scan = scan_case_file(path, Y)
     cells = {(f.rule, f.row, f.field) for f in scan.findings}
@@ -131,11 +147,12 @@ def case_ingest(tmp_path_factory, demo_workspace):
     ws = Workspace.at(tmp_path_factory.mktemp("cases") / "ws").ensure()
     _write_csv(_cases(), _add_delivery(ws, demo_workspace, "DUO") / "zaken.csv")
     bad = _cases()
-    bad.loc[0, "datum_besluit"] = dt.date(2024, 12, 1)   # decided before received
+    bad.loc[0, "datum_besluit"] = dt.date(2024, 12, 1)  # decided before received
     _write_csv(bad, _add_delivery(ws, demo_workspace, "SVB") / "zaken.csv")
     results = {r.org_code: r for r in ingest(ws)}
     assert sorted(results) == ["DUO", "SVB"]
     from pipeline.compute.engine import compute
+
     compute(ws)
     return ws, results
 
@@ -150,7 +167,9 @@ def test_ingest_with_case_microdata_takes_precedence(case_ingest):
     exp = _expected(_cases(), None)
     assert value == pytest.approx(100 * exp["n_on_time"] / exp["n_decided"])
     assert "bron:zaken" in flags
-    p90 = con.execute("SELECT value FROM indicator_values WHERE org_code = 'DUO' AND indicator_code = 'doorlooptijd_p90_dagen'").fetchone()[0]
+    p90 = con.execute(
+        "SELECT value FROM indicator_values WHERE org_code = 'DUO' AND indicator_code = 'doorlooptijd_p90_dagen'"
+    ).fetchone()[0]
     assert p90 == pytest.approx(exp["lead_p90"])
     # P1, P2 and the total of DUO's file, and nothing of SVB's rejected one
     assert con.execute("SELECT org_code, count(*) FROM f_zaken_agg GROUP BY 1").fetchall() == [("DUO", 3)]
@@ -178,8 +197,16 @@ def test_histogram_quantiles_equal_numpy_on_random_histograms():
         for p in ("P1", "P2", "P3"):
             size = int(rng.choice([1, 2, 3, 40]))
             for v, n in zip(*np.unique(rng.integers(0, 30, size=size), return_counts=True)):
-                rows.append({"filename": f, "product_code": p, "lead_days": float(v), "n_rows": int(n),
-                             "n_decided": int(n), "v|x": 0})
+                rows.append(
+                    {
+                        "filename": f,
+                        "product_code": p,
+                        "lead_days": float(v),
+                        "n_rows": int(n),
+                        "n_decided": int(n),
+                        "v|x": 0,
+                    }
+                )
         rows.append({"filename": f, "product_code": "P9", "lead_days": np.nan, "n_rows": 5, "n_decided": 0, "v|x": 1})
     hist = pd.DataFrame(rows).assign(n_cases=1, n_on_time=0, n_backlog=0, n_objections=0, n_complaints=0)
     agg = _aggregate_histogram(hist)
@@ -210,9 +237,16 @@ def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
         if name == "clean":
             ids = [f"clean-{i}" for i in range(n)]
         ids[:3] = [None, None, ids[3]]
-        frames.append(pd.DataFrame({"filename": name, "case_id": ids,
-                                    "product_code": rng.choice(["P1", "P2"], size=n),
-                                    "lead_days": rng.integers(0, 50, size=n)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "filename": name,
+                    "case_id": ids,
+                    "product_code": rng.choice(["P1", "P2"], size=n),
+                    "lead_days": rng.integers(0, 50, size=n),
+                }
+            )
+        )
     frames.append(pd.DataFrame({"filename": "clean", "case_id": [None, None], "product_code": "P9", "lead_days": 99}))
     df = pd.concat(frames, ignore_index=True)
     table = duckdb.sql("""SELECT filename, product_code, lead_days,
@@ -221,13 +255,13 @@ def test_duplicate_case_ids_counted_per_file_like_pandas(tmp_path):
     got = _duplicate_ids(table)
     want = {f: int(g["case_id"].notna().sum() - g["case_id"].nunique()) for f, g in df.groupby("filename")}
     assert got == want
-    assert got["clean"] == 1 and got["big"] > 1000    # the planted repeat; many repeats in the random file
+    assert got["clean"] == 1 and got["big"] > 1000  # the planted repeat; many repeats in the random file
 
 
 def test_files_are_scanned_in_batches_with_the_same_result(tmp_path, monkeypatch):
     """Batching bounds memory; the batches cover every file once, in order, and the scans equal one batch."""
-    from pipeline.validate import cases as cases_mod
     from pipeline.demo.cases import generate_cases
+    from pipeline.validate import cases as cases_mod
 
     files = generate_cases(tmp_path, 30_000, year=Y, seed=5, fmt="csv")
     paths = [files[o] for o in sorted(files)]

@@ -18,11 +18,11 @@ import hostile
 import pytest
 from inprocess import rbb
 
-from pipeline.validate import run as ingest
+from pipeline.core.workspace import Workspace
 from pipeline.metadata.registry import registry
 from pipeline.report.feedback import render_feedback
+from pipeline.validate import run as ingest
 from pipeline.validate.assemble import fmt_en, fmt_nl
-from pipeline.core.workspace import Workspace
 
 ATTACKER = "DUO"
 YEAR = 2025
@@ -32,7 +32,9 @@ def _victim(con: duckdb.DuckDBPyConnection) -> str:
     """A member other than the attacker with accepted data in force in 2024 and 2025."""
     rows = con.execute(
         "SELECT org_code FROM submissions WHERE in_force AND year IN (2024, 2025) AND org_code <> ? "
-        "GROUP BY org_code HAVING count(DISTINCT year) = 2 ORDER BY org_code = 'SVB' DESC, org_code", [ATTACKER]).fetchall()
+        "GROUP BY org_code HAVING count(DISTINCT year) = 2 ORDER BY org_code = 'SVB' DESC, org_code",
+        [ATTACKER],
+    ).fetchall()
     assert rows, "the demo needs a member with accepted data in 2024 and 2025"
     return rows[0][0]
 
@@ -43,11 +45,14 @@ def _figures(con: duckdb.DuckDBPyConnection, org: str, year: int) -> set[str]:
     out: set[str] = set()
     for sheet in ("organisatie", "producten"):
         fields = [f.code for f in reg.sheet(sheet).fields if f.is_numeric]
-        cur = con.execute(f"SELECT {', '.join(fields)} FROM f_{sheet} f JOIN submissions s USING (submission_id) "
-                          "WHERE s.in_force AND s.org_code = ? AND s.year = ?", [org, year])
+        cur = con.execute(
+            f"SELECT {', '.join(fields)} FROM f_{sheet} f JOIN submissions s USING (submission_id) "
+            "WHERE s.in_force AND s.org_code = ? AND s.year = ?",
+            [org, year],
+        )
         for rec in cur.fetchall():
             for v in rec:
-                if v is not None and abs(v) >= 1000:      # distinctive figures; small ones occur everywhere
+                if v is not None and abs(v) >= 1000:  # distinctive figures; small ones occur everywhere
                     out.update({fmt_nl(float(v)), fmt_en(float(v))})
     return out
 
@@ -138,8 +143,8 @@ def test_attack_1_identity_rejection_covers_year_and_code_errors():
     """A wrong year in the file, or an organisation code that is not valid, also counts as an identity
     rejection; an ordinary error (a typo in a number) does not."""
     from pipeline.core.findings import Finding
-    from pipeline.ingest.readers import RawSubmission
     from pipeline.ingest.batch import Item
+    from pipeline.ingest.readers import RawSubmission
     from pipeline.validate.assemble import identity_rejected
 
     def item(*findings: Finding) -> Item:
@@ -165,6 +170,7 @@ def test_attack_7_stray_future_year_does_not_hijack_the_default_year(attacked):
     con = duckdb.connect(str(ws.db_path), read_only=True)
     try:
         from pipeline.core.warehouse import default_year
+
         assert con.execute("SELECT max(year) FROM submissions").fetchone()[0] == 2026
         assert default_year(con) == 2025
     finally:

@@ -12,12 +12,12 @@ import duckdb
 import pytest
 from inprocess import rbb
 
+from pipeline.core.workspace import Workspace, WorkspaceBusy
 from pipeline.demo.data import planted_faults
+from pipeline.ingest.template import write_workbook
+from pipeline.metadata.registry import load_organisations, registry
 from pipeline.validate import check_files
 from pipeline.validate import run as ingest
-from pipeline.metadata.registry import load_organisations, registry
-from pipeline.ingest.template import write_workbook
-from pipeline.core.workspace import Workspace, WorkspaceBusy
 
 DEMO_SEED, DEMO_YEARS = 2025, [2023, 2024, 2025]
 
@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # ------------------------------------------------------------------ registry, template, docs
 
+
 def test_registry_covers_every_indicator_field():
     from pipeline.compute.engine import catalogue
+
     fields = {f"{f.sheet}.{f.code}" for f in registry().all_fields()}
     for ind in catalogue():
         for f in ind.fields:
@@ -44,12 +46,14 @@ def test_register_has_35_members():
 
 def test_generated_docs_match_registry():
     from pipeline.report.docs import data_dictionary, indicators_doc
+
     assert (ROOT / "docs" / "data-dictionary.md").read_text("utf-8") == data_dictionary(), "run: rbb docs"
     assert (ROOT / "docs" / "indicators.md").read_text("utf-8") == indicators_doc(), "run: rbb docs"
 
 
 def test_template_matches_registry(tmp_path):
     import openpyxl
+
     path = write_workbook(tmp_path / "t.xlsx", 2025, "DUO")
     wb = openpyxl.load_workbook(path)
     reg = registry()
@@ -68,25 +72,30 @@ def test_template_matches_registry(tmp_path):
 
 def test_gx_fingerprint_switch_exists():
     import great_expectations.execution_engine.pandas_execution_engine as pee
+
     assert hasattr(pee, "HASH_THRESHOLD")
 
 
 # ------------------------------------------------------------------ demo: planted faults
 
+
 def test_demo_status(con):
     counts = dict(con.execute("SELECT status, count(*) FROM submissions GROUP BY 1").fetchall())
     assert counts["rejected"] == 6
-    assert sum(counts.values()) == 3 * 35 - 1 + 1   # LBIO missing in 2025, one resubmission
+    assert sum(counts.values()) == 3 * 35 - 1 + 1  # LBIO missing in 2025, one resubmission
     in_force = con.execute("SELECT count(*) FROM submissions WHERE in_force AND year = 2025").fetchone()[0]
-    assert in_force == 35 - 1 - 5   # LBIO missing, five rejected without correction
+    assert in_force == 35 - 1 - 5  # LBIO missing, five rejected without correction
 
 
-@pytest.mark.parametrize("fault", [f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["severity"]], ids=lambda f: f["id"])
+@pytest.mark.parametrize(
+    "fault", [f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["severity"]], ids=lambda f: f["id"]
+)
 def test_planted_fault_caught(con, fault):
     rows = con.execute(
         """SELECT f.severity, f.rule, f.sheet, f.cell, f.field, f.explained, s.status FROM findings f
            JOIN submissions s USING (submission_id) WHERE s.org_code = ? AND s.year = ? AND s.version = 1""",
-        [fault["org_code"], fault["year"]]).fetch_df()
+        [fault["org_code"], fault["year"]],
+    ).fetch_df()
     expected_rule = {"required_sheet": "sheet_missing", "yoy": "yoy_change"}.get(fault["rule"], fault["rule"])
     hit = rows[(rows["severity"] == fault["severity"]) & (rows["rule"].str.replace("rule:", "") == expected_rule)]
     if fault["field"] and fault["id"] != "missing_sheet":
@@ -110,19 +119,23 @@ def test_cell_reference_points_at_the_cell(con):
     fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "text_in_number")
     cell, value = con.execute(
         "SELECT cell, value FROM findings WHERE org_code = ? AND year = ? AND rule = 'type'",
-        [fault["org_code"], fault["year"]]).fetchone()
+        [fault["org_code"], fault["year"]],
+    ).fetchone()
     assert "1200" in value
     assert cell.endswith(str(4 + fault["row"])) or f"regel {2 + fault['row']}" in cell
 
 
 def test_resubmission_supersedes_rejected(con):
     fault = next(f for f in planted_faults(DEMO_SEED, DEMO_YEARS) if f["id"] == "resubmission")
-    rows = con.execute("SELECT version, status, in_force FROM submissions WHERE org_code = ? AND year = ? ORDER BY version",
-                       [fault["org_code"], fault["year"]]).fetchall()
+    rows = con.execute(
+        "SELECT version, status, in_force FROM submissions WHERE org_code = ? AND year = ? ORDER BY version",
+        [fault["org_code"], fault["year"]],
+    ).fetchall()
     assert rows == [(1, "rejected", False), (2, rows[1][1], True)]
     assert rows[1][1].startswith("accepted")
-    n = con.execute("SELECT count(*) FROM v_organisatie WHERE org_code = ? AND year = ?",
-                    [fault["org_code"], fault["year"]]).fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM v_organisatie WHERE org_code = ? AND year = ?", [fault["org_code"], fault["year"]]
+    ).fetchone()[0]
     assert n == 1
 
 
@@ -142,11 +155,12 @@ def test_feedback_reports_written(demo_workspace, con):
 
 
 def test_every_received_file_is_kept(demo_workspace, con):
-    for stored, in con.execute("SELECT stored_path FROM submissions").fetchall():
+    for (stored,) in con.execute("SELECT stored_path FROM submissions").fetchall():
         assert (demo_workspace.root / stored).exists()
 
 
 # ------------------------------------------------------------------ ingest behaviour on a small workspace
+
 
 def _small_workspace(tmp_path: Path, demo_workspace: Workspace, orgs: list[str], year: int = 2025) -> Workspace:
     ws = Workspace.at(tmp_path / "ws").ensure()
@@ -212,10 +226,12 @@ def test_identical_redelivery_is_noop_and_hostile_files_become_findings(small_in
 
 def _sparse_workbook(path: Path) -> None:
     """A few KB workbook whose used range spans the whole sheet (A1 and XFD1048576)."""
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             '<row r="1"><c r="A1" t="inlineStr"><is><t>org_code</t></is></c></row>'
-             '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>org_code</t></is></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+    )
     files = {
         "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -267,8 +283,9 @@ def test_second_writer_gets_clear_message(tmp_path):
         with pytest.raises(WorkspaceBusy, match="another rbb process"):
             with ws.writer_lock():
                 pass
-        proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "ingest", "--root", str(tmp_path)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "ingest", "--root", str(tmp_path)], capture_output=True, text=True
+        )
     assert proc.returncode != 0
     assert "another rbb process" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -281,6 +298,7 @@ def test_status_command(demo_workspace):
 
 def test_partial_files_of_an_interrupted_run_are_swept(tmp_path):
     from pipeline.core.workspace import atomic_write_text, sweep_partial_files
+
     ws = Workspace.at(tmp_path).ensure()
     good = ws.reports / "2025" / "index.html"
     atomic_write_text(good, "<html></html>")
