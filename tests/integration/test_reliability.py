@@ -19,9 +19,9 @@ import duckdb
 import hostile
 import pytest
 
+from pipeline.core.workspace import Workspace
 from pipeline.ingest.discover import describe
 from pipeline.validate import run as ingest
-from pipeline.core.workspace import Workspace
 
 YEAR = 2025
 ORG = "DUO"
@@ -31,11 +31,16 @@ ACCEPTED = ("accepted", "accepted_with_warnings")
 
 # ------------------------------------------------------------------ helpers
 
+
 def fact_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The warehouse tables holding rows of submissions (``f_*`` with a submission_id)."""
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
-        "AND table_name LIKE 'f\\_%' ESCAPE '\\' ORDER BY 1").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
+            "AND table_name LIKE 'f\\_%' ESCAPE '\\' ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def rbb(*args: str, root: Path) -> list[str]:
@@ -98,6 +103,7 @@ def assert_no_partial_loads(db: Path, expected: dict[str, dict[str, int]]) -> li
 
 # ------------------------------------------------------------------ hostile and broken input
 
+
 @pytest.fixture(scope="module")
 def good_delivery(demo_workspace) -> Path:
     folder = demo_workspace.raw / str(YEAR) / ORG
@@ -120,8 +126,9 @@ def good_counts(demo_workspace) -> dict[str, int]:
     """Fact rows of the good delivery, as the demo warehouse holds them."""
     con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
     try:
-        (sid,) = con.execute("SELECT submission_id FROM submissions WHERE org_code = ? AND year = ? AND in_force",
-                             [ORG, YEAR]).fetchone()
+        (sid,) = con.execute(
+            "SELECT submission_id FROM submissions WHERE org_code = ? AND year = ? AND in_force", [ORG, YEAR]
+        ).fetchone()
     finally:
         con.close()
     counts = {t: n for t, n in fact_counts(demo_workspace.db_path)[sid].items() if n}
@@ -142,7 +149,7 @@ class Hostile:
     def ingest(self, name: str):
         """Ingest; return the result of ``name`` after checking the good delivery and the fact tables."""
         results = ingest(self.ws)
-        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")   # stored names are text
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # stored names are text
         by_name = {r.name: r for r in results}
         assert set(by_name) == {self.good, name}
         assert by_name[self.good].status in ACCEPTED, by_name[self.good].findings
@@ -195,7 +202,7 @@ def test_xml_entity_bomb(hostile_ws, good_typed):
 
 def test_xml_entity_bomb_after_a_long_comment(hostile_ws, good_typed):
     hostile.entity_bomb(hostile_ws.folder / "laughs.xlsx", good_typed, padding=8000)
-    (error,) = rejected_with(hostile_ws.ingest("laughs.xlsx"), "file_xml_entities")   # found wherever it is
+    (error,) = rejected_with(hostile_ws.ingest("laughs.xlsx"), "file_xml_entities")  # found wherever it is
     assert hostile.sheet_member(good_typed, "organisatie") in error.message_en
 
 
@@ -231,7 +238,8 @@ def test_binary_junk_renamed_xlsx(hostile_ws):
 def test_workbook_with_damaged_compressed_data(hostile_ws, good_typed):
     data = hostile.workbook_bytes(good_typed)
     (hostile_ws.folder / "damaged.xlsx").write_bytes(
-        hostile.corrupt_deflate(data, hostile.sheet_member(good_typed, "organisatie")))
+        hostile.corrupt_deflate(data, hostile.sheet_member(good_typed, "organisatie"))
+    )
     rejected_with(hostile_ws.ingest("damaged.xlsx"), "file_corrupt")
 
 
@@ -265,9 +273,11 @@ def test_cp1252_csv_with_euro_sign_and_diaeresis_is_read_correctly(hostile_ws, g
     assert result.status in ACCEPTED, [(f.rule, f.message_en) for f in result.findings]
     con = duckdb.connect(str(hostile_ws.ws.db_path), read_only=True)
     try:
-        stored = con.execute("SELECT p.product_naam, o.ontwikkelvraag_tekst, s.encoding FROM f_producten p "
-                             "JOIN f_organisatie o USING (submission_id) JOIN submissions s USING (submission_id) "
-                             "WHERE s.original_name = 'cp1252' AND p.source_row = 2").fetchone()
+        stored = con.execute(
+            "SELECT p.product_naam, o.ontwikkelvraag_tekst, s.encoding FROM f_producten p "
+            "JOIN f_organisatie o USING (submission_id) JOIN submissions s USING (submission_id) "
+            "WHERE s.original_name = 'cp1252' AND p.source_row = 2"
+        ).fetchone()
     finally:
         con.close()
     assert stored[:2] == (name, question)
@@ -290,8 +300,13 @@ def test_absurd_numbers_in_csv(hostile_ws, good_rows):
     hostile.write_csv_delivery(hostile_ws.folder / "absurd", hostile.absurd_delivery(good_rows))
     errors = rejected_with(hostile_ws.ingest("absurd"), "range", "type")
     by_field = {(e.field, e.rule) for e in errors}
-    for field, rule in [("fte_totaal", "range"), ("verzuimdagen", "type"), ("kosten_inhuur", "type"),
-                        ("n_instroom_personeel", "range"), ("n_besluiten", "range")]:
+    for field, rule in [
+        ("fte_totaal", "range"),
+        ("verzuimdagen", "type"),
+        ("kosten_inhuur", "type"),
+        ("n_instroom_personeel", "range"),
+        ("n_besluiten", "range"),
+    ]:
         assert (field, rule) in by_field, by_field
     cells = {e.field: e.cell for e in errors if e.sheet == "organisatie"}
     assert cells["fte_totaal"] == "organisatie.csv, regel 2, kolom fte_totaal"
@@ -337,8 +352,10 @@ def test_hyperlink_formula_in_csv_text_field_is_kept_as_text(hostile_ws, good_ro
         return
     con = duckdb.connect(str(hostile_ws.ws.db_path), read_only=True)
     try:
-        (stored,) = con.execute("SELECT p.product_naam FROM f_producten p JOIN submissions s USING (submission_id) "
-                                "WHERE s.original_name = 'formula_text' AND p.source_row = 2").fetchone()
+        (stored,) = con.execute(
+            "SELECT p.product_naam FROM f_producten p JOIN submissions s USING (submission_id) "
+            "WHERE s.original_name = 'formula_text' AND p.source_row = 2"
+        ).fetchone()
     finally:
         con.close()
     assert stored == formula
@@ -355,7 +372,9 @@ def test_formula_text_in_workbook_cells_is_not_evaluated(hostile_ws, good_typed)
 def test_formula_cells_without_cached_value_are_not_evaluated(hostile_ws, good_typed):
     typed = hostile.copy_delivery(good_typed)
     hostile.set_cell(typed, "producten", 0, "n_besluiten", hostile.Formula("1+1"))
-    hostile.set_cell(typed, "producten", 0, "product_naam", hostile.Formula('HYPERLINK("http://evil.example/x","klik")'))
+    hostile.set_cell(
+        typed, "producten", 0, "product_naam", hostile.Formula('HYPERLINK("http://evil.example/x","klik")')
+    )
     hostile.write_workbook(hostile_ws.folder / "formulas.xlsx", typed)
     errors = rejected_with(hostile_ws.ingest("formulas.xlsx"), "required", "type", "formula")
     assert {"n_besluiten", "product_naam"} <= {e.field for e in errors}
@@ -365,8 +384,9 @@ def test_formula_cells_with_cached_results_are_not_loaded_as_data(hostile_ws, go
     typed = hostile.copy_delivery(good_typed)
     decisions = hostile.get_cell(typed, "producten", 0, "n_besluiten")
     hostile.set_cell(typed, "producten", 0, "n_besluiten", hostile.Formula(f"{decisions:.0f}-1+1", decisions))
-    hostile.set_cell(typed, "producten", 0, "product_naam",
-                     hostile.Formula('HYPERLINK("http://evil.example/x","klik")', "klik"))
+    hostile.set_cell(
+        typed, "producten", 0, "product_naam", hostile.Formula('HYPERLINK("http://evil.example/x","klik")', "klik")
+    )
     hostile.write_workbook(hostile_ws.folder / "formulas.xlsx", typed)
     result = hostile_ws.ingest("formulas.xlsx")
     flagged = {f.field for f in result.findings if f.severity in ("error", "warning")}
@@ -416,8 +436,9 @@ def test_three_thousand_extra_columns_in_csv(hostile_ws, good_rows):
     hostile.add_columns(rows, "producten", 3_000)
     hostile.write_csv_delivery(hostile_ws.folder / "wide", rows)
     result = hostile_ws.ingest("wide")
-    assert any(f.sheet == "producten" and "extra_1" in (f.message_en + (f.value or "")) for f in result.findings), \
-        [(f.rule, f.message_en) for f in result.findings]
+    assert any(f.sheet == "producten" and "extra_1" in (f.message_en + (f.value or "")) for f in result.findings), [
+        (f.rule, f.message_en) for f in result.findings
+    ]
 
 
 def test_check_command_prints_submitted_values_literally(tmp_path, good_rows):
@@ -425,8 +446,14 @@ def test_check_command_prints_submitted_values_literally(tmp_path, good_rows):
     hostile.set_cell(rows, "producten", 0, "n_besluiten", "[/]")
     hostile.set_cell(rows, "kanalen", 0, "kanaal", "[bold red]telefoon")
     folder = hostile.write_csv_delivery(tmp_path / "markup", rows)
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(folder)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "check", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     assert "[/]" in proc.stdout and "[bold red]telefoon" in proc.stdout
 
@@ -466,8 +493,12 @@ def canonical_csv(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def table_hashes(db: Path, tables: list[str] | None = None) -> dict[str, str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        names = tables or [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+        names = tables or [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: hashlib.sha256(canonical_csv(con, t).encode()).hexdigest() for t in names}
     finally:
         con.close()
@@ -475,8 +506,11 @@ def table_hashes(db: Path, tables: list[str] | None = None) -> dict[str, str]:
 
 def file_hashes(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` except leftovers of interrupted atomic writes."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".tmp-" not in p.name}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".tmp-" not in p.name
+    }
 
 
 INGEST_TABLES = ["submissions", "submission_files", "findings"]
@@ -488,8 +522,19 @@ def ingest_tables(db: Path) -> list[str]:
         return INGEST_TABLES + fact_tables(con)
     finally:
         con.close()
-COMPUTE_TABLES = ["indicator_catalogue", "indicator_values", "benchmark_stats", "comparisons", "strengths_weaknesses",
-                  "composite_scores", "composite_uncertainty", "composite_method", "dea_results"]
+
+
+COMPUTE_TABLES = [
+    "indicator_catalogue",
+    "indicator_values",
+    "benchmark_stats",
+    "comparisons",
+    "strengths_weaknesses",
+    "composite_scores",
+    "composite_uncertainty",
+    "composite_method",
+    "dea_results",
+]
 
 
 class Reference:
@@ -498,8 +543,9 @@ class Reference:
     def __init__(self, ws: Workspace, before: dict[str, Workspace], durations: dict[str, float]):
         self.ws, self.before, self.durations = ws, before, durations
         counts = fact_counts(ws.db_path)
-        self.rows = {(s["org_code"], s["year"], s["sha256"]): counts.get(s["submission_id"], {})
-                     for s in submissions(ws.db_path)}
+        self.rows = {
+            (s["org_code"], s["year"], s["sha256"]): counts.get(s["submission_id"], {}) for s in submissions(ws.db_path)
+        }
         self.assets = {p.relative_to(ws.reports): p.read_bytes() for p in ws.reports.rglob("plotly.min.js")}
 
     @classmethod
@@ -522,32 +568,42 @@ def check_consistent(ws: Workspace, ref: Reference) -> None:
         try:
             tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             if "submissions" in tables:
-                subs = con.execute("SELECT submission_id, org_code, year, sha256, status, in_force, stored_path "
-                                   "FROM submissions").fetchall()
+                subs = con.execute(
+                    "SELECT submission_id, org_code, year, sha256, status, in_force, stored_path FROM submissions"
+                ).fetchall()
                 for table in fact_tables(con):
-                    orphans = con.execute(f"SELECT count(*) FROM {table} WHERE submission_id NOT IN "
-                                          "(SELECT submission_id FROM submissions)").fetchone()[0]
+                    orphans = con.execute(
+                        f"SELECT count(*) FROM {table} WHERE submission_id NOT IN "
+                        "(SELECT submission_id FROM submissions)"
+                    ).fetchone()[0]
                     assert orphans == 0, f"{table} holds rows of submissions that do not exist"
                     counts = dict(con.execute(f"SELECT submission_id, count(*) FROM {table} GROUP BY 1").fetchall())
                     for sid, org, year, sha, status, in_force, _ in subs:
                         want = 0 if status == "rejected" else ref.rows[(org, year, sha)].get(table, 0)
-                        assert counts.get(sid, 0) == want, f"{table}: {org} {year} has {counts.get(sid, 0)} rows, not {want}"
+                        assert counts.get(sid, 0) == want, (
+                            f"{table}: {org} {year} has {counts.get(sid, 0)} rows, not {want}"
+                        )
                         assert in_force == (status in ACCEPTED)
-                doubles = con.execute("SELECT org_code, year FROM submissions WHERE in_force "
-                                      "GROUP BY 1, 2 HAVING count(*) > 1").fetchall()
+                doubles = con.execute(
+                    "SELECT org_code, year FROM submissions WHERE in_force GROUP BY 1, 2 HAVING count(*) > 1"
+                ).fetchall()
                 assert doubles == [], f"more than one version in force: {doubles}"
                 for *_, stored in subs:
                     assert (ws.root / stored).is_file(), f"stored delivery {stored} is missing"
             if "indicator_values" in tables:
-                stray = con.execute("SELECT count(*) FROM indicator_values WHERE submission_id NOT IN "
-                                    "(SELECT submission_id FROM submissions WHERE in_force)").fetchone()[0]
+                stray = con.execute(
+                    "SELECT count(*) FROM indicator_values WHERE submission_id NOT IN "
+                    "(SELECT submission_id FROM submissions WHERE in_force)"
+                ).fetchone()[0]
                 assert stray == 0, "indicator values of submissions not in force"
         finally:
             con.close()
+
     # a report run writes into a hidden staging folder (reports/.<year>.tmp-<pid>/) and swaps it in whole; a
     # killed run leaves that folder for the next run to remove, never a half-written published report
     def published(paths):
         return [p for p in paths if not p.relative_to(ws.reports).parts[0].startswith(".")]
+
     for page in published(ws.reports.rglob("*.html")):
         assert page.read_text("utf-8").rstrip().endswith("</html>"), f"truncated report {page}"
     for asset in published(ws.reports.rglob("plotly.min.js")):
@@ -567,7 +623,7 @@ def kill_at(cmd: list[str], delay: float | None = None, until=None, timeout: flo
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
                 try:
-                    os.killpg(proc.pid, signal.SIGKILL)   # the Excel reader children of the killed process
+                    os.killpg(proc.pid, signal.SIGKILL)  # the Excel reader children of the killed process
                 except ProcessLookupError:
                     pass
                 return True
@@ -598,6 +654,7 @@ def written(folder: Path, pattern: str):
             except FileNotFoundError:
                 pass
         return False
+
     return condition
 
 
@@ -665,8 +722,10 @@ def test_sigkill_at_any_point_leaves_a_consistent_workspace(tmp_path, demo_works
     ingest_series = CrashSeries("ingest", ref.before["ingest"], ref)
     compute_series = CrashSeries("compute", ref.before["compute"], ref)
     report_series = CrashSeries("report", ref.before["report"], ref)
-    threads = [in_thread(crash_ingest, ingest_series, random.Random(rng.random())),
-               in_thread(crash_compute_and_report, compute_series, report_series, random.Random(rng.random()))]
+    threads = [
+        in_thread(crash_ingest, ingest_series, random.Random(rng.random())),
+        in_thread(crash_compute_and_report, compute_series, report_series, random.Random(rng.random())),
+    ]
     for t in threads:
         t.join()
     for t in threads:
@@ -679,8 +738,9 @@ def test_sigkill_at_any_point_leaves_a_consistent_workspace(tmp_path, demo_works
     assert table_hashes(ingest_series.ws.db_path, tables) == table_hashes(ref.ws.db_path, tables)
     proc = run_rbb("compute", root=ingest_series.ws.root)
     assert proc.returncode == 0, proc.stderr
-    assert table_hashes(ingest_series.ws.db_path, ["indicator_values"]) == \
-        table_hashes(ref.ws.db_path, ["indicator_values"])
+    assert table_hashes(ingest_series.ws.db_path, ["indicator_values"]) == table_hashes(
+        ref.ws.db_path, ["indicator_values"]
+    )
     assert table_hashes(compute_series.ws.db_path, COMPUTE_TABLES) == table_hashes(ref.ws.db_path, COMPUTE_TABLES)
     assert file_hashes(report_series.ws.reports) == file_hashes(ref.ws.reports)
 
@@ -708,6 +768,7 @@ def deliveries_in(ws: Workspace) -> int:
 
 # ------------------------------------------------------------------ concurrent writers and readers
 
+
 def start(*args: str, root: Path) -> subprocess.Popen:
     return subprocess.Popen(rbb(*args, root=root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
@@ -731,7 +792,7 @@ def test_two_concurrent_ingests_one_refuses_and_with_wait_both_succeed(tmp_path,
     shutil.copytree(tmp_path / "ws_2025" / "data" / "raw" / "2025", ws.raw / "2025")
     procs = [start("ingest", "--wait", root=ws.root) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_out, err) in zip(procs, outputs):
         assert p.returncode == 0 and "Traceback" not in err, err
     assert sum("No new deliveries" in out for out, _ in outputs) == 1, [out[-300:] for out, _ in outputs]
     subs = assert_warehouse_consistent(ws)
@@ -777,6 +838,7 @@ def test_status_while_a_writer_runs_gives_a_clear_message(tmp_path, demo_workspa
 
 # ------------------------------------------------------------------ what a crash leaves behind
 
+
 def test_feedback_pages_are_complete_after_a_crash_between_commit_and_feedback(tmp_path, demo_workspace):
     ws = small_workspace(tmp_path / "ws", demo_workspace, orgs=["DUO", "SVB", "CJIB"], years=[YEAR])
     assert kill_at(rbb("ingest", root=ws.root), until=grows(ws.reports, "*/validation/*.html", 1))
@@ -804,18 +866,28 @@ def test_manifest_left_empty_by_a_crash_is_rewritten(tmp_path, good_delivery):
 
 # ------------------------------------------------------------------ idempotence and reproducibility
 
+
 def path_columns(con: duckdb.DuckDBPyConnection, table: str, root: Path) -> set[str]:
     """Columns holding the workspace's absolute path (they differ between workspaces by construction)."""
     cols = [r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
-    return {c for c in cols if con.execute(
-        f'SELECT count(*) FROM "{table}" WHERE CAST("{c}" AS VARCHAR) LIKE ?', [f"%{root}%"]).fetchone()[0]}
+    return {
+        c
+        for c in cols
+        if con.execute(f'SELECT count(*) FROM "{table}" WHERE CAST("{c}" AS VARCHAR) LIKE ?', [f"%{root}%"]).fetchone()[
+            0
+        ]
+    }
 
 
 def warehouse_fingerprint(ws: Workspace) -> dict[str, str]:
     con = duckdb.connect(str(ws.db_path), read_only=True)
     try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                            "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
             drop = path_columns(con, t, ws.root)
@@ -836,8 +908,9 @@ def exports(ws: Workspace, years: list[int]) -> dict[str, str]:
     out_dir = ws.root / "exports"
     for year in years:
         for fmt in ("csv", "xlsx"):
-            proc = run_rbb("export", "--year", str(year), "--format", fmt, "-o", str(out_dir / str(year) / fmt),
-                           root=ws.root)
+            proc = run_rbb(
+                "export", "--year", str(year), "--format", fmt, "-o", str(out_dir / str(year) / fmt), root=ws.root
+            )
             assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     return file_hashes(out_dir)
 
