@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compute import stats
+from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
 from pipeline.core.warehouse import connect, init_schema, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
 from pipeline.metadata.models import load as load_metadata
@@ -43,6 +44,13 @@ class Indicator:
     fields: tuple[str, ...]
     description: str
     caveat: str
+    missing: str = "exclude_row"
+    min_coverage: float = 0.5
+
+    @property
+    def rows(self) -> RowPlan:
+        """How the indicator treats a product row with a missing component (:mod:`.coverage`)."""
+        return row_plan(self.fields, self.denominator, self.missing, self.min_coverage)
 
     @property
     def is_survey(self) -> bool:
@@ -88,6 +96,10 @@ def catalogue() -> list[Indicator]:
             fields=tuple(i["fields"]),
             description=i["description"],
             caveat=i.get("caveat") or "",
+            missing=i.get("missing") or cfg["coverage"]["missing"],
+            min_coverage=float(
+                i["min_coverage"] if i.get("min_coverage") is not None else cfg["coverage"]["min_coverage"]
+            ),
         )
         for i in cfg["indicators"]
     ]
@@ -114,6 +126,8 @@ def catalogue_frame() -> pd.DataFrame:
                 "fields": ";".join(ind.fields),
                 "description": ind.description,
                 "caveat": ind.caveat,
+                "missing": ind.missing if ind.rows.applies else None,
+                "min_coverage": ind.min_coverage if ind.rows.applies else None,
                 "theme_nl": themes[ind.theme]["nl"],
                 "theme_en": themes[ind.theme]["en"],
             }
@@ -130,17 +144,23 @@ def _sql(kind: str, name: str) -> str:
 
 def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Run every indicator model and derive value, confidence interval and flags."""
+    con.execute("CREATE OR REPLACE TEMP VIEW product_rows AS SELECT * FROM v_producten")
     for name in ("int_org", "int_products", "int_channels", "int_survey", "int_cases"):
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_sql('intermediate', name)}")
     cfg = catalogue_config()["survey_rules"]
     frames = []
     for ind in catalogue():
+        plan = ind.rows
+        # the product rows this indicator uses (int_products aggregates the view product_rows)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW product_rows AS {rows_sql(plan)}")
         df = con.execute(f"SELECT * FROM ({_sql('indicators', ind.code)}) ORDER BY org_code, year").fetch_df()
         for col in ("sum_w", "sum_w2", "sum_wx2", "sum_w2x", "sum_w2x2", "flag"):
             if col not in df.columns:
                 df[col] = np.nan if col != "flag" else None
         df["indicator_code"] = ind.code
-        frames.append(_derive(df, ind, cfg))
+        derived = _derive(df, ind, cfg)
+        frames.append(_with_coverage(con, derived, ind, plan))
+    con.execute("CREATE OR REPLACE TEMP VIEW product_rows AS SELECT * FROM v_producten")
     out = pd.concat(frames, ignore_index=True)
     subs = con.execute("SELECT submission_id, sha256 FROM submissions").fetch_df()
     out = out.merge(subs, on="submission_id", how="left")
@@ -162,8 +182,59 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "ci_method",
         "ci_df",
         "ci_n",
+        "rows_total",
+        "rows_used",
+        "rows_left_out",
+        "left_out",
+        "coverage",
     ]
     return out[cols].sort_values(["year", "indicator_code", "org_code"], ignore_index=True)
+
+
+def _add_flag(flags: object, flag: str) -> str:
+    parts = [f for f in (flags.split(";") if isinstance(flags, str) and flags else []) if f != flag]
+    return ";".join([*parts, flag])
+
+
+def _with_coverage(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, ind: Indicator, plan) -> pd.DataFrame:
+    """Rows used and left out beside each value; a value below the minimum coverage is not published, and
+    a value missing because a component was answered n.v.t. or onbekend says so in its flags."""
+    cov = coverage_frame(con, plan)
+    df = df.merge(cov, on="submission_id", how="left")
+    flags = df["flags"].tolist()
+    value = df["value"].to_numpy(dtype="float64").copy()
+    from_cases = [isinstance(f, str) and "bron:zaken" in f.split(";") for f in flags]
+    if plan.applies:
+        for i in range(len(df)):
+            if from_cases[i] or pd.isna(df.at[i, "rows_total"]):
+                continue
+            left = int(df.at[i, "rows_left_out"])
+            if plan.treatment == "missing_org" and left > 0:
+                value[i] = np.nan
+                flags[i] = _add_flag(flags[i], "missing_component")
+            elif not np.isnan(value[i]) and df.at[i, "coverage"] < plan.min_coverage:
+                value[i] = np.nan
+                flags[i] = _add_flag(flags[i], "low_coverage")
+            if int(df.at[i, "rows_used"]) == 0 and left > 0:
+                reasons = str(df.at[i, "left_out"] or "")
+                flags[i] = _add_flag(flags[i], "nvt" if reasons.startswith("nvt") and "onbekend" not in reasons else "onbekend")
+    reasons = missing_reason(con, ind.fields)
+    if len(reasons):
+        by_sub = dict(zip(reasons["submission_id"], reasons["reason"]))
+        for i in range(len(df)):
+            r = by_sub.get(df.at[i, "submission_id"])
+            if r and np.isnan(value[i]) and not (isinstance(flags[i], str) and r in flags[i].split(";")):
+                flags[i] = _add_flag(flags[i], r)
+    df["value"] = value
+    unpublished = np.isnan(value)
+    for c in ("ci_low", "ci_high", "se"):
+        df.loc[unpublished, c] = np.nan
+    df.loc[unpublished, "ci_method"] = None
+    df["flags"] = [f or None for f in flags]
+    df["rows_total"] = df["rows_total"].astype("Int64")
+    df["rows_used"] = df["rows_used"].astype("Int64")
+    df["rows_left_out"] = df["rows_left_out"].astype("Int64")
+    return df
 
 
 def _derive(df: pd.DataFrame, ind: Indicator, rules: dict) -> pd.DataFrame:

@@ -33,7 +33,19 @@ def fact_columns(reg: Registry, sheet_code: str) -> list[tuple[str, str]]:
         if f.code in ("org_code",):
             continue
         cols.append((f.code, SQL_TYPES[f.type]))
+    if sheet.level in STATE_LEVELS:
+        # the answer beside a NULL value: 'nvt', 'onbekend' or 'leeg' (NULL where the cell holds a value)
+        cols += [(state_column(f.code), "VARCHAR") for f in sheet.fields if f.code not in ("org_code", "jaar")]
     return cols
+
+
+#: sheets whose fact tables keep each cell's missing-value answer (the microdata sheets do not)
+STATE_LEVELS = ("organisation", "product", "channel")
+
+
+def state_column(code: str) -> str:
+    """The warehouse column holding a field's missing-value answer."""
+    return f"{code}__state"
 
 
 def schema_sql(reg: Registry) -> list[str]:
@@ -65,6 +77,12 @@ def schema_sql(reg: Registry) -> list[str]:
     for sheet in reg.sheet_level:
         cols = ",\n  ".join(f'"{c}" {t}' for c, t in fact_columns(reg, sheet.code))
         stmts.append(f"CREATE TABLE IF NOT EXISTS f_{sheet.code} (\n  {cols})")
+        # a warehouse made by an earlier version gains the columns added since (the state columns, ...)
+        stmts += [
+            f'ALTER TABLE f_{sheet.code} ADD COLUMN IF NOT EXISTS "{c}" {t}'
+            for c, t in fact_columns(reg, sheet.code)
+            if "NOT NULL" not in t
+        ]
         stmts.append(
             f"CREATE OR REPLACE VIEW v_{sheet.code} AS SELECT f.* FROM f_{sheet.code} f "
             f"JOIN submissions s USING (submission_id) WHERE s.in_force"

@@ -1,8 +1,11 @@
 """From raw cell values to typed columns, driven by the registry.
 
-Each registry field becomes two columns: ``<code>__raw``, the value as a canonical string (``None`` for
-an empty cell or a placeholder such as ``n.v.t.``), which validation checks for type, and ``<code>``,
-the typed value (``NaN``/``None`` where the raw value is empty or not of the field's type).
+Each registry field becomes four columns: ``<code>__raw``, the value as a canonical string (``None`` for an
+empty cell or a missing-value answer such as ``n.v.t.``), which validation checks for type; ``<code>``, the
+typed value (``NaN``/``None`` where the raw value is empty or not of the field's type); ``<code>__state``, the
+answer when the cell holds no value (``nvt``, ``onbekend`` or ``leeg``; ``None`` for a value, see
+:mod:`pipeline.ingest.answers`); and ``<code>__cell``, the text exactly as written where it is not a value,
+so findings echo what the member typed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from pipeline.ingest.readers import PLACEHOLDERS, RawSheet
+from pipeline.ingest.answers import LEEG, answer_state
+from pipeline.ingest.readers import RawSheet
 from pipeline.metadata.registry import Field, Sheet
 
 # ASCII digits only: Python's \d (and float()) also take full-width, Arabic-Indic and other digits, so
@@ -26,8 +30,19 @@ _THOUSANDS_COMMA = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
+def field_state(text: str, f: Field) -> str | None:
+    """The missing-value state of a cell's text for field ``f``: ``nvt``/``onbekend`` when it is one of their
+    spellings (kept even when ``f`` does not accept it, for a required field, so validation can say so),
+    ``leeg`` for an empty cell (and for a not-accepted answer in an optional field: read as empty, as the
+    template always asked), None for a value."""
+    state = answer_state(text)
+    if state is None or state == LEEG or state in f.missing or f.required:
+        return state
+    return LEEG
+
+
 def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
-    """The canonical text of a raw value, or None when the cell is empty or a placeholder."""
+    """The canonical text of a raw value, or None when the cell is empty or a missing-value answer."""
     if value is None:
         return None
     if isinstance(value, dict) and "date" in value:
@@ -44,7 +59,7 @@ def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
         text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     else:
         text = str(value).strip()
-    if text.casefold() in PLACEHOLDERS:
+    if answer_state(text) is not None:
         return None
     if f.is_numeric and isinstance(value, str):
         text = _SPACES.sub("", text).lstrip("€")
@@ -76,10 +91,15 @@ def typed(text: str | None, f: Field) -> object:
     return text
 
 
-def _column(values: list[object], f: Field, decimal_comma: bool) -> tuple[list[object], list[object]]:
-    """Canonical texts and typed values of one column (fast path for numbers read from Excel)."""
+def _column(
+    values: list[object], f: Field, decimal_comma: bool
+) -> tuple[list[object], list[object], list[object], list[object]]:
+    """Canonical texts, typed values, missing-value states and cell texts of one column (fast path for
+    numbers read from Excel)."""
     raws: list[object] = []
     typed_values: list[object] = []
+    states: list[object] = []
+    cells: list[object] = []
     numeric = f.is_numeric
     integer = f.type == "integer"
     nan = float("nan")
@@ -88,25 +108,49 @@ def _column(values: list[object], f: Field, decimal_comma: bool) -> tuple[list[o
             if v != v:
                 raws.append(None)
                 typed_values.append(nan)
+                states.append(LEEG)
+                cells.append(None)
             elif v.is_integer() and abs(v) < 1e15:
                 raws.append(str(int(v)))
                 typed_values.append(v)
+                states.append(None)
+                cells.append(None)
             elif math.isinf(v):
                 raws.append("inf")
                 typed_values.append(nan)
+                states.append(None)
+                cells.append(None)
             else:
                 raws.append(repr(v) if not integer else repr(v))
                 typed_values.append(v)
+                states.append(None)
+                cells.append(None)
             continue
         if v is None or v == "":
             raws.append(None)
             typed_values.append(nan if numeric else None)
+            states.append(LEEG)
+            cells.append(None)
+            continue
+        state = field_state(v, f) if isinstance(v, str) else None
+        if state is not None:
+            raws.append(None)
+            typed_values.append(nan if numeric else None)
+            states.append(state)
+            cells.append(v.strip() or None)
             continue
         text = canonical(v, f, decimal_comma)
         raws.append(text)
         t = typed(text, f)
         typed_values.append((nan if t is None else t) if numeric else t)
-    return raws, typed_values
+        states.append(None)
+        cells.append(None)
+    return raws, typed_values, states, cells
+
+
+def is_code_text(f: Field) -> bool:
+    """A text field that holds a code (a product code, a respondent or case id), where leading zeros matter."""
+    return f.type == "text" and (f.pattern is not None or f.code.endswith(("_code", "_id")))
 
 
 def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
@@ -115,8 +159,16 @@ def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
     data: dict[str, object] = {"__row": np.fromiter((r for r, _ in raw.rows), dtype="int64", count=len(raw.rows))}
     for f in present:
         values = [vals.get(f.code) for _, vals in raw.rows]
-        raws, typed_values = _column(values, f, raw.decimal_comma)
+        raws, typed_values, states, cells = _column(values, f, raw.decimal_comma)
         data[f"{f.code}__raw"] = pd.Series(raws, dtype=object)
+        data[f"{f.code}__state"] = pd.Series(states, dtype=object)
+        data[f"{f.code}__cell"] = pd.Series(cells, dtype=object)
+        if is_code_text(f):
+            # a code typed as a number in Excel (0849 becomes 849): the text it became, to warn about
+            data[f"{f.code}__asnumber"] = pd.Series(
+                [r if (v.__class__ in (int, float) and r is not None) else None for v, r in zip(values, raws)],
+                dtype=object,
+            )
         if f.is_numeric:
             data[f.code] = np.array(typed_values, dtype="float64")
         else:

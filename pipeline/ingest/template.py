@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from pipeline.ingest.answers import NVT, ONBEKEND
 from pipeline.metadata.registry import Field, Registry, Sheet, load_organisations, registry
 
 HEADER_ROWS = 3  # label, unit, code
@@ -22,11 +23,28 @@ FIRST_DATA_ROW = HEADER_ROWS + 1  # Excel row number of the first data row
 TEMPLATE_ROWS = {"organisatie": 1, "producten": 60, "kanalen": 10, "enquete": 5000, "toelichting": 100}
 
 
-def _validation(f: Field, codes_ref: dict[str, str], org_codes: list[str]) -> dict | None:
-    help_text = f.description_nl[:250]
+#: how the template writes the answers besides a value (each is read back as that answer)
+ANSWER_TEXT = {NVT: "n.v.t.", ONBEKEND: "onbekend"}
+
+
+def answers_hint(f: Field) -> str:
+    """The input help's sentence on the answers a field accepts besides a value ('' when none)."""
+    parts = []
+    if NVT in f.missing:
+        parts.append("n.v.t. als het niet van toepassing is")
+    if ONBEKEND in f.missing:
+        parts.append("onbekend als het cijfer ontbreekt")
+    return ("Of vul in: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _validation(f: Field, codes_ref: dict[str, str], org_codes: list[str], cell: str) -> dict | None:
+    """Excel data validation of a column whose first data cell is ``cell`` (for example ``C4``)."""
+    hint = answers_hint(f)
+    help_text = (f.description_nl + (" " + hint if hint else ""))[:250]
     base = {"input_title": f.label_nl[:32], "input_message": help_text, "error_type": "stop"}
+    answers = [ANSWER_TEXT[m] for m in f.missing]
     if f.type == "code":
-        values = list(f.codes) if f.codes is not None else org_codes
+        values = (list(f.codes) if f.codes is not None else org_codes) + answers
         if sum(len(v) + 1 for v in values) < 250:
             return {
                 **base,
@@ -39,6 +57,28 @@ def _validation(f: Field, codes_ref: dict[str, str], org_codes: list[str]) -> di
             "validate": "list",
             "source": codes_ref[f.code],
             "error_message": "Kies een waarde uit de lijst.",
+        }
+    if f.is_numeric and answers:
+        # a number in range, or one of the accepted answers (Excel's own number check cannot allow text)
+        checks = [f"ISNUMBER({cell})"]
+        if f.type == "integer":
+            checks.append(f"INT({cell})={cell}")
+        if f.min is not None:
+            checks.append(f"{cell}>={f.min:g}")
+        if f.max is not None:
+            checks.append(f"{cell}<={f.max:g}")
+        texts = ",".join(f'{cell}="{a}"' for a in answers)
+        kind = "een geheel getal" if f.type == "integer" else "een getal"
+        bounds = (
+            f" van {f.min:g} tot en met {f.max:g}"
+            if f.min is not None and f.max is not None
+            else (f" vanaf {f.min:g}" if f.min is not None else "")
+        )
+        return {
+            **base,
+            "validate": "custom",
+            "value": f"=OR(AND({','.join(checks)}),{texts})",
+            "error_message": f"Vul {kind}{bounds} in, of {' of '.join(answers)}."[:250],
         }
     if f.is_numeric:
         lo = f.min if f.min is not None else -1e15
@@ -124,8 +164,11 @@ def write_workbook(
             "Vul per blad de gegevens in vanaf rij 4. Laat de drie kopregels (naam, eenheid, veldcode) staan; ze zijn beveiligd.",
         ),
         (
-            "Lege waarden",
-            "Laat een cel leeg als een waarde niet van toepassing is. Vul 0 in als er niets was. Verplichte velden zijn gemarkeerd met *.",
+            "Geen getal",
+            "Vul 'n.v.t.' in als een waarde niet van toepassing is (u heeft bijvoorbeeld geen telefoonkanaal), en 'onbekend' "
+            "als het cijfer bestaat maar ontbreekt. Vul 0 in als er niets was. Verplichte velden (gemarkeerd met *) moeten "
+            "een antwoord hebben: een getal, of n.v.t. of onbekend waar de invoerhulp dat noemt; laat ze niet leeg. "
+            "Een product met n.v.t. of onbekend telt niet mee in de indicatoren die dat veld gebruiken.",
         ),
         ("Getallen", "Vul getallen in zonder tekst, eenheden of procentteken. Bedragen in hele euro's (niet × 1.000)."),
         (
@@ -182,7 +225,7 @@ def write_workbook(
                 unit_fmt,
             )
             ws.write_string(2, j, f.code, code_fmt)
-            v = _validation(f, codes_ref, org_codes)
+            v = _validation(f, codes_ref, org_codes, f"{_col(j)}{FIRST_DATA_ROW}")
             if v is not None:
                 ws.data_validation(HEADER_ROWS, j, HEADER_ROWS + n_rows - 1, j, v)
         if frame is None and s.code == "organisatie":

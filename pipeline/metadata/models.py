@@ -58,6 +58,9 @@ class FieldModel(_Strict):
     max_length: int | None = None
     pattern: str | None = None
     plausibility: bool = False
+    missing: list[Literal["nvt", "onbekend"]] | None = None
+    plausible_max: Number | None = None
+    plausible_length: int | None = None
 
 
 class RuleModel(_Strict):
@@ -143,6 +146,13 @@ class IndicatorModel(_Strict):
     fields: list[str]
     description: str
     caveat: str
+    missing: Literal["exclude_row", "zero", "missing_org"] | None = None
+    min_coverage: float | None = None
+
+
+class CoverageModel(_Strict):
+    missing: Literal["exclude_row", "zero", "missing_org"]
+    min_coverage: float
 
 
 class DisclosureModel(_Strict):
@@ -156,6 +166,7 @@ class DisclosureModel(_Strict):
 class IndicatorsModel(_Strict):
     survey_rules: SurveyRulesModel
     comparison: ComparisonModel
+    coverage: CoverageModel
     disclosure: DisclosureModel
     themes: dict[str, ThemeModel]
     indicators: list[IndicatorModel]

@@ -142,7 +142,10 @@ class MemberView:
         row = self._data.values.get((self.org_code, self.year if year is None else year, code))
         if not row:
             return None
-        return {k: row.get(k) for k in ("value", "ci_low", "ci_high", "flags")}
+        return {
+            k: row.get(k)
+            for k in ("value", "ci_low", "ci_high", "flags", "rows_total", "rows_used", "rows_left_out", "left_out")
+        }
 
     def submission(self) -> dict[str, Any] | None:
         subs = [s for s in self._data.submissions if s["org_code"] == self.org_code and s["in_force"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline.ingest.answers import NVT_SPELLINGS, ONBEKEND_SPELLINGS
 from pipeline.metadata.registry import Registry, registry
 
 
@@ -20,6 +21,15 @@ def data_dictionary(reg: Registry | None = None) -> str:
         "sheet per part below (header rows: Dutch label, unit, field code; data from row 4), or a folder of CSV",
         "files named after the sheet code (`organisatie.csv`, ...). Types: `integer` whole count ≥ 0, `number`",
         "decimal, `code` value from a code list, `text` free text, `date` a calendar date.",
+        "",
+        "**Answers besides a value.** A field marked *or `n.v.t.` / `onbekend`* may be answered with `n.v.t.` (not",
+        "applicable: the organisation has no such channel or product feature) or `onbekend` (unknown: it exists, the",
+        "figure is missing). *Required* means *must be answered*: a value or one of these answers, never an empty",
+        "cell. Common spellings are read as the same answer and every delivery's feedback lists what was read:",
+        f"not applicable: {', '.join(f'`{x}`' for x in NVT_SPELLINGS if x.strip() and x.isascii())};",
+        f"unknown: {', '.join(f'`{x}`' for x in ONBEKEND_SPELLINGS)}. The warehouse keeps the answer in the column",
+        "`<field>__state` (`nvt`, `onbekend`, `leeg`) beside a NULL value, never a 0. `onbekend` in a required field is",
+        "a warning; a value above the *warning above* bound is a warning that asks for an explanation, not an error.",
         "",
     ]
     for s in reg.sheets:
@@ -50,10 +60,16 @@ def data_dictionary(reg: Registry | None = None) -> str:
                 )
             elif f.is_numeric:
                 allowed = f"{f.min if f.min is not None else '…'} – {f.max if f.max is not None else '…'}"
+                if f.plausible_max is not None:
+                    allowed += f" (warning above {f.plausible_max:g})"
             elif f.max_length:
                 allowed = f"≤ {f.max_length} chars"
+                if f.plausible_length:
+                    allowed += f" (warning above {f.plausible_length})"
             else:
                 allowed = ""
+            if f.missing:
+                allowed += "; or " + " / ".join({"nvt": "`n.v.t.`", "onbekend": "`onbekend`"}[m] for m in f.missing)
             out.append(
                 f"| `{f.code}` | {_md(f.label_nl)} | {_md(f.label_en)} | {f.type} | {_md(f.unit)} | "
                 f"{'yes' if f.required else 'no'} | {_md(allowed)} | {_md(f.description_en)} |"

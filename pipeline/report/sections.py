@@ -32,6 +32,7 @@ from pipeline.report.text import (
     cluster_label,
     date_text,
     flags_text,
+    rows_text,
     format_value,
     formula,
     ind_meta,
@@ -953,6 +954,8 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         notes.append(t["significance"][comp["significance_label"]].capitalize() + ".")
     if comp and comp.get("trend_label") in t["trend"]:
         notes.append(t["trend_text"].format(label=t["trend"][comp["trend_label"]]))
+    if rows_text(own, lang):
+        notes.append(rows_text(own, lang))
     if own and own.get("flags"):
         notes.append(f"{t['flags']}: {flags_text(own['flags'], lang)}.")
     return _member_block(

@@ -161,6 +161,27 @@ WORDING: dict[str, Any] = {
             "definition: includes calls resolved in the voice menu",
         ),
         "incl_zwangerschap": ("inclusief zwangerschapsverlof", "includes pregnancy leave"),
+        "low_coverage": (
+            "niet gepubliceerd: de gebruikte producten dekken te weinig van het geheel",
+            "not published: the products used cover too little of the whole",
+        ),
+        "missing_component": (
+            "ontbreekt: een onderdeel is bij minstens één product niet ingevuld",
+            "missing: a component is not filled in for at least one product",
+        ),
+        "nvt": ("niet van toepassing (n.v.t. aangeleverd)", "not applicable (n/a submitted)"),
+        "onbekend": ("onbekend (als onbekend aangeleverd)", "unknown (submitted as unknown)"),
+        "missing": ("geen waarde", "no value"),
+        "zero_denominator": ("noemer is 0", "denominator is 0"),
+    },
+    "rows_used": (
+        "Gebaseerd op {used} van {total} producten",
+        "Based on {used} of {total} products",
+    ),
+    "rows_left": {
+        "nvt": ("{n} niet van toepassing", "{n} not applicable"),
+        "onbekend": ("{n} onbekend", "{n} unknown"),
+        "leeg": ("{n} niet ingevuld", "{n} not filled in"),
     },
     "states": {
         "accepted": ("Geaccepteerd", "Accepted"),
@@ -459,6 +480,22 @@ def flags_text(flags: str | None, lang: str) -> str:
         return ""
     known = TEXT[lang]["flags_text"]
     return "; ".join(known.get(f, f) for f in flags.split(";") if f)
+
+
+def rows_text(own: dict[str, Any] | None, lang: str) -> str:
+    """'Gebaseerd op 7 van 41 producten; 34 niet van toepassing.' when rows were left out, else ''."""
+    if not own:
+        return ""
+    total, used, left = own.get("rows_total"), own.get("rows_used"), own.get("rows_left_out")
+    if total is None or used is None or not left or total != total or left != left:
+        return ""
+    t = TEXT[lang]
+    parts = [t["rows_used"].format(used=int(used), total=int(total))]
+    for item in str(own.get("left_out") or "").split(";"):
+        reason, _, n = item.partition(":")
+        if reason in t["rows_left"] and n.isdigit():
+            parts.append(t["rows_left"][reason].format(n=int(n)))
+    return "; ".join(parts) + "."
 
 
 def org_label(org: dict[str, Any]) -> str:

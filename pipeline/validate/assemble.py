@@ -14,12 +14,21 @@ import math
 import pandas as pd
 
 from pipeline.core.findings import Finding, short_value
+from pipeline.ingest.answers import NVT, ONBEKEND, label
 from pipeline.ingest.batch import Item
 from pipeline.metadata.registry import Field, Registry, Sheet
 
 
+def _decimals(x: float) -> int:
+    """The decimals that show ``x`` exactly (2 at least, 6 at most): a finding never rounds away the excess
+    of a part over its total."""
+    text = f"{abs(x):.6f}".rstrip("0")
+    return max(2, min(6, len(text.split(".")[1]) if "." in text else 0))
+
+
 def fmt_nl(x: object) -> str:
-    """A number as a finding shows it in Dutch: 1.234.567 and 12,50; an empty value is 'leeg'."""
+    """A number as a finding shows it in Dutch: 1.234.567 and 12,50 (as many decimals as it has, up to 6);
+    an empty value is 'leeg'."""
     if isinstance(x, float):
         if math.isnan(x):
             return "leeg"
@@ -27,7 +36,7 @@ def fmt_nl(x: object) -> str:
             return f"{x:.3g}".replace(".", ",")
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}".replace(",", ".")
-        return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+        return f"{x:,.{_decimals(x)}f}".replace(",", "X").replace(".", ",").replace("X", ".")
     return str(x)
 
 
@@ -40,8 +49,16 @@ def fmt_en(x: object) -> str:
             return f"{x:.3g}"
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}"
-        return f"{x:,.2f}"
+        return f"{x:,.{_decimals(x)}f}"
     return str(x)
+
+
+def _answers(f: Field, lang: str) -> str:
+    """The answers a field accepts besides a value, as the template words them."""
+    parts = [("'n.v.t.' als het niet van toepassing is", "'n.v.t.' if it does not apply")] if NVT in f.missing else []
+    if ONBEKEND in f.missing:
+        parts.append(("'onbekend' als het cijfer ontbreekt", "'onbekend' if the figure is not known"))
+    return " of ".join(p[0] for p in parts) if lang == "nl" else " or ".join(p[1] for p in parts)
 
 
 def structure_findings(registry: Registry, frame: pd.DataFrame, result, by_key: dict[int, Item]) -> None:
@@ -91,6 +108,24 @@ def structure_findings(registry: Registry, frame: pd.DataFrame, result, by_key: 
             )
 
 
+#: rules about one cell of a field; not repeated per row when the field's column is missing (reported once)
+CELL_RULES = frozenset(
+    {
+        "required",
+        "type",
+        "range",
+        "code_list",
+        "length",
+        "pattern",
+        "answer_not_allowed",
+        "unknown_value",
+        "implausible",
+        "long_text",
+        "code_as_number",
+    }
+)
+
+
 def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list, by_key: dict[int, Item]) -> None:
     """Add a finding to its submission for every unexpected row of a sheet's GX results."""
     indexed = frame.set_index(["__sub", "__row"], drop=False)
@@ -110,7 +145,7 @@ def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list
             if (
                 fcode in sheet.field_codes
                 and fcode not in raw_sheet.columns
-                and meta["rule"] in ("required", "type", "range", "code_list", "length", "pattern")
+                and meta["rule"] in CELL_RULES
             ):
                 continue  # the missing column is already reported once
             rec = indexed.loc[(key, row)]
@@ -129,6 +164,8 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
     f: Field | None = sheet.field(fcode) if fcode in sheet.field_codes else None
     cell = raw_sheet.cell_ref(row, fcode if f else None)
     raw_value = rec.get(f"{fcode}__raw") if f else None
+    if raw_value is None and f is not None and isinstance(rec.get(f"{fcode}__cell"), str):
+        raw_value = rec.get(f"{fcode}__cell")  # an answer such as 'nvt': echoed exactly as written
     value = short_value(raw_value)
     lbl_nl = f"'{f.label_nl}' ({f.code})" if f else ""
     lbl_en = f"'{f.label_en}' ({f.code})" if f else ""
@@ -137,8 +174,59 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
     where_nl = f" bij product {product}" if isinstance(product, str) and sheet.code == "producten" else ""
     where_en = f" for product {product}" if isinstance(product, str) and sheet.code == "producten" else ""
     if rule == "required":
-        nl = f"Het verplichte veld {lbl_nl} is leeg{where_nl}. Vul een waarde in{(' (' + f.unit + ')') if f.unit else ''}; gebruik 0 als er niets was."
-        en = f"The required field {lbl_en} is empty{where_en}. Enter a value{(' (' + f.unit + ')') if f.unit else ''}; use 0 if there was none."
+        unit_nl = f" ({f.unit})" if f.unit else ""
+        alt_nl = f", {_answers(f, 'nl')}" if f.missing else ""
+        alt_en = f", {_answers(f, 'en')}" if f.missing else ""
+        zero_nl, zero_en = ("; gebruik 0 als er niets was", "; use 0 if there was none") if f.is_numeric else ("", "")
+        nl = f"Het verplichte veld {lbl_nl} is leeg{where_nl}. Vul een waarde in{unit_nl}{alt_nl}{zero_nl}."
+        en = f"The required field {lbl_en} is empty{where_en}. Enter a value{unit_nl}{alt_en}{zero_en}."
+    elif rule == "answer_not_allowed":
+        state = rec.get(f"{fcode}__state")
+        shown_nl, shown_en = (label(state, "nl"), label(state, "en")) if state in (NVT, ONBEKEND) else ("", "")
+        alt_nl = f" of {_answers(f, 'nl')}" if f.missing else ""
+        alt_en = f" or {_answers(f, 'en')}" if f.missing else ""
+        nl = f"{lbl_nl} bevat '{value}'{where_nl}, gelezen als {shown_nl}; dat antwoord is voor dit veld niet mogelijk. Vul een waarde in{alt_nl}."
+        en = f"{lbl_en} contains '{value}'{where_en}, read as {shown_en}; that answer is not possible for this field. Enter a value{alt_en}."
+    elif rule == "unknown_value":
+        nl = (
+            f"{lbl_nl} is '{value}' (onbekend){where_nl}. De indicatoren die dit veld gebruiken worden zonder dit cijfer"
+            " berekend of niet gepubliceerd. Lever het cijfer alsnog aan, of licht op blad Toelichting toe waarom het ontbreekt."
+        )
+        en = (
+            f"{lbl_en} is '{value}' (unknown){where_en}. The indicators that use this field are computed without this figure"
+            " or not published. Deliver the figure, or explain on the Explanations sheet why it is missing."
+        )
+    elif rule == "implausible":
+        nl = (
+            f"{lbl_nl} is {fmt_nl(rec.get(f.code))}{unit}{where_nl}; dat is meer dan de {fmt_nl(float(f.plausible_max))}{unit}"
+            " die we als plausibel aannemen. Controleer de waarde en de eenheid, en licht hem toe op blad Toelichting als hij klopt."
+        )
+        en = (
+            f"{lbl_en} is {fmt_en(rec.get(f.code))}{unit}{where_en}; that is more than the {fmt_en(float(f.plausible_max))}{unit}"
+            " we take as plausible. Check the value and its unit, and explain it on the Explanations sheet if it is right."
+        )
+    elif rule == "long_text":
+        n = len(str(raw_value))
+        nl = f"{lbl_nl} is {n} tekens lang{where_nl}; meer dan de {f.plausible_length} die we verwachten. De tekst is volledig bewaard; kort hem in als dat kan."
+        en = f"{lbl_en} is {n} characters long{where_en}; more than the {f.plausible_length} we expect. The text is kept in full; shorten it if you can."
+    elif rule == "code_as_number":
+        nl = (
+            f"{lbl_nl} is als getal ingevuld ('{value}'){where_nl}. Een code die met een nul begint (bijvoorbeeld 0{value})"
+            " verliest daardoor zijn voorloopnullen. Maak de kolom in Excel tekst (Celeigenschappen, Tekst) en vul de code opnieuw in."
+        )
+        en = (
+            f"{lbl_en} was entered as a number ('{value}'){where_en}. A code that starts with a zero (for example 0{value})"
+            " loses its leading zeros that way. Format the column as text in Excel and enter the code again."
+        )
+    elif rule == "unknown_product":
+        nl = (
+            f"Productcode '{value}' op blad {raw_sheet.name} staat niet op blad Producten. Gebruik de codes van blad Producten"
+            " of voeg het product daar toe."
+        )
+        en = (
+            f"Product code '{value}' on sheet {raw_sheet.name} is not on the Products sheet. Use the codes of the Products"
+            " sheet or add the product there."
+        )
     elif rule == "type":
         kind_nl = "geheel getal" if f.type == "integer" else "getal"
         kind_en = "a whole number" if f.type == "integer" else "a number"
@@ -292,6 +380,43 @@ def rule_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series, r
         field=rule.total,
         value=short_value(rec.get(f"{rule.total}__raw")),
     )
+
+
+def mapped_answers(registry: Registry, it: Item) -> None:
+    """One info finding per sheet saying which cells were read as 'n.v.t.' or 'onbekend', with the spellings
+    found (so a member sees that '-' was read as not applicable, and can say so if it meant something else)."""
+    for code, frame in it.frames.items():
+        sheet = registry.sheet(code)
+        raw_sheet = it.raw.sheets.get(code)
+        if raw_sheet is None:
+            continue
+        counts: dict[str, dict[str, int]] = {NVT: {}, ONBEKEND: {}}
+        for f in sheet.fields:
+            col = f"{f.code}__state"
+            if col not in frame.columns or not f.missing:
+                continue
+            for state, cell in zip(frame[col], frame[f"{f.code}__cell"]):
+                if state in f.missing and isinstance(cell, str):
+                    counts[state][cell] = counts[state].get(cell, 0) + 1
+        parts_nl, parts_en = [], []
+        for state in (NVT, ONBEKEND):
+            if not counts[state]:
+                continue
+            total = sum(counts[state].values())
+            spellings = ", ".join(f"'{short_value(k, 20)}' {n}×" for k, n in sorted(counts[state].items()))
+            parts_nl.append(f"{total} {'cel' if total == 1 else 'cellen'} als {label(state, 'nl')} ({spellings})")
+            parts_en.append(f"{total} {'cell' if total == 1 else 'cells'} as {label(state, 'en')} ({spellings})")
+        if parts_nl:
+            it.findings.append(
+                Finding(
+                    "info",
+                    "answers_read",
+                    f"Blad {raw_sheet.name}: gelezen {' en '.join(parts_nl)}. Klopt dat niet, pas de cellen dan aan.",
+                    f"Sheet {raw_sheet.name}: read {' and '.join(parts_en)}. If that is not what you meant, change the cells.",
+                    sheet=code,
+                    cell=raw_sheet.name,
+                )
+            )
 
 
 def mark_explained(registry: Registry, it: Item) -> None:

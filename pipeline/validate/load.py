@@ -69,7 +69,10 @@ def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, or
     }
     for name, sqltype in fact_columns(reg, sheet_code)[4:]:
         numeric = sqltype in ("BIGINT", "DOUBLE")
-        if name == "jaar":
+        if name.endswith("__state"):
+            states = frame[name].to_numpy(dtype=object) if name in frame.columns else np.full(n, None, dtype=object)
+            data[name] = pd.Series([s if isinstance(s, str) else None for s in states], dtype="string[pyarrow]")
+        elif name == "jaar":
             data[name] = np.full(n, float(year))
         elif name in frame.columns:
             data[name] = (

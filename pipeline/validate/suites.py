@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.ingest.answers import LEEG, NVT, ONBEKEND
 from pipeline.ingest.batch import Item
-from pipeline.ingest.normalize import INTEGER_RE, NUMBER_RE
+from pipeline.ingest.normalize import INTEGER_RE, NUMBER_RE, is_code_text
 from pipeline.metadata.registry import Registry, Rule, Sheet
 from pipeline.validate import gx
 from pipeline.validate.rules import History, OrgComparison, add_part_sum, add_product_change, add_sheet_sum
@@ -94,12 +95,32 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
     add = _adder(suite)
     for f in sheet.fields:
         raw = f"{f.code}__raw"
+        state = f"{f.code}__state"
+        if state not in frame.columns:
+            frame[state] = None
         if f.required:
+            # "required" means "must be answered": a value, or an answer the field accepts (n.v.t., onbekend)
             add(
-                gxe.ExpectColumnValuesToNotBeNull,
+                gxe.ExpectColumnValuesToNotBeInSet,
                 {"rule": "required", "field": f.code, "severity": "error"},
-                column=raw,
+                column=state,
+                value_set=[LEEG],
             )
+            refused = [s for s in (NVT, ONBEKEND) if s not in f.missing]
+            if refused:
+                add(
+                    gxe.ExpectColumnValuesToNotBeInSet,
+                    {"rule": "answer_not_allowed", "field": f.code, "severity": "error"},
+                    column=state,
+                    value_set=refused,
+                )
+            if ONBEKEND in f.missing:
+                add(
+                    gxe.ExpectColumnValuesToNotBeInSet,
+                    {"rule": "unknown_value", "field": f.code, "severity": "warning"},
+                    column=state,
+                    value_set=[ONBEKEND],
+                )
         if f.is_numeric:
             regex = INTEGER_RE if f.type == "integer" else NUMBER_RE
             add(
@@ -116,6 +137,13 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
                     min_value=f.min,
                     max_value=f.max,
                 )
+            if f.plausible_max is not None:
+                add(
+                    gxe.ExpectColumnValuesToBeBetween,
+                    {"rule": "implausible", "field": f.code, "severity": "warning"},
+                    column=f.code,
+                    max_value=f.plausible_max,
+                )
         if f.type == "code":
             codes = list(f.codes) if f.codes is not None else org_codes
             add(
@@ -130,6 +158,19 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
                 {"rule": "length", "field": f.code, "severity": "error"},
                 column=raw,
                 max_value=f.max_length,
+            )
+        if f.type == "text" and f.plausible_length:
+            add(
+                gxe.ExpectColumnValueLengthsToBeBetween,
+                {"rule": "long_text", "field": f.code, "severity": "warning"},
+                column=raw,
+                max_value=f.plausible_length,
+            )
+        if is_code_text(f) and f"{f.code}__asnumber" in frame.columns:
+            add(
+                gxe.ExpectColumnValuesToBeNull,
+                {"rule": "code_as_number", "field": f.code, "severity": "warning"},
+                column=f"{f.code}__asnumber",
             )
         if f.pattern:
             add(
@@ -147,6 +188,8 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
             column_list=["__sub", *[f"{k}__raw" for k in sheet.key]],
             ignore_row_if="any_value_is_missing",
         )
+    if "product_code" in sheet.field_codes and sheet.code != PRODUCTS:
+        _known_products(frame, live, add, gxe)
     if sheet.code == "organisatie":
         _identity(frame, live, add, gxe)
     for rule in registry.rules_for(sheet.code):
@@ -154,6 +197,28 @@ def sheet_suite(registry: Registry, org_codes: list[str], sheet: Sheet, frame: p
     if sheet.code == "organisatie":
         _sheet_sums(registry, sheet, frame, live, add, gxe)
     return suite
+
+
+PRODUCTS = "producten"
+
+
+def _known_products(frame: pd.DataFrame, live: list[Item], add: Add, gxe) -> None:
+    """Referential integrity: a product code used on another sheet exists on the submission's products sheet."""
+    known: dict[int, set[str]] = {}
+    for it in live:
+        prod = it.frames.get(PRODUCTS)
+        if prod is not None and "product_code" in prod.columns:
+            known[it.key] = {p for p in prod["product_code"] if isinstance(p, str)}
+    codes = frame["product_code"] if "product_code" in frame.columns else pd.Series([None] * len(frame))
+    frame["__product_known"] = [
+        (c in known[k]) if isinstance(c, str) and k in known else None for k, c in zip(frame["__sub"], codes)
+    ]
+    add(
+        gxe.ExpectColumnValuesToNotBeInSet,
+        {"rule": "unknown_product", "field": "product_code", "severity": "warning"},
+        column="__product_known",
+        value_set=[False],
+    )
 
 
 def _identity(frame: pd.DataFrame, live: list[Item], add: Add, gxe) -> None:

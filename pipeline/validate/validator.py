@@ -22,7 +22,14 @@ from pipeline.ingest.batch import Item
 from pipeline.ingest.normalize import sheet_frame
 from pipeline.metadata.registry import Registry
 from pipeline.validate import gx
-from pipeline.validate.assemble import collect, finding_order, identity_rejected, mark_explained, structure_findings
+from pipeline.validate.assemble import (
+    collect,
+    finding_order,
+    identity_rejected,
+    mapped_answers,
+    mark_explained,
+    structure_findings,
+)
 from pipeline.validate.rules import History, comparison_org
 from pipeline.validate.suites import plausibility_suite, sheet_suite, structure_frame, structure_suite
 
@@ -61,6 +68,7 @@ class Validator:
                 if f.code not in frame.columns:
                     frame[f.code] = np.nan if f.is_numeric else None
                     frame[f"{f.code}__raw"] = None
+                    frame[f"{f.code}__state"] = None
             frames[sheet.code] = frame
             suite = sheet_suite(self.registry, self.org_codes, sheet, frame, live)
             results = gx.run(frame, suite, ["__sub", "__row"])
@@ -79,7 +87,8 @@ class Validator:
         for code in ("organisatie", "producten"):
             if code in frames:
                 frame = frames[code]
-                frame = frame[frame["__sub"].isin(keys)].copy() if len(keys) < len(live) else frame
+                # a copy either way: the error pass added many helper columns (one block again)
+                frame = frame[frame["__sub"].isin(keys)].copy() if len(keys) < len(live) else frame.copy()
                 if frame.empty:
                     continue
                 sheet = self.registry.sheet(code)
@@ -87,6 +96,7 @@ class Validator:
                 if suite is not None:
                     collect(self.registry, sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
         for it in live:
+            mapped_answers(self.registry, it)
             mark_explained(self.registry, it)
             it.findings.sort(key=finding_order)
 

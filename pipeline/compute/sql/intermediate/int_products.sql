@@ -1,4 +1,6 @@
 -- Product rows summed to organisation level (volume-weighted indicators sum numerators and denominators).
+-- `product_rows` is the set of product rows the indicator at hand uses (engine: rows left out for a missing
+-- component are not in it; see docs/indicators.md, "Rows left out").
 SELECT
     org_code, year, submission_id,
     count(*)                                          AS n_products,
@@ -21,5 +23,5 @@ SELECT
     sum(n_mutaties_stp)                               AS n_mutaties_stp,
     sum(apparaatskosten_product)                      AS apparaatskosten_product,
     sum(n_producten)                                  AS n_producten
-FROM v_producten
+FROM product_rows
 GROUP BY org_code, year, submission_id
