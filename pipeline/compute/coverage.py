@@ -69,9 +69,7 @@ def rows_sql(plan: RowPlan) -> str:
     if not plan.applies or plan.treatment == "missing_org":
         return "SELECT * FROM v_producten"
     if plan.treatment == "zero":
-        repl = ", ".join(
-            f"CASE WHEN {_state(c, 'nvt')} THEN 0 ELSE {_q(c)} END AS {_q(c)}" for c in plan.components
-        )
+        repl = ", ".join(f"CASE WHEN {_state(c, 'nvt')} THEN 0 ELSE {_q(c)} END AS {_q(c)}" for c in plan.components)
         keep = " AND ".join(f"({_present(c)} OR {_state(c, 'nvt')})" for c in plan.components)
         return f"SELECT * REPLACE ({repl}) FROM v_producten WHERE {keep}"
     return f"SELECT * FROM v_producten WHERE {' AND '.join(_present(c) for c in plan.components)}"

@@ -217,7 +217,9 @@ def _with_coverage(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, ind: Indica
                 flags[i] = _add_flag(flags[i], "low_coverage")
             if int(df.at[i, "rows_used"]) == 0 and left > 0:
                 reasons = str(df.at[i, "left_out"] or "")
-                flags[i] = _add_flag(flags[i], "nvt" if reasons.startswith("nvt") and "onbekend" not in reasons else "onbekend")
+                flags[i] = _add_flag(
+                    flags[i], "nvt" if reasons.startswith("nvt") and "onbekend" not in reasons else "onbekend"
+                )
     reasons = missing_reason(con, ind.fields)
     if len(reasons):
         by_sub = dict(zip(reasons["submission_id"], reasons["reason"]))

@@ -142,11 +142,7 @@ def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list
             fcode = meta.get("field")
             if raw_sheet is None:
                 continue
-            if (
-                fcode in sheet.field_codes
-                and fcode not in raw_sheet.columns
-                and meta["rule"] in CELL_RULES
-            ):
+            if fcode in sheet.field_codes and fcode not in raw_sheet.columns and meta["rule"] in CELL_RULES:
                 continue  # the missing column is already reported once
             rec = indexed.loc[(key, row)]
             if isinstance(rec, pd.DataFrame):
