@@ -378,6 +378,49 @@ def rule_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series, r
     )
 
 
+def group_unknowns(registry: Registry, it: Item, limit: int = 3) -> None:
+    """One warning per field instead of one per row when more than ``limit`` rows of a field are 'onbekend'
+    (an export without a column would otherwise give a warning for every product); it names the first cell
+    and how many rows, so the member still finds them."""
+    groups: dict[tuple[str | None, str | None], list[Finding]] = {}
+    for f in it.findings:
+        if f.rule == "unknown_value":
+            groups.setdefault((f.sheet, f.field), []).append(f)
+    merged = {id(f) for fs in groups.values() if len(fs) > limit for f in fs}
+    if not merged:
+        return
+    kept = [f for f in it.findings if id(f) not in merged]
+    for (sheet_code, fcode), fs in groups.items():
+        if len(fs) <= limit:
+            continue
+        sheet = registry.sheet(sheet_code)
+        fld = sheet.field(fcode)
+        raw_sheet = it.raw.sheets.get(sheet_code)
+        rows = sorted(f.row for f in fs if f.row is not None)
+        shown = ", ".join(str(r) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+        values = sorted({f.value for f in fs if f.value})
+        written = ", ".join(f"'{v}'" for v in values[:3])
+        name = raw_sheet.name if raw_sheet is not None else sheet.name_nl
+        kept.append(
+            Finding(
+                "warning",
+                "unknown_value",
+                f"'{fld.label_nl}' ({fld.code}) is onbekend ({written}) in {len(fs)} regels van blad {name}"
+                f" (regel {shown}). De indicatoren die dit veld gebruiken worden zonder deze regels berekend of niet"
+                " gepubliceerd. Lever de cijfers alsnog aan, of licht op blad Toelichting toe waarom ze ontbreken.",
+                f"'{fld.label_en}' ({fld.code}) is unknown ({written}) in {len(fs)} rows of sheet {name}"
+                f" (row {shown}). The indicators that use this field are computed without these rows or not"
+                " published. Deliver the figures, or explain on the Explanations sheet why they are missing.",
+                sheet=sheet_code,
+                cell=fs[0].cell,
+                row=None,
+                field=fcode,
+                value=values[0] if values else None,
+            )
+        )
+    it.findings[:] = kept
+
+
 def mapped_answers(registry: Registry, it: Item) -> None:
     """One info finding per sheet saying which cells were read as 'n.v.t.' or 'onbekend', with the spellings
     found (so a member sees that '-' was read as not applicable, and can say so if it meant something else)."""

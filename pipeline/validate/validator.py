@@ -25,6 +25,7 @@ from pipeline.validate import gx
 from pipeline.validate.assemble import (
     collect,
     finding_order,
+    group_unknowns,
     identity_rejected,
     mapped_answers,
     mark_explained,
@@ -96,6 +97,7 @@ class Validator:
                 if suite is not None:
                     collect(self.registry, sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
         for it in live:
+            group_unknowns(self.registry, it)
             mapped_answers(self.registry, it)
             mark_explained(self.registry, it)
             it.findings.sort(key=finding_order)
