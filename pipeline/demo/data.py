@@ -23,7 +23,28 @@ from pipeline.metadata.registry import Field, Organisation, load_organisations, 
 
 DEFAULT_YEARS: tuple[int, ...] = tuple(range(2021, 2026))
 MISSING_ORG = "LBIO"
-PLACEHOLDERS: tuple[str, ...] = ("n.v.t.", "-", "onb.")
+#: how an organisation's CSV export writes a cell that does not apply (the phone-only fields of a web row, ...)
+PLACEHOLDERS: tuple[str, ...] = ("n.v.t.", "-", "nvt")
+#: answers besides a value in every year's delivery: (organisation, product code or "*", field) -> the text written
+DEMO_ANSWERS: dict[tuple[str, str, str], str] = {
+    ("DJI", "*", "n_aanvragen_digitaal"): "n.v.t.",  # custody: no online applications at all
+    ("COA", "OPV", "n_aanvragen_digitaal"): "n.v.t.",
+    ("COA", "HUISV", "n_aanvragen_digitaal"): "nvt",
+    ("RDW", "APK", "n_aanvragen_digitaal"): "n.v.t.",
+    ("CJIB", "STRAFB", "n_aanvragen_totaal"): "n.v.t.",  # a fine is imposed, not applied for
+    ("CJIB", "STRAFB", "n_aanvragen_digitaal"): "n.v.t.",
+    ("KAD", "METING", "n_mutaties_stp"): "onbekend",  # no longer registered since a system migration
+}
+_ANSWER_NOTES: dict[str, dict[str, str]] = {
+    "KAD": {
+        "blad": "producten",
+        "veld": "n_mutaties_stp",
+        "product_code": "METING",
+        "status_waarde": "definitief",
+        "toelichting": "Sinds de migratie van het meetsysteem registreren we niet meer welke metingen volautomatisch "
+        "zijn verwerkt; het cijfer is daarom onbekend.",
+    }
+}
 
 SIZE_FTE: dict[str, tuple[float, float]] = {
     "groot": (5000.0, 30000.0),
@@ -1120,6 +1141,21 @@ def _org_year(
     return sheets, _explanations(p, year, producten, rng)
 
 
+def _answered(code: str, sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``sheets`` with the organisation's answers besides a value written in (``DEMO_ANSWERS``)."""
+    prod = sheets.get("producten")
+    if prod is None:
+        return sheets
+    for (org, product, fcode), text in DEMO_ANSWERS.items():
+        if org != code or fcode not in prod.columns:
+            continue
+        rows = prod.index if product == "*" else prod.index[prod["product_code"] == product]
+        if len(rows):
+            prod[fcode] = prod[fcode].astype(object)
+            prod.loc[rows, fcode] = text
+    return sheets
+
+
 def _with_notes(sheets: dict[str, pd.DataFrame], notes: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     out = {k: v.copy() for k, v in sheets.items()}
     if notes:
@@ -1162,7 +1198,9 @@ def generate(
             if fault is not None and fault.id == "missing_sheet":
                 fmt = "csv"
             encoding = p.encoding if fmt == "csv" else "utf-8-sig"
-            sheets = _with_notes(data, notes)
+            if code in _ANSWER_NOTES:
+                notes = [*notes, _ANSWER_NOTES[code]]
+            sheets = _answered(code, _with_notes(data, notes))
             note = _apply_fault(fault, sheets, prev_org) if fault is not None else ""
             by_year[year].append(
                 DemoDelivery(
@@ -1192,7 +1230,7 @@ def generate(
                         year=year,
                         fmt=fmt,
                         name=_delivery_name(code, year, fmt, "_herzien"),
-                        sheets=_with_notes(data, [fix] + notes),
+                        sheets=_answered(code, _with_notes(data, [fix] + notes)),
                         received_order=0,
                         encoding=encoding,
                         fault="resubmission",
