@@ -149,6 +149,27 @@ def indicators_doc() -> str:
         "- Strengths and weaknesses: best (worst) quartile, and for survey indicators only when significantly "
         "better (worse); ordered by |robust z|.",
         "",
+        "## Rows left out",
+        "",
+        "An indicator over product rows treats a product whose component is answered `n.v.t.` or `onbekend`, or is "
+        "empty, as its declaration says (`missing` per indicator, default "
+        f"`{cfg['coverage']['missing']}`):",
+        "",
+        "- `exclude_row`: the product leaves numerator and denominator together (a product without a digital channel "
+        "does not add its applications to the digital share's denominator).",
+        "- `zero`: an `n.v.t.` component counts as 0 (declared where that is the meaning: objections or complaints "
+        "that cannot occur for a product); an unknown or empty one still leaves the product out.",
+        "- `missing_org`: one product without the component makes the organisation's value missing.",
+        "",
+        "Beside every value `indicator_values` stores `rows_total`, `rows_used`, `rows_left_out`, `left_out` (the "
+        "reasons, e.g. `nvt:34;onbekend:2`) and `coverage`: the share of the denominator in scope that the products "
+        "used hold. Products answered `n.v.t.` are out of scope; an in-scope product whose denominator is itself "
+        "unknown counts as an average product. Below a coverage of "
+        f"{cfg['coverage']['min_coverage']:g} (`min_coverage`) the value is not published (flag `low_coverage`; "
+        "numerator and denominator are kept). The member's report says on what the value is based (*Gebaseerd op 7 "
+        "van 41 producten; 34 niet van toepassing.*). A value missing because a component on the organisation or "
+        "channel sheet was answered `n.v.t.` or `onbekend` carries that as a flag.",
+        "",
     ]
     for theme, names in themes.items():
         out += [f"## {names['nl']} / {names['en']}", ""]
@@ -161,6 +182,11 @@ def indicators_doc() -> str:
                 f"- Unit: {ind.unit}; direction: {ind.direction}; uncertainty: {ind.uncertainty}; minimum n: {ind.min_n}",
                 f"- Data needed: {', '.join('`' + f + '`' for f in ind.fields)}",
             ]
+            if ind.rows.applies:
+                out.append(
+                    f"- Products with a missing component: `{ind.missing}`; published from a coverage of "
+                    f"{ind.min_coverage:g}"
+                )
             if ind.caveat:
                 out.append(f"- Caveats: {ind.caveat}")
             out.append("")
