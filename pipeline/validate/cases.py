@@ -901,4 +901,38 @@ def scan_cases(deliveries: list[Delivery], items: list[Item], reg: Registry) -> 
     for item in items:
         for scan in out.get(item.key, []):
             item.findings.extend(scan.findings)
+            item.findings.extend(_unknown_products(scan, item))
     return out
+
+
+def _unknown_products(scan: CaseScan, item: Item) -> list[Finding]:
+    """Referential integrity: one warning per case file naming the product codes that are not on the products
+    sheet, with their number of cases (their cases still count in the organisation's total)."""
+    prod = item.frames.get("producten")
+    agg = scan.aggregates
+    if prod is None or "product_code" not in prod.columns or agg is None or agg.empty or "product_code" not in agg:
+        return []
+    known = {p for p in prod["product_code"] if isinstance(p, str)}
+    rows = agg[agg["product_code"].map(lambda p: isinstance(p, str) and p not in known)]
+    if "is_total" in rows.columns:
+        rows = rows[rows["is_total"] != 1]
+    if rows.empty:
+        return []
+    counts = rows.groupby("product_code")["n_rows" if "n_rows" in rows else "n_cases"].sum().sort_index()
+    shown = ", ".join(f"'{short_value(c, 40)}' ({int(n)})" for c, n in list(counts.items())[:10])
+    more = f" en {len(counts) - 10} meer" if len(counts) > 10 else ""
+    more_en = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
+    return [
+        Finding(
+            "warning",
+            "unknown_product",
+            f"{scan.path.name}: de productcodes {shown}{more} (tussen haakjes het aantal zaken) staan niet op blad"
+            " Producten. Gebruik de codes van blad Producten of voeg de producten daar toe.",
+            f"{scan.path.name}: the product codes {shown}{more_en} (number of cases in brackets) are not on the"
+            " Products sheet. Use the codes of the Products sheet or add the products there.",
+            sheet="zaken",
+            cell=scan.path.name,
+            field="product_code",
+            value=short_value(str(counts.index[0]), 40),
+        )
+    ]

@@ -305,3 +305,33 @@ def test_coverage_counts_an_unknown_denominator_as_an_average_row():
     assert cov["coverage"] == pytest.approx(900 / 1500)
     assert (cov["rows_total"], cov["rows_used"], cov["rows_left_out"]) == (4, 1, 3)
     assert cov["left_out"] == "nvt:1;onbekend:2"
+
+
+def test_case_file_product_codes_must_be_on_the_products_sheet(tmp_path):
+    from pipeline.demo.data import write_csv_folder
+
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    sheets = _deliveries()[NVT_ORG]
+    folder = ws.raw / str(YEAR) / NVT_ORG / f"{NVT_ORG}_{YEAR}"
+    write_csv_folder(folder, sheets)
+    first = sheets["producten"]["product_code"].iloc[0]
+    (folder / "zaken.csv").write_text(
+        "case_id;product_code;datum_ontvangst;datum_besluit;termijn_dagen;kanaal;bezwaar;klacht\n"
+        f"Z1;{first};02-01-2025;20-01-2025;56;web;0;0\n"
+        "Z2;ONBEKEND1;03-01-2025;25-01-2025;56;web;0;0\n"
+        "Z3;ONBEKEND1;03-01-2025;;56;post;0;0\n",
+        encoding="utf-8",
+    )
+    out = rbb("ingest", "--root", str(ws.root))
+    assert "Traceback" not in out.stderr
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT severity, message_en FROM findings WHERE rule = 'unknown_product' AND sheet = 'zaken'"
+        ).fetchall()
+        agg = con.execute("SELECT n_cases FROM v_zaken_agg WHERE product_code IS NULL").fetchone()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == ["warning"]
+    assert "'ONBEKEND1' (2)" in rows[0][1] and "not on the Products sheet" in rows[0][1]
+    assert agg == (3,)  # the cases still count in the organisation's total
