@@ -226,8 +226,10 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
     elif rule == "type":
         kind_nl = "geheel getal" if f.type == "integer" else "getal"
         kind_en = "a whole number" if f.type == "integer" else "a number"
-        nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl}. Vul alleen een {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200)."
-        en = f"{lbl_en} contains '{value}', which is not {kind_en}. Enter only {kind_en}, without text, units or percent sign (for example 1200)."
+        alt_nl = f", of {_answers(f, 'nl')}" if f.missing else ""
+        alt_en = f", or {_answers(f, 'en')}" if f.missing else ""
+        nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl}. Vul alleen een {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200){alt_nl}."
+        en = f"{lbl_en} contains '{value}', which is not {kind_en}. Enter only {kind_en}, without text, units or percent sign (for example 1200){alt_en}."
     elif rule == "range":
         nl = f"{lbl_nl} is {fmt_nl(rec.get(f.code))}{unit}{where_nl}; toegestaan is {fmt_nl(float(f.min)) if f.min is not None else '…'} tot en met {fmt_nl(float(f.max)) if f.max is not None else '…'}{unit}. Controleer de waarde en de eenheid."
         en = f"{lbl_en} is {fmt_en(rec.get(f.code))}{unit}{where_en}; allowed is {fmt_en(float(f.min)) if f.min is not None else '…'} to {fmt_en(float(f.max)) if f.max is not None else '…'}{unit}. Check the value and its unit."
