@@ -154,6 +154,14 @@ def test_not_applicable_is_stored_beside_null_and_leaves_the_row_out(round_):
     assert rows["n_aanvragen_digitaal"].iloc[:3].isna().all()  # NULL, never 0
     assert rows["n_aanvragen_digitaal__state"].iloc[3:].isna().all()
     assert rows.loc[3, "n_klachten__state"] == "onbekend" and pd.isna(rows.loc[3, "n_klachten"])
+    # an empty optional cell is 'leeg'; a value has no state; never a state beside a value
+    empty = con.execute(
+        "SELECT count(*) FILTER (WHERE doorlooptijd_p90 IS NULL AND doorlooptijd_p90__state = 'leeg'), "
+        "count(*) FILTER (WHERE doorlooptijd_p90 IS NULL AND doorlooptijd_p90__state IS NULL), "
+        "count(*) FILTER (WHERE doorlooptijd_p90 IS NOT NULL AND doorlooptijd_p90__state IS NOT NULL) FROM v_producten"
+    ).fetchone()
+    expected_empty = sum(int(d["producten"]["doorlooptijd_p90"].isna().sum()) for d in _deliveries().values())
+    assert empty[1:] == (0, 0) and 0 < empty[0] <= expected_empty
     # the digital share over the products that have a digital channel, recomputed from the cells written
     digital = pd.to_numeric(written["n_aanvragen_digitaal"], errors="coerce")
     total = written["n_aanvragen_totaal"].astype(float)
