@@ -154,6 +154,55 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
     console.print(f"Feedback reports: {shown(ws.reports)}/<year>/validation/")
 
 
+# ----------------------------------------------------------------------------------------- import
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Mapping YAML: columns, codes, units, joins and aggregation (see docs/real-data.md).",
+)
+@click.option("--year", type=int, required=True, help="Reporting year the deliveries are written for.")
+@root_option
+@_guard
+def import_(ws: Workspace, wait: bool, file: Path, mapping: Path, year: int) -> None:
+    """Turn a long system export into deliveries under data/raw/<year>/<ORG>/ (then run 'rbb ingest')."""
+    from pipeline.core.safe_text import ascii_year
+    from pipeline.ingest.imports import ImportProblem, import_export
+    from pipeline.metadata.registry import load_organisations, register_path, registry
+
+    if ascii_year(str(year), 2000, 2100) is None:
+        raise UserError(f"--year must be a reporting year 2000-2100, not {year}")
+    orgs = load_organisations(ws.root)
+    register = str(register_path(ws.root) or ws.root / "data" / "organisations.csv")
+    ws.ensure()
+    with ws.writer_lock(wait=wait):
+        try:
+            result = import_export(ws, file, mapping, year, registry(), orgs, register)
+        except ImportProblem as exc:
+            raise UserError(str(exc)) from None
+    t = Table(title=f"Imported {shown(file.name)} for {year}")
+    for c in ("org", "rows", "folder", "status"):
+        t.add_column(c, overflow="fold")
+    for w in result.written:
+        style = "green" if w.status == "new" else "cyan"
+        t.add_row(shown(w.org_code), str(w.rows), shown(w.folder.relative_to(ws.root)), f"[{style}]{w.status}[/]")
+    console.print(t)
+    console.print(
+        f"{result.rows_read} rows read, {result.rows_filtered_out} left out by the filter, "
+        f"{len(result.written)} deliveries ({sum(w.status == 'new' for w in result.written)} new). "
+        "Next: rbb ingest"
+    )
+    problem = result.unmatched_message(register)
+    if problem:
+        nl, en = problem
+        raise UserError(f"{en} / {nl}")
+
+
 # ------------------------------------------------------------------------------------------ check
 
 
@@ -491,6 +540,7 @@ EXAMPLES: dict[str, list[str]] = {
     "": ["rbb demo --root /tmp/rbb-demo", "rbb ingest && rbb compute && rbb report --year 2025"],
     "template": ["rbb template --year 2025 --org DUO -o DUO_2025.xlsx"],
     "ingest": ["rbb ingest --year 2025"],
+    "import": ["rbb import export_2025.csv --mapping docs/mappings/canada-2020-21.yaml --year 2025"],
     "check": ["rbb check data/raw/2025/DUO/DUO_2025.xlsx --lang en"],
     "status": ["rbb status --year 2025 --history"],
     "compute": ["rbb compute"],

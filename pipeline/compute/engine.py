@@ -200,6 +200,16 @@ def _with_coverage(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, ind: Indica
     """Rows used and left out beside each value; a value below the minimum coverage is not published, and
     a value missing because a component was answered n.v.t. or onbekend says so in its flags."""
     cov = coverage_frame(con, plan)
+    absent = cov[~cov["submission_id"].isin(df["submission_id"])] if plan.applies else cov.iloc[:0]
+    if len(absent):  # every product row left out: no aggregate row, but the value is missing with its reason
+        ids = ", ".join(str(int(x)) for x in absent["submission_id"])
+        extra = con.execute(
+            f"SELECT DISTINCT submission_id, org_code, year FROM v_producten WHERE submission_id IN ({ids})"
+        ).fetch_df()
+        extra["indicator_code"] = ind.code
+        extra["value"] = np.nan
+        extra["flags"] = None
+        df = pd.concat([df, extra], ignore_index=True)
     df = df.merge(cov, on="submission_id", how="left")
     flags = df["flags"].tolist()
     value = df["value"].to_numpy(dtype="float64").copy()
@@ -225,7 +235,11 @@ def _with_coverage(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, ind: Indica
         by_sub = dict(zip(reasons["submission_id"], reasons["reason"]))
         for i in range(len(df)):
             r = by_sub.get(df.at[i, "submission_id"])
-            if r and np.isnan(value[i]) and not (isinstance(flags[i], str) and r in flags[i].split(";")):
+            if (
+                isinstance(r, str)
+                and np.isnan(value[i])
+                and not (isinstance(flags[i], str) and r in flags[i].split(";"))
+            ):
                 flags[i] = _add_flag(flags[i], r)
     df["value"] = value
     unpublished = np.isnan(value)

@@ -285,6 +285,8 @@ class Organisation:
     member_until: int | None
     predecessor_codes: tuple[str, ...]
     successor_code: str | None
+    #: other names the organisation goes by in system exports (``rbb import`` matches them)
+    aliases: tuple[str, ...] = ()
 
     def is_member(self, year: int) -> bool:
         return self.member_since <= year and (self.member_until is None or year <= self.member_until)
@@ -353,6 +355,7 @@ def load_organisations(root: Path | None = None) -> list[Organisation]:
                     member_until=int(row["member_until"]) if row.get("member_until") else None,
                     predecessor_codes=tuple(c for c in (row.get("predecessor_codes") or "").split(";") if c),
                     successor_code=row.get("successor_code") or None,
+                    aliases=tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()),
                 )
             )
             seen.add(code)

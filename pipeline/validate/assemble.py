@@ -128,7 +128,11 @@ CELL_RULES = frozenset(
 
 def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list, by_key: dict[int, Item]) -> None:
     """Add a finding to its submission for every unexpected row of a sheet's GX results."""
-    indexed = frame.set_index(["__sub", "__row"], drop=False)
+    # the first frame row of each (submission, row): one positional look-up per unexpected row, not an index search
+    position: dict[tuple[int, int], int] = {}
+    for i, key_row in enumerate(zip(frame["__sub"].astype(int), frame["__row"].astype(int))):
+        position.setdefault(key_row, i)
+    records: dict[int, pd.Series] = {}
     for res in results:
         meta = dict(res.expectation_config.meta or {})
         if res.success:
@@ -144,9 +148,10 @@ def collect(registry: Registry, sheet: Sheet, frame: pd.DataFrame, results: list
                 continue
             if fcode in sheet.field_codes and fcode not in raw_sheet.columns and meta["rule"] in CELL_RULES:
                 continue  # the missing column is already reported once
-            rec = indexed.loc[(key, row)]
-            if isinstance(rec, pd.DataFrame):
-                rec = rec.iloc[0]
+            i = position[(key, row)]
+            rec = records.get(i)
+            if rec is None:
+                rec = records[i] = frame.iloc[i]
             finding = result_finding(registry, sheet, meta, rec, raw_sheet, row)
             if finding is not None:
                 it.findings.append(finding)
