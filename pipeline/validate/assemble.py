@@ -385,47 +385,53 @@ def rule_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series, r
     )
 
 
-def group_unknowns(registry: Registry, it: Item, limit: int = 3) -> None:
-    """One warning per field instead of one per row when more than ``limit`` rows of a field are 'onbekend'
-    (an export without a column would otherwise give a warning for every product); it names the first cell
-    and how many rows, so the member still finds them."""
-    groups: dict[tuple[str | None, str | None], list[Finding]] = {}
-    for f in it.findings:
-        if f.rule == "unknown_value":
-            groups.setdefault((f.sheet, f.field), []).append(f)
-    merged = {id(f) for fs in groups.values() if len(fs) > limit for f in fs}
-    if not merged:
-        return
-    kept = [f for f in it.findings if id(f) not in merged]
-    for (sheet_code, fcode), fs in groups.items():
-        if len(fs) <= limit:
+def unknown_answers(registry: Registry, it: Item, limit: int = 3) -> None:
+    """A warning for 'onbekend' in a required field: one per cell when a field has at most ``limit`` of them,
+    else one per field naming the first rows and how many (an export without a column would otherwise give a
+    warning for every product). Counted from the states in the frames, so a delivery with thousands of
+    unknown cells costs no more than one with none."""
+    for code, frame in it.frames.items():
+        sheet = registry.sheet(code)
+        raw_sheet = it.raw.sheets.get(code)
+        if raw_sheet is None:
             continue
-        sheet = registry.sheet(sheet_code)
-        fld = sheet.field(fcode)
-        raw_sheet = it.raw.sheets.get(sheet_code)
-        rows = sorted(f.row for f in fs if f.row is not None)
-        shown = ", ".join(str(r) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
-        values = sorted({f.value for f in fs if f.value})
-        written = ", ".join(f"'{v}'" for v in values[:3])
-        name = raw_sheet.name if raw_sheet is not None else sheet.name_nl
-        kept.append(
-            Finding(
-                "warning",
-                "unknown_value",
-                f"'{fld.label_nl}' ({fld.code}) is onbekend ({written}) in {len(fs)} regels van blad {name}"
-                f" (regel {shown}). De indicatoren die dit veld gebruiken worden zonder deze regels berekend of niet"
-                " gepubliceerd. Lever de cijfers alsnog aan, of licht op blad Toelichting toe waarom ze ontbreken.",
-                f"'{fld.label_en}' ({fld.code}) is unknown ({written}) in {len(fs)} rows of sheet {name}"
-                f" (row {shown}). The indicators that use this field are computed without these rows or not"
-                " published. Deliver the figures, or explain on the Explanations sheet why they are missing.",
-                sheet=sheet_code,
-                cell=fs[0].cell,
-                row=None,
-                field=fcode,
-                value=values[0] if values else None,
+        for fld in sheet.fields:
+            col = f"{fld.code}__state"
+            if not fld.required or ONBEKEND not in fld.missing or col not in frame.columns:
+                continue
+            hits = frame.index[frame[col].to_numpy(dtype=object) == ONBEKEND]
+            if len(hits) == 0:
+                continue
+            meta = {"rule": "unknown_value", "field": fld.code, "severity": "warning"}
+            if len(hits) <= limit:
+                for i in hits:
+                    rec = frame.loc[i]
+                    it.findings.append(result_finding(registry, sheet, meta, rec, raw_sheet, int(rec["__row"])))
+                continue
+            rows = sorted(int(r) for r in frame.loc[hits, "__row"])
+            shown = ", ".join(str(r) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+            cells = frame.loc[hits, f"{fld.code}__cell"]
+            values = sorted({str(v) for v in cells if isinstance(v, str)})
+            written = ", ".join(f"'{short_value(v, 20)}'" for v in values[:3])
+            it.findings.append(
+                Finding(
+                    "warning",
+                    "unknown_value",
+                    f"'{fld.label_nl}' ({fld.code}) is onbekend ({written}) in {len(rows)} regels van blad"
+                    f" {raw_sheet.name} (regel {shown}). De indicatoren die dit veld gebruiken worden zonder deze"
+                    " regels berekend of niet gepubliceerd. Lever de cijfers alsnog aan, of licht op blad Toelichting"
+                    " toe waarom ze ontbreken.",
+                    f"'{fld.label_en}' ({fld.code}) is unknown ({written}) in {len(rows)} rows of sheet"
+                    f" {raw_sheet.name} (row {shown}). The indicators that use this field are computed without these"
+                    " rows or not published. Deliver the figures, or explain on the Explanations sheet why they are"
+                    " missing.",
+                    sheet=code,
+                    cell=raw_sheet.cell_ref(rows[0], fld.code),
+                    row=None,
+                    field=fld.code,
+                    value=short_value(values[0], 80) if values else None,
+                )
             )
-        )
-    it.findings[:] = kept
 
 
 def mapped_answers(registry: Registry, it: Item) -> None:

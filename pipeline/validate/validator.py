@@ -25,11 +25,11 @@ from pipeline.validate import gx
 from pipeline.validate.assemble import (
     collect,
     finding_order,
-    group_unknowns,
     identity_rejected,
     mapped_answers,
     mark_explained,
     structure_findings,
+    unknown_answers,
 )
 from pipeline.validate.rules import History, comparison_org
 from pipeline.validate.suites import plausibility_suite, sheet_suite, structure_frame, structure_suite
@@ -97,7 +97,7 @@ class Validator:
                 if suite is not None:
                     collect(self.registry, sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
         for it in live:
-            group_unknowns(self.registry, it)
+            unknown_answers(self.registry, it)
             mapped_answers(self.registry, it)
             mark_explained(self.registry, it)
             it.findings.sort(key=finding_order)

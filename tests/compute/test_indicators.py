@@ -24,58 +24,56 @@ def _indep(con) -> pd.DataFrame:
     prod = con.execute("SELECT * FROM v_producten").fetch_df()
     chan = con.execute("SELECT * FROM v_kanalen").fetch_df()
     k = ["org_code", "year"]
-    p = (
-        prod.groupby(k)
-        .agg(
-            tijdig=("n_besluiten_tijdig", "sum"),
-            besl=("n_besluiten", "sum"),
-            voorraad=("n_voorraad_eind", "sum"),
-            instroom=("n_instroom_zaken", "sum"),
-            bezw=("n_bezwaren_ontvangen", "sum"),
-            bezw_af=("n_bezwaren_afgehandeld", "sum"),
-            gegrond=("n_bezwaren_gegrond", "sum"),
-            deels=("n_bezwaren_deels_gegrond", "sum"),
-            bezw_t=("n_bezwaren_tijdig", "sum"),
-            klachten=("n_klachten", "sum"),
-            kl_af=("n_klachten_afgehandeld", "sum"),
-            kl_t=("n_klachten_tijdig", "sum"),
-            aanv=("n_aanvragen_totaal", "sum"),
-            dig=("n_aanvragen_digitaal", "sum"),
-            mut=("n_mutaties", "sum"),
-            stp=("n_mutaties_stp", "sum"),
-            kosten=("apparaatskosten_product", "sum"),
-            prods=("n_producten", "sum"),
-        )
-        .reset_index()
-    )
-    lead = (
-        prod.assign(w=prod["doorlooptijd_mediaan"] * prod["n_besluiten"])
-        .groupby(k)[["w", "n_besluiten"]]
-        .sum()
-        .reset_index()
-    )
-    p = p.merge(lead, on=k)
+
+    def over_products(num: list[str], den: list[str], zero: bool = False, min_coverage: float = 0.5) -> pd.Series:
+        """Σ numerator / Σ denominator over the products that have every component (a product answered
+        n.v.t. or onbekend is left out of both); with ``zero`` an n.v.t. component counts as 0. Not published
+        when the products used hold less than ``min_coverage`` of the denominator of the products in scope
+        (not answered n.v.t.)."""
+        cols = list(dict.fromkeys(num + den))
+        d = prod[k + cols].copy()
+        nvt = pd.concat([prod[f"{c}__state"] == "nvt" for c in cols], axis=1).any(axis=1)
+        if zero:
+            for c in cols:
+                d[c] = d[c].where(prod[f"{c}__state"] != "nvt", 0.0)
+        used = d[cols].notna().all(axis=1)
+        scope = used | ~nvt if not zero else pd.Series(True, index=d.index)
+        d["num"] = d[num].sum(axis=1, min_count=len(num))
+        d["den"] = d[den].sum(axis=1, min_count=len(den))
+        g = d[used].groupby(k)[["num", "den"]].sum()
+        cover = d[used].groupby(k)["den"].sum() / d[scope & d[den].notna().all(axis=1)].groupby(k)["den"].sum()
+        ratio = g["num"] / g["den"]
+        return ratio.where(cover.reindex(ratio.index) >= min_coverage)
+
     tel = chan[chan["kanaal"] == "telefoon"].set_index(k)
     dig_c = chan[chan["kanaal"].isin(["web", "app"])].groupby(k)["n_contacten"].sum()
     pers_c = chan[chan["kanaal"].isin(["telefoon", "balie", "post"])].groupby(k)["n_contacten"].sum()
-    m = org.merge(p, on=k, how="left").set_index(k)
+    m = org.set_index(k)
+    # complaints per 10,000 clients: complaints summed over products (n.v.t. counts as 0), clients from the
+    # organisation sheet
+    kl = prod[k + ["n_klachten"]].copy()
+    kl["n_klachten"] = kl["n_klachten"].where(prod["n_klachten__state"] != "nvt", 0.0)
+    klachten = kl[kl["n_klachten"].notna()].groupby(k)["n_klachten"].sum()
     reached = tel["n_beantwoord_agent"] + np.where(
         tel["definitie_code"] == "AGENT_IVR", tel["n_ivr_afgehandeld"].fillna(0), 0
     )
     oh = m[[c for c in m.columns if c.startswith("fte_overhead_")]].sum(axis=1)
     ict = m["ict_personeel"] + m["ict_materieel"] + m["kosten_inhuur_ict"]
     out = {
-        "tijdig_beslist_pct": 100 * m["tijdig"] / m["besl"],
-        "doorlooptijd_mediaan_dagen": m["w"] / m["n_besluiten"],
-        "voorraad_ratio": m["voorraad"] / m["instroom"],
-        "bezwaar_per_1000": 1000 * m["bezw"] / m["besl"],
-        "bezwaar_gegrond_pct": 100 * (m["gegrond"] + m["deels"]) / m["bezw_af"],
-        "bezwaar_tijdig_pct": 100 * m["bezw_t"] / m["bezw_af"],
-        "klachten_per_10000": 10000 * m["klachten"] / m["n_klanten_actief"],
-        "klacht_tijdig_pct": 100 * m["kl_t"] / m["kl_af"],
-        "digitaal_aanvraag_pct": 100 * m["dig"] / m["aanv"],
-        "stp_pct": 100 * m["stp"] / m["mut"],
-        "kosten_per_product": m["kosten"] / m["prods"],
+        "tijdig_beslist_pct": 100 * over_products(["n_besluiten_tijdig"], ["n_besluiten"]),
+        "doorlooptijd_mediaan_dagen": _weighted_lead(prod, k).where(
+            over_products(["doorlooptijd_mediaan"], ["n_besluiten"]).notna()
+        ),
+        "voorraad_ratio": over_products(["n_voorraad_eind"], ["n_instroom_zaken"]),
+        "bezwaar_per_1000": 1000 * over_products(["n_bezwaren_ontvangen"], ["n_besluiten"], zero=True),
+        "bezwaar_gegrond_pct": 100
+        * over_products(["n_bezwaren_gegrond", "n_bezwaren_deels_gegrond"], ["n_bezwaren_afgehandeld"]),
+        "bezwaar_tijdig_pct": 100 * over_products(["n_bezwaren_tijdig"], ["n_bezwaren_afgehandeld"]),
+        "klachten_per_10000": 10000 * klachten.reindex(m.index) / m["n_klanten_actief"],
+        "klacht_tijdig_pct": 100 * over_products(["n_klachten_tijdig"], ["n_klachten_afgehandeld"]),
+        "digitaal_aanvraag_pct": 100 * over_products(["n_aanvragen_digitaal"], ["n_aanvragen_totaal"]),
+        "stp_pct": 100 * over_products(["n_mutaties_stp"], ["n_mutaties"]),
+        "kosten_per_product": over_products(["apparaatskosten_product"], ["n_producten"]),
         "kosten_per_klant": m["apparaatskosten_totaal"] / m["n_klanten_actief"],
         "overhead_fte_pct": 100 * oh / m["fte_totaal"],
         "overhead_kosten_pct": 100 * m["kosten_overhead"] / m["apparaatskosten_totaal"],
@@ -104,6 +102,14 @@ def _indep(con) -> pd.DataFrame:
         s["indicator_code"] = code
         frames.append(s)
     return pd.concat(frames, ignore_index=True)
+
+
+def _weighted_lead(prod: pd.DataFrame, k: list[str]) -> pd.Series:
+    """Decision-weighted mean of the products' median lead times, over products that have both."""
+    d = prod[prod["doorlooptijd_mediaan"].notna() & prod["n_besluiten"].notna()]
+    d = d.assign(w=d["doorlooptijd_mediaan"] * d["n_besluiten"])
+    g = d.groupby(k)[["w", "n_besluiten"]].sum()
+    return g["w"] / g["n_besluiten"]
 
 
 def test_register_indicators_equal_independent_computation(con):

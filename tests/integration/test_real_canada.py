@@ -9,6 +9,7 @@ department register are in ``docs/mappings/``; what they do and what comes out: 
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import time
 from pathlib import Path
@@ -54,24 +55,52 @@ APPLICATION_PARTS = {
 IMPOSSIBLE = {"tijdig_le_besluiten", "digitaal_le_aanvragen", "range", "type"}
 
 
-def _sources(tmp: Path) -> Path | None:
+#: the default run imports every 6th department (by English name, over all three years) of each export: all three
+#: years, both kinds of file, large and small departments, about a sixth of the cost; ``--long`` imports them all
+EVERY = 6
+
+
+def _subset(frames: dict[tuple[str, str], pd.DataFrame]) -> set[str]:
+    names = sorted({n for (_, kind), df in frames.items() if kind == "services" for n in df["department_name_en"]})
+    return set(names[::EVERY])
+
+
+def _sources(tmp: Path, full: bool) -> Path | None:
+    """The six exports as plain CSV files in ``tmp/exports`` (all departments, or the default subset)."""
     if all((COPY / f"{y}_{k}.csv.gz").is_file() for y in YEARS.values() for k in KINDS):
-        out = tmp / "exports"
-        out.mkdir()
+
+        def opener(y, k):
+            return gzip.open(COPY / f"{y}_{k}.csv.gz", "rb")
+    elif all((SHARED / f"{y}_{k}.csv").is_file() for y in YEARS.values() for k in KINDS):
+
+        def opener(y, k):
+            return open(SHARED / f"{y}_{k}.csv", "rb")
+    else:
+        return None
+    out = tmp / "exports"
+    out.mkdir()
+    if full:
         for y in YEARS.values():
             for k in KINDS:
-                with gzip.open(COPY / f"{y}_{k}.csv.gz", "rb") as src, open(out / f"{y}_{k}.csv", "wb") as dst:
+                with opener(y, k) as src, open(out / f"{y}_{k}.csv", "wb") as dst:
                     shutil.copyfileobj(src, dst)
         return out
-    if all((SHARED / f"{y}_{k}.csv").is_file() for y in YEARS.values() for k in KINDS):
-        return SHARED
-    return None
+    frames = {}
+    for y in YEARS.values():
+        for k in KINDS:
+            with opener(y, k) as src:
+                frames[(y, k)] = pd.read_csv(src, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    keep = _subset(frames)
+    for (y, k), df in frames.items():
+        df[df["department_name_en"].isin(keep)].to_csv(out / f"{y}_{k}.csv", index=False, encoding="utf-8-sig")
+    return out
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
+def real(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("canada")
-    src = _sources(tmp)
+    full = request.config.getoption("--long") or os.environ.get("RBB_LONG") == "1"
+    src = _sources(tmp, full)
     if src is None:
         pytest.skip(f"Canada Service Inventory files not found in {COPY} or {SHARED}")
     ws = tmp / "ws"
@@ -120,7 +149,7 @@ def real(tmp_path_factory):
         ).fetch_df(),
     }
     con.close()
-    return {"src": src, "ws": ws, "outputs": outputs, "again": again, **data}
+    return {"src": src, "ws": ws, "outputs": outputs, "again": again, "full": full, **data}
 
 
 # ------------------------------------------------------------------------------------ the recomputation
@@ -230,11 +259,11 @@ def test_every_command_ran_without_a_traceback(real):
 
 
 def test_digital_share_matches_the_recomputation(real):
-    assert _compare(real, "digitaal_aanvraag_pct", expected_digital) > 100
+    assert _compare(real, "digitaal_aanvraag_pct", expected_digital) > (100 if real["full"] else 10)
 
 
 def test_timeliness_share_matches_the_recomputation(real):
-    assert _compare(real, "tijdig_beslist_pct", expected_timeliness) > 100
+    assert _compare(real, "tijdig_beslist_pct", expected_timeliness) > (100 if real["full"] else 10)
 
 
 def test_incomplete_departments_are_accepted_and_rejections_name_impossible_values(real):
