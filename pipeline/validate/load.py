@@ -70,8 +70,11 @@ def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, or
     for name, sqltype in fact_columns(reg, sheet_code)[4:]:
         numeric = sqltype in ("BIGINT", "DOUBLE")
         if name.endswith("__state"):
-            states = frame[name].to_numpy(dtype=object) if name in frame.columns else np.full(n, None, dtype=object)
-            data[name] = pd.Series([s if isinstance(s, str) else None for s in states], dtype="string[pyarrow]")
+            # only the columns holding an answer: the others stay NULL (most cells hold a value)
+            if name in frame.columns:
+                states = frame[name].to_numpy(dtype=object)
+                if any(isinstance(s, str) for s in states):
+                    data[name] = pd.Series([s if isinstance(s, str) else None for s in states], dtype="string[pyarrow]")
         elif name == "jaar":
             data[name] = np.full(n, float(year))
         elif name in frame.columns:
@@ -80,8 +83,7 @@ def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, or
                 if numeric
                 else pd.Series(frame[name].to_numpy(dtype=object), dtype="string[pyarrow]")
             )
-        else:
-            data[name] = np.full(n, np.nan) if numeric else pd.Series([None] * n, dtype="string[pyarrow]")
+        # a field the delivery does not hold is left out: the INSERT names only the columns given, the rest is NULL
     return pd.DataFrame(data)
 
 

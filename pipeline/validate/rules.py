@@ -181,5 +181,6 @@ def add_product_change(frame: pd.DataFrame, f: Field, live: list[Item], history:
     prev_s = pd.to_numeric(pd.Series(prev, dtype=object), errors="coerce").astype("float64").to_numpy()
     frame[f"__prev_{f.code}"] = prev_s
     col = f"__yoy_{f.code}"
-    frame[col] = np.where(prev_s > 0, frame[f.code].to_numpy() / prev_s - 1.0, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+        frame[col] = np.where(prev_s > 0, frame[f.code].to_numpy() / prev_s - 1.0, np.nan)
     return col
