@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.core.findings import Finding, short_value
 from pipeline.ingest.batch import Item
+from pipeline.ingest.normalize import UNREAD_MARK, number_problem
 from pipeline.metadata.registry import Field, Registry, Sheet
 
 
@@ -144,6 +145,10 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
         kind_en = "a whole number" if f.type == "integer" else "a number"
         nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl}. Vul alleen een {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200)."
         en = f"{lbl_en} contains '{value}', which is not {kind_en}. Enter only {kind_en}, without text, units or percent sign (for example 1200)."
+        value = short_value(str(raw_value).removesuffix(UNREAD_MARK)) if raw_value is not None else value
+        doubt = number_problem(raw_sheet, row, f)
+        if doubt is not None and doubt.problem == "ambiguous":
+            nl, en = f"{lbl_nl}: {doubt.reason_nl}.", f"{lbl_en}: {doubt.reason_en}."
     elif rule == "range":
         nl = f"{lbl_nl} is {fmt_nl(rec.get(f.code))}{unit}{where_nl}; toegestaan is {fmt_nl(float(f.min)) if f.min is not None else '…'} tot en met {fmt_nl(float(f.max)) if f.max is not None else '…'}{unit}. Controleer de waarde en de eenheid."
         en = f"{lbl_en} is {fmt_en(rec.get(f.code))}{unit}{where_en}; allowed is {fmt_en(float(f.min)) if f.min is not None else '…'} to {fmt_en(float(f.max)) if f.max is not None else '…'}{unit}. Check the value and its unit."
