@@ -22,6 +22,7 @@ from pipeline.core.workspace import (
     sweep_partial_files,
 )
 from pipeline.flow import intake
+from pipeline.metadata.registry import RegisterError
 from pipeline.terminal import console, err_console, ingest_progress, print_status, shown
 
 
@@ -50,8 +51,6 @@ def root_option(func):
 def _guard(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from pipeline.metadata.registry import RegisterError
-
         try:
             return func(*args, **kwargs)
         except click.ClickException:
@@ -61,7 +60,10 @@ def _guard(func):
         except WorkspaceBusy as exc:
             raise UserError(str(exc)) from None
         except RegisterError as exc:
-            raise UserError(f"organisation register: {exc}") from None
+            raise UserError(
+                f"het organisatieregister is ongeldig, er is niets veranderd / "
+                f"the organisation register is invalid, nothing was changed: {exc}"
+            ) from None
         except PermissionError as exc:
             raise UserError(f"no permission: {exc.filename}") from None
         except Exception as exc:
@@ -103,19 +105,35 @@ def main() -> None:
 # --------------------------------------------------------------------------------------- template
 
 
+def workspace_option(func):
+    """``--root`` for a command that may also run without a workspace (then the packaged register is used)."""
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Workspace folder: its organisation register (data/organisations.csv) and warehouse are used.",
+    )(func)
+
+
 @main.command()
 @click.option("--year", type=int, required=True, help="Reporting year the template asks for.")
 @click.option("--org", "org", default=None, help="Organisation code to prefill.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@workspace_option
 @_guard
-def template(year: int, org: str | None, output: Path) -> None:
+def template(year: int, org: str | None, output: Path, root: Path | None) -> None:
     """Write the Excel submission template."""
     from pipeline.ingest.template import write_workbook
-    from pipeline.metadata.registry import organisations_by_code
+    from pipeline.metadata.registry import organisations_by_code, register_path
 
-    if org is not None and org.upper() not in organisations_by_code(None):
-        raise UserError(f"unknown organisation code {org!r}")
-    write_workbook(output, year, org.upper() if org else None)
+    ws_root = Workspace.at(root).root if root is not None else None
+    if org is not None and org.upper() not in organisations_by_code(ws_root):
+        where = register_path(ws_root) or "the packaged register"
+        raise UserError(
+            f"onbekende organisatiecode {org!r} (register: {where}) / unknown organisation code {org!r} "
+            f"(register: {where}); add it to data/organisations.csv of the workspace and pass --root"
+        )
+    write_workbook(output, year, org.upper() if org else None, root=ws_root)
     console.print(f"Template written: {shown(output)}")
 
 
@@ -209,13 +227,34 @@ def import_(ws: Workspace, wait: bool, file: Path, mapping: Path, year: int) -> 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl")
+@workspace_option
+@click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
 @_guard
-def check(files: tuple[Path, ...], lang: str) -> None:
-    """Validate submission files without loading them; exit 1 when there are errors."""
-    from pipeline.validate import check_files
+def check(files: tuple[Path, ...], lang: str, root: Path | None, wait: bool) -> None:
+    """Validate submission files as 'rbb ingest' would, without loading them; exit 1 when there are errors.
 
+    With --root the workspace's register and accepted history are used (year-on-year and peer checks);
+    nothing is written to the workspace."""
+    from pipeline.validate import precheck
+
+    if root is None:
+        report = precheck(list(files), None)
+    else:
+        ws = Workspace.at(root)
+        if not ws.root.is_dir():
+            raise UserError(f"werkmap {ws.root} bestaat niet / workspace {ws.root} does not exist")
+        if ws.db_path.exists():
+            with ws.reader_lock(wait=wait):
+                report = precheck(list(files), ws)
+        else:
+            report = precheck(list(files), ws)
     any_errors = False
-    for path, item in check_files(list(files)):
+    for nl, en in report.skipped:
+        console.print(
+            f"[cyan]{'overgeslagen' if lang == 'nl' else 'skipped'}:[/] {shown(nl if lang == 'nl' else en)}",
+            soft_wrap=True,
+        )
+    for path, item in report.files:
         errors = item.n_errors
         any_errors |= errors > 0
         head = f"[bold]{shown(path)}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
@@ -291,6 +330,8 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
         try:
             with console.status("computing"):
                 counts = compute_stage.run(ws, year)
+        except RegisterError:
+            raise  # worded by _guard
         except (FileNotFoundError, ValueError) as exc:
             raise UserError(str(exc)) from None
     for name, n in counts.items():
@@ -462,6 +503,8 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
     with ws.writer_lock(wait=wait):
         try:
             result = pilot_stage.run(ws, year)
+        except RegisterError:
+            raise  # worded by _guard
         except (FileNotFoundError, ValueError) as exc:
             raise UserError(str(exc)) from None
     for key, value in result.items():
@@ -538,10 +581,10 @@ def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, ca
 #: The example each command's help ends with (shown after the options).
 EXAMPLES: dict[str, list[str]] = {
     "": ["rbb demo --root /tmp/rbb-demo", "rbb ingest && rbb compute && rbb report --year 2025"],
-    "template": ["rbb template --year 2025 --org DUO -o DUO_2025.xlsx"],
+    "template": ["rbb template --year 2025 --org DUO --root . -o DUO_2025.xlsx"],
     "ingest": ["rbb ingest --year 2025"],
     "import": ["rbb import export_2025.csv --mapping docs/mappings/canada-2020-21.yaml --year 2025"],
-    "check": ["rbb check data/raw/2025/DUO/DUO_2025.xlsx --lang en"],
+    "check": ["rbb check --root . data/raw/2025/DUO/DUO_2025.xlsx --lang en"],
     "status": ["rbb status --year 2025 --history"],
     "compute": ["rbb compute"],
     "export": ["rbb export --year 2025 --format xlsx -o exports/2025"],

@@ -20,9 +20,10 @@ import pandas as pd
 
 from pipeline.compute import stats
 from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
-from pipeline.core.warehouse import connect, init_schema, table_exists, transaction
+from pipeline.core.warehouse import connect, init_schema, replace_organisations, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
 from pipeline.metadata.models import load as load_metadata
+from pipeline.metadata.registry import load_organisations
 
 SURVEY_METHODS = ("t_mean", "wilson")
 
@@ -1130,41 +1131,46 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, order:
 
 
 def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
-    """Recompute every derived table; returns row counts per table. All tables are replaced in one
-    transaction: when the disk fills up (:class:`OutOfSpace`) the warehouse keeps the previous results."""
+    """Recompute every derived table; returns row counts per table. The ``organisations`` table is first
+    synced from the workspace's register (``data/organisations.csv``, else the packaged one), so a change of
+    a member's cluster or membership counts from this computation on. The register and all tables are
+    replaced in one transaction: when the register is invalid (:class:`RegisterError`) or the disk fills up
+    (:class:`OutOfSpace`) the warehouse keeps the previous register and results."""
+    register = load_organisations(ws.root)  # an invalid register stops here, before anything is opened
     con = connect(ws.db_path)
     stage = "computing"
     try:
         if not table_exists(con, "submissions"):
             raise FileNotFoundError("no submissions in the warehouse; run 'rbb ingest' first")
         init_schema(con)  # tables added by later versions (for example f_zaken_agg) exist before they are read
-        orgs = con.execute("SELECT * FROM organisations").fetch_df()
-        values = compute_indicator_values(con)
-        if year is not None and year not in set(values["year"]):
-            raise ValueError(f"no accepted submissions for {year}")
-        cfg = catalogue_config()["comparison"]
-        bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
-        comp = compute_comparisons(values, orgs, bstats)
-        sw = strengths_weaknesses(comp)
-        review: dict[str, pd.DataFrame] = {}
-        scores, unc, method = compute_composite(values, orgs, bstats, review)
-        dea_rows = compute_dea(con, orgs)
-        tables = {
-            "indicator_catalogue": (catalogue_frame(), ["code"]),
-            "indicator_values": (values, ["year", "indicator_code", "org_code"]),
-            "benchmark_stats": (bstats, ["year", "indicator_code", "scope_kind", "scope"]),
-            "comparisons": (comp, ["year", "indicator_code", "org_code"]),
-            "strengths_weaknesses": (sw, ["year", "org_code", "kind", "indicator_code"]),
-            "composite_scores": (scores, ["year", "node", "org_code"]),
-            "composite_uncertainty": (unc, ["year", "org_code"]),
-            "composite_method": (method, ["year"]),
-            "composite_sensitivity": (review["composite_sensitivity"], ["year", "org_code", "factor"]),
-            "composite_value_log": (review["composite_value_log"], ["year", "org_code", "indicator_code"]),
-            "indicator_correlations": (review["indicator_correlations"], ["year", "indicator_a", "indicator_b"]),
-            "theme_reliability": (review["theme_reliability"], ["year", "theme"]),
-            "dea_results": (dea_rows, ["year", "model", "cluster", "org_code"]),
-        }
         with transaction(con):
+            replace_organisations(con, register)
+            orgs = con.execute("SELECT * FROM organisations").fetch_df()
+            values = compute_indicator_values(con)
+            if year is not None and year not in set(values["year"]):
+                raise ValueError(f"no accepted submissions for {year}")
+            cfg = catalogue_config()["comparison"]
+            bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
+            comp = compute_comparisons(values, orgs, bstats)
+            sw = strengths_weaknesses(comp)
+            review: dict[str, pd.DataFrame] = {}
+            scores, unc, method = compute_composite(values, orgs, bstats, review)
+            dea_rows = compute_dea(con, orgs)
+            tables = {
+                "indicator_catalogue": (catalogue_frame(), ["code"]),
+                "indicator_values": (values, ["year", "indicator_code", "org_code"]),
+                "benchmark_stats": (bstats, ["year", "indicator_code", "scope_kind", "scope"]),
+                "comparisons": (comp, ["year", "indicator_code", "org_code"]),
+                "strengths_weaknesses": (sw, ["year", "org_code", "kind", "indicator_code"]),
+                "composite_scores": (scores, ["year", "node", "org_code"]),
+                "composite_uncertainty": (unc, ["year", "org_code"]),
+                "composite_method": (method, ["year"]),
+                "composite_sensitivity": (review["composite_sensitivity"], ["year", "org_code", "factor"]),
+                "composite_value_log": (review["composite_value_log"], ["year", "org_code", "indicator_code"]),
+                "indicator_correlations": (review["indicator_correlations"], ["year", "indicator_a", "indicator_b"]),
+                "theme_reliability": (review["theme_reliability"], ["year", "theme"]),
+                "dea_results": (dea_rows, ["year", "model", "cluster", "org_code"]),
+            }
             for name, (df, order) in tables.items():
                 _replace(con, name, df, order)
         stage = "checkpoint"

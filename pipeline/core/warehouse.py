@@ -115,6 +115,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation]) -> None:
+    """Replace the ``organisations`` table by the register ``orgs``, in a transaction of its own."""
+    with transaction(con):
+        replace_organisations(con, orgs)
+
+
+def replace_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation]) -> None:
+    """Replace the ``organisations`` table by the register ``orgs`` (inside the caller's transaction)."""
     df = pd.DataFrame(
         [
             {
@@ -132,11 +139,10 @@ def sync_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisation])
         ]
     )
     df["member_until"] = df["member_until"].astype("Int64")
-    with transaction(con):
-        con.execute("DELETE FROM organisations")
-        con.register("_orgs", df)
-        con.execute("INSERT INTO organisations SELECT * FROM _orgs ORDER BY org_code")
-        con.unregister("_orgs")
+    con.execute("DELETE FROM organisations")
+    con.register("_orgs", df)
+    con.execute("INSERT INTO organisations SELECT * FROM _orgs ORDER BY org_code")
+    con.unregister("_orgs")
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

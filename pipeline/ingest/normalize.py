@@ -16,6 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipeline.core.numbers import ParsedNumber, column_decimal_comma, parse_number
 from pipeline.ingest.answers import LEEG, answer_state
 from pipeline.ingest.readers import RawSheet
 from pipeline.metadata.registry import Field, Sheet
@@ -25,9 +26,9 @@ from pipeline.metadata.registry import Field, Sheet
 NUMBER_RE = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"
 INTEGER_RE = r"^-?[0-9]+$"
 _NUMBER = re.compile(NUMBER_RE)
-_THOUSANDS_DOT = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$")
-_THOUSANDS_COMMA = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
-_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+#: appended to the canonical text of a value that reads as a number only by mistake (``1.5`` in a file with
+#: decimal commas), so that it fails the type check; :func:`number_problem` gives the value as written
+UNREAD_MARK = " (?)"
 
 
 def field_state(text: str, f: Field) -> str | None:
@@ -62,17 +63,12 @@ def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
     if answer_state(text) is not None:
         return None
     if f.is_numeric and isinstance(value, str):
-        text = _SPACES.sub("", text).lstrip("€")
-        if decimal_comma:
-            if _THOUSANDS_DOT.match(text):
-                text = text.replace(".", "")
-            text = text.replace(",", ".") if text.count(",") == 1 else text
-        elif _THOUSANDS_COMMA.match(text):
-            text = text.replace(",", "")
-        if _NUMBER.match(text):
-            number = float(text)
-            if f.type == "integer" and number.is_integer() and abs(number) < 1e15:
-                text = str(int(number))
+        parsed = parse_number(text, decimal_comma)
+        if not parsed.ok:  # not a number: the type check rejects it, assemble says why (number_problem)
+            return text + UNREAD_MARK if _NUMBER.match(text) else text
+        text = parsed.text
+        if f.type == "integer" and parsed.is_integer and abs(parsed.value) < 1e15:
+            text = str(int(parsed.value))
     elif f.type == "code" and text.isascii():
         # codes match regardless of case, but only in ASCII: 'cjıb'.upper() is 'CJIB' and 'poſt'.casefold()
         # is 'post', look-alikes that must stay what they are (and fail the code list)
@@ -81,6 +77,24 @@ def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
         else:
             text = text.upper()
     return text
+
+
+def column_convention(raw: RawSheet, field_code: str) -> bool:
+    """Whether a column has decimal commas: a CSV column's values may overrule the file's convention
+    (:func:`pipeline.core.numbers.column_decimal_comma`); a workbook's text cells follow the sheet's."""
+    if not raw.is_csv:
+        return raw.decimal_comma
+    return column_decimal_comma((vals.get(field_code) for _, vals in raw.rows), raw.decimal_comma)
+
+
+def number_problem(raw: RawSheet, row: int, f: Field) -> ParsedNumber | None:
+    """Why the text in ``row`` of a numeric field is not read as a number (ambiguous in the column's
+    convention, or not a number), or None when it is a number, empty or not text."""
+    value = next((vals.get(f.code) for r, vals in raw.rows if r == row), None)
+    if not f.is_numeric or not isinstance(value, str) or answer_state(value) is not None:
+        return None
+    parsed = parse_number(value, column_convention(raw, f.code))
+    return None if parsed.ok or parsed.problem == "empty" else parsed
 
 
 def typed(text: str | None, f: Field) -> object:
@@ -159,7 +173,8 @@ def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
     data: dict[str, object] = {"__row": np.fromiter((r for r, _ in raw.rows), dtype="int64", count=len(raw.rows))}
     for f in present:
         values = [vals.get(f.code) for _, vals in raw.rows]
-        raws, typed_values, states, cells = _column(values, f, raw.decimal_comma)
+        convention = column_convention(raw, f.code) if f.is_numeric else raw.decimal_comma
+        raws, typed_values, states, cells = _column(values, f, convention)
         data[f"{f.code}__raw"] = pd.Series(raws, dtype=object)
         data[f"{f.code}__state"] = pd.Series(states, dtype=object)
         data[f"{f.code}__cell"] = pd.Series(cells, dtype=object)

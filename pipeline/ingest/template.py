@@ -116,10 +116,12 @@ def write_workbook(
     data: Mapping[str, pd.DataFrame] | None = None,
     reg: Registry | None = None,
     sheets: list[str] | None = None,
+    root: Path | None = None,
 ) -> Path:
-    """Write the submission workbook; with ``data`` the data rows are filled in (sheet code -> frame)."""
+    """Write the submission workbook; with ``data`` the data rows are filled in (sheet code -> frame).
+    The organisation codes come from the register of the workspace ``root`` (default: the packaged one)."""
     reg = reg or registry()
-    org_codes = [o.org_code for o in load_organisations(None) if o.is_member(year)]
+    org_codes = [o.org_code for o in load_organisations(root) if o.is_member(year)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(

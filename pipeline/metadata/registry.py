@@ -8,6 +8,7 @@ dictionary are generated from the objects defined here.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -324,6 +325,14 @@ def register_path(root: Path | None) -> Path | None:
     return None
 
 
+def register_year(text: str) -> int:
+    """A year in a register CSV: four ASCII digits (``2.015`` or ``２０１５`` is not read as a year)."""
+    value = (text or "").strip()
+    if not re.fullmatch(r"[0-9]{4}", value):
+        raise ValueError(f"a year is written as four digits such as 2024, not {text!r}")
+    return int(value)
+
+
 def load_organisations(root: Path | None = None) -> list[Organisation]:
     """Load the register: the workspace copy ``data/organisations.csv`` if present, else the packaged one."""
     path = register_path(root)
@@ -351,8 +360,8 @@ def load_organisations(root: Path | None = None) -> list[Organisation]:
                     abbreviation=row["abbreviation"].strip(),
                     cluster=row["cluster"],
                     size_class=row["size_class"],
-                    member_since=int(row["member_since"]),
-                    member_until=int(row["member_until"]) if row.get("member_until") else None,
+                    member_since=register_year(row["member_since"]),
+                    member_until=register_year(row["member_until"]) if row.get("member_until") else None,
                     predecessor_codes=tuple(c for c in (row.get("predecessor_codes") or "").split(";") if c),
                     successor_code=row.get("successor_code") or None,
                     aliases=tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()),

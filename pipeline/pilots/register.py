@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.core.workspace import Workspace, atomic_write_text
-from pipeline.metadata.registry import load_organisations
+from pipeline.metadata.registry import load_organisations, register_year
 from pipeline.pilots.selection import RANKED, catalogue_from_yaml, catalogue_map
 from pipeline.pilots.values import as_text, escape_cell
 
@@ -74,7 +74,7 @@ def validate_entry(
             "whose direction is higher or lower"
         )
     try:
-        year = int(str(start_year).strip())
+        year = register_year(str(start_year))  # four ASCII digits: '2.025', '２０２５' or '2_025' is no year
     except (TypeError, ValueError):
         raise ValueError(f"start_year must be a year such as 2026, not {start_year!r}") from None
     if not 2002 <= year <= 2100:

@@ -3,7 +3,7 @@
 Entry point :func:`run` (``rbb ingest``): the ingest stage reads the new deliveries; Great Expectations
 suites generated from the registry and the hand-written rules (:mod:`.validator` with :mod:`.suites`,
 :mod:`.rules` and :mod:`.assemble`; :mod:`.cases` for case microdata) turn what is wrong into findings;
-:mod:`.load` records every delivery with its findings and loads the accepted ones. :func:`check_files` validates files without loading them (``rbb check``).
+:mod:`.load` records every delivery with its findings and loads the accepted ones. :func:`check_files` / :func:`precheck` validate files without loading them (``rbb check``).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from pipeline.core.warehouse import connect, init_schema, sync_organisations
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
 from pipeline.ingest.batch import Item
 from pipeline.ingest.discover import key_org
-from pipeline.ingest.readers import read_deliveries
 from pipeline.metadata.registry import load_organisations, registry
 from pipeline.validate.cases import scan_cases
 from pipeline.validate.load import IngestResult, history_for, record
-from pipeline.validate.rules import History
+from pipeline.validate.precheck import CheckReport, precheck
 from pipeline.validate.validator import Validator
 
-__all__ = ["IngestResult", "check_files", "run"]
+__all__ = ["CheckReport", "IngestResult", "check_files", "precheck", "run"]
 
 
 def run(
@@ -88,13 +87,9 @@ def ingest_state(stage: str, recorded: int, total: int) -> tuple[str, str]:
     return ("er is niets veranderd", "nothing was changed")
 
 
-def check_files(paths: list[Path]) -> list[tuple[Path, Item]]:
+def check_files(paths: list[Path], ws: Workspace | None = None) -> list[tuple[Path, Item]]:
     """Validate files without loading them (``rbb check``): organisation and year come from the files.
     Read in batches like ingest; a file that breaks a reader (or does not exist, or is a link) is a
-    finding, never a traceback."""
-    reg = registry()
-    org_codes = {o.org_code for o in load_organisations(None)}
-    raws = read_deliveries([Path(p) for p in paths], reg)
-    items = [Item(key=i, raw=raw, expected_org=None, expected_year=None) for i, raw in enumerate(raws)]
-    Validator(reg, sorted(org_codes)).validate(items, History())
-    return list(zip(paths, items))
+    finding, never a traceback. With a workspace its register and accepted history are used
+    (:func:`pipeline.validate.precheck.precheck`, which also says which checks were skipped)."""
+    return precheck(paths, ws).files

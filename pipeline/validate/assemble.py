@@ -16,6 +16,7 @@ import pandas as pd
 from pipeline.core.findings import Finding, short_value
 from pipeline.ingest.answers import NVT, ONBEKEND, label
 from pipeline.ingest.batch import Item
+from pipeline.ingest.normalize import UNREAD_MARK, number_problem
 from pipeline.metadata.registry import Field, Registry, Sheet
 
 
@@ -235,6 +236,10 @@ def result_finding(registry: Registry, sheet: Sheet, meta: dict, rec: pd.Series,
         alt_en = f", or {_answers(f, 'en')}" if f.missing else ""
         nl = f"{lbl_nl} bevat '{value}'; dat is geen {kind_nl}. Vul alleen een {kind_nl} in, zonder tekst, eenheden of procentteken (bijvoorbeeld 1200){alt_nl}."
         en = f"{lbl_en} contains '{value}', which is not {kind_en}. Enter only {kind_en}, without text, units or percent sign (for example 1200){alt_en}."
+        value = short_value(str(raw_value).removesuffix(UNREAD_MARK)) if raw_value is not None else value
+        doubt = number_problem(raw_sheet, row, f)
+        if doubt is not None and doubt.problem == "ambiguous":
+            nl, en = f"{lbl_nl}: {doubt.reason_nl}.", f"{lbl_en}: {doubt.reason_en}."
     elif rule == "range":
         nl = f"{lbl_nl} is {fmt_nl(rec.get(f.code))}{unit}{where_nl}; toegestaan is {fmt_nl(float(f.min)) if f.min is not None else '…'} tot en met {fmt_nl(float(f.max)) if f.max is not None else '…'}{unit}. Controleer de waarde en de eenheid."
         en = f"{lbl_en} is {fmt_en(rec.get(f.code))}{unit}{where_en}; allowed is {fmt_en(float(f.min)) if f.min is not None else '…'} to {fmt_en(float(f.max)) if f.max is not None else '…'}{unit}. Check the value and its unit."

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.core.findings import Finding, short_value
+from pipeline.core.numbers import decimal_comma_sql, parse_number, whole_number_regex
 from pipeline.core.safe_files import NotRegularFile, longest_line_over, open_regular
 from pipeline.core.workspace import is_out_of_space
 from pipeline.ingest.batch import Item
@@ -50,6 +51,7 @@ MAX_ROWS_PER_RULE = 50
 # the longest line a case file may have (a real one is under 300 bytes); also DuckDB's max_line_size
 NUL_RULE = "text:nul"
 NULL_STRINGS = ["", "n.v.t.", "-", "onb.", "NULL"]
+TEXT = "__text"  # suffix of the column holding a number as written in the file
 
 
 @dataclass
@@ -83,10 +85,19 @@ def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = Non
     target = "[" + ", ".join(_quote(p) for p in path) + "]" if many else _quote(path)
     first = path[0] if many else path
     if first.suffix.lower() == ".parquet":
-        cols = ", ".join(f'CAST("{f.code}" AS {SQL_TYPES[f.type]}) AS "{f.code}"' for f in _fields(reg))
+        cols = ", ".join(
+            f'CAST("{f.code}" AS {SQL_TYPES[f.type]}) AS "{f.code}"'
+            + (
+                f', CAST(CAST("{f.code}" AS {SQL_TYPES[f.type]}) AS VARCHAR) AS "{f.code}{TEXT}"'
+                if f.is_numeric
+                else ""
+            )
+            for f in _fields(reg)
+        )
         extra = ", filename" if many else ""
         return f"(SELECT {cols}{extra} FROM read_parquet({target}{', filename=true' if many else ''}))"
-    columns = "{" + ", ".join(f"'{f.code}': '{SQL_TYPES[f.type]}'" for f in _fields(reg)) + "}"
+    # numbers are read as text and converted by decimal_comma_sql: DuckDB itself would read '1.500' as 2
+    columns = "{" + ", ".join(f"'{f.code}': '{_csv_type(f)}'" for f in _fields(reg)) + "}"
     opts = [
         "delim=';'",
         "header=true",
@@ -103,7 +114,25 @@ def source_sql(path: Path | list[Path], reg: Registry, rejects: str | None = Non
         opts.append("filename=true")
     if ignore_errors:
         opts.append("ignore_errors=true")
-    return f"read_csv({target}, {', '.join(opts)})"
+    return f"(SELECT {_typed_columns(reg)}{', filename' if many else ''} FROM read_csv({target}, {', '.join(opts)}))"
+
+
+def _csv_type(f: Field) -> str:
+    return "VARCHAR" if f.is_numeric else SQL_TYPES[f.type]
+
+
+def _typed_columns(reg: Registry) -> str:
+    """The select list over a case CSV read with numbers as text: each number converted with the Dutch
+    convention of the file (:func:`pipeline.core.numbers.decimal_comma_sql`), its text kept in
+    ``<field>__text`` (a text that is no number leaves the number NULL: rule ``type:<field>``)."""
+    out = []
+    for f in _fields(reg):
+        col = f'"{f.code}"'
+        if f.is_numeric:
+            out.append(f'{decimal_comma_sql(col, SQL_TYPES[f.type])} AS {col}, {col} AS "{f.code}{TEXT}"')
+        else:
+            out.append(col)
+    return ", ".join(out)
 
 
 def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
@@ -119,7 +148,7 @@ def numbered_sql(path: Path, reg: Registry, limit: int | None = None) -> str:
         if f.type == "date":
             exprs.append(f"CAST(try_strptime({col}, '%d-%m-%Y') AS DATE) AS {col}")
         elif f.is_numeric:
-            exprs.append(f"TRY_CAST({col} AS {SQL_TYPES[f.type]}) AS {col}")
+            exprs.append(f'{decimal_comma_sql(col, SQL_TYPES[f.type])} AS {col}, {col} AS "{f.code}{TEXT}"')
         else:
             exprs.append(col)
     # for the first rows a small read buffer is enough (the default buffer tokenises 32 MB per file)
@@ -136,8 +165,11 @@ def rule_predicates(reg: Registry) -> list[tuple[str, str, str, str | None]]:
     out: list[tuple[str, str, str, str | None]] = []
     for f in _fields(reg):
         col = f'"{f.code}"'
+        text = f'"{f.code}{TEXT}"'
         if f.required:
-            out.append((f"required:{f.code}", f.code, f"{col} IS NULL", "required"))
+            out.append((f"required:{f.code}", f.code, f"{text if f.is_numeric else col} IS NULL", "required"))
+        if f.is_numeric:
+            out.append((f"type:{f.code}", f.code, f"{text} IS NOT NULL AND {col} IS NULL", "type"))
         if f.is_numeric and (f.min is not None or f.max is not None):
             lo = f.min if f.min is not None else -1e300
             hi = f.max if f.max is not None else 1e300
@@ -168,6 +200,7 @@ def _scan_sql(paths: list[Path], reg: Registry, year: int, rejects: str) -> str:
     return f"""
 WITH c AS (
   SELECT filename, product_code, case_id, datum_ontvangst, datum_besluit, termijn_dagen, kanaal, bezwaar, klacht,
+         {", ".join(f'"{f.code}{TEXT}"' for f in _fields(reg) if f.is_numeric)},
          datum_besluit - datum_ontvangst AS lead_days,
          datum_besluit IS NOT NULL AND datum_besluit BETWEEN {y0} AND {y1} AS decided
   FROM {source_sql(paths, reg, rejects)}
@@ -721,7 +754,12 @@ def _suite(reg: Registry):
         f = reg.sheet("zaken").field(fcode)
         meta = {"rule": rid, "field": fcode, "severity": "error"}
         if kind == "required":
-            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=fcode, meta=meta))
+            column = f"{fcode}{TEXT}" if f.is_numeric else fcode
+            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta=meta))
+        elif kind == "type":
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToMatchRegex(column=f"{fcode}{TEXT}", regex=whole_number_regex(), meta=meta)
+            )
         elif kind == "range":
             suite.add_expectation(
                 gxe.ExpectColumnValuesToBeBetween(column=fcode, min_value=f.min, max_value=f.max, meta=meta)
@@ -770,6 +808,17 @@ def _finding(path: Path, reg: Registry, meta: dict, row: int, rec: pd.Series) ->
     elif kind == "code_list":
         nl = f"{where}: '{f.label_nl}' bevat '{shown}'; kies uit {', '.join(f.codes)}."
         en = f"{where_en}: '{f.label_en}' contains '{shown}'; choose from {', '.join(f.codes)}."
+    elif kind == "type":
+        written = rec.get(f"{fcode}{TEXT}")
+        shown = short_value(written)
+        parsed = parse_number(written, decimal_comma=True)
+        if parsed.problem == "ambiguous":
+            nl, en = f"{where}: '{f.label_nl}': {parsed.reason_nl}.", f"{where_en}: '{f.label_en}': {parsed.reason_en}."
+        else:
+            nl = (
+                f"{where}: '{f.label_nl}' bevat '{shown}'; dat is geen geheel getal (schrijf bijvoorbeeld 14 of 1.500)."
+            )
+            en = f"{where_en}: '{f.label_en}' contains '{shown}', which is not a whole number (write for example 14 or 1.500)."
     elif kind == "unique":
         nl = f"{where}: zaaknummer '{shown}' komt meer dan één keer voor; elk zaaknummer mag één keer voorkomen."
         en = f"{where_en}: case id '{shown}' occurs more than once; each case id may occur once."

@@ -383,3 +383,66 @@ def test_robustness_weakly_efficient_unit():
     assert table.loc["Unit 11", "status"] == "weakly efficient"  # (5, 17) vs Unit 1 (5, 13), same output
     assert table.loc[["Unit 1", "Unit 4", "Unit 7"], "robust_efficient"].all()
     assert table.loc["Unit 9", "score_max"] > table.loc["Unit 9", "score"]
+
+
+# --------------------------------------------------------------------------- #
+# Dutch numbers: thousands dots are thousands, an ambiguous value is rejected
+# --------------------------------------------------------------------------- #
+UNITS = {"A": (1500, 3000, 30), "B": (2000, 2500, 40), "C": (1200, 1800, 20), "D": (1800, 4000, 35)}
+
+
+def _units_csv(path: Path, sep: str, cell) -> Path:
+    lines = [sep.join(["unit", "fte", "kosten", "producten"])]
+    lines += [sep.join([u, *(cell(v) for v in vals)]) for u, vals in UNITS.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _dutch(v: int) -> str:
+    return f"{v:,}".replace(",", ".")  # 1500 -> 1.500, as Dutch Excel writes it
+
+
+def test_thousands_dots_in_a_semicolon_file_are_thousands(tmp_path):
+    dutch = _units_csv(tmp_path / "nl.csv", ";", _dutch)
+    assert "1.500" in dutch.read_text()
+    plain = _units_csv(tmp_path / "plain.csv", ",", str)
+    got = main_dea_cli(dutch, "fte,kosten", "producten", "vrs")
+    want = main_dea_cli(plain, "fte,kosten", "producten", "vrs")
+    pd.testing.assert_frame_equal(got, want)
+    x = pd.DataFrame([v[:2] for v in UNITS.values()], index=list(UNITS), columns=["fte", "kosten"], dtype=float)
+    y = pd.DataFrame([v[2:] for v in UNITS.values()], index=list(UNITS), columns=["producten"], dtype=float)
+    np.testing.assert_allclose(got["score"], dea(x, y, "vrs", "in").score)
+
+
+def test_decimal_points_throughout_a_semicolon_column_are_decimal_points(tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("unit;a;b\nU1;0.5;2.25\nU2;1.25;4.5\nU3;2.75;2.5\n", encoding="utf-8")
+    commas = tmp_path / "commas.csv"
+    commas.write_text("unit;a;b\nU1;0,5;2,25\nU2;1,25;4,5\nU3;2,75;2,5\n", encoding="utf-8")
+    got = dea_csv(points, ["a"], ["b"])
+    pd.testing.assert_frame_equal(got, dea_csv(commas, ["a"], ["b"]))
+    np.testing.assert_allclose(got["score"], [2.25 / 0.5 / 4.5, 4.5 / 1.25 / 4.5, 2.5 / 2.75 / 4.5])
+
+
+def test_ambiguous_value_is_rejected_with_unit_column_and_value(tmp_path):
+    path = _units_csv(tmp_path / "nl.csv", ";", _dutch)
+    path.write_text(path.read_text().replace("2.500", "2.5"), encoding="utf-8")
+    with pytest.raises(DeaInputError) as info:
+        main_dea_cli(path, "fte,kosten", "producten")
+    message = str(info.value)
+    assert "unit 'B'" in message and "column 'kosten'" in message and "'2.5'" in message
+    assert "eenheid 'B'" in message and "niet eenduidig" in message and "ambiguous" in message
+
+
+def test_rbb_dea_rejects_an_ambiguous_value_without_traceback(tmp_path):
+    from inprocess import rbb
+
+    path = _units_csv(tmp_path / "nl.csv", ";", _dutch)
+    ok = rbb("dea", str(path), "--inputs", "fte,kosten", "--outputs", "producten")
+    assert ok.returncode == 0, ok.stderr
+    assert "1.0" in ok.stdout
+    path.write_text(path.read_text().replace("1.800", "1.8"), encoding="utf-8")
+    bad = rbb("dea", str(path), "--inputs", "fte,kosten", "--outputs", "producten")
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert "'1.8'" in bad.stderr and "niet eenduidig" in bad.stderr and "ambiguous" in bad.stderr

@@ -509,11 +509,11 @@ def test_absurd_numbers_in_csv(broken):
     errors = rejected_with(broken.result("absurd"), "range", "type")
     by_field = {(e.field, e.rule) for e in errors}
     for field, rule in [
-        ("fte_totaal", "range"),
+        ("fte_totaal", "type"),  # '1e308': scientific notation is no number in a file with decimal commas
         ("verzuimdagen", "type"),
         ("kosten_inhuur", "type"),
         ("n_instroom_personeel", "range"),
-        ("n_besluiten", "range"),
+        ("n_besluiten", "type"),  # '-1e308'
     ]:
         assert (field, rule) in by_field, by_field
     cells = {e.field: e.cell for e in errors if e.sheet == "organisatie"}

@@ -13,6 +13,7 @@ import statsmodels.formula.api as smf
 
 from pipeline import pilots
 from pipeline.core.workspace import Workspace
+from pipeline.metadata.registry import load_organisations
 from pipeline.pilots.config import default_config, load_config
 from pipeline.pilots.followup import (
     VERDICTS,
@@ -950,3 +951,16 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     if f["event_study"]:
         assert follow["rel_year"].tolist() == [e["rel_year"] for e in f["event_study"]]
     assert f["verdict"] in VERDICTS and f["verdict_nl"] in html
+
+
+@pytest.mark.parametrize("text", ["2.025", "２０２５", "2_025", "2025.0"])
+def test_pilot_start_year_is_four_digits_not_a_dutch_number(text):
+    """The pilots register has one number, the start year: written as 2025, never read from '2.025'."""
+    from pipeline.pilots.register import validate_entry
+
+    orgs = load_organisations(None)
+    with pytest.raises(ValueError, match="start_year must be a year such as 2026"):
+        validate_entry("CJIB", "tijdig_beslist_pct", "DUO", text, orgs, catalogue_from_yaml())
+    assert (
+        validate_entry("CJIB", "tijdig_beslist_pct", "DUO", " 2025 ", orgs, catalogue_from_yaml())["start_year"] == 2025
+    )

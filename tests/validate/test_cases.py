@@ -278,3 +278,41 @@ def test_files_are_scanned_in_batches_with_the_same_result(tmp_path, monkeypatch
     for a, b in zip(one, many):
         pd.testing.assert_frame_equal(a.aggregates, b.aggregates)
         assert a.violations == b.violations and a.n_rows == b.n_rows == real[a.path]
+
+
+def test_thousands_dots_in_case_numbers_are_thousands_and_a_dot_decimal_is_a_type_error(tmp_path):
+    """DuckDB alone would read '1.500' in an INTEGER column as 2; the case file follows the Dutch convention."""
+    df = _cases()
+    path = tmp_path / "zaken.csv"
+    _write_csv(df, path)
+    lines = path.read_text().splitlines()
+    # line 2: term '1.500' days = 1500 (over the maximum of 730: a range finding with 1500, not 2)
+    lines[1] = lines[1].replace(";14;", ";1.500;")
+    # line 3: objection '1.5' is no whole number in a file with decimal commas
+    head = lines[0].split(";")
+    cells = lines[2].split(";")
+    cells[head.index("bezwaar")] = "1.5"
+    lines[2] = ";".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    scan = scan_case_file(path, Y)
+    by_cell = {(f.rule, f.row, f.field): f for f in scan.findings}
+    term = by_cell[("range:termijn_dagen", 2, "termijn_dagen")]
+    assert term.value == "1500"
+    ambiguous = by_cell[("type:bezwaar", 3, "bezwaar")]
+    assert ambiguous.value == "1.5"
+    assert "niet eenduidig" in ambiguous.message_nl and "ambiguous" in ambiguous.message_en
+    assert not any(f.field == "bezwaar" and f.rule.startswith(("required", "range")) for f in scan.findings)
+
+
+def test_padded_case_numbers_give_the_same_indicators(tmp_path):
+    df = _cases()
+    plain, dotted = tmp_path / "plain" / "zaken.csv", tmp_path / "dotted" / "zaken.csv"
+    plain.parent.mkdir()
+    dotted.parent.mkdir()
+    _write_csv(df, plain)
+    df2 = df.copy()
+    df2["termijn_dagen"] = df2["termijn_dagen"].astype(object).map(lambda v: f" {v} ")
+    _write_csv(df2, dotted)
+    a, b = scan_case_file(plain, Y), scan_case_file(dotted, Y)
+    assert a.findings == [] and b.findings == []
+    pd.testing.assert_frame_equal(a.aggregates, b.aggregates)

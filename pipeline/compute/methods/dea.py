@@ -22,7 +22,6 @@ single unit, duplicated units and a sample below the rule (:class:`DeaWarning`).
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import warnings
@@ -34,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
+
+from pipeline.core.numbers import column_decimal_comma, convention_of_separator, parse_number
 
 __all__ = [
     "DeaInputError",
@@ -1113,9 +1114,6 @@ def dea_boot(
 # --------------------------------------------------------------------------- #
 # CSV front end
 # --------------------------------------------------------------------------- #
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
-
-
 def _read_text(path: Path) -> str:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "cp1252"):
@@ -1126,27 +1124,12 @@ def _read_text(path: Path) -> str:
     return raw.decode("latin-1")
 
 
-def _sniff(text: str) -> tuple[str, str]:
-    """Return ``(separator, decimal)`` for a CSV text: ``,``/``;``/tab and ``.``/``,``."""
+def _separator(text: str) -> str:
+    """The field separator of a CSV text: ``;``, tab or ``,`` (the most frequent in the header line)."""
     header = next((line for line in text.splitlines() if line.strip()), "")
     counts = {sep: header.count(sep) for sep in (";", "\t", ",")}
     sep = max(counts, key=lambda s: (counts[s], s != ","))
-    if counts[sep] == 0:
-        sep = ","
-    decimal = "."
-    if sep != ",":
-        reader = csv.reader(io.StringIO(text), delimiter=sep)
-        next(reader, None)
-        if any(_DECIMAL_COMMA.match(cell) for row in reader for cell in row):
-            decimal = ","
-    return sep, decimal
-
-
-def _parse_number(text: str, decimal: str) -> float:
-    value = text.strip()
-    if decimal == ",":
-        value = value.replace(",", ".")
-    return float(value)
+    return sep if counts[sep] else ","
 
 
 def _load_csv(
@@ -1160,7 +1143,7 @@ def _load_csv(
     if both:
         raise DeaInputError(f"columns listed as both input and output: {', '.join(sorted(both))}")
     text = _read_text(path)
-    sep, decimal = _sniff(text)
+    sep = _separator(text)
     try:
         table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -1186,17 +1169,23 @@ def _load_csv(
         if unit == "":
             raise DeaInputError(f"{path.name} line {row + 2}: empty unit id in column {id_col!r}")
 
+    file_decimal_comma = convention_of_separator(sep)
+
     def numeric(columns: list[str]) -> pd.DataFrame:
         values = np.empty((len(table), len(columns)))
         for i, column in enumerate(columns):
+            decimal_comma = column_decimal_comma(table[column], file_decimal_comma)
             for row, cell in enumerate(table[column]):
                 where = f"{path.name} line {row + 2} (unit {ids[row]!r}), column {column!r}"
-                if cell.strip() == "":
+                parsed = parse_number(cell, decimal_comma)
+                if parsed.problem == "empty":
                     raise DeaInputError(f"{where}: missing value")
-                try:
-                    values[row, i] = _parse_number(cell, decimal)
-                except ValueError:
-                    raise DeaInputError(f"{where}: {cell!r} is not a number") from None
+                if not parsed.ok:
+                    raise DeaInputError(
+                        f"{path.name} regel {row + 2} (eenheid {ids[row]!r}), kolom {column!r}: {parsed.reason_nl} / "
+                        f"{where}: {parsed.reason_en}"
+                    )
+                values[row, i] = parsed.value
         return pd.DataFrame(values, columns=columns, index=pd.Index(ids, name=id_col))
 
     return numeric(inputs), numeric(outputs)
@@ -1221,8 +1210,11 @@ def dea_csv(
 ) -> pd.DataFrame:
     """Run :func:`dea` on a CSV file and return :meth:`DeaResult.to_frame`.
 
-    The separator (``,``, ``;`` or tab) and a decimal comma (with ``;``/tab
-    separated files) are detected automatically. The unit id is ``id_col`` or
+    The separator (``,``, ``;`` or tab) is detected; numbers are read with
+    :func:`pipeline.core.numbers.parse_number`: a ``;``/tab separated file has
+    decimal commas and thousands dots (``1.500`` is 1500) unless a column's
+    values prove decimal points, and an ambiguous value (``1.5`` there) is
+    rejected, never guessed. The unit id is ``id_col`` or
     else the first column (a leading column that is unnamed and entirely blank
     is skipped). ``inputs``/``outputs`` are column names (a list, or one
     comma-separated string).
