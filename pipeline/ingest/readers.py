@@ -641,26 +641,7 @@ def _formula_findings(raw: RawSheet, refs: list[str]) -> list[Finding]:
 
 # -------------------------------------------------------------------------------------------- CSV
 
-PLACEHOLDERS = {
-    "",
-    "n.v.t.",
-    "nvt",
-    "n.v.t",
-    "-",
-    "--",
-    "onb.",
-    "onb",
-    "onbekend",
-    "*",
-    "n.b.",
-    "nb",
-    "x",
-    "na",
-    "n/a",
-    "#n/b",
-    "#n/a",
-    "leeg",
-}
+# Cells that hold no value (n.v.t., onbekend, ...) are recognised in pipeline/ingest/answers.py.
 
 
 # ------------------------------------------------------------------------------------------ child processes
@@ -1091,7 +1072,6 @@ def read_submission(path: Path, registry: Registry) -> RawSubmission:
 
 
 __all__ = [
-    "PLACEHOLDERS",
     "RawSheet",
     "RawSubmission",
     "check_workbook",
