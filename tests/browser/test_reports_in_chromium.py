@@ -91,6 +91,7 @@ def _check_page(browser, path: Path, axe: bool = True) -> dict:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, reports):
     orgs = sorted((reports / "organisations").glob("*.html"))
     feedback = sorted((reports / "validation").glob("*_v1.html"))[0]
@@ -111,6 +112,7 @@ def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, re
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_hostile_organisation_name_is_shown_as_text(chromium_browser, demo_workspace, tmp_path):
     ws = copy_workspace(demo_workspace, tmp_path / "xss")
     org = reporting_orgs(ws.db_path)[0]

@@ -340,6 +340,7 @@ def test_report():
     assert "(c) not available: ImportError" in text
 
 
+@pytest.mark.slow
 def test_real_commands_on_a_benchmark_workspace(tmp_path, csv_set):
     """(d) of the benchmark: the generated case files hard-linked into a one-year demo workspace, then the
     real ``rbb ingest`` and ``rbb compute``; the stored case indicators equal the floor's for every member

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 import hostile
 import pytest
+from inprocess import rbb as cli
 
 from pipeline.core.safe_files import LineLengthCheck, NotRegularFile, open_regular
 from pipeline.core.safe_text import register_code, terminal_safe
@@ -617,6 +618,7 @@ def assert_out_of_space_message(proc: subprocess.CompletedProcess) -> str:
 # delivery in the inbox ("0 of 3 recorded"), 400 while storing the second, after the first was recorded
 # ("1 of 3"), 1500 at the checkpoint ("all 3 recorded in the log file"). 400 takes the recording path of 40
 # and also leaves a warehouse with a complete delivery in it, so 40 runs with --long only.
+@pytest.mark.slow
 @pytest.mark.parametrize("leave_kb", [pytest.param(40, marks=pytest.mark.long), 400, 1500])
 def test_attack_10_disk_full_during_ingest_is_a_clear_message_and_the_warehouse_stays_intact(
     small_disk, demo_workspace, demo_counts, leave_kb
@@ -634,7 +636,7 @@ def test_attack_10_disk_full_during_ingest_is_a_clear_message_and_the_warehouse_
                 got = {t: n for t, n in fact_counts(r.ws.db_path).get(s["submission_id"], {}).items() if n}
                 assert got == demo_counts[s["org_code"]], (s["org_code"], got, message)
     filler.unlink()
-    proc = rbb("ingest", root=r.ws.root)
+    proc = cli("ingest", "--root", str(r.ws.root))  # the next run: in this process, no limit on it
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     r.check()
     assert len(submissions(r.ws.db_path)) == len(MEMBERS)
@@ -656,7 +658,7 @@ def test_attack_10_disk_full_during_compute_changes_nothing(small_disk, demo_wor
     if "nothing was changed" in message:  # the first compute of this warehouse left no table behind
         assert "indicator_values" not in tables and "comparisons" not in tables, tables
     filler.unlink()
-    proc = rbb("compute", root=r.ws.root)
+    proc = cli("compute", "--root", str(r.ws.root))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     con = duckdb.connect(str(r.ws.db_path), read_only=True)
     try:
@@ -675,12 +677,13 @@ def _fsize_limit(limit: int):
     return limit_file_size
 
 
+@pytest.mark.slow
 def test_attack_10_file_size_limit_during_ingest_is_the_same_clear_message(round_):
     """Without root (no tmpfs) the same path is taken with a file size limit: writes past it fail with
     EFBIG, which is reported like a full disk."""
     proc = rbb("ingest", root=round_.ws.root, preexec_fn=_fsize_limit(300 * 1024))
     assert_out_of_space_message(proc)
-    proc = rbb("ingest", root=round_.ws.root)
+    proc = cli("ingest", "--root", str(round_.ws.root))  # the next run: in this process, no limit on it
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     round_.check()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from inprocess import rbb as cli
 from rounds import (
     ACCEPTED,
     SMALL_ORGS,
@@ -295,7 +296,7 @@ def test_sigkill_at_any_point_leaves_a_consistent_workspace(tmp_path, demo_works
 
     tables = ingest_tables(ref.ws.db_path)
     assert table_hashes(ingest_series.ws.db_path, tables) == table_hashes(ref.ws.db_path, tables)
-    proc = run_rbb("compute", root=ingest_series.ws.root)
+    proc = cli("compute", "--root", str(ingest_series.ws.root))  # after the series: in this process
     assert proc.returncode == 0, proc.stderr
     assert table_hashes(ingest_series.ws.db_path, ["indicator_values"]) == table_hashes(
         ref.ws.db_path, ["indicator_values"]
@@ -310,7 +311,7 @@ def test_sigkill_at_any_point_leaves_a_consistent_workspace(tmp_path, demo_works
 def test_feedback_pages_are_complete_after_a_crash_between_commit_and_feedback(tmp_path, demo_workspace):
     ws = small_workspace(tmp_path / "ws", demo_workspace, orgs=["DUO", "SVB", "CJIB"], years=[YEAR])
     assert kill_at(rbb("ingest", root=ws.root), until=grows(ws.reports, "*/validation/*.html", 1))
-    proc = run_rbb("ingest", root=ws.root)
+    proc = cli("ingest", "--root", str(ws.root))  # the next run, in this process
     assert proc.returncode == 0, proc.stderr
     pages = {p.name for p in ws.reports.glob(f"{YEAR}/validation/*.html")}
     for s in submissions(ws.db_path):

@@ -1,17 +1,25 @@
 """Reproducibility: the same seed gives the same warehouse, exports and reports, and running the stages
-again changes nothing (idempotence)."""
+again changes nothing (idempotence).
+
+By default two fresh one-year demos with the same seed are compared: ``rbb demo`` (the command, in a process
+of its own) and ``run_demo`` in the test process, side by side. With ``--long`` (or ``RBB_LONG=1``) a fresh
+``rbb demo`` of all the years of the session's demo workspace is also compared with that workspace."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import DEMO_SEED, DEMO_YEARS
-from rounds import base_tables, canonical_csv, file_hashes, run_rbb, start
+from inprocess import rbb as cli
+from rich.console import Console
+from rounds import base_tables, canonical_csv, file_hashes, start
 
 from pipeline.core.workspace import Workspace
+from pipeline.demo import run_demo
 from pipeline.report.export import export
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -55,8 +63,49 @@ def differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def rerun_changes_nothing(ws: Workspace, warehouse: dict[str, str], reports: dict[str, str]) -> None:
+    """``rbb ingest``, ``rbb compute`` and ``rbb report`` run again on ``ws`` leave its warehouse and reports
+    as they were."""
+    for stage in ("ingest", "compute", "report"):
+        proc = cli(stage, "--root", str(ws.root))  # the commands in this process (no start-up of their own)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert differences(warehouse_fingerprint(ws), warehouse) == []
+    assert differences(file_hashes(ws.reports), reports) == []
+
+
 @pytest.mark.slow
-def test_two_demo_runs_give_identical_warehouses_exports_and_reports(tmp_path, demo_workspace):
+def test_two_one_year_demos_give_identical_warehouses_exports_and_reports(tmp_path):
+    """``rbb demo`` and ``run_demo`` in this process, with the same seed and year, side by side, give the same
+    warehouse, exports and reports; ``rbb ingest``, ``rbb compute`` and ``rbb report`` run again on the
+    command's workspace change nothing."""
+    years = DEMO_YEARS[-1:]
+    fresh = Workspace.at(tmp_path / "fresh")
+    demo = start("demo", "--seed", str(DEMO_SEED), "--years", str(years[0]), root=fresh.root)
+    try:
+        here = Workspace.at(tmp_path / "here").ensure()
+        with open(os.devnull, "w") as devnull:
+            run_demo(here, seed=DEMO_SEED, years=years, console=Console(file=devnull))
+        warehouse_a = warehouse_fingerprint(here)
+        assert {"submissions", "findings", "f_organisatie", "indicator_values", "comparisons"} <= set(warehouse_a)
+        exports_a = exports(here, years, tmp_path / "exports_here")
+        assert len(exports_a) >= 2 * len(years)
+        reports_a = file_hashes(here.reports)
+        assert any(k.endswith("index.html") for k in reports_a)
+    finally:
+        _, err = demo.communicate(timeout=900)
+    assert demo.returncode == 0 and "Traceback" not in err, err[-2000:]
+
+    warehouse_b = warehouse_fingerprint(fresh)
+    assert differences(warehouse_a, warehouse_b) == []
+    assert differences(exports_a, exports(fresh, years, tmp_path / "exports_fresh")) == []
+    reports_b = file_hashes(fresh.reports)
+    assert differences(reports_a, reports_b) == []
+    rerun_changes_nothing(fresh, warehouse_b, reports_b)
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_a_fresh_demo_gives_the_warehouse_exports_and_reports_of_the_session_demo(tmp_path, demo_workspace):
     """A fresh ``rbb demo`` with the seed and years of the session's demo workspace (built in-process by
     the same ``run_demo``) gives the same warehouse, exports and reports; ``rbb ingest``, ``rbb compute``
     and ``rbb report`` run again on it change nothing."""
@@ -80,9 +129,4 @@ def test_two_demo_runs_give_identical_warehouses_exports_and_reports(tmp_path, d
     assert differences(exports_a, exports(fresh, years, tmp_path / "exports_fresh")) == []
     reports_b = file_hashes(fresh.reports)
     assert differences(reports_a, reports_b) == []
-
-    for stage in ("ingest", "compute", "report"):
-        proc = run_rbb(stage, root=fresh.root)
-        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    assert differences(warehouse_fingerprint(fresh), warehouse_b) == []
-    assert differences(file_hashes(fresh.reports), reports_b) == []
+    rerun_changes_nothing(fresh, warehouse_b, reports_b)

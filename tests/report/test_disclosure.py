@@ -379,6 +379,7 @@ def _values(ws: Workspace) -> pd.DataFrame:
         con.close()
 
 
+@pytest.mark.slow
 def test_no_statistic_over_fewer_than_five_members_in_any_page_or_download(demo_workspace, tmp_path):
     """Issue 12 item 3 / rule 1: an indicator with only 4 members with a value shows no median, band, position,
     peer points or strength to any of them (all-member scope included), in the chart, the text or the CSV."""
@@ -391,8 +392,9 @@ def test_no_statistic_over_fewer_than_five_members_in_any_page_or_download(demo_
     thin = (values.year == YEAR) & (values.indicator_code == code) & ~values.org_code.isin(keep)
     values.loc[thin, "value"] = np.nan
     _recompute_into(ws, values)
-    build_reports(ws, YEAR)
-    build_reports(ws, YEAR, lang="en")
+    for me in keep:  # the reports read below (each build also writes the overview)
+        build_reports(ws, YEAR, org=me)
+        build_reports(ws, YEAR, org=me, lang="en")
     for me in keep:
         for suffix, rank_re in (("", r"positie \d+ van \d+"), (".en", r"position \d+ of \d+")):
             page = parse(ws.reports / str(YEAR) / "organisations" / f"{me}{suffix}.html")
