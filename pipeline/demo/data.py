@@ -115,6 +115,15 @@ _CHANNEL_SURVEY_MIX: dict[str, float] = {"telefoon": 0.34, "web": 0.34, "app": 0
 _CHANNEL_SAT_OFFSET: dict[str, float] = {"telefoon": -0.2, "web": 0.0, "app": 0.15, "balie": 0.25, "post": -0.3}
 
 _KNOWN_PRODUCTS: dict[str, tuple[tuple[str, str], ...]] = {
+    # the demo merger's successor: the products of both predecessors (each keeps at least two)
+    "ILDI": (
+        ("VERV", "Toezicht vervoer"),
+        ("FREQ", "Frequentievergunning"),
+        ("WATER", "Toezicht water en bodem"),
+        ("NUMM", "Nummeruitgifte"),
+        ("SPOOR", "Toezicht spoor"),
+        ("DIGI", "Toezicht digitale infrastructuur"),
+    ),
     "UWV": (
         ("WW", "WW-uitkering"),
         ("WIA", "WIA-uitkering"),
@@ -1360,18 +1369,27 @@ def _split_org_year(
 
     org_parts = split_rows(sheets["organisatie"], "organisatie")
     chan_parts = split_rows(sheets["kanalen"], "kanalen")
+    # respondents go with the product they were asked about (the others in turn)
     survey = sheets["enquete"].reset_index(drop=True)
-    cuts = [0]
-    for share in shares[:-1]:
-        cuts.append(cuts[-1] + math.floor(len(survey) * share))
-    cuts.append(len(survey))
+    product_owner = dict(zip(prod["product_code"], owner))
+    resp_owner = [
+        product_owner.get(pc, i % len(preds)) if isinstance(pc, str) else i % len(preds)
+        for i, pc in enumerate(survey["product_code"])
+    ]
+    invited = sheets["organisatie"]["ktv_uitgenodigd"].iloc[0]
+    n_resp = max(len(survey), 1)
     out = {}
     for k, code in enumerate(preds):
         org = org_parts[k]
         org["org_code"] = code
-        resp = survey.iloc[cuts[k] : cuts[k + 1]].reset_index(drop=True)
+        resp = survey[[o == k for o in resp_owner]].reset_index(drop=True)
         if "ktv_respondenten" in org.columns:
             org["ktv_respondenten"] = len(resp)
+            if not pd.isna(invited):
+                # invited in proportion to the respondents (rounded down; the last takes the rest)
+                taken = sum(math.floor(float(invited) * sum(o == j for o in resp_owner) / n_resp) for j in range(k))
+                mine_inv = math.floor(float(invited) * len(resp) / n_resp)
+                org["ktv_uitgenodigd"] = mine_inv if k < len(preds) - 1 else int(invited) - taken
         mine = prod[[o == k for o in owner]].reset_index(drop=True)
         codes = set(mine["product_code"])
         part_notes = (
