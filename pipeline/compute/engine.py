@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.compute import stats
 from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
+from pipeline.compute.lineage import lineage_series, register_lineage
 from pipeline.core.warehouse import connect, init_schema, replace_organisations, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
 from pipeline.metadata.models import load as load_metadata
@@ -402,7 +403,12 @@ def _describe(
     }
 
 
-def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.DataFrame) -> pd.DataFrame:
+def compute_comparisons(
+    values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.DataFrame, series: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Each member's position per year and indicator. ``series`` (:func:`pipeline.compute.lineage.lineage_series`)
+    continues a merged or renamed member's previous value and trend through its predecessors' combined values;
+    such a comparison is marked in ``trend_lineage`` (``lineage:A+B``)."""
     cfg = catalogue_config()["comparison"]
     cat = {i.code: i for i in catalogue()}
     v = _comparable(values).merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
@@ -412,6 +418,13 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
         for r in bstats[bstats["scope_kind"] == "cluster"].to_dict("records")
     }
     by_key = values.set_index(["org_code", "indicator_code", "year"])["value"].to_dict()
+    lineage_flag: dict[tuple[str, str, int], str] = {}
+    if series is not None and not series.empty:
+        for r in series[["org_code", "indicator_code", "year", "value", "flags"]].itertuples(index=False):
+            key = (r.org_code, r.indicator_code, int(r.year))
+            if key not in by_key or pd.isna(by_key[key]):
+                by_key[key] = r.value
+                lineage_flag[key] = r.flags
     out = []
     for (year, code), g in v.groupby(["year", "indicator_code"], sort=True):
         ind = cat[code]
@@ -434,6 +447,8 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
             slope, p_trend, n_pts = stats.trend(hist_years, hist_vals)
             if n_pts < cfg["trend_min_points"]:
                 slope, p_trend = np.nan, np.nan
+            used = [lineage_flag.get((rec.org_code, code, y)) for y in [year - 1, *hist_years]]
+            marks = sorted({m for m in used if m})
             gap_best = rec.value - best_q  # NaN for context indicators (no best quartile)
             out.append(
                 {
@@ -468,6 +483,7 @@ def compute_comparisons(values: pd.DataFrame, orgs: pd.DataFrame, bstats: pd.Dat
                     "trend_label": None,
                     "robust_z_method": rz_method if not np.isnan(rz[i]) else None,
                     "midrank_percentile": midpct[i],
+                    "trend_lineage": ";".join(marks) or None,
                 }
             )
     comp = pd.DataFrame(out)
@@ -1151,7 +1167,8 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
                 raise ValueError(f"no accepted submissions for {year}")
             cfg = catalogue_config()["comparison"]
             bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
-            comp = compute_comparisons(values, orgs, bstats)
+            series = lineage_series(values, register_lineage(orgs), {i.code: i.scale for i in catalogue()})
+            comp = compute_comparisons(values, orgs, bstats, series)
             sw = strengths_weaknesses(comp)
             review: dict[str, pd.DataFrame] = {}
             scores, unc, method = compute_composite(values, orgs, bstats, review)
@@ -1159,6 +1176,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             tables = {
                 "indicator_catalogue": (catalogue_frame(), ["code"]),
                 "indicator_values": (values, ["year", "indicator_code", "org_code"]),
+                "lineage_values": (series, ["year", "indicator_code", "org_code"]),
                 "benchmark_stats": (bstats, ["year", "indicator_code", "scope_kind", "scope"]),
                 "comparisons": (comp, ["year", "indicator_code", "org_code"]),
                 "strengths_weaknesses": (sw, ["year", "org_code", "kind", "indicator_code"]),

@@ -58,7 +58,9 @@ def schema_sql(reg: Registry) -> list[str]:
             sha256 VARCHAR NOT NULL, original_name VARCHAR, fmt VARCHAR, size_bytes BIGINT,
             received_at TIMESTAMP, stored_path VARCHAR, encoding VARCHAR, status VARCHAR NOT NULL,
             n_errors INTEGER, n_warnings INTEGER, n_warnings_explained INTEGER, in_force BOOLEAN NOT NULL,
-            registry_version VARCHAR)""",
+            registry_version VARCHAR, template_version VARCHAR)""",
+        # a warehouse made before template versions were recorded gets the column (appended at the end)
+        "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS template_version VARCHAR",
         """CREATE TABLE IF NOT EXISTS submission_files (
             submission_id INTEGER, file_name VARCHAR, sha256 VARCHAR, size_bytes BIGINT, stored_path VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS findings (

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.ingest.template import frames_as_version
+from pipeline.metadata.lineage import is_additive
 from pipeline.metadata.registry import Field, Organisation, load_organisations, registry
 
 DEFAULT_YEARS: tuple[int, ...] = tuple(range(2021, 2026))
@@ -134,6 +136,15 @@ _CHANNEL_SURVEY_MIX: dict[str, float] = {"telefoon": 0.34, "web": 0.34, "app": 0
 _CHANNEL_SAT_OFFSET: dict[str, float] = {"telefoon": -0.2, "web": 0.0, "app": 0.15, "balie": 0.25, "post": -0.3}
 
 _KNOWN_PRODUCTS: dict[str, tuple[tuple[str, str], ...]] = {
+    # the demo merger's successor: the products of both predecessors (each keeps at least two)
+    "ILDI": (
+        ("VERV", "Toezicht vervoer"),
+        ("FREQ", "Frequentievergunning"),
+        ("WATER", "Toezicht water en bodem"),
+        ("NUMM", "Nummeruitgifte"),
+        ("SPOOR", "Toezicht spoor"),
+        ("DIGI", "Toezicht digitale infrastructuur"),
+    ),
     "UWV": (
         ("WW", "WW-uitkering"),
         ("WIA", "WIA-uitkering"),
@@ -296,6 +307,7 @@ class DemoDelivery:
     fault: str | None = None
     note: str = ""
     csv_style: CsvStyle = field(default_factory=CsvStyle)
+    template_version: str | None = None  # an older template version the delivery was made from (None: current)
 
 
 @dataclass(frozen=True)
@@ -907,8 +919,51 @@ def _toelichting_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 # ------------------------------------------------------------------ faults
 
 
+# The demo's own register: the packaged one plus a merger of two members in the middle of the demo years,
+# so that reports, trends and plausibility show a series that continues through a merger.
+DEMO_MERGER: tuple[str, tuple[str, ...], int] = ("ILDI", ("ILT", "RDI"), 2024)
+_DEMO_MERGER_ROW = (
+    "ILDI,Inspectie Leefomgeving en Digitale Infrastructuur,ILDI,vergunnen_toetsen,middel,{year},,{preds},"
+)
+
+
+def demo_register_text(packaged: str) -> str:
+    """The demo's organisation register (CSV text): ``packaged`` with :data:`DEMO_MERGER` applied (the two
+    predecessors end the year before the merger and name the new organisation as successor)."""
+    code, preds, year = DEMO_MERGER
+    rows = list(csv.reader(packaged.splitlines()))
+    header, body = rows[0], rows[1:]
+    col = {name: i for i, name in enumerate(header)}
+    if any(r and r[col["org_code"]] == code for r in body):
+        return packaged
+    for r in body:
+        if r and r[col["org_code"]] in preds:
+            r[col["member_until"]] = str(year - 1)
+            r[col["successor_code"]] = code
+    out = [",".join(header)]
+    for r in body:
+        buf = []
+        for v in r:
+            buf.append(f'"{v}"' if "," in v else v)
+        out.append(",".join(buf))
+    out.append(_DEMO_MERGER_ROW.format(year=year, preds=";".join(preds)))
+    return "\n".join(out) + "\n"
+
+
+def demo_organisations() -> list[Organisation]:
+    """The demo's register (the packaged register with the demo merger)."""
+    import tempfile
+    from importlib import resources
+
+    text = demo_register_text(resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "data").mkdir()
+        (Path(tmp) / "data" / "organisations.csv").write_text(text, "utf-8")
+        return load_organisations(Path(tmp))
+
+
 def _select_orgs(orgs: Sequence[Organisation] | None, years: list[int]) -> list[Organisation]:
-    pool = load_organisations() if orgs is None else list(orgs)
+    pool = demo_organisations() if orgs is None else list(orgs)
     return sorted((o for o in pool if any(o.is_member(y) for y in years)), key=lambda o: o.org_code)
 
 
@@ -1177,12 +1232,41 @@ def generate(
     weak = _weak_themes(profiles, min(8, max(1, len(profiles) // 4)), max(len(ys) - 2, 0))
     by_year: dict[int, list[DemoDelivery]] = {y: [] for y in ys}
     late: list[DemoDelivery] = []
+    old_template_org = _old_template_org(profiles, faults, last)
+    mergers = _mergers(profiles)
+    absorbed = {c for preds in mergers.values() for c in preds}
     for code in sorted(profiles):
+        if code in absorbed:
+            continue  # its deliveries are the successor's figures of those years, split (below)
         p = profiles[code]
         merger_year = merger.year if merger is not None and merger.org_code == code else None
         drivers = _drivers(p, ys, _rng(seed, "drivers", code), merger_year)
         prev_org: pd.DataFrame | None = None
         for year in ys:
+            preds = mergers.get(code, ())
+            before_merger = bool(preds) and all(profiles[c].org.is_member(year) for c in preds)
+            if before_merger and not p.org.is_member(year):
+                rng = _rng(seed, "year", code, year)
+                data, notes = _org_year(p, year, drivers[year], rng, None, follow_up=False)
+                for pred, (part, part_notes) in _split_org_year(data, notes, preds).items():
+                    q = profiles[pred]
+                    fmt = "csv" if q.prefers_csv else "xlsx"
+                    by_year[year].append(
+                        DemoDelivery(
+                            org_code=pred,
+                            year=year,
+                            fmt=fmt,
+                            name=_delivery_name(pred, year, fmt),
+                            sheets=_with_notes(part, part_notes),
+                            received_order=0,
+                            encoding=q.encoding if fmt == "csv" else "utf-8-sig",
+                            note=f"Predecessor of {code} (merger {p.org.member_since}): part of {code}'s figures.",
+                            csv_style=q.csv_style,
+                            template_version=_template_version(year, False),
+                        )
+                    )
+                prev_org = None
+                continue
             if not p.org.is_member(year) or (code == MISSING_ORG and year == last):
                 prev_org = None
                 continue
@@ -1202,6 +1286,9 @@ def generate(
                 notes = [*notes, _ANSWER_NOTES[code]]
             sheets = _answered(code, _with_notes(data, notes))
             note = _apply_fault(fault, sheets, prev_org) if fault is not None else ""
+            version = _template_version(year, code == old_template_org and year == last)
+            if version is not None and not note:
+                note = f"Made from the template of version {version}; read through its column map and accepted."
             by_year[year].append(
                 DemoDelivery(
                     org_code=code,
@@ -1214,6 +1301,7 @@ def generate(
                     fault=fault.id if fault is not None else None,
                     note=note,
                     csv_style=p.csv_style,
+                    template_version=version,
                 )
             )
             if fault is not None and fault.id == "parts_exceed_total":
@@ -1250,6 +1338,143 @@ def generate(
     for i, delivery in enumerate(ordered, start=1):
         delivery.received_order = i
     return ordered
+
+
+def _mergers(profiles: dict[str, _Profile]) -> dict[str, tuple[str, ...]]:
+    """Successor -> predecessors, for each merger in the register of two or more members of the demo that
+    ended the year before the successor began."""
+    out = {}
+    for code, p in profiles.items():
+        preds = tuple(
+            c
+            for c in p.org.predecessor_codes
+            if c in profiles and profiles[c].org.member_until == p.org.member_since - 1
+        )
+        if len(preds) >= 2:
+            out[code] = preds
+    return out
+
+
+def _split_org_year(
+    sheets: dict[str, pd.DataFrame], notes: list[dict[str, Any]], preds: tuple[str, ...]
+) -> dict[str, tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]]:
+    """One organisation-year of a merged organisation split over its predecessors, so that their figures add
+    up to it exactly: products are divided between them (each product wholly to one), the organisation's
+    counts, FTE and costs in proportion to the costs of their products (whole numbers rounded down, the last
+    predecessor taking the remainder), channels likewise, respondents divided; means and marks are kept."""
+    reg = registry()
+    prod = sheets["producten"].reset_index(drop=True)
+    owner = [i % len(preds) for i in range(len(prod))]
+    cost = prod["apparaatskosten_product"].astype(float).to_numpy()
+    total = float(cost.sum()) or 1.0
+    shares = [float(cost[[o == k for o in owner]].sum()) / total for k in range(len(preds))]
+
+    def parts(value: Any, f: Field) -> list[Any]:
+        if value is None or (not isinstance(value, str) and pd.isna(value)) or not is_additive(f):
+            return [value] * len(preds)
+        x = float(value)
+        out: list[Any] = []
+        for share in shares[:-1]:
+            out.append(math.floor(x * share) if f.type == "integer" else round(x * share, 2))
+        rest = x - sum(out)
+        out.append(int(round(rest)) if f.type == "integer" else round(rest, 2))
+        return out
+
+    def split_rows(frame: pd.DataFrame, sheet_code: str) -> list[pd.DataFrame]:
+        sheet = reg.sheet(sheet_code)
+        in_rules = {c for r in reg.rules_for(sheet_code) for c in (*r.parts, r.a, r.b, r.total) if c}
+        pieces = [frame.copy() for _ in preds]
+        for f in sheet.fields:
+            if f.code not in frame.columns or not is_additive(f):
+                continue
+            cols = [[] for _ in preds]
+            # a field no rule ties to another gets its own shares, so the predecessors' ratios differ
+            own = in_rules.isdisjoint({f.code}) and len(preds) == 2
+            tilt = 0.8 + 0.4 * (zlib.crc32(f.code.encode()) % 1000) / 1000 if own else 1.0
+            for v in frame[f.code].tolist():
+                if own and not (v is None or pd.isna(v)):
+                    first = min(shares[0] * tilt, 0.95) * float(v)
+                    first = math.floor(first) if f.type == "integer" else round(first, 2)
+                    rest = float(v) - first
+                    vals = [first, int(round(rest)) if f.type == "integer" else round(rest, 2)]
+                else:
+                    vals = parts(v, f)
+                for k, x in enumerate(vals):
+                    cols[k].append(x)
+            for k in range(len(preds)):
+                pieces[k][f.code] = cols[k]
+        return pieces
+
+    org_parts = split_rows(sheets["organisatie"], "organisatie")
+    chan_parts = split_rows(sheets["kanalen"], "kanalen")
+    # respondents go with the product they were asked about (the others in turn)
+    survey = sheets["enquete"].reset_index(drop=True)
+    product_owner = dict(zip(prod["product_code"], owner))
+    resp_owner = [
+        product_owner.get(pc, i % len(preds)) if isinstance(pc, str) else i % len(preds)
+        for i, pc in enumerate(survey["product_code"])
+    ]
+    invited = sheets["organisatie"]["ktv_uitgenodigd"].iloc[0]
+    n_resp = max(len(survey), 1)
+    out = {}
+    for k, code in enumerate(preds):
+        org = org_parts[k]
+        org["org_code"] = code
+        resp = survey[[o == k for o in resp_owner]].reset_index(drop=True)
+        if "ktv_respondenten" in org.columns:
+            org["ktv_respondenten"] = len(resp)
+            if not pd.isna(invited):
+                # invited in proportion to the respondents (rounded down; the last takes the rest)
+                taken = sum(math.floor(float(invited) * sum(o == j for o in resp_owner) / n_resp) for j in range(k))
+                mine_inv = math.floor(float(invited) * len(resp) / n_resp)
+                org["ktv_uitgenodigd"] = mine_inv if k < len(preds) - 1 else int(invited) - taken
+        mine = prod[[o == k for o in owner]].reset_index(drop=True)
+        codes = set(mine["product_code"])
+        part_notes = (
+            [n for n in notes if n.get("blad") != "producten" or n.get("product_code") in codes]
+            if k == 0
+            else [n for n in notes if n.get("blad") == "producten" and n.get("product_code") in codes]
+        )
+        out[code] = (
+            {"organisatie": org, "producten": mine, "kanalen": chan_parts[k], "enquete": resp},
+            part_notes,
+        )
+    return out
+
+
+def _old_template_org(profiles: dict[str, _Profile], faults: dict[tuple[str, int], _Fault], last: int) -> str | None:
+    """The member that fills in last year's template in the last year (one without a planted fault)."""
+    return next(
+        (
+            c
+            for c in sorted(profiles)
+            if (c, last) not in faults and c != MISSING_ORG and profiles[c].org.is_member(last)
+        ),
+        None,
+    )
+
+
+def _template_version(year: int, late_adopter: bool) -> str | None:
+    """The template version a demo delivery of ``year`` is made from: the one the registry declares for that
+    year; a late adopter still uses the previous year's. ``None``: the current version."""
+    reg = registry()
+    version = reg.version_for_year(year - 1 if late_adopter else year)
+    return None if version.current else version.version
+
+
+def removed_values(delivery: DemoDelivery) -> dict[str, object]:
+    """What a member filled in for the columns its older template still had (old column -> values)."""
+    org = delivery.sheets.get("organisatie")
+    if delivery.template_version is None or org is None or "kosten_inhuur" not in org.columns:
+        return {}
+    return {"fte_inhuur": (org["kosten_inhuur"].astype(float) / 120_000).round(1)}
+
+
+def delivery_sheets(delivery: DemoDelivery) -> dict[str, pd.DataFrame]:
+    """The delivery's sheets in the layout of its template version (column codes of that version)."""
+    if delivery.template_version is None:
+        return delivery.sheets
+    return frames_as_version(registry(), delivery.sheets, delivery.template_version, removed_values(delivery))
 
 
 # ------------------------------------------------------------------ writers
@@ -1323,10 +1548,14 @@ def write_delivery(delivery: DemoDelivery, root: Path) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     target = root / delivery.name
+    sheets = delivery_sheets(delivery)
     if delivery.fmt == "csv":
-        write_csv_folder(target, delivery.sheets, delivery.encoding, delivery.csv_style)
+        write_csv_folder(target, sheets, delivery.encoding, delivery.csv_style)
     else:
         with pd.ExcelWriter(target, engine="openpyxl") as xw:
-            for code, frame in delivery.sheets.items():
+            if delivery.template_version is not None:
+                stamp = pd.DataFrame([["Registerversie", delivery.template_version]])
+                stamp.to_excel(xw, sheet_name="Instructies", index=False, header=False)
+            for code, frame in sheets.items():
                 frame.to_excel(xw, sheet_name=code, index=False)
     return target

@@ -28,7 +28,7 @@ def _write_one(args: tuple) -> None:
     raw_root, seed, d = args
     import numpy as np
 
-    from pipeline.demo.data import write_csv_folder
+    from pipeline.demo.data import delivery_sheets, removed_values, write_csv_folder
     from pipeline.ingest.template import write_workbook
 
     folder = Path(raw_root) / str(d.year) / d.org_code
@@ -37,10 +37,19 @@ def _write_one(args: tuple) -> None:
     if target.exists():
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     if d.fmt == "xlsx":
-        write_workbook(target, d.year, d.org_code, data=d.sheets, sheets=list(d.sheets))
+        # made from the template of its version (an older one for some deliveries: read through its column map)
+        write_workbook(
+            target,
+            d.year,
+            d.org_code,
+            data=d.sheets,
+            sheets=list(d.sheets),
+            template_version=d.template_version,
+            removed=removed_values(d),
+        )
     else:
         style = getattr(d, "csv_style", None) or np.random.default_rng([seed, d.received_order])
-        write_csv_folder(target, d.sheets, d.encoding, style)
+        write_csv_folder(target, delivery_sheets(d), d.encoding, style)
     stamp = _received_time(d.year, d.received_order)
     for p in [*(sorted(target.iterdir()) if target.is_dir() else []), target]:
         os.utime(p, (stamp, stamp))
@@ -136,8 +145,11 @@ def run_demo(
         from importlib import resources
 
         register.parent.mkdir(parents=True, exist_ok=True)
+        from pipeline.demo.data import demo_register_text
+
         register.write_text(
-            resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8"), "utf-8"
+            demo_register_text(resources.files("pipeline.metadata").joinpath("organisations.csv").read_text("utf-8")),
+            "utf-8",
         )
 
     t = time.perf_counter()

@@ -37,8 +37,9 @@ from defusedxml import ElementTree as SafeET
 
 from pipeline.core.findings import Finding, short_value
 from pipeline.core.safe_files import KIND_NAMES, NotRegularFile, entry_kind, open_regular
+from pipeline.ingest import versions
 from pipeline.ingest.reader_child import decode_text
-from pipeline.metadata.registry import Registry, Sheet
+from pipeline.metadata.registry import Registry, Sheet, TemplateVersion
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
@@ -70,6 +71,11 @@ class RawSheet:
     is_csv: bool = False
     decimal_comma: bool = True
     unknown_columns: list[str] = field(default_factory=list)
+    # read through an older template version's map (pipeline.ingest.versions)
+    not_asked: list[str] = field(default_factory=list)  # current fields that version did not ask
+    renamed: dict[str, str] = field(default_factory=dict)  # old header in the file -> current field code
+    removed_columns: list[str] = field(default_factory=list)  # old columns no longer used, ignored
+    split: dict[str, tuple[str, ...]] = field(default_factory=dict)  # old header -> the fields it became
 
     def cell_ref(self, row: int | None, field_code: str | None) -> str:
         col = self.columns.get(field_code or "", "")
@@ -92,6 +98,7 @@ class RawSubmission:
     findings: list[Finding] = field(default_factory=list)
     encoding: str | None = None
     case_files: list[Path] = field(default_factory=list)  # zaken.csv / zaken.parquet, validated in DuckDB
+    template_version: str | None = None  # the template version the delivery was read as
 
     @property
     def readable(self) -> bool:
@@ -537,15 +544,22 @@ def _match_sheet(name: str, registry: Registry) -> Sheet | None:
     return None
 
 
-def _header_row(rows: list[list[object]], sheet: Sheet, lang_labels: bool = True) -> tuple[int, dict[int, str]] | None:
-    """Find the header row: the row holding the most field codes (or Dutch/English labels)."""
+def _header_row(
+    rows: list[list[object]], sheet: Sheet, lang_labels: bool = True, version: TemplateVersion | None = None
+) -> tuple[int, dict[int, str]] | None:
+    """Find the header row: the row holding the most field codes (or Dutch/English labels); with an older
+    template ``version``, its header codes count too (mapped to the current field, or ``versions.REMOVED``)."""
     lookup: dict[str, str] = {}
-    for f in sheet.fields:
-        lookup[f.code.casefold()] = f.code
-        if lang_labels:
-            lookup.setdefault(f.label_nl.casefold(), f.code)
-            lookup.setdefault(f.label_en.casefold(), f.code)
-    codes = set(sheet.field_codes)
+    if version is not None and not version.current:
+        lookup = versions.lookup(sheet, version)
+        codes = versions.header_codes(sheet, version)
+    else:
+        for f in sheet.fields:
+            lookup[f.code.casefold()] = f.code
+            if lang_labels:
+                lookup.setdefault(f.label_nl.casefold(), f.code)
+                lookup.setdefault(f.label_en.casefold(), f.code)
+        codes = set(sheet.field_codes)
     best: tuple[int, dict[int, str]] | None = None
     best_score = 0.0
     for i, row in enumerate(rows[:15]):
@@ -563,9 +577,15 @@ def _header_row(rows: list[list[object]], sheet: Sheet, lang_labels: bool = True
 
 
 def _to_sheet(
-    code_sheet: Sheet, name: str, rows: list[list[object]], is_csv: bool, decimal_comma: bool, findings: list[Finding]
+    code_sheet: Sheet,
+    name: str,
+    rows: list[list[object]],
+    is_csv: bool,
+    decimal_comma: bool,
+    findings: list[Finding],
+    version: TemplateVersion | None = None,
 ) -> RawSheet | None:
-    hdr = _header_row(rows, code_sheet)
+    hdr = _header_row(rows, code_sheet, version=version)
     if hdr is None:
         findings.append(
             Finding(
@@ -580,8 +600,12 @@ def _to_sheet(
         return None
     hi, mapping = hdr
     header_values = rows[hi]
+    removed = [str(header_values[j]).strip() for j, c in mapping.items() if c.startswith(versions.REMOVED)]
+    mapping = {j: c for j, c in mapping.items() if not c.startswith(versions.REMOVED)}
     unknown = [
-        str(v).strip() for j, v in enumerate(header_values) if j not in mapping and isinstance(v, str) and v.strip()
+        str(v).strip()
+        for j, v in enumerate(header_values)
+        if j not in mapping and isinstance(v, str) and v.strip() and str(v).strip() not in removed
     ]
     columns = {code: (str(header_values[j]).strip() if is_csv else _col_letter(j)) for j, code in mapping.items()}
     data: list[tuple[int, dict[str, object]]] = []
@@ -604,7 +628,7 @@ def _to_sheet(
                 cell=name,
             )
         )
-    return RawSheet(
+    raw = RawSheet(
         code=code_sheet.code,
         name=name,
         columns=columns,
@@ -613,6 +637,27 @@ def _to_sheet(
         decimal_comma=decimal_comma,
         unknown_columns=unknown,
     )
+    if version is not None and not version.current:
+        _apply_version(raw, code_sheet, version, header_values, mapping, removed)
+    return raw
+
+
+def _apply_version(
+    raw: RawSheet,
+    sheet: Sheet,
+    version: TemplateVersion,
+    header_values: list[object],
+    mapping: dict[int, str],
+    removed: list[str],
+) -> None:
+    """Note on ``raw`` what reading it through ``version``'s map changed: renamed and split columns found,
+    removed columns ignored, and the fields that version did not ask (unless the file has them anyway)."""
+    ch = version.sheet_changes(sheet.code)
+    headers = {str(header_values[j]).strip().casefold(): code for j, code in mapping.items()}
+    raw.renamed = {old: new for old, new in ch.renamed.items() if headers.get(old.casefold()) == new}
+    raw.split = {old: parts for old, parts in ch.split.items() if headers.get(old.casefold()) == parts[0]}
+    raw.removed_columns = removed
+    raw.not_asked = [c for c in versions.not_asked(sheet, version) if c not in raw.columns]
 
 
 def _formula_findings(raw: RawSheet, refs: list[str]) -> list[Finding]:
@@ -875,14 +920,27 @@ def _assemble_workbook(sub: RawSubmission, path: Path, check: WorkbookCheck, rec
     if "sheets" not in rec:
         sub.findings.append(_child_failure(path.name, rec))
         return
+    stamp = None
+    headers: dict[str, list[list[object]]] = {}
+    for name, rows in rec["sheets"].items():
+        sheet = _match_sheet(name, registry)
+        if sheet is None and name.strip().casefold() in versions.INFO_SHEETS:
+            stamp = stamp or versions.stamp_of(rows)
+        elif sheet is not None:
+            headers.setdefault(sheet.code, rows[:15])
+    det = versions.detect(registry, stamp, headers)
+    read: dict[str, RawSheet] = {}
     for name, rows in rec["sheets"].items():
         sheet = _match_sheet(name, registry)
         if sheet is None:
             continue
-        raw = _to_sheet(sheet, name, rows, is_csv=False, decimal_comma=True, findings=sub.findings)
+        raw = _to_sheet(sheet, name, rows, is_csv=False, decimal_comma=True, findings=sub.findings, version=det.version)
         if raw is not None:
             sub.sheets[sheet.code] = raw
+            read[sheet.code] = raw
             sub.findings.extend(_formula_findings(raw, check.formulas.get(name, [])))
+    sub.template_version = det.version.version
+    sub.findings.extend(versions.detection_findings(registry, det, read))
 
 
 def _csv_problem(p: Path, sheet: Sheet, res: dict) -> Finding:
@@ -961,6 +1019,12 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
     csv_rec = results.get(plan.csv_job, {}) if plan.csv_job else {}
     parsed = csv_rec.get("files")
     encodings: set[str] = set()
+    headers: dict[str, list[list[object]]] = {}
+    for step in plan.steps:
+        if step[0] == "parse" and parsed is not None and step[3] < len(parsed) and "rows" in parsed[step[3]]:
+            headers.setdefault(step[2].code, parsed[step[3]]["rows"][:15])
+    det = versions.detect(registry, None, headers)
+    read: dict[str, RawSheet] = {}
     for step in plan.steps:
         kind, p = step[0], step[1]
         if kind == "ignored_type":
@@ -1010,7 +1074,13 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
                 )
             )
         raw = _to_sheet(
-            sheet, p.name, res["rows"], is_csv=True, decimal_comma=(res["delimiter"] != ","), findings=sub.findings
+            sheet,
+            p.name,
+            res["rows"],
+            is_csv=True,
+            decimal_comma=(res["delimiter"] != ","),
+            findings=sub.findings,
+            version=det.version,
         )
         if raw is not None:
             if sheet.code in sub.sheets:
@@ -1026,7 +1096,11 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
                 )
                 continue
             sub.sheets[sheet.code] = raw
+            read[sheet.code] = raw
     sub.encoding = ",".join(sorted(encodings)) or None
+    if read:
+        sub.template_version = sub.template_version or det.version.version
+        sub.findings.extend(versions.detection_findings(registry, det, read))
     return sub
 
 

@@ -8,6 +8,7 @@ lists, whole-number and decimal ranges), input help on every column and an instr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,8 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline.ingest.answers import NVT, ONBEKEND
-from pipeline.metadata.registry import Field, Registry, Sheet, load_organisations, registry
+from pipeline.ingest.versions import layout
+from pipeline.metadata.registry import Field, Registry, Sheet, TemplateVersion, load_organisations, registry
 
 HEADER_ROWS = 3  # label, unit, code
 FIRST_DATA_ROW = HEADER_ROWS + 1  # Excel row number of the first data row
@@ -117,10 +119,18 @@ def write_workbook(
     reg: Registry | None = None,
     sheets: list[str] | None = None,
     root: Path | None = None,
+    template_version: str | None = None,
+    removed: Mapping[str, object] | None = None,
 ) -> Path:
     """Write the submission workbook; with ``data`` the data rows are filled in (sheet code -> frame).
-    The organisation codes come from the register of the workspace ``root`` (default: the packaged one)."""
+    The organisation codes come from the register of the workspace ``root`` (default: the packaged one).
+
+    ``template_version`` writes the layout of an older declared template version (its column codes and
+    stamp; ``data`` is then converted with :func:`frames_as_version`, ``removed`` filling its removed columns)."""
     reg = reg or registry()
+    tv = reg.template_version(template_version)
+    if data is not None and not tv.current:
+        data = frames_as_version(reg, data, tv.version, removed)
     org_codes = [o.org_code for o in load_organisations(root) if o.is_member(year)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +170,7 @@ def write_workbook(
     instr.write(0, 0, f"Aanlevering RBB-benchmark {year}", title_fmt)
     lines = [
         ("Organisatie", org_code or "(vul uw organisatiecode in op blad Organisatie)"),
-        ("Registerversie", reg.version),
+        ("Registerversie", tv.version),
         (
             "Hoe",
             "Vul per blad de gegevens in vanaf rij 4. Laat de drie kopregels (naam, eenheid, veldcode) staan; ze zijn beveiligd.",
@@ -217,6 +227,8 @@ def write_workbook(
         n_rows = max(TEMPLATE_ROWS.get(s.code, 100), 0 if frame is None else len(frame))
         ws.freeze_panes(HEADER_ROWS, 0)
         ws.set_row(0, 45)
+        if not tv.current:
+            s = dataclasses.replace(s, fields=tuple(version_fields(s, tv)))
         for j, f in enumerate(s.fields):
             ws.set_column(j, j, max(12, min(28, len(f.label_nl) + 2)), input_fmt)
             ws.write_string(0, j, f.label_nl + (" *" if f.required else ""), label_fmt)
@@ -249,6 +261,62 @@ def write_workbook(
         )
     wb.close()
     return path
+
+
+def version_fields(sheet: Sheet, tv: TemplateVersion) -> list[Field]:
+    """The columns of ``sheet`` in the template of an older version, as fields coded by their old header (a
+    removed column becomes an optional text field)."""
+    out = []
+    for col in layout(sheet, tv):
+        if col.field is not None:
+            out.append(dataclasses.replace(col.field, code=col.header))
+        else:
+            out.append(
+                Field(
+                    code=col.header,
+                    sheet=sheet.code,
+                    type="text",
+                    required=False,
+                    unit="",
+                    label_nl=col.header,
+                    label_en=col.header,
+                    description_nl=f"Kolom van sjabloonversie {tv.version}.",
+                    description_en=f"Column of template version {tv.version}.",
+                )
+            )
+    return out
+
+
+def frames_as_version(
+    reg: Registry, frames: Mapping[str, pd.DataFrame], version: str, removed: Mapping[str, object] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Sheets of the current model as a delivery on the template of an older ``version`` would hold them:
+    renamed columns under their old code, fields that version did not ask left out, split fields summed
+    into their old column, removed columns present (filled from ``removed``, old column -> value or
+    values, else empty)."""
+    tv = reg.template_version(version)
+    out: dict[str, pd.DataFrame] = {}
+    for code, frame in frames.items():
+        try:
+            sheet = reg.sheet(code)
+        except KeyError:
+            out[code] = frame.copy()
+            continue
+        cols: dict[str, object] = {}
+        for col in layout(sheet, tv):
+            if col.kind == "removed":
+                cols[col.header] = (removed or {}).get(col.header)
+            elif col.kind == "split":
+                parts = [frame[p] for p in col.parts if p in frame.columns]
+                if parts:
+                    cols[col.header] = pd.concat(parts, axis=1).sum(axis=1, min_count=1)
+            elif col.field is not None and col.field.code in frame.columns:
+                cols[col.header] = frame[col.field.code]
+        new = pd.DataFrame(index=frame.index)
+        for name, value in cols.items():
+            new[name] = value
+        out[code] = new
+    return out
 
 
 def _fill(ws, sheet: Sheet, frame: pd.DataFrame, fmt) -> None:

@@ -90,6 +90,21 @@ class PlausibilityModel(_Strict):
     ratios: list[RatioModel]
 
 
+class SheetChangesModel(_Strict):
+    """How one sheet of an older template version maps onto the current model."""
+
+    renamed: dict[str, str] = {}
+    added: list[str] = []
+    removed: list[str] = []
+    split: dict[str, list[str]] = {}
+
+
+class TemplateVersionModel(_Strict):
+    version: str
+    years: list[int]
+    changes: dict[str, SheetChangesModel] | None = None
+
+
 class SubmissionModel(_Strict):
     version: str
     themes: list[str]
@@ -98,6 +113,7 @@ class SubmissionModel(_Strict):
     fields: list[FieldModel]
     rules: list[RuleModel]
     plausibility: PlausibilityModel
+    template_versions: list[TemplateVersionModel] = []
 
 
 # ------------------------------------------------------------------ indicators.yaml

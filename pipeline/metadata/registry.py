@@ -107,6 +107,31 @@ class Ratio:
 
 
 @dataclass(frozen=True)
+class SheetChanges:
+    """How one sheet of an older template version maps onto the current model (see ``template_versions`` in
+    ``submission.yaml``): ``renamed`` old column -> current field, ``added`` current fields that version did
+    not ask, ``removed`` old columns no longer used, ``split`` old column -> the current fields it became."""
+
+    renamed: dict[str, str] = field(default_factory=dict)
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    split: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TemplateVersion:
+    """One year's template version; ``changes`` per sheet code (empty for the current version)."""
+
+    version: str
+    years: tuple[int, ...]
+    changes: dict[str, SheetChanges] = field(default_factory=dict)
+    current: bool = False
+
+    def sheet_changes(self, sheet_code: str) -> SheetChanges:
+        return self.changes.get(sheet_code) or SheetChanges()
+
+
+@dataclass(frozen=True)
 class Registry:
     version: str
     sheets: tuple[Sheet, ...]
@@ -117,6 +142,24 @@ class Registry:
     robust_z_threshold: float
     min_peers: int
     ratios: tuple[Ratio, ...] = field(default=())
+    template_versions: tuple[TemplateVersion, ...] = field(default=())
+
+    def template_version(self, version: str | None = None) -> TemplateVersion:
+        """The declared template version ``version`` (the current one when ``None``); KeyError if unknown."""
+        wanted = self.version if version is None else str(version).strip()
+        for v in self.template_versions:
+            if v.version == wanted:
+                return v
+        if wanted == self.version:
+            return TemplateVersion(self.version, (), {}, current=True)
+        raise KeyError(wanted)
+
+    def version_for_year(self, year: int | None) -> TemplateVersion:
+        """The template version used for reporting year ``year`` (the current one for undeclared years)."""
+        for v in self.template_versions:
+            if year is not None and year in v.years:
+                return v
+        return self.template_version()
 
     def sheet(self, code: str) -> Sheet:
         for s in self.sheets:
@@ -254,6 +297,7 @@ def load_registry(path: Path | None = None) -> Registry:
         )
         for x in p["ratios"]
     )
+    versions = _template_versions(raw, sheets, str(path) if path else "pipeline/metadata/submission.yaml")
     return Registry(
         version=str(raw["version"]),
         sheets=sheets,
@@ -264,7 +308,69 @@ def load_registry(path: Path | None = None) -> Registry:
         robust_z_threshold=float(p["robust_z_threshold"]),
         min_peers=int(p["min_peers"]),
         ratios=ratios,
+        template_versions=versions,
     )
+
+
+def _template_versions(raw: dict, sheets: tuple[Sheet, ...], source: str) -> tuple[TemplateVersion, ...]:
+    """The declared template versions, checked: the current version is declared without changes, every
+    older one with a map whose sheets and field codes exist; versions and years are not declared twice."""
+    from pipeline.metadata.models import MetadataError
+
+    current = str(raw["version"])
+    by_sheet = {s.code: s for s in sheets}
+    problems: list[str] = []
+    out: list[TemplateVersion] = []
+    seen_years: dict[int, str] = {}
+    for i, v in enumerate(raw.get("template_versions") or []):
+        name = str(v["version"])
+        where = f"template_versions[{i}] ({name})"
+        if any(o.version == name for o in out):
+            problems.append(f"{where}: version declared twice")
+        for y in v["years"]:
+            if y in seen_years:
+                problems.append(f"{where}: year {y} is already declared for version {seen_years[y]}")
+            seen_years[y] = name
+        is_current = name == current
+        changes: dict[str, SheetChanges] = {}
+        if is_current and v.get("changes"):
+            problems.append(f"{where}: the current version {current} has no changes to map")
+        if not is_current and v.get("changes") is None:
+            problems.append(f"{where}: an older version needs `changes` (its map to version {current})")
+        for sheet_code, ch in (v.get("changes") or {}).items():
+            sheet = by_sheet.get(sheet_code)
+            if sheet is None or sheet.storage != "sheet":
+                problems.append(f"{where}.changes: unknown sheet {sheet_code!r}")
+                continue
+            codes = set(sheet.field_codes)
+            renamed = {str(k): str(t) for k, t in (ch.get("renamed") or {}).items()}
+            added = tuple(str(x) for x in ch.get("added") or [])
+            removed = tuple(str(x) for x in ch.get("removed") or [])
+            split = {str(k): tuple(str(x) for x in t) for k, t in (ch.get("split") or {}).items()}
+            targets = [("renamed", t) for t in renamed.values()] + [("added", a) for a in added]
+            targets += [("split", t) for ts in split.values() for t in ts]
+            for kind, target in targets:
+                if target not in codes:
+                    problems.append(f"{where}.changes.{sheet_code}.{kind}: unknown field code {target!r}")
+            for kind, old in [("renamed", k) for k in renamed] + [("removed", r) for r in removed]:
+                if old in codes:
+                    problems.append(
+                        f"{where}.changes.{sheet_code}.{kind}: {old!r} is a current field code, not an old column"
+                    )
+            for old, ts in split.items():
+                if len(ts) < 2:
+                    problems.append(f"{where}.changes.{sheet_code}.split: {old!r} must split into two or more fields")
+            mapped = [t for _, t in targets]
+            twice = sorted({t for t in mapped if mapped.count(t) > 1})
+            if twice:
+                problems.append(f"{where}.changes.{sheet_code}: field(s) mapped twice: {', '.join(twice)}")
+            changes[sheet_code] = SheetChanges(renamed, added, removed, split)
+        out.append(TemplateVersion(name, tuple(int(y) for y in v["years"]), changes, current=is_current))
+    if out and not any(v.current for v in out):
+        problems.append(f"template_versions: the current version {current} is not declared")
+    if problems:
+        raise MetadataError(f"{source}: " + "; ".join(problems))
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

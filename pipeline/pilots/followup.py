@@ -451,6 +451,7 @@ def follow_up(
         flagged = iv["flags"].map(lambda fl: bool(bad_flags & set(as_text(fl).split(";"))))
         iv = iv[~flagged]
     iv = iv.dropna(subset=["value"]) if not iv.empty else iv
+    lineage = data.lineage_values
     out = []
     if register is None or register.empty:
         return out
@@ -459,7 +460,7 @@ def follow_up(
         pilot_orgs.setdefault(str(rec["indicator_code"]), set()).add(str(rec["org_code"]))
     ordered = register.sort_values(["start_year", "org_code", "indicator_code"], kind="mergesort")
     for rec in ordered.to_dict("records"):
-        out.append(_follow_up_one(rec, iv, cat, orgs, pilot_orgs, year, cfg))
+        out.append(_follow_up_one(rec, iv, cat, orgs, pilot_orgs, year, cfg, lineage))
     return out
 
 
@@ -471,6 +472,7 @@ def _follow_up_one(
     pilot_orgs: Mapping[str, set],
     year: int,
     cfg: Mapping[str, Any],
+    lineage: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     org, ind, start = str(rec["org_code"]), str(rec["indicator_code"]), int(rec["start_year"])
     partner = as_text(rec.get("partner_org_code")) or None
@@ -480,7 +482,15 @@ def _follow_up_one(
     if not rows.empty:
         for o, y, v in rows[["org_code", "year", "value"]].itertuples(index=False):
             values.setdefault(str(o), {})[int(y)] = float(v)
-    mine = values.get(org, {})
+    mine = dict(values.get(org, {}))
+    # a pilot organisation that merged keeps its pre-period through its predecessors (summed, compute.lineage)
+    through: dict[int, str] = {}
+    if lineage is not None and not lineage.empty:
+        own = lineage[(lineage["org_code"] == org) & (lineage["indicator_code"] == ind) & (lineage["year"] <= year)]
+        for y, v, fl in own[["year", "value", "flags"]].itertuples(index=False):
+            if int(y) not in mine and not pd.isna(v):
+                mine[int(y)] = float(v)
+                through[int(y)] = str(fl)
     before = sorted(y for y in mine if start - cfg["max_years_before"] <= y < start)
     after = sorted(y for y in mine if start <= y <= year)
     window = set(before) | set(after)
@@ -541,6 +551,8 @@ def _follow_up_one(
         "p_wild_bootstrap": math.nan,
         "wild_bootstrap_note": "",
         "pre_trend_years": [],
+        "lineage_years": sorted(through),
+        "lineage": ";".join(sorted(set(through.values()))) or None,
     }
     series = []
     for y in sorted(window):

@@ -62,6 +62,8 @@ class PilotData:
     organisatie: pd.DataFrame = field(default_factory=pd.DataFrame)
     dea_results: pd.DataFrame = field(default_factory=pd.DataFrame)
     composite_uncertainty: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # a merged or renamed member's values before its first year, made up of its predecessors (compute.lineage)
+    lineage_values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @lru_cache(maxsize=1)
@@ -850,6 +852,12 @@ def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, 
             dea_results=_read_table(con, "dea_results", "SELECT * FROM dea_results WHERE year <= ?", [year]),
             composite_uncertainty=_read_table(
                 con, "composite_uncertainty", "SELECT * FROM composite_uncertainty WHERE year <= ?", [year]
+            ),
+            lineage_values=_read_table(
+                con,
+                "lineage_values",
+                "SELECT org_code, year, indicator_code, value, flags FROM lineage_values WHERE year <= ?",
+                [year],
             ),
         )
     finally:

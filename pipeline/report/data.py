@@ -52,6 +52,8 @@ class ReportData:
     correlations: list[dict[str, Any]] = field(default_factory=list)
     reliability: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
+    # a merged or renamed member's values before its first year, from its predecessors (table lineage_values)
+    lineage: dict[tuple[str, int, str], dict[str, Any]] = field(default_factory=dict)
     _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
 
     @property
@@ -214,4 +216,13 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     for attr, (table, order) in optional.items():
         if warehouse.table_exists(con, table):
             setattr(data, attr, _rows(con, f"SELECT * FROM {table} WHERE year = ? {order}", [year]))
+    if warehouse.table_exists(con, "lineage_values"):
+        data.lineage = {
+            (r["org_code"], int(r["year"]), r["indicator_code"]): r
+            for r in _rows(
+                con,
+                "SELECT * FROM lineage_values WHERE year BETWEEN ? AND ? ORDER BY org_code, year, indicator_code",
+                [first, year],
+            )
+        }
     return data

@@ -147,6 +147,14 @@ class MemberView:
             for k in ("value", "ci_low", "ci_high", "flags", "rows_total", "rows_used", "rows_left_out", "left_out")
         }
 
+    def own_lineage(self, code: str, year: int) -> dict[str, Any] | None:
+        """The member's value in a year before its merger or rename, made up of its own predecessors (which
+        are the member itself, so a member report may name them); None when it has its own value."""
+        row = self._data.lineage.get((self.org_code, year, code))
+        if not row or (self.org_code, year, code) in self._data.values:
+            return None
+        return {k: row.get(k) for k in ("value", "lineage_codes", "event_year", "flags")}
+
     def submission(self) -> dict[str, Any] | None:
         subs = [s for s in self._data.submissions if s["org_code"] == self.org_code and s["in_force"]]
         return subs[-1] if subs else None

@@ -462,6 +462,13 @@ def indicator_position(
             "showlegend": False,
             "hovertemplate": f"{plain(t['own'])} %{{x}}: %{{y:{fmt}}}<extra></extra>",
         }
+        if any(r.get("lineage") for r in own_trend):
+            # years made up of the member's predecessors (a merger or rename): open markers on the same line
+            line["marker"]["symbol"] = ["diamond-open" if r.get("lineage") else "diamond" for r in own_trend]
+            line["hovertext"] = [
+                plain(str(r["lineage"]).replace(";", " + ")) if r.get("lineage") else plain(t["own"]) for r in own_trend
+            ]
+            line["hovertemplate"] = f"%{{hovertext}} %{{x}}: %{{y:{fmt}}}<extra></extra>"
         if any(r.get("ci_low") is not None for r in own_trend):
             line["error_y"] = {
                 "type": "data",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.metadata.lineage import join_names
 from pipeline.metadata.registry import CLUSTER_LABELS
 from pipeline.report import disclosure, figures
 from pipeline.report.data import CLUSTER_MIN_MEMBERS, ReportData
@@ -781,6 +782,27 @@ def _cluster_stats(view: MemberView, year: int, code: str) -> dict[str, Any] | N
     return view.stat(code, year, view.cluster)
 
 
+def lineage_notes(own_trend: list[dict[str, Any]], lang: str) -> list[str]:
+    """'2021-2023: A en B samen (fusie 2024)' for the trend points made up of the member's predecessors."""
+    t = TEXT[lang]
+    groups: dict[tuple[str, Any], list[int]] = {}
+    for p in own_trend:
+        if p.get("lineage"):
+            groups.setdefault((p["lineage"], p.get("event_year")), []).append(int(p["year"]))
+    out = []
+    for (codes_text, event), years in groups.items():
+        codes = [c for c in str(codes_text).split(";") if c]
+        span = f"{min(years)}-{max(years)}" if len(years) > 1 else str(years[0])
+        has_event = isinstance(event, (int, float)) and event == event  # not None, not NaN
+        if len(codes) == 1:
+            what = t["lineage_rename"].format(code=codes[0], year=int(event) if has_event else "")
+            out.append(f"{span}: {what}.")
+            continue
+        ev = t["lineage_merger"].format(year=int(event)) if has_event else t["lineage_point"]
+        out.append(t["lineage_note"].format(years=span, codes=join_names(codes, lang), event=ev))
+    return out
+
+
 def _member_trend(view: MemberView, code: str) -> list[dict[str, Any]]:
     out = []
     for y in view.years:
@@ -801,7 +823,11 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
     own_trend = []
     for y in view.years:
         r = view.own(code, y) or {}
-        own_trend.append({"year": y, "value": r.get("value"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")})
+        point = {"year": y, "value": r.get("value"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
+        lin = view.own_lineage(code, y) if not r else None
+        if lin and lin.get("value") is not None:
+            point.update(value=lin["value"], lineage=lin.get("lineage_codes"), event_year=lin.get("event_year"))
+        own_trend.append(point)
     cluster_trend = [{"year": y, "median": (_cluster_stats(view, y, code) or {}).get("median")} for y in view.years]
     peer_names = None
     peers = view.peers(code)
@@ -954,6 +980,7 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         notes.append(t["significance"][comp["significance_label"]].capitalize() + ".")
     if comp and comp.get("trend_label") in t["trend"]:
         notes.append(t["trend_text"].format(label=t["trend"][comp["trend_label"]]))
+    notes.extend(lineage_notes(own_trend, lang))
     if rows_text(own, lang):
         notes.append(rows_text(own, lang))
     if own and own.get("flags"):

@@ -149,6 +149,13 @@ WORDING: dict[str, Any] = {
         "stable": ("stabiel", "stable"),
     },
     "trend_text": ("Meerjarige trend: {label}.", "Multi-year trend: {label}."),
+    "lineage_note": (
+        "{years}: {codes} samen ({event}); open markering, berekend uit hun opgetelde tellers en noemers.",
+        "{years}: {codes} together ({event}); open markers, computed from their summed numerators and denominators.",
+    ),
+    "lineage_merger": ("fusie {year}", "merger {year}"),
+    "lineage_rename": ("voorheen {code}, naamswijziging {year}", "formerly {code}, renamed {year}"),
+    "lineage_point": ("voorgangers", "predecessors"),
     "flags_text": {
         "indicatief": (
             "indicatief (kleine steekproef of breed interval)",

@@ -53,7 +53,7 @@ def run(
         validator = Validator(reg, sorted(org_codes))
         if progress:
             progress("validating", 0, len(deliveries))
-        validator.validate(items, history_for(con, reg))
+        validator.validate(items, history_for(con, reg, orgs))
         scans = scan_cases(deliveries, items, reg)
         stage = "recording"
         for done, (d, item) in enumerate(zip(deliveries, items), start=1):

@@ -20,7 +20,8 @@ from pipeline.core.workspace import Workspace
 from pipeline.ingest.archive import store
 from pipeline.ingest.batch import Item
 from pipeline.ingest.discover import Delivery, printable_text
-from pipeline.metadata.registry import Registry
+from pipeline.metadata.lineage import Lineage, is_additive
+from pipeline.metadata.registry import Organisation, Registry
 from pipeline.validate.cases import aggregate_rows
 from pipeline.validate.rules import History
 
@@ -38,9 +39,13 @@ class IngestResult:
     findings: list[Finding]
 
 
-def history_for(con: duckdb.DuckDBPyConnection, reg: Registry) -> History:
-    """Accepted values in force, per organisation and year, for the plausibility checks."""
-    h = History()
+def history_for(con: duckdb.DuckDBPyConnection, reg: Registry, orgs: list[Organisation] | None = None) -> History:
+    """Accepted values in force, per organisation and year, for the plausibility checks; with the register
+    ``orgs``, a merged or renamed organisation is compared with its predecessors."""
+    h = History(
+        lineage=Lineage.of(orgs) if orgs else None,
+        additive=frozenset(f.code for f in reg.all_fields() if is_additive(f)),
+    )
     org_fields = [f.code for f in reg.sheet("organisatie").fields if f.is_numeric]
     for rec in (
         con.execute(f"SELECT org_code, year, {', '.join(org_fields)} FROM v_organisatie").fetch_df().to_dict("records")
@@ -128,7 +133,7 @@ def record(
                 [org_code, d.year],
             )
         con.execute(
-            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 sid,
                 org_code,
@@ -147,6 +152,7 @@ def record(
                 item.n_warnings_explained,
                 accepted,
                 reg.version,
+                item.raw.template_version,
             ],
         )
         for name, sha, size, _ in d.files:

@@ -16,26 +16,58 @@ import numpy as np
 import pandas as pd
 
 from pipeline.ingest.batch import Item
+from pipeline.metadata.lineage import Lineage
 from pipeline.metadata.registry import Field, Ratio, Rule
 
 
 @dataclass
 class History:
-    """Accepted values that plausibility checks compare with: per organisation and year."""
+    """Accepted values that plausibility checks compare with: per organisation and year.
+
+    With ``lineage`` (from the register), an organisation's previous year may be made up of its predecessors
+    (a rename or merger): their ``additive`` fields (counts, FTE, costs) are summed; other fields (means,
+    marks) are not compared in that year."""
 
     org_values: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     product_values: dict[tuple[str, int, str], dict[str, float]] = field(default_factory=dict)
+    lineage: Lineage | None = None
+    additive: frozenset[str] = frozenset()
+
+    def _codes(self, org: str, year: int) -> tuple[str, ...]:
+        if self.lineage is None or org not in self.lineage.orgs:
+            return (org,)
+        return self.lineage.codes(org, year) or (org,)
+
+    def basis(self, org: str, year: int) -> tuple[int | None, tuple[str, ...]]:
+        """The previous year ``org`` is compared with in ``year`` and the codes whose values stand for it
+        then: the latest earlier year in which every one of those codes has accepted values."""
+        for y in sorted({y for (_, y) in self.org_values if y < year}, reverse=True):
+            codes = self._codes(org, y)
+            if all((c, y) in self.org_values for c in codes):
+                return y, codes
+        return None, ()
 
     def previous(self, org: str, year: int) -> tuple[int | None, dict[str, float]]:
-        years = [y for (o, y) in self.org_values if o == org and y < year]
-        if not years:
+        y, codes = self.basis(org, year)
+        if y is None:
             return None, {}
-        y = max(years)
-        return y, self.org_values[(org, y)]
+        if codes == (org,):
+            return y, self.org_values[(org, y)]
+        parts = [self.org_values[(c, y)] for c in codes]
+        keys = set.intersection(*(set(p) for p in parts)) & self.additive
+        return y, {k: sum(p[k] for p in parts) for k in keys}
 
     def previous_product(self, org: str, year: int, product: str) -> dict[str, float]:
-        y, _ = self.previous(org, year)
-        return {} if y is None else self.product_values.get((org, y, product), {})
+        y, codes = self.basis(org, year)
+        if y is None:
+            return {}
+        if codes == (org,):
+            return self.product_values.get((org, y, product), {})
+        parts = [self.product_values[(c, y, product)] for c in codes if (c, y, product) in self.product_values]
+        if not parts:
+            return {}
+        keys = set.intersection(*(set(p) for p in parts)) & self.additive
+        return {k: sum(p[k] for p in parts) for k in keys}
 
     def add_item(self, item: Item, org: str, year: int) -> None:
         frame = item.frames.get("organisatie")

@@ -56,8 +56,9 @@ def structure_frame(registry: Registry, live: list[Item]) -> pd.DataFrame | None
                 )
             if present:
                 cols = it.raw.sheets[sheet.code].columns
+                not_asked = it.raw.sheets[sheet.code].not_asked  # by the template version it was read as
                 for f in sheet.fields:
-                    if f.required:
+                    if f.required and f.code not in not_asked:
                         rows.append(
                             {
                                 "__sub": it.key,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.ingest.batch import Item
 from pipeline.ingest.normalize import sheet_frame
+from pipeline.metadata.lineage import join_names
 from pipeline.metadata.registry import Registry
 from pipeline.validate import gx
 from pipeline.validate.assemble import (
@@ -96,6 +97,7 @@ class Validator:
                 suite = plausibility_suite(self.registry, sheet, frame, plausible, history)
                 if suite is not None:
                     collect(self.registry, sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
+        note_lineage(plausible, history)
         for it in live:
             unknown_answers(self.registry, it)
             mapped_answers(self.registry, it)
@@ -109,3 +111,26 @@ class Validator:
             return
         (result,) = gx.run(frame, structure_suite(), ["__sub", "__row"])
         structure_findings(self.registry, frame, result, by_key)
+
+
+def note_lineage(items: list[Item], history: History) -> None:
+    """Say in each year-on-year finding when the previous year is made up of the organisation's predecessors
+    (a rename or merger in the register): 'vergeleken met de som van A en B in 2023'. Only the member's own
+    predecessors are named (they are the member itself)."""
+    for it in items:
+        org, year = comparison_org(it), it.expected_year
+        if not org or year is None:
+            continue
+        prev_year, codes = history.basis(org, year)
+        if prev_year is None or codes == (org,):
+            continue
+        if len(codes) > 1:
+            nl = f" Vergeleken met de som van {join_names(codes)} in {prev_year} (voorgangers volgens het register)."
+            en = f" Compared with the sum of {join_names(codes, 'en')} in {prev_year} (predecessors in the register)."
+        else:
+            nl = f" Vergeleken met {codes[0]} in {prev_year} (voorganger volgens het register)."
+            en = f" Compared with {codes[0]} in {prev_year} (predecessor in the register)."
+        for f in it.findings:
+            if f.rule == "yoy_change" and nl not in f.message_nl:
+                f.message_nl += nl
+                f.message_en += en

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline.demo.data import (
+    DEMO_MERGER,
     FAULT_IDS,
     MERGER_FIELDS,
     MISSING_ORG,
@@ -18,6 +19,7 @@ from pipeline.demo.data import (
     SIZE_FTE,
     CsvStyle,
     DemoDelivery,
+    demo_organisations,
     format_value,
     generate,
     missing_submissions,
@@ -99,7 +101,7 @@ ANSWER_TEXTS = {"n.v.t.": "nvt", "nvt": "nvt", "onbekend": "onbekend"}
 def field_problems(sheets: dict[str, pd.DataFrame]) -> list[str]:
     """Type, range, code-list, required, length and key problems against the registry."""
     reg = registry()
-    org_codes = {o.org_code for o in load_organisations()}
+    org_codes = {o.org_code for o in demo_organisations()}
     problems: list[str] = []
     for sheet in reg.sheets:
         frame = sheets.get(sheet.code)
@@ -211,16 +213,18 @@ def test_other_seed_differs() -> None:
 
 
 def test_all_members_every_year_except_missing(first: dict[tuple[str, int], DemoDelivery]) -> None:
-    orgs = load_organisations()
+    orgs = demo_organisations()
+    merged, preds, merger_year = DEMO_MERGER
     for year in YEARS:
         expected = {o.org_code for o in orgs if o.is_member(year)}
         got = {code for code, y in first if y == year}
         if year == LAST:
             assert got == expected - {MISSING_ORG}
-            assert len(got) == 34
+            assert len(got) == 33  # 35 members, two of them merged into one, one without a delivery
         else:
             assert got == expected
-            assert len(got) == 35
+            assert len(got) == (35 if year < merger_year else 34)
+        assert (merged in got) == (year >= merger_year) and set(preds).isdisjoint(got) == (year >= merger_year)
     assert "IBG" not in {c for c, _ in first} and "CFI" not in {c for c, _ in first}
     cluster = {o.org_code: o.cluster for o in orgs}
     assert sum(1 for c, y in first if y == LAST and cluster[c] == "heffen_innen") == 4
@@ -260,12 +264,13 @@ def test_clean_deliveries_satisfy_rules_and_ranges(deliveries: list[DemoDelivery
 
 
 def test_realistic_levels(deliveries: list[DemoDelivery]) -> None:
-    size = {o.org_code: o.size_class for o in load_organisations()}
+    size = {o.org_code: o.size_class for o in demo_organisations()}
     weighted = 0
     for d in clean(deliveries):
         org, prod, chan, survey = (d.sheets[c] for c in ("organisatie", "producten", "kanalen", "enquete"))
         o = org.iloc[0]
-        if d.fault != "yoy_jump_explained":
+        # the demo merger's predecessors are parts of their successor, whatever their size class says
+        if d.fault != "yoy_jump_explained" and d.org_code not in DEMO_MERGER[1]:
             lo, hi = SIZE_FTE[size[d.org_code]]
             assert lo <= o.fte_totaal <= hi
         overhead = sum(o[c] for c in org.columns if c.startswith("fte_overhead_")) / o.fte_totaal
@@ -558,9 +563,37 @@ def test_csv_writer_accepts_generator(tmp_path: Path, first: dict[tuple[str, int
 
 def test_write_delivery_xlsx(first: dict[tuple[str, int], DemoDelivery], tmp_path: Path) -> None:
     d = min((d for d in first.values() if d.fault is None), key=lambda d: len(d.sheets["enquete"]))
-    d = DemoDelivery(**{**d.__dict__, "fmt": "xlsx", "name": "TEST_benchmark_2025.xlsx"})
+    d = DemoDelivery(**{**d.__dict__, "fmt": "xlsx", "name": "TEST_benchmark_2025.xlsx", "template_version": None})
     path = write_delivery(d, tmp_path)
     book = pd.read_excel(path, sheet_name=None, engine="calamine")
     assert list(book) == list(d.sheets)
     for code, frame in d.sheets.items():
         assert_same_values(frame, book[code], cp1252=False)
+    # on an older template: its stamp first, its column codes
+    old = DemoDelivery(**{**d.__dict__, "name": "TEST_benchmark_2023.xlsx", "template_version": "2023.1"})
+    book = pd.read_excel(write_delivery(old, tmp_path), sheet_name=None, engine="calamine", header=None)
+    stamp = list(book["Instructies"].iloc[0])
+    assert list(book)[0] == "Instructies" and stamp[0] == "Registerversie" and str(stamp[1]) == "2023.1"
+    header = list(book["organisatie"].iloc[0])
+    assert "kosten_extern" in header and "fte_inhuur" in header and "kosten_inhuur" not in header
+
+
+def test_demo_merger_predecessors_add_up_to_the_successor(deliveries: list[DemoDelivery]) -> None:
+    """The predecessors' deliveries before the merger are the successor's figures, divided: their counts and
+    costs add up to a series that continues into the successor's first year without a jump."""
+    merged, preds, year = DEMO_MERGER
+    by = {(d.org_code, d.year): d for d in deliveries if d.fault is None}
+    before = [by[(p, year - 1)].sheets for p in preds]
+    after = by[(merged, year)].sheets
+    fte = sum(float(s["organisatie"]["fte_totaal"].iloc[0]) for s in before)
+    assert 0.8 < float(after["organisatie"]["fte_totaal"].iloc[0]) / fte < 1.25
+    products = [set(s["producten"]["product_code"]) for s in before]
+    assert all(products) and products[0].isdisjoint(products[1])
+    assert set.union(*products) == set(after["producten"]["product_code"])
+    # the predecessors' ratios differ (they are two organisations, not one copied twice)
+    rates = [
+        float(s["organisatie"]["n_ziekmeldingen"].iloc[0]) / float(s["organisatie"]["gem_personeelsleden"].iloc[0])
+        for s in before
+    ]
+    assert abs(rates[0] - rates[1]) > 1e-3
+    assert all(by[(p, year - 1)].template_version == "2023.1" for p in preds)

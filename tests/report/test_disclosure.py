@@ -131,8 +131,12 @@ def numbers(obj) -> list[float]:
 
 
 def is_own(trace: dict) -> bool:
-    """The member's own value and trend (blue diamonds): its own figures, shown exactly."""
-    return trace.get("marker", {}).get("symbol") == "diamond"
+    """The member's own value and trend (blue diamonds; open diamonds for the years of its own predecessors
+    after a merger or rename): its own figures, shown exactly."""
+    symbol = trace.get("marker", {}).get("symbol")
+    if isinstance(symbol, list):
+        return bool(symbol) and set(symbol) <= {"diamond", "diamond-open"}
+    return symbol == "diamond"
 
 
 def shown_values(fig: dict) -> list[float]:

@@ -81,10 +81,14 @@ def test_gx_fingerprint_switch_exists():
 
 def test_demo_status(con):
     counts = dict(con.execute("SELECT status, count(*) FROM submissions GROUP BY 1").fetchall())
+    from pipeline.demo.data import demo_organisations
+
+    members = {y: sum(1 for o in demo_organisations() if o.is_member(y)) for y in DEMO_YEARS}
+    assert members == {2023: 35, 2024: 34, 2025: 34}  # two members merge into one in 2024
     assert counts["rejected"] == 6
-    assert sum(counts.values()) == 3 * 35 - 1 + 1  # LBIO missing in 2025, one resubmission
+    assert sum(counts.values()) == sum(members.values()) - 1 + 1  # LBIO missing in 2025, one resubmission
     in_force = con.execute("SELECT count(*) FROM submissions WHERE in_force AND year = 2025").fetchone()[0]
-    assert in_force == 35 - 1 - 5  # LBIO missing, five rejected without correction
+    assert in_force == members[2025] - 1 - 5  # LBIO missing, five rejected without correction
 
 
 @pytest.mark.parametrize(
