@@ -196,6 +196,15 @@ MISSING_LEVELS = ("organisation", "product", "channel")
 NO_MISSING = ("jaar",)
 
 
+#: a value this many times the plausible maximum is not implausible but impossible (an error)
+ABSURD_FACTOR = 1000
+
+
+def _absurd(plausible_max: float | None) -> float | None:
+    """The hard maximum of a field that declares only a plausible one."""
+    return None if plausible_max is None else float(plausible_max) * ABSURD_FACTOR
+
+
 def _missing_states(f: dict, level: str) -> tuple[str, ...]:
     """The answers a field accepts besides a value: as declared (``missing: [...]``), else both states for the
     numeric fields of the organisation, product and channel sheets and none for the rest."""
@@ -245,7 +254,7 @@ def load_registry(path: Path | None = None) -> Registry:
                 description_nl=f["description_nl"],
                 description_en=f["description_en"],
                 min=f.get("min"),
-                max=f.get("max"),
+                max=f.get("max") if f.get("max") is not None else _absurd(f.get("plausible_max")),
                 codes=codes,
                 code_list=code_list,
                 max_length=f.get("max_length"),

@@ -584,10 +584,13 @@ def assert_well_formed(item) -> None:
                 assert not f.required, f"accepted without required column {sheet.code}.{f.code}"
                 continue
             values = frame[f.code].tolist()
+            states = frame[f"{f.code}__state"].tolist() if f"{f.code}__state" in frame.columns else [None] * len(values)
             if f.required:
-                assert all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values), (
-                    f"accepted with an empty required {sheet.code}.{f.code}"
-                )
+                # answered: a value, or an answer the field accepts (n.v.t., onbekend), never an empty cell
+                assert all(
+                    (v is not None and not (isinstance(v, float) and math.isnan(v))) or s in f.missing
+                    for v, s in zip(values, states)
+                ), f"accepted with an empty required {sheet.code}.{f.code}"
             if f.is_numeric:
                 for v in values:
                     if v is None or (isinstance(v, float) and math.isnan(v)):
