@@ -18,6 +18,13 @@ from pipeline.metadata.registry import load_organisations
 from pipeline.terminal import print_status
 
 
+def shown_path(path: Path, ws: Workspace) -> str:
+    try:
+        return str(Path(path).relative_to(ws.root))
+    except ValueError:
+        return str(path)
+
+
 def _received_time(year: int, order: int) -> float:
     """Deliveries for year Y arrive from 1 March Y+1, a few minutes apart, in their planted order."""
     base = dt.datetime(year + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -55,6 +62,27 @@ def _write_one(args: tuple) -> None:
         os.utime(p, (stamp, stamp))
 
 
+def _exported(deliveries: list):
+    """The delivery that arrives as a system export: the export member's last one, if it has no planted fault."""
+    from pipeline.demo.exports import EXPORT_ORG
+
+    last = max((d.year for d in deliveries), default=None)
+    return next((d for d in deliveries if d.org_code == EXPORT_ORG and d.year == last and d.fault is None), None)
+
+
+def import_exports(ws: Workspace) -> list:
+    """``rbb import`` of every demo system export in ``data/exports/`` (its year is in its name)."""
+    from pipeline.demo.exports import mapping_path
+    from pipeline.ingest.imports import import_export
+    from pipeline.metadata.registry import registry
+
+    results = []
+    for path in sorted((ws.root / "data" / "exports").glob("*_system_export_*.csv")):
+        year = int(path.stem.rsplit("_", 1)[1])
+        results.append(import_export(ws, path, mapping_path(), year, registry(), load_organisations(ws.root)))
+    return results
+
+
 def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2) -> list:
     """Generate the demo deliveries and write them as members send them (workbooks and CSV folders)."""
     import multiprocessing
@@ -63,7 +91,14 @@ def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 
     from pipeline.demo.data import generate
 
     deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
-    jobs = [(str(ws.raw), seed, d) for d in deliveries]
+    exported = _exported(deliveries)
+    if exported is not None:
+        # this member's last delivery arrives as a system export, turned into a delivery by rbb import
+        from pipeline.demo.exports import write_system_export
+
+        names = {o.org_code: o.name for o in load_organisations(ws.root)}
+        write_system_export(ws.root / "data" / "exports", names[exported.org_code], exported.sheets)
+    jobs = [(str(ws.raw), seed, d) for d in deliveries if d is not exported]
     if workers > 1 and len(jobs) > 8:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             list(pool.map(_write_one, jobs, chunksize=8))
@@ -159,9 +194,17 @@ def run_demo(
         f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
         f"{years[0]}–{years[-1]} in {ws.raw}"
     )
+    t = time.perf_counter()
+    for imported in import_exports(ws):
+        for w in imported.written:
+            console.print(
+                f"Imported a system export for {w.org_code} {years[-1]}: {w.rows} product rows → {shown_path(w.folder, ws)}"
+            )
+    timings["import"] = time.perf_counter() - t
     if scale:
         t = time.perf_counter()
-        add_case_files(ws, deliveries, years[-1], scale, seed, case_format)
+        exported = _exported(deliveries)
+        add_case_files(ws, [d for d in deliveries if d is not exported], years[-1], scale, seed, case_format)
         timings["generate_cases"] = time.perf_counter() - t
         console.print(
             f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} ({timings['generate_cases']:.1f} s)"

@@ -91,6 +91,9 @@ class FieldSpec(_Strict):
     onbekend: Literal["onbekend", "zero"] = "onbekend"
     #: the value when a join finds no rows for the key
     absent: Literal["nvt", "onbekend", "leeg", "zero"] = "onbekend"
+    #: on a sheet per organisation: ``sum`` the organisation's rows, or take the value they all repeat (``same``:
+    #: an organisation total written on every row of an export; rows that differ make it unknown)
+    aggregate: Literal["sum", "same"] = "sum"
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -516,7 +519,7 @@ class _Builder:
     def _org_cell(self, sheet: Sheet, fcode: str, spec: FieldSpec, rows: list[dict[str, str]]) -> Cell:
         if spec.constant is not None or spec.state is not None:
             return self._row_cell(sheet, fcode, spec, {})
-        if not sheet.field(fcode).is_numeric:
+        if not sheet.field(fcode).is_numeric or spec.aggregate == "same":
             values = {self._row_cell(sheet, fcode, spec, r) for r in rows}
             return values.pop() if len(values) == 1 else Cell(state=ONBEKEND)
         return combine([self._row_cell(sheet, fcode, spec, r) for r in rows], spec.nvt, spec.onbekend)
