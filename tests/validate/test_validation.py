@@ -79,6 +79,25 @@ def test_gx_fingerprint_switch_exists():
 # ------------------------------------------------------------------ demo: planted faults
 
 
+def test_demo_member_delivers_through_a_system_export(demo_workspace, con):
+    """The export member's last delivery is a system export in data/exports/, imported with the demo mapping."""
+    from pipeline.demo.exports import EXPORT_ORG
+
+    (export,) = sorted((demo_workspace.root / "data" / "exports").glob("*_system_export_*.csv"))
+    assert export.stem.endswith(str(DEMO_YEARS[-1]))
+    name, status = con.execute(
+        "SELECT original_name, status FROM submissions WHERE org_code = ? AND year = ? AND in_force",
+        [EXPORT_ORG, DEMO_YEARS[-1]],
+    ).fetchone()
+    assert name.startswith("import_") and status in ("accepted", "accepted_with_warnings")
+    assert (demo_workspace.raw / str(DEMO_YEARS[-1]) / EXPORT_ORG / name / "producten.csv").is_file()
+    n = con.execute(
+        "SELECT count(*) FROM v_producten WHERE org_code = ? AND year = ?", [EXPORT_ORG, DEMO_YEARS[-1]]
+    ).fetchone()[0]
+    rows = sum(1 for _ in export.open(encoding="utf-8")) - 1
+    assert n == rows > 0
+
+
 def test_demo_status(con):
     counts = dict(con.execute("SELECT status, count(*) FROM submissions GROUP BY 1").fetchall())
     from pipeline.demo.data import demo_organisations
