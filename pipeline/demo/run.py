@@ -83,15 +83,17 @@ def import_exports(ws: Workspace) -> list:
     return results
 
 
-def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2) -> list:
-    """Generate the demo deliveries and write them as members send them (workbooks and CSV folders)."""
+def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2, system_export: bool = False) -> list:
+    """Generate the demo deliveries and write them as members send them (workbooks and CSV folders); with
+    ``system_export`` the export member's last delivery is written as a system export to ``data/exports/``
+    instead (:func:`import_exports` turns it into a delivery)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from pipeline.demo.data import generate
 
     deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
-    exported = _exported(deliveries)
+    exported = _exported(deliveries) if system_export else None
     if exported is not None:
         # this member's last delivery arrives as a system export, turned into a delivery by rbb import
         from pipeline.demo.exports import write_system_export
@@ -188,7 +190,7 @@ def run_demo(
         )
 
     t = time.perf_counter()
-    deliveries = write_deliveries(ws, seed, years)
+    deliveries = write_deliveries(ws, seed, years, system_export=True)
     timings["generate"] = time.perf_counter() - t
     console.print(
         f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
