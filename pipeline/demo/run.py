@@ -79,7 +79,12 @@ def import_exports(ws: Workspace) -> list:
     results = []
     for path in sorted((ws.root / "data" / "exports").glob("*_system_export_*.csv")):
         year = int(path.stem.rsplit("_", 1)[1])
-        results.append(import_export(ws, path, mapping_path(), year, registry(), load_organisations(ws.root)))
+        result = import_export(ws, path, mapping_path(), year, registry(), load_organisations(ws.root))
+        stamp = path.stat().st_mtime  # the delivery arrives when the export was made (as every demo delivery)
+        for w in result.written:
+            for p in [*sorted(w.folder.iterdir()), w.folder]:
+                os.utime(p, (stamp, stamp))
+        results.append(result)
     return results
 
 
@@ -99,7 +104,9 @@ def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 
         from pipeline.demo.exports import write_system_export
 
         names = {o.org_code: o.name for o in load_organisations(ws.root)}
-        write_system_export(ws.root / "data" / "exports", names[exported.org_code], exported.sheets)
+        export = write_system_export(ws.root / "data" / "exports", names[exported.org_code], exported.sheets)
+        stamp = _received_time(exported.year, exported.received_order)
+        os.utime(export, (stamp, stamp))
     jobs = [(str(ws.raw), seed, d) for d in deliveries if d is not exported]
     if workers > 1 and len(jobs) > 8:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
