@@ -59,7 +59,7 @@ def data_dictionary(reg: Registry | None = None) -> str:
                     else (", ".join(f.codes) if len(f.codes) <= 12 else f"{len(f.codes)} codes ({f.code_list})")
                 )
             elif f.is_numeric:
-                allowed = f"{f.min if f.min is not None else '…'} – {f.max if f.max is not None else '…'}"
+                allowed = f"{f'{f.min:g}' if f.min is not None else '…'} – {f'{f.max:g}' if f.max is not None else '…'}"
                 if f.plausible_max is not None:
                     allowed += f" (warning above {f.plausible_max:g})"
             elif f.max_length:
