@@ -43,7 +43,8 @@ def field_state(text: str, f: Field) -> str | None:
 
 
 def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
-    """The canonical text of a raw value, or None when the cell is empty or a missing-value answer."""
+    """The canonical text of a raw value that is not a missing-value answer (:func:`field_state` has sorted those
+    out), or None when the cell is empty."""
     if value is None:
         return None
     if isinstance(value, dict) and "date" in value:
@@ -60,8 +61,6 @@ def canonical(value: object, f: Field, decimal_comma: bool) -> str | None:
         text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     else:
         text = str(value).strip()
-    if answer_state(text) is not None:
-        return None
     if f.is_numeric and isinstance(value, str):
         parsed = parse_number(text, decimal_comma)
         if not parsed.ok:  # not a number: the type check rejects it, assemble says why (number_problem)

@@ -29,6 +29,7 @@ import duckdb
 import hostile
 import pytest
 from inprocess import rbb as cli
+from rounds import fact_counts, submissions
 
 from pipeline.core.safe_files import LineLengthCheck, NotRegularFile, open_regular
 from pipeline.core.safe_text import register_code, terminal_safe
@@ -44,35 +45,6 @@ MEMBERS = ("DUO", "SVB", "UWV")
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def fact_counts(db: Path) -> dict[int, dict[str, int]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
-                "AND table_name LIKE 'f\\_%' ESCAPE '\\'"
-            ).fetchall()
-        ]
-        out: dict[int, dict[str, int]] = {}
-        for t in tables:
-            for sid, n in con.execute(f"SELECT submission_id, count(*) FROM {t} GROUP BY 1").fetchall():
-                out.setdefault(sid, {})[t] = n
-        return out
-    finally:
-        con.close()
-
-
-def submissions(db: Path) -> list[dict]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute("SELECT * FROM submissions ORDER BY submission_id")
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def findings_of(db: Path, name: str) -> list[dict]:

@@ -63,6 +63,29 @@ def differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def outputs(ws: Workspace, years: list[int], out_dir: Path) -> tuple[dict, dict, dict]:
+    """A workspace's warehouse fingerprint, export hashes and report hashes (each checked to be there)."""
+    warehouse = warehouse_fingerprint(ws)
+    assert {"submissions", "findings", "f_organisatie", "indicator_values", "comparisons"} <= set(warehouse)
+    exported = exports(ws, years, out_dir)
+    assert len(exported) >= 2 * len(years)
+    reports = file_hashes(ws.reports)
+    assert any(k.endswith("index.html") for k in reports)
+    return warehouse, exported, reports
+
+
+def assert_same_outputs(side_a: tuple[dict, dict, dict], fresh: Workspace, years: list[int], out_dir: Path) -> None:
+    """``fresh`` gives the same warehouse, exports and reports as ``side_a``, and running its stages again
+    changes nothing."""
+    warehouse_a, exports_a, reports_a = side_a
+    warehouse_b = warehouse_fingerprint(fresh)
+    assert differences(warehouse_a, warehouse_b) == []
+    assert differences(exports_a, exports(fresh, years, out_dir)) == []
+    reports_b = file_hashes(fresh.reports)
+    assert differences(reports_a, reports_b) == []
+    rerun_changes_nothing(fresh, warehouse_b, reports_b)
+
+
 def rerun_changes_nothing(ws: Workspace, warehouse: dict[str, str], reports: dict[str, str]) -> None:
     """``rbb ingest``, ``rbb compute`` and ``rbb report`` run again on ``ws`` leave its warehouse and reports
     as they were."""
@@ -85,22 +108,11 @@ def test_two_one_year_demos_give_identical_warehouses_exports_and_reports(tmp_pa
         here = Workspace.at(tmp_path / "here").ensure()
         with open(os.devnull, "w") as devnull:
             run_demo(here, seed=DEMO_SEED, years=years, console=Console(file=devnull))
-        warehouse_a = warehouse_fingerprint(here)
-        assert {"submissions", "findings", "f_organisatie", "indicator_values", "comparisons"} <= set(warehouse_a)
-        exports_a = exports(here, years, tmp_path / "exports_here")
-        assert len(exports_a) >= 2 * len(years)
-        reports_a = file_hashes(here.reports)
-        assert any(k.endswith("index.html") for k in reports_a)
+        side_a = outputs(here, years, tmp_path / "exports_here")
     finally:
         _, err = demo.communicate(timeout=900)
     assert demo.returncode == 0 and "Traceback" not in err, err[-2000:]
-
-    warehouse_b = warehouse_fingerprint(fresh)
-    assert differences(warehouse_a, warehouse_b) == []
-    assert differences(exports_a, exports(fresh, years, tmp_path / "exports_fresh")) == []
-    reports_b = file_hashes(fresh.reports)
-    assert differences(reports_a, reports_b) == []
-    rerun_changes_nothing(fresh, warehouse_b, reports_b)
+    assert_same_outputs(side_a, fresh, years, tmp_path / "exports_fresh")
 
 
 @pytest.mark.slow
@@ -114,19 +126,8 @@ def test_a_fresh_demo_gives_the_warehouse_exports_and_reports_of_the_session_dem
     demo = start("demo", "--seed", str(DEMO_SEED), "--years", f"{years[0]}-{years[-1]}", root=fresh.root)
     try:
         # the session workspace's side while the fresh demo runs
-        warehouse_a = warehouse_fingerprint(demo_workspace)
-        assert {"submissions", "findings", "f_organisatie", "indicator_values", "comparisons"} <= set(warehouse_a)
-        exports_a = exports(demo_workspace, years, tmp_path / "exports_session")
-        assert len(exports_a) >= 2 * len(years)
-        reports_a = file_hashes(demo_workspace.reports)
-        assert any(k.endswith("index.html") for k in reports_a)
+        side_a = outputs(demo_workspace, years, tmp_path / "exports_session")
     finally:
         _, err = demo.communicate(timeout=900)
     assert demo.returncode == 0 and "Traceback" not in err, err[-2000:]
-
-    warehouse_b = warehouse_fingerprint(fresh)
-    assert differences(warehouse_a, warehouse_b) == []
-    assert differences(exports_a, exports(fresh, years, tmp_path / "exports_fresh")) == []
-    reports_b = file_hashes(fresh.reports)
-    assert differences(reports_a, reports_b) == []
-    rerun_changes_nothing(fresh, warehouse_b, reports_b)
+    assert_same_outputs(side_a, fresh, years, tmp_path / "exports_fresh")

@@ -42,6 +42,7 @@ import hostile
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rounds import fact_tables
 
 from pipeline.core.workspace import Workspace
 from pipeline.ingest.readers import read_submission
@@ -696,14 +697,10 @@ def test_fuzz_xlsx_container_damage_through_check_files(base, long_form):
 
 
 def loaded_rows(con: duckdb.DuckDBPyConnection, sid: int) -> dict[str, int]:
-    tables = [
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'submission_id' "
-            "AND table_name LIKE 'f\\_%' ESCAPE '\\'"
-        ).fetchall()
-    ]
-    counts = {t: con.execute(f"SELECT count(*) FROM {t} WHERE submission_id = ?", [sid]).fetchone()[0] for t in tables}
+    counts = {
+        t: con.execute(f"SELECT count(*) FROM {t} WHERE submission_id = ?", [sid]).fetchone()[0]
+        for t in fact_tables(con)
+    }
     return {t: n for t, n in counts.items() if n}
 
 
