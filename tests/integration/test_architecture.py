@@ -21,10 +21,11 @@ RANKS = {
     "compute": 3,
     "report": 4,
     "pilots": 5,
-    "flow": 6,
-    "terminal": 6,
-    "demo": 7,
-    "cli": 8,
+    "cycle": 6,
+    "flow": 7,
+    "terminal": 7,
+    "demo": 8,
+    "cli": 9,
 }
 
 

@@ -1,0 +1,99 @@
+"""The workspace's own settings, ``data/settings.yaml``: the round's deadline calendar.
+
+```yaml
+calendar:
+  2025:
+    delivery: 2026-03-15      # deliveries due
+    feedback: 2026-04-30      # corrections and explanations due
+    publication: 2026-06-15   # release and reports
+```
+
+The file is optional; a year without an entry has no deadlines. It is checked when it is read: an unknown key,
+a date that is not a date or deadlines out of order stop the command with the file and the entry named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+
+class SettingsError(ValueError):
+    """``data/settings.yaml`` does not match its model."""
+
+
+class Deadlines(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delivery: dt.date
+    feedback: dt.date | None = None
+    publication: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Deadlines:
+        dates = [d for d in (self.delivery, self.feedback, self.publication) if d is not None]
+        if dates != sorted(dates):
+            raise ValueError("the deadlines must follow each other: delivery, then feedback, then publication")
+        return self
+
+    def due(self, step: str) -> dt.date | None:
+        return getattr(self, step)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendar: dict[int, Deadlines] = {}
+
+    def deadlines(self, year: int) -> Deadlines | None:
+        return self.calendar.get(int(year))
+
+
+def settings_path(root: Path) -> Path:
+    return Path(root) / "data" / "settings.yaml"
+
+
+def load_settings(root: Path | None) -> Settings:
+    """The workspace's settings (empty settings without a workspace or without the file)."""
+    if root is None:
+        return Settings()
+    path = settings_path(root)
+    if not path.exists():
+        return Settings()
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not readable as YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: expected a mapping with 'calendar:'")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise SettingsError(f"{path}: {problems}") from None
+
+
+def settings_sha(root: Path | None) -> str | None:
+    """Checksum of ``data/settings.yaml`` (None without the file): results depend on what it held."""
+    if root is None or not settings_path(root).exists():
+        return None
+    return hashlib.sha256(settings_path(root).read_bytes()).hexdigest()
+
+
+def write_calendar(root: Path, calendar: dict[int, dict[str, dt.date]]) -> Path:
+    """Write (or replace) the calendar of ``data/settings.yaml``, keeping the file's other settings."""
+    path = settings_path(root)
+    raw = {}
+    if path.exists():
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    raw["calendar"] = {int(y): {k: v for k, v in d.items() if v is not None} for y, d in sorted(calendar.items())}
+    Settings.model_validate(raw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), "utf-8")
+    return path
