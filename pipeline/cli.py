@@ -84,6 +84,29 @@ def _guard(func):
     return wrapper
 
 
+def logged(command: str):
+    """Record the command as a run in the workspace's run log (``rbb log``): arguments, versions, counts,
+    duration and outcome; a user's mistake is recorded as ``refused``."""
+
+    def deco(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            from pipeline.core import runlog
+
+            ws = kwargs["ws"] if "ws" in kwargs else next(a for a in args if isinstance(a, Workspace))
+            arguments = {
+                k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                for k, v in kwargs.items()
+                if v not in (None, False, ()) and k not in ("ws", "wait")
+            }
+            with runlog.recorded(ws, command, arguments, refused=(click.ClickException,)):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
 def _default_year(ws: Workspace) -> int | None:
     from pipeline.core import warehouse
 
@@ -144,6 +167,7 @@ def template(year: int, org: str | None, output: Path, root: Path | None) -> Non
 @root_option
 @click.option("--year", type=int, default=None, help="Only this reporting year.")
 @_guard
+@logged("ingest")
 def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
     """Ingest and validate new deliveries from data/raw/<year>/<ORG>/."""
     ws.ensure()
@@ -151,6 +175,14 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
         sweep_partial_files(ws.inbox, ws.reports)
         with ingest_progress() as tick:
             results = intake(ws, year, progress=tick)
+    from pipeline.core import runlog
+
+    runlog.count(
+        deliveries=len(results),
+        rejected=sum(r.status == "rejected" for r in results),
+        accepted=sum(r.status != "rejected" for r in results),
+    )
+    runlog.add_inputs([getattr(r, "sha256", None) for r in results])
     if not results:
         console.print("No new deliveries.")
         return
@@ -187,6 +219,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
 @click.option("--year", type=int, required=True, help="Reporting year the deliveries are written for.")
 @root_option
 @_guard
+@logged("import")
 def import_(ws: Workspace, wait: bool, file: Path, mapping: Path, year: int) -> None:
     """Turn a long system export into deliveries under data/raw/<year>/<ORG>/ (then run 'rbb ingest')."""
     from pipeline.core.safe_text import ascii_year
@@ -274,16 +307,23 @@ def check(files: tuple[Path, ...], lang: str, root: Path | None, wait: bool) -> 
 @root_option
 @click.option("--year", type=int, default=None)
 @click.option("--history", "show_history", is_flag=True, help="Show every version received per organisation.")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge deadlines as on this date (default: today).",
+)
 @_guard
-def status(ws: Workspace, wait: bool, year: int | None, show_history: bool) -> None:
-    """Submission status per organisation: missing, rejected, accepted (with open warnings)."""
+def status(ws: Workspace, wait: bool, year: int | None, show_history: bool, on) -> None:
+    """Where every member stands: received, findings open, all resolved, signed off; to-do and who is late."""
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
     with ws.reader_lock(wait=wait):
-        _status(ws, year, show_history)
+        _status(ws, year, show_history, on.date() if on else None)
 
 
-def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
+def _status(ws: Workspace, year: int | None, show_history: bool, on=None) -> None:
     from pipeline.core import warehouse
     from pipeline.metadata.registry import load_organisations
     from pipeline.validate.status import history_table
@@ -294,7 +334,13 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
         raise UserError("no submissions yet; run 'rbb ingest' first")
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
-        print_status(con, load_organisations(ws.root), year)
+        from pipeline.core.settings import SettingsError, load_settings
+
+        try:
+            deadlines = load_settings(ws.root).deadlines(year)
+        except SettingsError as exc:
+            raise UserError(str(exc)) from None
+        print_status(con, load_organisations(ws.root), year, deadlines, on)
         if not explicit:
             for later, n in warehouse.later_years(con, year):
                 console.print(
@@ -320,6 +366,7 @@ def _status(ws: Workspace, year: int | None, show_history: bool) -> None:
 @root_option
 @click.option("--year", type=int, default=None, help="Check that this year has data (all years are recomputed).")
 @_guard
+@logged("compute")
 def compute(ws: Workspace, wait: bool, year: int | None) -> None:
     """Compute indicators, comparisons, composite index and efficiency into the warehouse."""
     from pipeline import compute as compute_stage
@@ -334,6 +381,9 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
             raise  # worded by _guard
         except (FileNotFoundError, ValueError) as exc:
             raise UserError(str(exc)) from None
+    from pipeline.core import runlog
+
+    runlog.count(**counts)
     for name, n in counts.items():
         console.print(f"{name:<24}{n:>8} rows")
 
@@ -347,10 +397,14 @@ def compute(ws: Workspace, wait: bool, year: int | None) -> None:
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder (default: data/processed/exports/<year>).",
+    help="Folder (default: data/processed/exports/<year>, or .../<year>/<release>).",
+)
+@click.option(
+    "--release", "release_id", default=None, help="The tables of this release (e.g. 2025.1), not the current ones."
 )
 @_guard
-def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) -> None:
+@logged("export")
+def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None, release_id: str | None) -> None:
     """Export indicators and comparisons for analysts."""
     from pipeline.report.export import export as do_export
 
@@ -358,9 +412,29 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     try:
         with ws.reader_lock(wait=wait):
-            paths = do_export(ws, year, fmt, output)
+            if release_id:
+                from pipeline.cycle import releases
+
+                try:
+                    m = releases.manifest(ws, release_id)
+                except releases.ReleaseError as exc:
+                    raise UserError(str(exc)) from None
+                if int(m["year"]) != year:
+                    raise UserError(f"release {release_id} is of {m['year']}, not {year}")
+                con = releases.open_release(ws, release_id)
+                try:
+                    paths = do_export(ws, year, fmt, output, con=con, release_id=release_id)
+                finally:
+                    con.close()
+            else:
+                paths = do_export(ws, year, fmt, output)
     except (FileNotFoundError, ValueError) as exc:
+        if isinstance(exc, click.ClickException):
+            raise
         raise UserError(str(exc)) from None
+    from pipeline.core import runlog
+
+    runlog.count(files=len(paths))
     for p in paths:
         console.print(f"written {shown(p)}")
 
@@ -377,6 +451,7 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None) 
     help="Organisation reports load ../assets/plotly.min.js instead of carrying it inline (for serving a year's set together).",
 )
 @_guard
+@logged("report")
 def report(
     ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool, shared_assets: bool
 ) -> None:
@@ -400,6 +475,9 @@ def report(
             raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
+    from pipeline.core import runlog
+
+    runlog.count(files=len(paths))
     console.print(f"{len(paths)} report files written under {shown(ws.reports)}")
     for p in paths[:3]:
         console.print(f"  {shown(p)}")
@@ -532,6 +610,435 @@ def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year
     )
 
 
+# ------------------------------------------------------------------------------------ annual cycle
+
+
+def _reviewer(by: str | None) -> str:
+    from pipeline.core.runlog import user_name
+
+    return (by or "").strip() or user_name()
+
+
+def _writable(ws: Workspace):
+    from pipeline.core import warehouse
+
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    con = warehouse.connect(ws.db_path)
+    warehouse.init_schema(con)
+    return con
+
+
+@main.group(invoke_without_command=True)
+@root_option
+@click.option("--year", type=int, default=None)
+@click.option("--org", default=None, help="Only this organisation.")
+@click.option("--all", "show_all", is_flag=True, help="Also the warnings already accepted.")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the list as XLSX or CSV to fill in (columns beslissing, notitie), then 'rbb review apply'.",
+)
+@click.option("--history", "show_history", is_flag=True, help="Every decision and sign-off so far.")
+@click.pass_context
+@_guard
+def review(
+    ctx: click.Context,
+    ws: Workspace,
+    wait: bool,
+    year: int | None,
+    org: str | None,
+    show_all: bool,
+    export_to: Path | None,
+    show_history: bool,
+) -> None:
+    """Warnings and explanations awaiting the analyst's decision (accept or return)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = ws
+        return
+    from pipeline.core import warehouse
+    from pipeline.validate import review as rv
+
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    year = year or _default_year(ws)
+    with ws.reader_lock(wait=wait):
+        con = warehouse.connect(ws.db_path, read_only=True)
+        try:
+            if show_history:
+                h = rv.history(con, year, org)
+                t = Table(title=f"Review history {year}")
+                for c in ("when", "org", "what", "finding", "by", "note"):
+                    t.add_column(c, overflow="fold")
+                for r in h.itertuples(index=False):
+                    t.add_row(
+                        f"{r.at:%Y-%m-%d %H:%M}",
+                        shown(r.org_code),
+                        shown(r.what),
+                        shown(r.finding_id),
+                        shown(r.by),
+                        shown(r.note or ""),
+                    )
+                console.print(t)
+                return
+            df = rv.warnings_frame(con, year, org)
+        finally:
+            con.close()
+    if not show_all:
+        df = df[df["status"] != "accepted"]
+    if export_to is not None:
+        sheet = rv.review_sheet(df)
+        from pipeline.report.export import csv_bytes, safe_text_frame
+
+        if export_to.suffix.lower() == ".csv":
+            export_to.write_bytes(csv_bytes(sheet))
+        else:
+            import pandas as pd
+
+            with pd.ExcelWriter(
+                export_to,
+                engine="xlsxwriter",
+                engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+            ) as xw:
+                safe_text_frame(sheet).to_excel(xw, sheet_name="beoordeling", index=False)
+        console.print(
+            f"written {shown(export_to)} ({len(sheet)} warnings); fill in 'beslissing' (accept/return) and 'notitie', then: rbb review apply {shown(export_to.name)}"
+        )
+        return
+    order = {"explained": 0, "returned": 1, "open": 2, "accepted": 3}
+    df = df.sort_values(
+        ["status", "org_code", "version", "seq"], key=lambda c: c.map(order) if c.name == "status" else c
+    )
+    t = Table(title=f"Warnings to review {year}" + (f" ({org.upper()})" if org else ""))
+    for c in ("finding", "status", "cell", "value", "explanation", "note"):
+        t.add_column(c, overflow="fold")
+    for r in df.itertuples(index=False):
+        t.add_row(
+            shown(r.finding_id),
+            shown(r.status),
+            shown(r.cell or "-"),
+            shown(r.value if r.value is not None else "-"),
+            shown(r.explanation if isinstance(r.explanation, str) and r.explanation else "-"),
+            shown(r.review_note if isinstance(r.review_note, str) else ""),
+        )
+    console.print(t)
+    counts = df["status"].value_counts().to_dict()
+    console.print(
+        ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing awaits a decision",
+        soft_wrap=True,
+    )
+
+
+def _decide(
+    ws: Workspace, wait: bool, findings: tuple[str, ...], decision: str, note: str | None, by: str | None
+) -> None:
+    from pipeline.flow import after_review
+    from pipeline.validate.review import ReviewError, decide
+
+    with ws.writer_lock(wait=wait):
+        con = _writable(ws)
+        try:
+            try:
+                done = decide(con, list(findings), decision, note, _reviewer(by))
+            except ReviewError as exc:
+                raise UserError(str(exc)) from None
+        finally:
+            con.close()
+        pages = after_review(ws, [d.submission_id for d in done])
+    from pipeline.core import runlog
+
+    runlog.count(decisions=len(done), decision=decision)
+    for d in done:
+        console.print(f"{shown(d.finding_id)}: {d.decision}")
+    console.print(f"{len(pages)} feedback pages updated")
+
+
+@review.command("accept")
+@click.argument("findings", nargs=-1, required=True)
+@click.option("--note", default=None, help="Why (required when the warning has no explanation).")
+@click.option("--by", default=None, help="Reviewer's name (default: the user name).")
+@click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
+@click.pass_obj
+@_guard
+@logged("review accept")
+def review_accept(ws: Workspace, findings: tuple[str, ...], note: str | None, by: str | None, wait: bool) -> None:
+    """Accept the explanation of one or more warnings (FINDING such as NVWA-2025-v2-1)."""
+    _decide(ws, wait, findings, "accepted", note, by)
+
+
+@review.command("return")
+@click.argument("findings", nargs=-1, required=True)
+@click.option("--note", required=True, help="What the member should explain or correct (shown on its feedback page).")
+@click.option("--by", default=None, help="Reviewer's name (default: the user name).")
+@click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
+@click.pass_obj
+@_guard
+@logged("review return")
+def review_return(ws: Workspace, findings: tuple[str, ...], note: str, by: str | None, wait: bool) -> None:
+    """Return the explanation of one or more warnings to the member, with a note."""
+    _decide(ws, wait, findings, "returned", note, by)
+
+
+@review.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", default=None, help="Reviewer's name (default: the user name).")
+@click.option("--wait", is_flag=True, help="Wait for another rbb process writing to this workspace.")
+@click.pass_obj
+@_guard
+@logged("review apply")
+def review_apply(ws: Workspace, file: Path, by: str | None, wait: bool) -> None:
+    """Record every decision of a reviewed list (from 'rbb review --export'); all or nothing."""
+    from pipeline.flow import after_review
+    from pipeline.validate.review import ReviewError, decide_from_file
+
+    with ws.writer_lock(wait=wait):
+        con = _writable(ws)
+        try:
+            try:
+                done = decide_from_file(con, file, _reviewer(by))
+            except ReviewError as exc:
+                raise UserError(str(exc)) from None
+        finally:
+            con.close()
+        pages = after_review(ws, [d.submission_id for d in done])
+    from pipeline.core import runlog
+
+    runlog.count(decisions=len(done))
+    runlog.add_inputs([__import__("hashlib").sha256(file.read_bytes()).hexdigest()])
+    accepted = sum(d.decision == "accepted" for d in done)
+    console.print(
+        f"{len(done)} decisions recorded ({accepted} accepted, {len(done) - accepted} returned); {len(pages)} feedback pages updated"
+    )
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, required=True)
+@click.option("--org", "orgs", multiple=True, help="Member to sign off (repeat for more).")
+@click.option("--all-resolved", is_flag=True, help="Every member whose findings are all resolved.")
+@click.option("--withdraw", is_flag=True, help="Withdraw the sign-off of --org.")
+@click.option("--note", default=None)
+@click.option("--by", default=None, help="Analyst's name (default: the user name).")
+@_guard
+@logged("signoff")
+def signoff(
+    ws: Workspace,
+    wait: bool,
+    year: int,
+    orgs: tuple[str, ...],
+    all_resolved: bool,
+    withdraw: bool,
+    note: str | None,
+    by: str | None,
+) -> None:
+    """Sign off a member's year: its submission in force is complete (no errors, every warning accepted)."""
+    from pipeline.metadata.registry import load_organisations
+    from pipeline.validate.review import ReviewError, member_states, sign_off
+
+    if not orgs and not all_resolved:
+        raise UserError("name a member with --org CODE, or use --all-resolved")
+    if withdraw and (all_resolved or not orgs):
+        raise UserError("--withdraw needs --org CODE")
+    members = {o.org_code for o in load_organisations(ws.root) if o.is_member(year)}
+    unknown = sorted({o.upper() for o in orgs} - members)
+    if unknown:
+        raise UserError(f"unknown organisation code(s) for {year}: {', '.join(unknown)}")
+    with ws.writer_lock(wait=wait):
+        con = _writable(ws)
+        try:
+            codes = sorted({o.upper() for o in orgs})
+            if all_resolved:
+                states = member_states(con, sorted(members), year)
+                codes = sorted(set(codes) | set(states.loc[states["state"] == "resolved", "org_code"]))
+            done = []
+            try:
+                for code in codes:
+                    done.append(sign_off(con, code, year, _reviewer(by), note, withdraw=withdraw))
+            except ReviewError as exc:
+                for d in done:
+                    console.print(f"{d['org_code']} {year} v{d['version']}: {d['action'].replace('_', ' ')}")
+                raise UserError(str(exc)) from None
+        finally:
+            con.close()
+    from pipeline.core import runlog
+
+    runlog.count(**{("withdrawn" if withdraw else "signed_off"): len(done)})
+    for d in done:
+        console.print(f"{d['org_code']} {year} v{d['version']}: {d['action'].replace('_', ' ')}")
+    if not done:
+        console.print("nothing to sign off (no member is resolved; see 'rbb status')")
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, default=None, help="The year to release.")
+@click.option("--note", default=None, help="What this release is (e.g. 'correctie SVB').")
+@click.option("--by", default=None, help="Analyst's name (default: the user name).")
+@click.option("--list", "list_only", is_flag=True, help="List the releases.")
+@click.option(
+    "--verify", "verify_id", default=None, metavar="RELEASE", help="Check a release's files against its manifest."
+)
+@_guard
+@logged("release")
+def release(
+    ws: Workspace,
+    wait: bool,
+    year: int | None,
+    note: str | None,
+    by: str | None,
+    list_only: bool,
+    verify_id: str | None,
+) -> None:
+    """Freeze the year's signed-off results and reports under the next release id (2025.1, 2025.2, ...)."""
+    from pipeline.core import warehouse
+    from pipeline.cycle import releases
+
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' first")
+    if verify_id:
+        try:
+            problems = releases.verify(ws, verify_id)
+        except releases.ReleaseError as exc:
+            raise UserError(str(exc)) from None
+        if problems:
+            raise UserError(f"release {verify_id} is not intact: " + "; ".join(problems[:10]))
+        console.print(f"release {shown(verify_id)}: every file matches its manifest")
+        return
+    if list_only:
+        con = warehouse.connect(ws.db_path, read_only=True)
+        try:
+            df = releases.list_releases(con, year)
+        finally:
+            con.close()
+        t = Table(title="Releases")
+        for c in ("release", "year", "made", "by", "members", "note"):
+            t.add_column(c, overflow="fold")
+        for r in df.itertuples(index=False):
+            t.add_row(
+                r.release_id,
+                str(r.year),
+                f"{r.created_at:%Y-%m-%d %H:%M}",
+                shown(r.created_by),
+                str(r.n_members),
+                shown(r.note or ""),
+            )
+        console.print(t)
+        return
+    if year is None:
+        raise UserError("--year is required (the year to release)")
+    with ws.writer_lock(wait=wait):
+        sweep_partial_files(ws.reports)
+        try:
+            rel = releases.make_release(ws, year, _reviewer(by), note)
+        except releases.ReleaseError as exc:
+            raise UserError(str(exc)) from None
+    from pipeline.core import runlog
+
+    runlog.count(release=rel.release_id, members=rel.n_members, files=len(rel.manifest["files"]))
+    console.print(
+        f"release {rel.release_id}: {rel.n_members} members, {len(rel.manifest['files'])} files frozen in {shown(rel.folder)}"
+    )
+    for item in rel.manifest["not_included"]:
+        console.print(f"  not in this release: {item['org_code']} ({item['state']})")
+
+
+@main.command()
+@click.argument("before")
+@click.argument("after", required=False)
+@root_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder (default: reports/<year>/releases/).",
+)
+@_guard
+@logged("diff")
+def diff(ws: Workspace, wait: bool, before: str, after: str | None, output: Path | None) -> None:
+    """What changed between two releases (or a release and the current results): value, rank, class, significance."""
+    from pipeline.cycle import releases
+
+    with ws.reader_lock(wait=wait):
+        try:
+            table, summary, paths = releases.write_diff(ws, before, after, output)
+        except (releases.ReleaseError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    changed = ", ".join(
+        f"{s['org_code']} {s['before'] or '-'} → {s['after'] or '-'}" for s in summary["submissions_changed"]
+    )
+    console.print(
+        f"{before} → {summary['after']}: {summary['rows']} member × indicator rows changed "
+        f"({summary['values_changed']} values); submissions changed: {changed or 'none'}"
+        + ("; methods changed" if summary["methods_changed"] else ""),
+        soft_wrap=True,
+    )
+    t = Table(title=f"Changed values {before} → {summary['after']}")
+    for c in ("org", "indicator", "before", "after", "rank", "class", "cause"):
+        t.add_column(c, overflow="fold")
+    for r in table[table["changed"].str.contains("value")].head(40).itertuples(index=False):
+        t.add_row(
+            shown(r.org_code),
+            shown(r.indicator_code),
+            f"{r.value_before:.4g}" if r.value_before == r.value_before and r.value_before is not None else "-",
+            f"{r.value_after:.4g}" if r.value_after == r.value_after and r.value_after is not None else "-",
+            f"{_n(r.rank_before)} → {_n(r.rank_after)}",
+            f"{_n(r.class_before)} → {_n(r.class_after)}",
+            shown(r.cause),
+        )
+    console.print(t)
+    for p in paths:
+        console.print(f"written {shown(p)}")
+
+
+def _n(v) -> str:
+    return "-" if v is None or v != v else str(int(v))
+
+
+@main.command()
+@root_option
+@click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--command", "command", default=None, help="Only runs of this command.")
+@_guard
+def log(ws: Workspace, wait: bool, limit: int, command: str | None) -> None:
+    """The run log: every command that wrote to this workspace, newest first."""
+    import json
+
+    from pipeline.core import runlog, warehouse
+
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; nothing has run here yet")
+    with ws.reader_lock(wait=wait):
+        con = warehouse.connect(ws.db_path, read_only=True)
+        try:
+            rows = runlog.runs(con, limit, command)
+        finally:
+            con.close()
+    pending = runlog.read_pending(ws)
+    t = Table(title="Runs")
+    for c in ("run", "started", "command", "arguments", "outcome", "s", "counts", "by"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        args = json.loads(r["arguments"] or "{}")
+        counts = json.loads(r["counts"] or "{}")
+        style = {"ok": "green", "refused": "yellow"}.get(r["outcome"], "red")
+        t.add_row(
+            str(r["run_id"]),
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+            shown(r["command"]),
+            shown(" ".join(f"{k}={v}" for k, v in args.items())),
+            f"[{style}]{r['outcome']}[/]" + (f": {shown(r['message'])}" if r["message"] else ""),
+            f"{r['duration_s']:.1f}",
+            shown(", ".join(f"{k} {v}" for k, v in counts.items())),
+            shown(r["user_name"]),
+        )
+    console.print(t)
+    if pending:
+        console.print(f"{len(pending)} runs wait in {shown(runlog.pending_path(ws))} (written by the next command)")
+
+
 # ------------------------------------------------------------------------------------------- docs
 
 
@@ -560,6 +1067,7 @@ def docs(output: Path) -> None:
 )
 @click.option("--case-format", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @_guard
+@logged("demo")
 def demo(ws: Workspace, wait: bool, seed: int, years: str, scale: int | None, case_format: str) -> None:
     """Generate realistic synthetic submissions for all members and run the whole pipeline."""
     from pipeline.demo import run_demo
@@ -585,9 +1093,9 @@ EXAMPLES: dict[str, list[str]] = {
     "ingest": ["rbb ingest --year 2025"],
     "import": ["rbb import export_2025.csv --mapping docs/mappings/canada-2020-21.yaml --year 2025"],
     "check": ["rbb check --root . data/raw/2025/DUO/DUO_2025.xlsx --lang en"],
-    "status": ["rbb status --year 2025 --history"],
+    "status": ["rbb status --year 2025 --history", "rbb status --year 2025 --on 2026-04-30"],
     "compute": ["rbb compute"],
-    "export": ["rbb export --year 2025 --format xlsx -o exports/2025"],
+    "export": ["rbb export --year 2025 --format xlsx -o exports/2025", "rbb export --year 2025 --release 2025.1"],
     "report": ["rbb report --year 2025 --lang en", "rbb report --year 2025 --org DUO"],
     "dea": [
         "rbb dea units.csv --inputs fte,kosten --outputs producten --rts vrs --bootstrap 500 --seed 1 -o scores.csv"
@@ -595,6 +1103,14 @@ EXAMPLES: dict[str, list[str]] = {
     "pilots": ["rbb pilots --year 2025"],
     "pilots add": ["rbb pilots add --org CJIB --indicator tijdig_beslist_pct --partner DUO --start-year 2025"],
     "docs": ["rbb docs -o docs"],
+    "review": ["rbb review --year 2025", "rbb review --year 2025 --export review_2025.xlsx"],
+    "review accept": ["rbb review accept DICTU-2025-v1-1 DICTU-2025-v1-2"],
+    "review return": ['rbb review return NVWA-2025-v2-1 --note "Waardoor stegen de kosten met 60%?"'],
+    "review apply": ["rbb review apply review_2025.xlsx"],
+    "signoff": ["rbb signoff --year 2025 --all-resolved", "rbb signoff --year 2025 --org CAK"],
+    "release": ["rbb release --year 2025", "rbb release --list", "rbb release --verify 2025.1"],
+    "diff": ["rbb diff 2025.1 2025.2"],
+    "log": ["rbb log --limit 20"],
     "demo": ["rbb demo --root /tmp/rbb-demo --years 2023-2025"],
 }
 

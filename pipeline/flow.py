@@ -21,3 +21,18 @@ def intake(
     results = validate.run(ws, year, progress=progress)
     write_pending(ws, [r.submission_id for r in results])
     return results
+
+
+def after_review(ws: Workspace, submission_ids: list[int]) -> list:
+    """Review decisions were recorded: the feedback pages of those submissions show them (Dutch and English)."""
+    from pipeline.core import warehouse
+    from pipeline.report.feedback import write_feedback
+
+    ids = sorted(set(submission_ids))
+    if not ids:
+        return []
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        return write_feedback(con, ws.reports, ids, langs=("nl", "en"))
+    finally:
+        con.close()

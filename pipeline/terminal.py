@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.core.safe_text import terminal_safe
-from pipeline.validate.status import status_table
+from pipeline.validate.status import cycle_table
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -44,33 +44,45 @@ def ingest_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], N
         yield tick
 
 
-def print_status(con, orgs, year: int) -> None:
-    df = status_table(con, orgs, year)
-    labels = {
-        "missing": "[dim]missing[/]",
-        "rejected": "[red]rejected[/]",
-        "accepted_with_warnings": "[yellow]accepted, open warnings[/]",
-        "accepted": "[green]accepted[/]",
+def print_status(con, orgs, year: int, deadlines=None, today=None) -> None:
+    """Where every member stands in the round of ``year``: state, version in force, warnings by review status,
+    what is still to do (and by whom) and who is late against the deadline calendar."""
+    import datetime as dt
+
+    df = cycle_table(con, orgs, year, deadlines, today or dt.date.today())
+    colour = {
+        "missing": "dim",
+        "rejected": "red",
+        "findings_open": "yellow",
+        "resolved": "cyan",
+        "signed_off": "green",
     }
     t = Table(title=f"Submissions {year}")
-    for c in ("org", "name", "state", "in force", "versions", "errors (latest)", "open warnings"):
-        t.add_column(c)
-
-    def whole(v: object) -> str:
-        return "-" if v is None or v != v else str(int(v))
-
+    for c in ("org", "name", "state", "in force", "warnings open/explained/returned/accepted", "to do", "late"):
+        t.add_column(c, overflow="fold")
     for r in df.itertuples(index=False):
+        version = r.version_in_force
         t.add_row(
             shown(r.org_code),
             shown(r.name),
-            labels[r.state],
-            "-"
-            if r.version_in_force is None or r.version_in_force != r.version_in_force
-            else f"v{int(r.version_in_force)}",
-            whole(r.versions),
-            whole(r.errors),
-            whole(r.open_warnings),
+            f"[{colour[r.state]}]{r.state_label}[/]",
+            "-" if version is None or version != version else f"v{int(version)}",
+            f"{r.open}/{r.explained}/{r.returned}/{r.accepted}" if r.state not in ("missing", "rejected") else "-",
+            shown(r.to_do) or "-",
+            f"[red]{shown(r.late)}[/]" if r.late else "",
         )
     console.print(t)
-    counts = df["state"].value_counts().to_dict()
-    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    counts = df["state"].value_counts().to_dict() if len(df) else {}
+    console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items())), soft_wrap=True)
+    if deadlines is not None:
+        dates = [
+            f"{label} {d:%Y-%m-%d}"
+            for label, d in (
+                ("delivery", deadlines.delivery),
+                ("feedback", deadlines.feedback),
+                ("publication", deadlines.publication),
+            )
+            if d is not None
+        ]
+        late = int((df["late"] != "").sum()) if len(df) else 0
+        console.print(f"Deadlines {year}: {', '.join(dates)}; {late} late", soft_wrap=True)

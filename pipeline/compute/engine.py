@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.compute import stats
 from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
+from pipeline.compute.freshness import record_inputs
 from pipeline.compute.lineage import lineage_series, register_lineage
 from pipeline.core.warehouse import connect, init_schema, replace_organisations, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
@@ -1191,6 +1192,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             }
             for name, (df, order) in tables.items():
                 _replace(con, name, df, order)
+            record_inputs(con, ws)  # what these results are computed from (the stale-result guard reads it)
         stage = "checkpoint"
         con.execute("CHECKPOINT")
         return {name: len(df) for name, (df, _) in tables.items()}

@@ -48,6 +48,17 @@ def state_column(code: str) -> str:
     return f"{code}__state"
 
 
+#: the analyst's review decisions and sign-offs (pipeline/validate/review.py); rows are only ever added
+REVIEW_TABLES = [
+    """CREATE TABLE IF NOT EXISTS reviews (
+        review_id BIGINT, org_code VARCHAR, year INTEGER, submission_id INTEGER, version INTEGER, seq INTEGER,
+        finding_key VARCHAR, decision VARCHAR, note VARCHAR, reviewer VARCHAR, decided_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS signoffs (
+        signoff_id BIGINT, org_code VARCHAR, year INTEGER, submission_id INTEGER, version INTEGER,
+        action VARCHAR, note VARCHAR, analyst VARCHAR, signed_at TIMESTAMP)""",
+]
+
+
 def schema_sql(reg: Registry) -> list[str]:
     stmts = [
         """CREATE TABLE IF NOT EXISTS organisations (
@@ -68,6 +79,7 @@ def schema_sql(reg: Registry) -> list[str]:
             rule VARCHAR, sheet VARCHAR, cell VARCHAR, row_number INTEGER, field VARCHAR, value VARCHAR,
             message_nl VARCHAR, message_en VARCHAR, explained BOOLEAN, explanation VARCHAR)""",
     ]
+    stmts += REVIEW_TABLES
     stmts.append("""CREATE TABLE IF NOT EXISTS f_zaken_agg (
             submission_id INTEGER, org_code VARCHAR, year INTEGER, product_code VARCHAR, n_rows BIGINT,
             n_cases BIGINT, n_decided BIGINT, n_on_time BIGINT, lead_median DOUBLE, lead_p90 DOUBLE,

@@ -308,6 +308,7 @@ class DemoDelivery:
     note: str = ""
     csv_style: CsvStyle = field(default_factory=CsvStyle)
     template_version: str | None = None  # an older template version the delivery was made from (None: current)
+    round: int = 1  # 1: the first deliveries; 2, 3: corrections and explanations after feedback; 4: after release
 
 
 @dataclass(frozen=True)
@@ -1221,10 +1222,26 @@ def _with_notes(sheets: dict[str, pd.DataFrame], notes: list[dict[str, Any]]) ->
 def generate(
     seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS, orgs: Sequence[Organisation] | None = None
 ) -> list[DemoDelivery]:
-    """All demo deliveries, sorted by ``received_order``."""
+    """The demo deliveries as they first arrive (round 1), sorted by ``received_order``."""
+    return generate_rounds(seed, years, orgs)[0]
+
+
+#: the planted errors whose member sends a corrected delivery after its feedback (round 2)
+CORRECTED_FAULTS = ("missing_sheet", "percentage_over_100", "text_in_number", "duplicate_product", "out_of_range")
+#: the explanation the demo's analyst returns (round 2) and the one that replaces it (round 3)
+WEAK_EXPLANATION = "Klopt."
+LATE_CORRECTION_FIELD = "n_besluiten_tijdig"
+
+
+def generate_rounds(
+    seed: int = 2025, years: Sequence[int] = DEFAULT_YEARS, orgs: Sequence[Organisation] | None = None
+) -> tuple[list[DemoDelivery], list[DemoDelivery]]:
+    """The first deliveries (round 1) and what members send later in the last year's round: corrected
+    deliveries of the rejected members and a first, too short explanation of the unexplained jump (round 2),
+    the better explanation (round 3), and one member's late correction after the first release (round 4)."""
     ys = sorted(set(int(y) for y in years))
     if not ys:
-        return []
+        return [], []
     last = ys[-1]
     profiles = _profiles(seed, _select_orgs(orgs, ys))
     faults = {(f.org_code, f.year): f for f in _fault_plan(profiles, ys) if f.id != "resubmission"}
@@ -1232,7 +1249,9 @@ def generate(
     weak = _weak_themes(profiles, min(8, max(1, len(profiles) // 4)), max(len(ys) - 2, 0))
     by_year: dict[int, list[DemoDelivery]] = {y: [] for y in ys}
     late: list[DemoDelivery] = []
+    later: list[DemoDelivery] = []
     old_template_org = _old_template_org(profiles, faults, last)
+    late_corrector = _late_corrector(profiles, faults, last, old_template_org)
     mergers = _mergers(profiles)
     absorbed = {c for preds in mergers.values() for c in preds}
     for code in sorted(profiles):
@@ -1304,6 +1323,11 @@ def generate(
                     template_version=version,
                 )
             )
+            later.extend(
+                _later_deliveries(
+                    code, year, fmt, encoding, p, data, notes, sheets, fault, late_corrector == code and year == last
+                )
+            )
             if fault is not None and fault.id == "parts_exceed_total":
                 fix = {
                     "blad": "organisatie",
@@ -1337,7 +1361,133 @@ def generate(
     ordered.extend(late)
     for i, delivery in enumerate(ordered, start=1):
         delivery.received_order = i
-    return ordered
+    later.sort(key=lambda d: (d.round, d.org_code))
+    for i, delivery in enumerate(later, start=len(ordered) + 1):
+        delivery.received_order = i
+    return ordered, later
+
+
+def _late_corrector(
+    profiles: dict[str, _Profile], faults: dict[tuple[str, int], _Fault], last: int, old_template_org: str | None
+) -> str | None:
+    """The member that corrects a figure after the first release: one without a planted fault, delivering a
+    workbook of the current template."""
+    for c in sorted(profiles, reverse=True):
+        p = profiles[c]
+        if (c, last) in faults or c in (MISSING_ORG, old_template_org) or not p.org.is_member(last):
+            continue
+        if not p.prefers_csv:
+            return c
+    return None
+
+
+def _later_deliveries(
+    code: str,
+    year: int,
+    fmt: str,
+    encoding: str,
+    p: _Profile,
+    data: dict[str, pd.DataFrame],
+    notes: list[dict[str, Any]],
+    sheets: dict[str, pd.DataFrame],
+    fault: _Fault | None,
+    corrects_late: bool,
+) -> list[DemoDelivery]:
+    """What ``code`` sends after its first delivery of ``year`` (only in the last year; see generate_rounds)."""
+
+    def delivery(suffix: str, frames: dict[str, pd.DataFrame], kind: str, round_: int, note: str) -> DemoDelivery:
+        return DemoDelivery(
+            org_code=code,
+            year=year,
+            fmt=fmt,
+            name=_delivery_name(code, year, fmt, suffix),
+            sheets=frames,
+            received_order=0,
+            encoding=encoding,
+            fault=kind,
+            note=note,
+            csv_style=p.csv_style,
+            round=round_,
+        )
+
+    out = []
+    if fault is not None and fault.id in CORRECTED_FAULTS and fault.year == year:
+        fix = {
+            "blad": fault.sheet,
+            "veld": fault.field or "n_contacten",
+            "status_waarde": "definitief",
+            "toelichting": "Gecorrigeerde levering na de terugkoppeling van het programmabureau.",
+        }
+        if fault.sheet == "enquete" or fault.id == "missing_sheet":
+            fix = None
+        out.append(
+            delivery(
+                "_herzien",
+                _answered(code, _with_notes(data, ([fix] if fix else []) + notes)),
+                "correction",
+                2,
+                f"Corrected delivery after the feedback on '{fault.id}'; accepted, supersedes nothing accepted.",
+            )
+        )
+    if fault is not None and fault.id == "yoy_jump" and fault.year == year:
+        jumped = {k: v for k, v in sheets.items() if k != "toelichting"}
+
+        def explained(text: str) -> dict[str, pd.DataFrame]:
+            row = {
+                "blad": "organisatie",
+                "veld": "apparaatskosten_totaal",
+                "status_waarde": "definitief",
+                "toelichting": text,
+            }
+            return _with_notes(jumped, [*notes, row])
+
+        out.append(
+            delivery(
+                "_toelichting",
+                explained(WEAK_EXPLANATION),
+                "weak_explanation",
+                2,
+                "The same figures with a one-word explanation of the jump; the analyst returns it.",
+            )
+        )
+        out.append(
+            delivery(
+                "_toelichting_2",
+                explained(
+                    f"De apparaatskosten stegen in {year} door de eenmalige vervanging van het inspectiesysteem "
+                    "(€ 58 mln, activering niet toegestaan) en de inhuur voor de migratie; vanaf volgend jaar "
+                    "vallen deze kosten weg."
+                ),
+                "explanation",
+                3,
+                "The same figures with a real explanation of the jump; the analyst accepts it.",
+            )
+        )
+    if corrects_late and fault is None:
+        fixed = {k: v.copy() for k, v in _answered(code, _with_notes(data, notes)).items()}
+        prod = fixed["producten"]
+        total = int(prod.loc[0, "n_besluiten"])
+        timely = int(prod.loc[0, LATE_CORRECTION_FIELD])
+        prod.loc[0, LATE_CORRECTION_FIELD] = max(0, timely - round(total * 0.12))
+        row = {
+            "blad": "producten",
+            "veld": LATE_CORRECTION_FIELD,
+            "product_code": str(prod.loc[0, "product_code"]),
+            "status_waarde": "definitief",
+            "toelichting": "Correctie na publicatie: beslissingen na een hersteltermijn waren als tijdig geteld.",
+        }
+        fixed = _with_notes({k: v for k, v in fixed.items() if k != "toelichting"}, [*notes, row])
+        out.append(
+            delivery(
+                "_correctie",
+                fixed,
+                "late_correction",
+                4,
+                f"Correction after the first release: {LATE_CORRECTION_FIELD} of the first product lowered by 12% "
+                "of its decisions; leads to the second release and its diff.",
+            )
+        )
+    return out
 
 
 def _mergers(profiles: dict[str, _Profile]) -> dict[str, tuple[str, ...]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from pipeline import compute, pilots, report
-from pipeline.core import warehouse
+from pipeline.core import runlog, warehouse
+from pipeline.core.settings import Deadlines, write_calendar
 from pipeline.core.workspace import Workspace
 from pipeline.flow import intake
 from pipeline.metadata.registry import load_organisations
@@ -25,10 +26,21 @@ def shown_path(path: Path, ws: Workspace) -> str:
         return str(path)
 
 
-def _received_time(year: int, order: int) -> float:
-    """Deliveries for year Y arrive from 1 March Y+1, a few minutes apart, in their planted order."""
-    base = dt.datetime(year + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
+#: when each round of the last year happens (month, day of year Y+1): deliveries, review, sign-off, release
+ROUND_DATES = {1: (3, 1), 2: (4, 2), 3: (4, 20), 4: (9, 1)}
+RELEASE_DATES = {1: (6, 15), 2: (9, 15)}
+
+
+def _received_time(year: int, order: int, round_: int = 1) -> float:
+    """Deliveries for year Y arrive from 1 March Y+1, a few minutes apart, in their planted order; the later
+    rounds of the last year in April (corrections, explanations) and September (a late correction)."""
+    month, day = ROUND_DATES[round_]
+    base = dt.datetime(year + 1, month, day, 9, 0, tzinfo=dt.UTC)
     return (base + dt.timedelta(minutes=7 * order)).timestamp()
+
+
+def _at(year: int, month_day: tuple[int, int], hour: int = 16) -> dt.datetime:
+    return dt.datetime(year + 1, month_day[0], month_day[1], hour, 0)
 
 
 def _write_one(args: tuple) -> None:
@@ -57,7 +69,7 @@ def _write_one(args: tuple) -> None:
     else:
         style = getattr(d, "csv_style", None) or np.random.default_rng([seed, d.received_order])
         write_csv_folder(target, delivery_sheets(d), d.encoding, style)
-    stamp = _received_time(d.year, d.received_order)
+    stamp = _received_time(d.year, d.received_order, getattr(d, "round", 1))
     for p in [*(sorted(target.iterdir()) if target.is_dir() else []), target]:
         os.utime(p, (stamp, stamp))
 
@@ -88,16 +100,24 @@ def import_exports(ws: Workspace) -> list:
     return results
 
 
-def write_deliveries(ws: Workspace, seed: int, years: list[int], workers: int = 2, system_export: bool = False) -> list:
-    """Generate the demo deliveries and write them as members send them (workbooks and CSV folders); with
-    ``system_export`` the export member's last delivery is written as a system export to ``data/exports/``
-    instead (:func:`import_exports` turns it into a delivery)."""
+def write_deliveries(
+    ws: Workspace,
+    seed: int,
+    years: list[int],
+    workers: int = 2,
+    system_export: bool = False,
+    deliveries: list | None = None,
+) -> list:
+    """Generate the demo deliveries of round 1 (or take ``deliveries``) and write them as members send them
+    (workbooks and CSV folders); with ``system_export`` the export member's last delivery is written as a system
+    export to ``data/exports/`` instead (:func:`import_exports` turns it into a delivery)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from pipeline.demo.data import generate
 
-    deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
+    if deliveries is None:
+        deliveries = generate(seed=seed, years=years, orgs=load_organisations(ws.root))
     exported = _exported(deliveries) if system_export else None
     if exported is not None:
         # this member's last delivery arrives as a system export, turned into a delivery by rbb import
@@ -196,12 +216,16 @@ def run_demo(
             "utf-8",
         )
 
+    from pipeline.demo.data import generate_rounds
+
     t = time.perf_counter()
-    deliveries = write_deliveries(ws, seed, years, system_export=True)
+    deliveries, later = generate_rounds(seed=seed, years=years, orgs=load_organisations(ws.root))
+    write_deliveries(ws, seed, years, system_export=True, deliveries=deliveries)
+    write_calendar(ws.root, {y: deadlines(y) for y in years})
     timings["generate"] = time.perf_counter() - t
     console.print(
         f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
-        f"{years[0]}–{years[-1]} in {ws.raw}"
+        f"{years[0]}–{years[-1]} in {ws.raw}; {len(later)} more follow in the round of {years[-1]}"
     )
     t = time.perf_counter()
     for imported in import_exports(ws):
@@ -219,14 +243,27 @@ def run_demo(
             f"Generated {scale:,} cases for {years[-1]} as zaken.{case_format} ({timings['generate_cases']:.1f} s)"
         )
 
+    last = years[-1]
     t = time.perf_counter()
-    results = intake(ws)
+    results = _ingest(ws, 1)
     timings["ingest"] = time.perf_counter() - t
     rejected = sum(1 for r in results if r.status == "rejected")
     console.print(
-        f"Ingested {len(results)} new deliveries: {len(results) - rejected} accepted, {rejected} rejected "
-        f"({timings['ingest']:.1f} s)"
+        f"Round 1: ingested {len(results)} new deliveries: {len(results) - rejected} accepted, {rejected} rejected "
+        f"({timings['ingest']:.1f} s); feedback pages in {ws.reports / str(last) / 'validation'}"
     )
+    t = time.perf_counter()
+    for round_ in (2, 3):
+        batch = [d for d in later if d.round == round_]
+        _write_round(ws, seed, batch)
+        results = _ingest(ws, round_)
+        rejected = sum(1 for r in results if r.status == "rejected")
+        console.print(f"Round {round_}: {len(results)} corrected or explained deliveries ingested, {rejected} rejected")
+        decided = analyst_review(ws, years, _at(last, ROUND_DATES[round_]))
+        console.print(f"Review: {decided['accepted']} explanations accepted, {decided['returned']} returned")
+    signed = sign_off_resolved(ws, years, _at(last, (5, 1)))
+    console.print(f"Signed off: {signed} member years")
+    timings["round"] = time.perf_counter() - t
 
     for stage, func in STAGES:
         t = time.perf_counter()
@@ -235,16 +272,147 @@ def run_demo(
         if message:
             console.print(f"{message} ({timings[stage]:.1f} s)")
 
+    t = time.perf_counter()
+    first = _release(ws, last, _at(last, RELEASE_DATES[1], 10), "Eerste publicatie")
+    console.print(first)
+    late = [d for d in later if d.round == 4]
+    if late:
+        _write_round(ws, seed, late)
+        results = _ingest(ws, 4)
+        console.print(
+            f"Round 4: late correction by {', '.join(sorted({r.org_code for r in results}))} "
+            f"({', '.join(r.status for r in results)})"
+        )
+        analyst_review(ws, years, _at(last, (9, 5)))
+        sign_off_resolved(ws, years, _at(last, (9, 8)))
+        for _stage, func in STAGES:
+            func(ws, years)
+        console.print(_release(ws, last, _at(last, RELEASE_DATES[2], 10), "Correctie na publicatie"))
+        console.print(_diff(ws, f"{last}.1", f"{last}.2"))
+    timings["release"] = time.perf_counter() - t
+
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
-        print_status(con, load_organisations(ws.root), years[-1])
+        print_status(con, load_organisations(ws.root), last, Deadlines(**deadlines(last)), _at(last, (9, 30)).date())
     finally:
         con.close()
     console.print(f"\nWarehouse:          {ws.db_path}")
-    console.print(f"Validation reports: {ws.reports / str(years[-1]) / 'validation'}")
-    for label, path in _outputs(ws, years[-1]):
+    console.print(f"Validation reports: {ws.reports / str(last) / 'validation'}")
+    for label, path in _outputs(ws, last):
         console.print(f"{label:<20}{path}")
     return timings
+
+
+def deadlines(year: int) -> dict[str, dt.date]:
+    """The demo round's calendar: deliveries by 15 March, corrections and explanations by 30 April,
+    publication on 15 June of the following year."""
+    return {
+        "delivery": dt.date(year + 1, 3, 15),
+        "feedback": dt.date(year + 1, 4, 30),
+        "publication": dt.date(year + 1, 6, 15),
+    }
+
+
+def _write_round(ws: Workspace, seed: int, batch: list) -> None:
+    for d in batch:
+        _write_one((str(ws.raw), seed, d))
+
+
+def _ingest(ws: Workspace, round_: int) -> list:
+    with runlog.recorded(ws, "ingest", {"demo_round": round_}) as run:
+        results = intake(ws)
+        run.counts.update(deliveries=len(results), rejected=sum(r.status == "rejected" for r in results))
+        run.inputs.extend(r.sha256 for r in results)
+    return results
+
+
+def analyst_review(ws: Workspace, years: list[int], at: dt.datetime) -> dict[str, int]:
+    """The demo's analyst reviews every explained warning in force: a one-word explanation is returned with a
+    question, every other explanation is accepted. Open warnings (no explanation) stay open: the member is asked."""
+    from pipeline.demo.data import WEAK_EXPLANATION
+    from pipeline.flow import after_review
+    from pipeline.validate import review
+
+    done = {"accepted": 0, "returned": 0}
+    with runlog.recorded(ws, "review apply", {"demo": "analyst"}) as run:
+        con = warehouse.connect(ws.db_path)
+        try:
+            warehouse.init_schema(con)
+            todo = review.warnings_frame(con)
+            todo = todo[(todo["status"] == "explained") & todo["year"].isin(years)]
+            decisions = []
+            for r in todo.itertuples():
+                if str(r.explanation).strip() == WEAK_EXPLANATION:
+                    note = (
+                        "Eén woord is geen toelichting: waardoor stegen de apparaatskosten zo sterk, en is de "
+                        "stijging blijvend of eenmalig?"
+                    )
+                    decisions.append(review.check_decision(con, r.finding_id, "return", note))
+                else:
+                    decisions.append(review.check_decision(con, r.finding_id, "accept", None))
+            review.record(con, decisions, DEMO_ANALYST, at)
+        finally:
+            con.close()
+        after_review(ws, [d.submission_id for d in decisions])
+        for d in decisions:
+            done[d.decision] += 1
+        run.counts.update(done)
+    return done
+
+
+DEMO_ANALYST = "analist programmabureau"
+
+
+def sign_off_resolved(ws: Workspace, years: list[int], at: dt.datetime) -> int:
+    """The demo's analyst signs off every member year whose findings are all resolved."""
+    from pipeline.validate import review
+
+    n = 0
+    with runlog.recorded(ws, "signoff", {"demo": "all resolved"}) as run:
+        con = warehouse.connect(ws.db_path)
+        try:
+            orgs = load_organisations(ws.root)
+            for year in years:
+                states = review.member_states(con, [o.org_code for o in orgs if o.is_member(year)], year)
+                for code in states.loc[states["state"] == "resolved", "org_code"]:
+                    review.sign_off(con, code, year, DEMO_ANALYST, at=at)
+                    n += 1
+        finally:
+            con.close()
+        run.counts.update(signed_off=n)
+    return n
+
+
+def _release(ws: Workspace, year: int, at: dt.datetime, note: str) -> str:
+    from pipeline.cycle import releases
+
+    with runlog.recorded(ws, "release", {"year": year, "demo": note}) as run:
+        try:
+            rel = releases.make_release(ws, year, DEMO_ANALYST, note, at=at)
+        except releases.ReleaseError as exc:
+            run.outcome = "refused"
+            return f"Release skipped: {exc}"
+        run.counts.update(release=rel.release_id, members=rel.n_members)
+    missing = ", ".join(f"{m['org_code']} ({m['state']})" for m in rel.manifest["not_included"]) or "none"
+    return (
+        f"Release {rel.release_id}: {rel.n_members} members, reports in Dutch and English frozen in "
+        f"{shown_path(rel.folder, ws)}; not in it: {missing}"
+    )
+
+
+def _diff(ws: Workspace, before: str, after: str) -> str:
+    from pipeline.cycle import releases
+
+    with runlog.recorded(ws, "diff", {"before": before, "after": after}):
+        try:
+            table, summary, paths = releases.write_diff(ws, before, after)
+        except releases.ReleaseError as exc:
+            return f"Diff skipped: {exc}"
+    subs = ", ".join(f"{s['org_code']} {s['before']} → {s['after']}" for s in summary["submissions_changed"])
+    return (
+        f"Diff {before} → {after}: {summary['values_changed']} values changed ({subs}); "
+        f"{summary['rows']} member × indicator rows in {shown_path(paths[1], ws)}"
+    )
 
 
 def _compute(ws: Workspace, years: list[int]) -> str:
@@ -292,8 +460,9 @@ def _pilots(ws: Workspace, years: list[int]) -> str:
     return pilots.run(ws, years[-1])["summary"] + added
 
 
-#: The stages after ingest, each through its entry point: (name, runner returning the line to print).
-STAGES = [("compute", _compute), ("report", _report), ("pilots", _pilots)]
+#: The stages after the review, each through its entry point: (name, runner returning the line to print). The
+#: reports are built by the release (stamped with its id), see run_demo.
+STAGES = [("compute", _compute), ("pilots", _pilots)]
 
 
 def _outputs(ws: Workspace, year: int) -> list[tuple[str, Path]]:

@@ -25,6 +25,10 @@ def run(
     lang: str = "nl",
     open_mode: bool = False,
     shared_assets: bool = False,
+    release: str | None = None,
 ) -> list[Path]:
-    """Write the reports of one year into ``reports/<year>/``; returns the files written."""
-    return build_reports(ws, year, org=org, lang=lang, open_mode=open_mode, shared_assets=shared_assets)
+    """Write the reports of one year into ``reports/<year>/``; returns the files written. With ``release`` every
+    page is stamped with that release id (``rbb release``)."""
+    return build_reports(
+        ws, year, org=org, lang=lang, open_mode=open_mode, shared_assets=shared_assets, release=release
+    )

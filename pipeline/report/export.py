@@ -13,8 +13,10 @@ import datetime
 import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
+from pipeline.compute.freshness import ensure_fresh
 from pipeline.core.warehouse import connect, table_exists
 from pipeline.core.workspace import Workspace, atomic_write_bytes
 
@@ -59,21 +61,38 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def export(ws: Workspace, year: int, fmt: str, out_dir: Path | None = None) -> list[Path]:
-    out_dir = Path(out_dir) if out_dir else ws.root / "data" / "processed" / "exports" / str(year)
+def export(
+    ws: Workspace,
+    year: int,
+    fmt: str,
+    out_dir: Path | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    release_id: str | None = None,
+) -> list[Path]:
+    """The year's tables for analysts. With ``con`` and ``release_id`` the tables of that release (an open
+    release connection; the default folder is then ``exports/<year>/<release>``); every table carries its
+    ``release_id`` column (empty for current results that are not a release)."""
+    default = ws.root / "data" / "processed" / "exports" / str(year)
+    out_dir = Path(out_dir) if out_dir else (default / release_id if release_id else default)
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(ws.db_path, read_only=True)
+    own = con is None
+    con = connect(ws.db_path, read_only=True) if own else con
     written = []
     try:
         if not table_exists(con, "indicator_values"):
             raise FileNotFoundError("no computed indicators; run 'rbb compute' first")
+        if own:
+            ensure_fresh(con, ws)
         frames = {
             name: con.execute(sql, [year]).fetch_df()
             for name, sql in TABLES.items()
             if table_exists(con, sql.split("FROM ")[1].split()[0])
         }
     finally:
-        con.close()
+        if own:
+            con.close()
+    for df in frames.values():
+        df.insert(0, "release_id", release_id or "")
     if frames["indicators"].empty:
         raise ValueError(f"no indicators for {year}")
     if fmt == "csv":

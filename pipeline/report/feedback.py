@@ -6,9 +6,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.core.warehouse import table_exists
 from pipeline.core.workspace import atomic_write_text
 from pipeline.metadata.registry import registry
 from pipeline.report.render import render
+from pipeline.validate.review import STATUS_LABELS, finding_id, warnings_frame
 
 SEVERITY = {
     "nl": {"error": "Fout", "warning": "Waarschuwing", "info": "Informatie"},
@@ -45,6 +47,10 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         for r in con.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id]).fetchall()
     ]
     org = con.execute("SELECT name FROM organisations WHERE org_code = ?", [sub["org_code"]]).fetchone()
+    reviewed = review_state(con, sub, lang)
+    for f in findings:
+        f["finding_id"] = finding_id(sub["org_code"], sub["year"], sub["version"], f["seq"])
+        f["review"] = reviewed["by_seq"].get(f["seq"])
     reg = registry()
     order = {"error": 0, "warning": 1, "info": 2}
     groups: dict[str, list[dict]] = {}
@@ -95,7 +101,43 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         groups=[{"title": t, "findings": items} for t, items in ordered],
         severity_labels=SEVERITY[lang],
         advice=advice,
+        returned=reviewed["earlier_returned"],
     )
+
+
+def review_state(con: duckdb.DuckDBPyConnection, sub: dict, lang: str) -> dict:
+    """The analyst's review of this submission's warnings (status and note per finding), and the explanations
+    returned on earlier versions of the same year (shown on the next feedback page)."""
+    i = 0 if lang == "nl" else 1
+    by_seq = {}
+    if sub["in_force"]:
+        for r in warnings_frame(con, submission_ids=[int(sub["submission_id"])]).itertuples():
+            by_seq[int(r.seq)] = {
+                "status": r.status,
+                "label": STATUS_LABELS[r.status][i],
+                "note": r.review_note if isinstance(r.review_note, str) else None,
+            }
+    earlier = []
+    if table_exists(con, "reviews"):
+        rows = con.execute(
+            """SELECT r.version, r.seq, r.note, f.field, f.cell, f.explanation FROM reviews r
+               JOIN findings f ON f.submission_id = r.submission_id AND f.seq = r.seq
+               WHERE r.org_code = ? AND r.year = ? AND r.decision = 'returned' AND r.submission_id <> ?
+               ORDER BY r.review_id""",
+            [sub["org_code"], sub["year"], sub["submission_id"]],
+        ).fetchall()
+        for version, seq, note, fld, cell, explanation in rows:
+            earlier.append(
+                {
+                    "finding_id": finding_id(sub["org_code"], sub["year"], version, seq),
+                    "version": version,
+                    "field": fld,
+                    "cell": cell,
+                    "explanation": explanation,
+                    "note": note,
+                }
+            )
+    return {"by_seq": by_seq, "earlier_returned": earlier}
 
 
 def write_feedback(

@@ -31,6 +31,7 @@ import duckdb
 import plotly.offline
 from markupsafe import Markup
 
+from pipeline.compute.freshness import ensure_fresh
 from pipeline.core import warehouse
 from pipeline.core.workspace import Workspace, atomic_write_text
 from pipeline.report import sections
@@ -43,7 +44,16 @@ from pipeline.report.text import TEXT, date_text
 # ---------------------------------------------------------------------------------------------- pages
 
 
-def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: dict[str, Any]) -> str:
+def release_text(release: str | None, lang: str) -> str | None:
+    """The stamp of a report that belongs to a release (None for results that are not a release)."""
+    if not release:
+        return None
+    return f"Release {release} (vastgesteld)" if lang == "nl" else f"Release {release} (final)"
+
+
+def render_overview(
+    data: ReportData, reports: Path, lang: str, plotly_script: dict[str, Any], release: str | None = None
+) -> str:
     """The analyst overview of one year (names every member)."""
     t = TEXT[lang]
     themes = sections.overview_themes(data, lang)
@@ -67,17 +77,23 @@ def render_overview(data: ReportData, reports: Path, lang: str, plotly_script: d
         review=sections.composite_review(data, lang),
         themes=themes,
         methodology=sections.methodology(data, lang),
+        release_text=release_text(release, lang),
     )
 
 
 def render_organisation(
-    data: ReportData, org_code: str, lang: str, plotly_script: dict[str, Any], open_mode: bool = False
+    data: ReportData,
+    org_code: str,
+    lang: str,
+    plotly_script: dict[str, Any],
+    open_mode: bool = False,
+    release: str | None = None,
 ) -> str:
     """One organisation's report; it sees the warehouse only through its disclosure.MemberView."""
-    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script)
+    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script, release)
 
 
-def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any]) -> str:
+def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any], release: str | None = None) -> str:
     t = TEXT[lang]
     org = view.org
     themes = sections.member_themes(view, lang)
@@ -105,6 +121,7 @@ def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any]) -
         explanations=sections.explanations(view, lang),
         methodology=sections.methodology(view, lang),
         provenance=sections.provenance(view, lang),
+        release_text=release_text(release, lang),
     )
 
 
@@ -238,6 +255,7 @@ def build_reports(
     lang: str = "nl",
     open_mode: bool = False,
     shared_assets: bool = False,
+    release: str | None = None,
 ) -> list[Path]:
     """Write the reports of one year into ``reports/<year>/`` and return the files written.
 
@@ -254,6 +272,7 @@ def build_reports(
         open_mode: name every member in the organisation reports (analysts only); written to
             ``organisations-open/`` so they are never mistaken for the confidential member reports.
         shared_assets: organisation reports load ``../assets/plotly.min.js`` instead of carrying plotly.js inline.
+        release: the release id the reports belong to (``rbb release``): stamped on every page.
     """
     if lang not in TEXT:
         raise ValueError(f"unsupported language {lang!r}; use 'nl' or 'en'")
@@ -262,6 +281,7 @@ def build_reports(
         year = year or latest_year(con)
         if year is None:
             raise MissingTables("the warehouse holds no submissions yet")
+        ensure_fresh(con, ws)  # never a report whose values come from other submissions than it names
         data = load_report_data(con, year)
         codes = data.reporting_orgs
         if org is not None:
@@ -276,7 +296,7 @@ def build_reports(
         old_set: Path | None = None
         try:
             written = _write_set(
-                con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode, shared_assets
+                con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode, shared_assets, release
             )
             _fill_from(out_dir, stage)
             old_set = _swap_in(stage, out_dir)
@@ -303,6 +323,7 @@ def _write_set(
     lang: str,
     open_mode: bool,
     shared_assets: bool,
+    release: str | None = None,
 ) -> list[Path]:
     """Render the year's files into ``stage``; returns their final paths under ``out_dir``."""
     suffix = _suffix(lang)
@@ -312,14 +333,16 @@ def _write_set(
     if not asset.exists() or asset.read_text("utf-8") != plotly_js():
         atomic_write_text(stage / ASSET, plotly_js())
     atomic_write_text(
-        stage / f"index{suffix}.html", render_overview(data, reports, lang, {"inline": None, "src": ASSET})
+        stage / f"index{suffix}.html", render_overview(data, reports, lang, {"inline": None, "src": ASSET}, release)
     )
     written.append(out_dir / f"index{suffix}.html")
     folder = "organisations-open" if open_mode else "organisations"
     script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
     for code in codes:
         name = f"{folder}/{code}{suffix}.html"
-        atomic_write_text(stage / name, render_organisation(data, code, lang, script, open_mode=open_mode))
+        atomic_write_text(
+            stage / name, render_organisation(data, code, lang, script, open_mode=open_mode, release=release)
+        )
         written.append(out_dir / name)
     ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
     for path in write_feedback(con, stage_root, ids, langs=(lang,)):

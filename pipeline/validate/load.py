@@ -37,6 +37,7 @@ class IngestResult:
     n_errors: int
     n_warnings: int
     findings: list[Finding]
+    sha256: str = ""
 
 
 def history_for(con: duckdb.DuckDBPyConnection, reg: Registry, orgs: list[Organisation] | None = None) -> History:
@@ -202,4 +203,6 @@ def record(
                 con.register("_agg", rows)
                 con.execute("INSERT INTO f_zaken_agg SELECT * FROM _agg")
                 con.unregister("_agg")
-    return IngestResult(sid, org_code, d.year, version, d.name, status, item.n_errors, item.n_warnings, item.findings)
+    return IngestResult(
+        sid, org_code, d.year, version, d.name, status, item.n_errors, item.n_warnings, item.findings, d.sha256
+    )
