@@ -1039,6 +1039,51 @@ def log(ws: Workspace, wait: bool, limit: int, command: str | None) -> None:
         console.print(f"{len(pending)} runs wait in {shown(runlog.pending_path(ws))} (written by the next command)")
 
 
+# ---------------------------------------------------------------------------------------- package
+
+
+@main.command()
+@root_option
+@click.option("--year", type=int, required=True, help="Reporting year of the packages.")
+@click.option("--release", "release", default=None, help="Package this release's frozen reports and submissions.")
+@click.option("--org", default=None, help="Only this member's package.")
+@click.option(
+    "--lang",
+    "langs",
+    type=click.Choice(["nl", "en"]),
+    multiple=True,
+    default=("nl", "en"),
+    show_default=True,
+    help="Languages of the reports and feedback pages (repeat for both).",
+)
+@_guard
+@logged("package")
+def package(ws: Workspace, wait: bool, year: int, release: str | None, org: str | None, langs: tuple[str, ...]) -> None:
+    """Write one zip archive per member: its reports, feedback pages, own data and a cover note with checksums."""
+    from pipeline.cycle.package import PackageError, make_packages
+
+    if not ws.db_path.exists():
+        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest', 'rbb compute' and 'rbb report' first")
+    try:
+        with ws.reader_lock(wait=wait):
+            paths = make_packages(ws, year, release=release, langs=langs, org=org)
+    except PackageError as exc:
+        raise UserError(str(exc)) from None
+    from pipeline.core import runlog
+
+    runlog.count(packages=len(paths))
+    t = Table(title=f"Packages {year} ({shown(release) if release else 'current results, not a release'})")
+    for c in ("org", "files", "data", "missing"):
+        t.add_column(c, overflow="fold")
+    for p in paths:
+        style = "yellow" if p.missing else "green"
+        missing = "; ".join(en for _, en in p.missing) or "-"
+        t.add_row(shown(p.org_code), str(p.n_files), "yes" if p.has_data else "no", f"[{style}]{shown(missing)}[/]")
+    console.print(t)
+    if paths:
+        console.print(f"{len(paths)} packages written under {shown(paths[0].path.parent)}")
+
+
 # ------------------------------------------------------------------------------------------- docs
 
 
@@ -1101,6 +1146,7 @@ EXAMPLES: dict[str, list[str]] = {
         "rbb dea units.csv --inputs fte,kosten --outputs producten --rts vrs --bootstrap 500 --seed 1 -o scores.csv"
     ],
     "pilots": ["rbb pilots --year 2025"],
+    "package": ["rbb package --year 2025", "rbb package --year 2025 --release 2025.1 --org DUO"],
     "pilots add": ["rbb pilots add --org CJIB --indicator tijdig_beslist_pct --partner DUO --start-year 2025"],
     "docs": ["rbb docs -o docs"],
     "review": ["rbb review --year 2025", "rbb review --year 2025 --export review_2025.xlsx"],
