@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 #: Tables whose rows record when something ran, not what it computed.
-TIMED_TABLES = {"run_log"}
+TIMED_TABLES = {"run_log", "runs"}
 #: Columns that hold wall-clock times.
 TIMED_COLUMNS = {"loaded_at", "started_at", "finished_at", "computed_at", "created_at", "received_at"}
 

@@ -200,11 +200,15 @@ def canonical_csv(con: duckdb.DuckDBPyConnection, table: str, drop: set[str] = f
 
 
 def base_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The warehouse's tables, without the run log (it holds times of day and durations)."""
+    from pipeline.core.runlog import TIMED_TABLES
+
     return [
         r[0]
         for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
         ).fetchall()
+        if r[0] not in TIMED_TABLES
     ]
 
 

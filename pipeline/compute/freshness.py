@@ -131,3 +131,32 @@ def ensure_fresh(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     reasons = stale_reasons(con, ws)
     if reasons:
         raise StaleResults(reasons)
+
+
+def matching_release(con: duckdb.DuckDBPyConnection, year: int) -> str | None:
+    """The latest release of ``year`` whose results are the current ones (the same submissions, register and
+    methods), so a report or export built now carries its id; None when the current results are not a release."""
+    if not (
+        table_exists(con, "releases") and table_exists(con, "compute_inputs") and table_exists(con, "compute_state")
+    ):
+        return None
+    st = con.execute("SELECT register_sha256, methods_sha256 FROM compute_state").fetchone()
+    now = [
+        (o, int(s))
+        for o, s in con.execute(
+            "SELECT org_code, submission_id FROM compute_inputs WHERE year = ? ORDER BY org_code", [year]
+        ).fetchall()
+    ]
+    for (rid,) in con.execute(
+        "SELECT release_id FROM releases WHERE year = ? AND register_sha256 = ? AND methods_sha256 = ? "
+        "ORDER BY seq DESC",
+        [year, st[0], st[1]],
+    ).fetchall():
+        subs = [
+            (o, int(s))
+            for o, s in con.execute(
+                "SELECT org_code, submission_id FROM release_submissions WHERE release_id = ? ORDER BY org_code", [rid]
+            ).fetchall()
+        ]
+        return rid if subs == now else None
+    return None

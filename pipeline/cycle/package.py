@@ -471,5 +471,5 @@ def zip_bytes(files: dict[str, bytes], stamp: dt.date) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so the permissions below are read
             info.external_attr = 0o644 << 16
-            zf.writestr(info, files[name], compresslevel=6)
+            zf.writestr(info, files[name], compresslevel=1)
     return buf.getvalue()

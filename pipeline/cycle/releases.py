@@ -66,7 +66,8 @@ WHOLE = ("indicator_catalogue", "organisations", "compute_state")
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS releases (
         release_id VARCHAR PRIMARY KEY, year INTEGER, seq INTEGER, created_at TIMESTAMP, created_by VARCHAR,
-        note VARCHAR, n_members INTEGER, manifest_sha256 VARCHAR, path VARCHAR)""",
+        note VARCHAR, n_members INTEGER, manifest_sha256 VARCHAR, path VARCHAR, register_sha256 VARCHAR,
+        methods_sha256 VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS release_submissions (
         release_id VARCHAR, org_code VARCHAR, submission_id INTEGER, version INTEGER, sha256 VARCHAR)""",
 ]
@@ -274,8 +275,20 @@ def make_release(
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute(
-            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [release_id, year, seq, when, created_by, manifest["note"], len(subs), manifest_sha, str(final)],
+            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                release_id,
+                year,
+                seq,
+                when,
+                created_by,
+                manifest["note"],
+                len(subs),
+                manifest_sha,
+                str(final),
+                manifest["register_sha256"],
+                manifest["methods_sha256"],
+            ],
         )
         for s in manifest["submissions"]:
             con.execute(

@@ -290,6 +290,9 @@ def run_demo(
         console.print(_release(ws, last, _at(last, RELEASE_DATES[2], 10), "Correctie na publicatie"))
         console.print(_diff(ws, f"{last}.1", f"{last}.2"))
     timings["release"] = time.perf_counter() - t
+    t = time.perf_counter()
+    console.print(_packages(ws, last))
+    timings["package"] = time.perf_counter() - t
 
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
@@ -398,6 +401,30 @@ def _release(ws: Workspace, year: int, at: dt.datetime, note: str) -> str:
         f"Release {rel.release_id}: {rel.n_members} members, reports in Dutch and English frozen in "
         f"{shown_path(rel.folder, ws)}; not in it: {missing}"
     )
+
+
+def _packages(ws: Workspace, year: int) -> str:
+    """One archive per member of the year's latest release, ready to send."""
+    from pipeline.cycle import releases
+    from pipeline.cycle.package import PackageError, make_packages
+
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        listed = releases.list_releases(con, year)
+    finally:
+        con.close()
+    if listed.empty:
+        return "Packages skipped: no release"
+    rid = str(listed["release_id"].iloc[-1])
+    with runlog.recorded(ws, "package", {"year": year, "release": rid}) as run:
+        try:
+            made = make_packages(ws, year, release=rid)
+        except PackageError as exc:
+            run.outcome = "refused"
+            return f"Packages skipped: {exc}"
+        run.counts.update(packages=len(made))
+    folder = shown_path(made[0].path.parent, ws) if made else "-"
+    return f"Packages {rid}: {len(made)} member archives (report, feedback, own data, cover note) in {folder}"
 
 
 def _diff(ws: Workspace, before: str, after: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.compute.freshness import ensure_fresh
+from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core.warehouse import connect, table_exists
 from pipeline.core.workspace import Workspace, atomic_write_bytes
 
@@ -83,6 +83,7 @@ def export(
             raise FileNotFoundError("no computed indicators; run 'rbb compute' first")
         if own:
             ensure_fresh(con, ws)
+            release_id = matching_release(con, year)  # current results that are a release carry its id
         frames = {
             name: con.execute(sql, [year]).fetch_df()
             for name, sql in TABLES.items()

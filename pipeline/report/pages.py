@@ -31,7 +31,7 @@ import duckdb
 import plotly.offline
 from markupsafe import Markup
 
-from pipeline.compute.freshness import ensure_fresh
+from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
 from pipeline.core.workspace import Workspace, atomic_write_text
 from pipeline.report import sections
@@ -282,6 +282,7 @@ def build_reports(
         if year is None:
             raise MissingTables("the warehouse holds no submissions yet")
         ensure_fresh(con, ws)  # never a report whose values come from other submissions than it names
+        release = release or matching_release(con, year)  # the current results may be those of a release
         data = load_report_data(con, year)
         codes = data.reporting_orgs
         if org is not None:
