@@ -4,8 +4,9 @@ Overview (analysts, names every member): the key figures, one block per indicato
 completeness, the quartile heatmap, the clusters, the composite index and DEA tables, the review of the composite
 index and the methodology. Organisation report (confidential): the key figures, the theme profile, strengths and
 points for attention, the composite position and DEA score, one block per indicator, the member's own
-explanations and the provenance. Every block carries its data tables and CSV downloads
-(:func:`pipeline.report.figures.table`).
+explanations and the provenance; for a member without an accepted submission this year first its status and
+what to do (:func:`standing`) and its own earlier years (:func:`earlier_years`). Every block carries its data
+tables and CSV downloads (:func:`pipeline.report.figures.table`).
 
 The organisation sections read the warehouse only through a :class:`pipeline.report.disclosure.MemberView`: the
 member's own rows exactly, other members only as the disclosure rules allow (docs/confidentiality.md), and every
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.settings import Deadlines
 from pipeline.metadata.lineage import join_names
 from pipeline.metadata.registry import CLUSTER_LABELS
 from pipeline.report import disclosure, figures
@@ -305,13 +307,13 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
 
 def _report_kind(code: str, in_force: dict[str, Any], members: set[str], lang: str | None) -> str:
     """Which organisation report a member gets: a full one, or one without its own data (no accepted
-    submission this year); "—" for an organisation that is not a member. ``lang`` None gives the CSV code."""
+    submission this year); none for an organisation that is not a member. ``lang`` None gives the CSV code."""
     if code not in members:
         return "" if lang is None else "—"
-    key = "full" if code in in_force else "no_data"
+    full = code in in_force
     if lang is None:
-        return "full" if key == "full" else "without_own_data"
-    return TEXT[lang]["report_full" if key == "full" else "report_no_data"]
+        return "full" if full else "without_own_data"
+    return TEXT[lang]["report_full" if full else "report_no_data"]
 
 
 def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -1362,22 +1364,20 @@ def member_kpis(
 FIXES_SHOWN = 5
 
 
-def _due_text(state: str, deadlines: Any, as_of: Any, lang: str) -> str:
+def _due_text(state: str, deadlines: Deadlines | None, as_of: Any, lang: str) -> str:
     """By when: the deadline that applies ahead of or behind ``as_of`` (the date the warehouse's data
     describes, so the same warehouse and calendar give the same text); "" without a calendar."""
     if deadlines is None:
         return ""
     t = TEXT[lang]
     due = deadlines.delivery if state == "missing" else (deadlines.feedback or deadlines.delivery)
-    if due is None:
-        return ""
     as_of_day = as_of.date() if hasattr(as_of, "date") else as_of
     if as_of_day is not None and as_of_day > due:
         return t["due_passed"].format(date=day_text(due, lang))
     return t["due_ahead_" + ("missing" if state == "missing" else "rejected")].format(date=day_text(due, lang))
 
 
-def standing(view: MemberView, lang: str, deadlines: Any = None) -> dict[str, Any] | None:
+def standing(view: MemberView, lang: str, deadlines: Deadlines | None = None) -> dict[str, Any] | None:
     """Why a member's report holds no own values this year and what it should do (None for a member with an
     accepted submission): no delivery received, or its latest delivery rejected, with the first errors to fix,
     its feedback page and, from the round's calendar (``pipeline.core.settings.Deadlines``), by when."""
