@@ -61,6 +61,12 @@ class ReportData:
         """Organisations with an accepted submission in force this year."""
         return sorted({s["org_code"] for s in self.submissions if s["in_force"]})
 
+    @property
+    def members(self) -> list[str]:
+        """Every member of the register this year (``organisations``: member_since/member_until), with or
+        without an accepted submission; each of them gets an organisation report."""
+        return sorted({r["org_code"] for r in self.status} | set(self.reporting_orgs))
+
     def themes(self, lang: str) -> list[tuple[str, str]]:
         seen: dict[str, str] = {}
         for ind in self.catalogue:

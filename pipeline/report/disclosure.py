@@ -132,13 +132,25 @@ class MemberView:
         self.org = data.orgs[org_code]
         self.cluster = self.org.get("cluster") or None
         self._ind = {ind["code"]: ind for ind in data.catalogue}
+        self._has_data = any(s["org_code"] == org_code and s["in_force"] for s in data.submissions)
 
     # ------------------------------------------------------------------ the member's own rows (exact)
 
     def themes(self, lang: str) -> list[tuple[str, str]]:
         return self._data.themes(lang)
 
+    @property
+    def has_data(self) -> bool:
+        """Whether the member has an accepted submission in force this year. Without one its own rows of this
+        year are empty (no value, position, composite or DEA score); earlier years stay its own."""
+        return self._has_data
+
+    def _empty(self, year: int | None) -> bool:
+        return (year is None or year == self.year) and not self.has_data
+
     def own(self, code: str, year: int | None = None) -> dict[str, Any] | None:
+        if self._empty(year):
+            return None
         row = self._data.values.get((self.org_code, self.year if year is None else year, code))
         if not row:
             return None
@@ -158,6 +170,28 @@ class MemberView:
     def submission(self) -> dict[str, Any] | None:
         subs = [s for s in self._data.submissions if s["org_code"] == self.org_code and s["in_force"]]
         return subs[-1] if subs else None
+
+    def state(self) -> str:
+        """The member's submission status this year: accepted, accepted_with_warnings, rejected or missing."""
+        row = next((r for r in self._data.status if r["org_code"] == self.org_code), None)
+        if row is not None:
+            return str(row["state"])
+        return "accepted" if self.has_data else "missing"
+
+    def latest_delivery(self) -> dict[str, Any] | None:
+        """The member's latest delivery this year, whatever its status (None: nothing received)."""
+        subs = [s for s in self._data.submissions if s["org_code"] == self.org_code]
+        return subs[-1] if subs else None
+
+    def errors(self, submission: dict[str, Any]) -> list[dict[str, Any]]:
+        """The error findings of one of the member's own deliveries, in their order."""
+        if submission["org_code"] != self.org_code:
+            raise DisclosureError("a member sees the findings of its own deliveries only")
+        return [
+            f
+            for f in self._data.findings
+            if f["submission_id"] == submission["submission_id"] and f["severity"] == "error"
+        ]
 
     def findings(self) -> list[dict[str, Any]]:
         sub = self.submission()
@@ -201,7 +235,11 @@ class MemberView:
 
     def comparison(self, code: str, year: int | None = None) -> dict[str, Any] | None:
         """The member's own position; anything relative to the group only when the group is large enough."""
-        c = self._data.comparisons.get((self.org_code, self.year if year is None else year, code))
+        c = (
+            None
+            if self._empty(year)
+            else self._data.comparisons.get((self.org_code, self.year if year is None else year, code))
+        )
         if not c:
             return None
         out = {
@@ -252,6 +290,8 @@ class MemberView:
 
     def strengths(self) -> list[dict[str, Any]]:
         out = []
+        if not self.has_data:
+            return out
         for r in self._data.strengths:
             if r["org_code"] != self.org_code:
                 continue
@@ -264,7 +304,8 @@ class MemberView:
         """(rank interval, scores per node) of the member, or (None, []) when the index is not shown."""
         unc = next((r for r in self._data.uncertainty if r["org_code"] == self.org_code), None)
         if (
-            not unc
+            not self.has_data
+            or not unc
             or unc.get("nominal_rank") is None
             or unc.get("n_units") is None
             or int(unc["n_units"]) < MIN_MEMBERS
@@ -300,7 +341,7 @@ class MemberView:
 
     def dea(self) -> tuple[list[dict[str, Any]], bool]:
         """(own DEA rows that may be shown, whether DEA rows exist for the member at all)."""
-        mine = [r for r in self._data.dea if r["org_code"] == self.org_code]
+        mine = [r for r in self._data.dea if r["org_code"] == self.org_code and self.has_data]
         shown = []
         for r in mine:
             if r.get("n_units") is None or int(r["n_units"]) < MIN_MEMBERS:

@@ -340,6 +340,7 @@ def indicator_position(
     lang: str,
     cluster_label: str = "",
     peer_names: Sequence[str] | None = None,
+    own_note: str | None = None,
 ) -> Figure:
     """One organisation against the benchmark: position this year (left) and trend (right).
 
@@ -347,6 +348,7 @@ def indicator_position(
     hands them out: rounded to display precision and sorted by value, so their order reveals nothing. They are
     drawn without labels or hover text unless ``peer_names`` is given (open mode). ``stats``, ``cluster``,
     ``trend`` and ``cluster_trend`` hold only published statistics (a missing p25/p75 leaves the band out).
+    ``own_note`` is a second line under the label of the organisation's own row ("no data for 2025").
     """
     t = TEXT[lang]
     fmt = value_format(decimals)
@@ -496,7 +498,8 @@ def indicator_position(
             yaxis=_axis(
                 range=[-0.6, 2.6],
                 tickvals=list(tickvals),
-                ticktext=[plain(x) for x in ticktext],
+                ticktext=[plain(x) for x in ticktext[:-1]]
+                + [plain(ticktext[-1]) + (f"<br>({plain(own_note)})" if own_note else "")],
                 ticks="",
                 showgrid=False,
                 fixedrange=True,

@@ -4,14 +4,18 @@ Output under ``reports/<year>/``:
 
 * ``index.html``: overview for analysts and programme management (names every member). It loads plotly.js
   from ``assets/plotly.min.js``, written once per year.
-* ``organisations/<CODE>.html``: one report per organisation with accepted data, confidential to that
+* ``organisations/<CODE>.html``: one report per member of the register that year, confidential to that
   organisation. Other members appear only as unlabeled points; tables and downloads hold only the organisation's
-  own figures and published benchmark statistics. Each file is self-contained (plotly.js inline) so it can be
+  own figures and published benchmark statistics. A member without an accepted submission that year (nothing
+  received, or every delivery rejected) gets a report without own values: its status and what to do (by when,
+  from the deadline calendar of ``data/settings.yaml``), the benchmark of the other members and its own values of
+  earlier years. Each file is self-contained (plotly.js inline) so it can be
   sent as one e-mail attachment; with ``shared_assets=True`` it loads ``../assets/plotly.min.js`` instead.
 * ``organisations-open/<CODE>.html`` (``open_mode=True``): the same report naming every member, for analysts.
 * ``validation/<CODE>_v<version>.html``: the validation feedback pages, re-rendered.
 
-English pages get an ``.en`` suffix (``index.en.html``). Output depends only on the warehouse: fixed chart ids,
+English pages get an ``.en`` suffix (``index.en.html``). Output depends only on the warehouse (and the
+deadline calendar): fixed chart ids,
 sorted inputs and no timestamps, so the same warehouse gives byte-identical files. The set is written to a
 staging folder and swapped in whole (:func:`build_reports`); a failed write leaves the previous set unchanged and
 raises :class:`ReportWriteError`.
@@ -33,6 +37,7 @@ from markupsafe import Markup
 
 from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
+from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_text
 from pipeline.report import sections
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
@@ -88,12 +93,22 @@ def render_organisation(
     plotly_script: dict[str, Any],
     open_mode: bool = False,
     release: str | None = None,
+    deadlines: Deadlines | None = None,
 ) -> str:
-    """One organisation's report; it sees the warehouse only through its disclosure.MemberView."""
-    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script, release)
+    """One organisation's report; it sees the warehouse only through its disclosure.MemberView.
+
+    A member without an accepted submission this year gets the same report with its own rows of this year
+    empty, led by its status and what to do (``deadlines``: the year's calendar, for "by when")."""
+    return _render_member(MemberView(data, org_code, open_mode=open_mode), lang, plotly_script, release, deadlines)
 
 
-def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any], release: str | None = None) -> str:
+def _render_member(
+    view: MemberView,
+    lang: str,
+    plotly_script: dict[str, Any],
+    release: str | None = None,
+    deadlines: Deadlines | None = None,
+) -> str:
     t = TEXT[lang]
     org = view.org
     themes = sections.member_themes(view, lang)
@@ -114,8 +129,11 @@ def _render_member(view: MemberView, lang: str, plotly_script: dict[str, Any], r
         kpis=kpis,
         data_as_of=date_text(view.data_as_of(), lang),
         reading=t["reading_text"].format(name=org["name"], k=MIN_MEMBERS),
+        standing=sections.standing(view, lang, deadlines),
+        earlier=sections.earlier_years(view, lang),
         profile=sections.profile_block(view, lang),
         sw=sw,
+        sw_empty=None if view.has_data else t["no_data_sw"].format(year=view.year),
         composite=composite,
         themes=themes,
         explanations=sections.explanations(view, lang),
@@ -267,7 +285,8 @@ def build_reports(
     Args:
         ws: the workspace; the warehouse is opened read-only.
         year: reporting year (default: the latest year in the warehouse).
-        org: only this organisation's report (the overview is still written).
+        org: only this organisation's report (the overview is still written); any member of the register that
+            year, with or without accepted data. A code that is not a member raises ``ValueError``.
         lang: "nl" (default) or "en".
         open_mode: name every member in the organisation reports (analysts only); written to
             ``organisations-open/`` so they are never mistaken for the confidential member reports.
@@ -284,12 +303,15 @@ def build_reports(
         ensure_fresh(con, ws)  # never a report whose values come from other submissions than it names
         release = release or matching_release(con, year)  # the current results may be those of a release
         data = load_report_data(con, year)
-        codes = data.reporting_orgs
+        codes = data.members
         if org is not None:
             org = org.upper()
+            if org not in data.orgs:
+                raise ValueError(f"unknown organisation code {org!r}: not in the register")
             if org not in codes:
-                raise ValueError(f"no accepted data for organisation {org!r} in {year}")
+                raise ValueError(f"organisation {org!r} is not a member in {year}")
             codes = [org]
+        deadlines = load_settings(ws.root).deadlines(year)
         out_dir = ws.reports / str(year)
         _remove_stale_staging(ws.reports, year)
         stage_root = ws.reports / STAGING.format(year=year, pid=os.getpid())
@@ -297,7 +319,19 @@ def build_reports(
         old_set: Path | None = None
         try:
             written = _write_set(
-                con, data, ws.reports, out_dir, stage_root, stage, codes, org, lang, open_mode, shared_assets, release
+                con,
+                data,
+                ws.reports,
+                out_dir,
+                stage_root,
+                stage,
+                codes,
+                org,
+                lang,
+                open_mode,
+                shared_assets,
+                release,
+                deadlines,
             )
             _fill_from(out_dir, stage)
             old_set = _swap_in(stage, out_dir)
@@ -325,6 +359,7 @@ def _write_set(
     open_mode: bool,
     shared_assets: bool,
     release: str | None = None,
+    deadlines: Deadlines | None = None,
 ) -> list[Path]:
     """Render the year's files into ``stage``; returns their final paths under ``out_dir``."""
     suffix = _suffix(lang)
@@ -342,7 +377,8 @@ def _write_set(
     for code in codes:
         name = f"{folder}/{code}{suffix}.html"
         atomic_write_text(
-            stage / name, render_organisation(data, code, lang, script, open_mode=open_mode, release=release)
+            stage / name,
+            render_organisation(data, code, lang, script, open_mode=open_mode, release=release, deadlines=deadlines),
         )
         written.append(out_dir / name)
     ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]

@@ -4,8 +4,9 @@ Overview (analysts, names every member): the key figures, one block per indicato
 completeness, the quartile heatmap, the clusters, the composite index and DEA tables, the review of the composite
 index and the methodology. Organisation report (confidential): the key figures, the theme profile, strengths and
 points for attention, the composite position and DEA score, one block per indicator, the member's own
-explanations and the provenance. Every block carries its data tables and CSV downloads
-(:func:`pipeline.report.figures.table`).
+explanations and the provenance; for a member without an accepted submission this year first its status and
+what to do (:func:`standing`) and its own earlier years (:func:`earlier_years`). Every block carries its data
+tables and CSV downloads (:func:`pipeline.report.figures.table`).
 
 The organisation sections read the warehouse only through a :class:`pipeline.report.disclosure.MemberView`: the
 member's own rows exactly, other members only as the disclosure rules allow (docs/confidentiality.md), and every
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.settings import Deadlines
 from pipeline.metadata.lineage import join_names
 from pipeline.metadata.registry import CLUSTER_LABELS
 from pipeline.report import disclosure, figures
@@ -32,6 +34,8 @@ from pipeline.report.text import (
     ci_text,
     cluster_label,
     date_text,
+    day_text,
+    errors_text,
     flags_text,
     format_value,
     formula,
@@ -199,6 +203,7 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
     status = data.status
     in_force = {s["org_code"]: s for s in data.submissions if s["in_force"]}
     latest = {s["org_code"]: s for s in data.submissions}
+    members = set(data.members)
     labels, names, pct, states, rows, csv_rows = [], [], [], [], [], []
     for st in status:
         code = st["org_code"]
@@ -238,6 +243,7 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
                 f"{n_val} / {n_ind}",
                 fmt_number(share, 0, lang),
                 feedback,
+                _report_kind(code, in_force, members, lang),
             ]
         )
         csv_rows.append(
@@ -252,6 +258,7 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
                 num(None if sub is None else sub["n_warnings_explained"]),
                 num(n_val),
                 num(share, 1),
+                _report_kind(code, in_force, members, None),
             ]
         )
     fig = figures.completeness(labels, names, pct, states, lang)
@@ -268,6 +275,7 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
             (t["with_value"], True),
             ("%", True),
             (t["feedback"], False),
+            (t["report"], False),
         ],
         rows,
         [
@@ -281,6 +289,7 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
             "warnings_explained",
             "indicators_with_value",
             "pct",
+            "report",
         ],
         csv_rows,
         f"completeness_{data.year}",
@@ -294,6 +303,17 @@ def completeness_block(data: ReportData, reports: Path, lang: str) -> dict[str, 
         [status_table],
         meta=[(t["definition"], t["meta_completeness"])],
     )
+
+
+def _report_kind(code: str, in_force: dict[str, Any], members: set[str], lang: str | None) -> str:
+    """Which organisation report a member gets: a full one, or one without its own data (no accepted
+    submission this year); none for an organisation that is not a member. ``lang`` None gives the CSV code."""
+    if code not in members:
+        return "" if lang is None else "—"
+    full = code in in_force
+    if lang is None:
+        return "full" if full else "without_own_data"
+    return TEXT[lang]["report_full" if full else "report_no_data"]
 
 
 def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
@@ -754,6 +774,7 @@ def overview_kpis(data: ReportData, lang: str) -> list[tuple[str, str]]:
     )
     return [
         (t["members_with_data"], str(len(data.reporting_orgs))),
+        (t["reports_without_data"], str(len(set(data.members) - set(data.reporting_orgs)))),
         (t["indicators"], str(len(data.catalogue))),
         (t["years"], years_text(data.years)),
         (t["open_warnings"], str(open_warnings)),
@@ -849,6 +870,7 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
         lang,
         cluster_label=cluster_label(cluster, lang),
         peer_names=peer_names,
+        own_note=None if view.has_data else t["no_data_for"].format(year=view.year),
     )
     rows, csv_rows = [], []
     hidden = t["not_published"].format(k=MIN_MEMBERS)
@@ -946,6 +968,8 @@ def org_indicator(view: MemberView, ind: dict[str, Any], lang: str) -> dict[str,
                 quartile="" if q is None else f", {t['quartile_text'][int(q)]}",
             )
         )
+    elif not view.has_data:
+        summary.append(t["no_own_value"].format(year=view.year))
     else:
         summary.append(f"{view.year}: {t['no_value']}.")
     if stats and stats.get("p25") is not None:
@@ -1056,6 +1080,16 @@ def profile_block(view: MemberView, lang: str) -> dict[str, Any]:
         mine = [p["percentile"] for p in points if p["theme"] == label]
         means.append(sum(mine) / len(mine))
     fig = figures.theme_profile(used, points, means, lang) if points else None
+    if not view.has_data:
+        return _member_block(
+            view,
+            "fig-profile",
+            t["profile"],
+            None,
+            t["no_data_profile"].format(year=view.year),
+            [],
+            meta=[(t["definition"], t["meta_profile"])],
+        )
     profile_table = table(
         t["profile_table"],
         [
@@ -1162,6 +1196,8 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
             meta=[(t["definition"], t["meta_composite"]), (t["source"], _source(view, lang))],
         )
         result["kpi"] = f"{unc['nominal_rank']} {t['of']} {n_units}"
+    elif not view.has_data:
+        result["composite_note"] = t["no_data_composite"].format(year=view.year)
     else:
         result["composite_note"] = t["no_composite"]
     shown, any_rows = view.dea()
@@ -1210,6 +1246,8 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
             lang,
         )
         result["dea_kpi"] = fmt_number(shown[0].get("score"), disclosure.DEA_DECIMALS, lang)
+    elif not view.has_data:
+        result["dea_note"] = t["no_data_dea"].format(year=view.year)
     elif any_rows:
         result["dea_note"] = t["dea_hidden"].format(k=MIN_MEMBERS)
     else:
@@ -1271,9 +1309,9 @@ def explanations(view: MemberView, lang: str) -> dict[str, Any]:
 def provenance(view: MemberView, lang: str) -> str:
     """Which submission version of this organisation the report is based on (its own only)."""
     s = view.submission()
-    if s is None:
-        return ""
     org_code, year = view.org_code, view.year
+    if s is None:
+        return TEXT[lang]["provenance_none"].format(org=org_code, year=year)
     if lang == "en":
         return (
             f"Based on {org_code}'s submission version {int(s['version'])} for {year} "
@@ -1301,6 +1339,16 @@ def member_kpis(
 ) -> list[tuple[str, str]]:
     """The key figures at the top of an organisation report, from its composite and strengths sections."""
     t = TEXT[lang]
+    if not view.has_data:
+        none = t["no_data_for"].format(year=view.year)
+        return [
+            (t["cluster"], cluster_label(view.cluster, lang)),
+            (t["status"], t["states"][view.state()]),
+            (t["index_position"], none),
+            (t["efficiency"], none),
+            (t["strengths"], none),
+            (t["weaknesses"], none),
+        ]
     return [
         (t["cluster"], cluster_label(view.cluster, lang)),
         (t["index_position"], composite["kpi"] or t["not_available"]),
@@ -1308,3 +1356,127 @@ def member_kpis(
         (t["strengths"], str(len(sw["strength"]))),
         (t["weaknesses"], str(len(sw["weakness"]))),
     ]
+
+
+# ---------------------------------------------------------- a member without an accepted submission this year
+
+#: How many error findings the report of a rejected member lists (all of them are on its feedback page).
+FIXES_SHOWN = 5
+
+
+def _due_text(state: str, deadlines: Deadlines | None, as_of: Any, lang: str) -> str:
+    """By when: the deadline that applies ahead of or behind ``as_of`` (the date the warehouse's data
+    describes, so the same warehouse and calendar give the same text); "" without a calendar."""
+    if deadlines is None:
+        return ""
+    t = TEXT[lang]
+    due = deadlines.delivery if state == "missing" else (deadlines.feedback or deadlines.delivery)
+    as_of_day = as_of.date() if hasattr(as_of, "date") else as_of
+    if as_of_day is not None and as_of_day > due:
+        return t["due_passed"].format(date=day_text(due, lang))
+    return t["due_ahead_" + ("missing" if state == "missing" else "rejected")].format(date=day_text(due, lang))
+
+
+def standing(view: MemberView, lang: str, deadlines: Deadlines | None = None) -> dict[str, Any] | None:
+    """Why a member's report holds no own values this year and what it should do (None for a member with an
+    accepted submission): no delivery received, or its latest delivery rejected, with the first errors to fix,
+    its feedback page and, from the round's calendar (``pipeline.core.settings.Deadlines``), by when."""
+    if view.has_data:
+        return None
+    t = TEXT[lang]
+    name = view.org["name"]
+    latest = view.latest_delivery()
+    out: dict[str, Any] = {
+        "state": "missing" if latest is None else "rejected",
+        "title": t["standing"].format(year=view.year),
+        "fixes": None,
+        "fixes_more": "",
+        "feedback": None,
+    }
+    if latest is None:
+        out["text"] = t["standing_missing"].format(year=view.year, name=name)
+        out["todo"] = t["todo_missing"].format(year=view.year)
+    else:
+        version = int(latest["version"])
+        errors = view.errors(latest)
+        n = int(latest["n_errors"]) if latest.get("n_errors") is not None else len(errors)
+        received = latest.get("received_at")
+        out["text"] = t["standing_rejected"].format(
+            year=view.year,
+            version=version,
+            date="—" if received is None else day_text(received, lang),
+            errors=errors_text(n, lang),
+        )
+        out["todo"] = t["todo_rejected"]
+        shown = errors[:FIXES_SHOWN]
+        rows = [
+            [
+                f.get("sheet") or "—",
+                f.get("cell") or "—",
+                f.get("field") or "—",
+                f.get(f"message_{lang}") or f.get("message_nl") or "",
+            ]
+            for f in shown
+        ]
+        csv_rows = [
+            [f.get("sheet") or "", f.get("cell") or "", f.get("field") or "", f.get(f"message_{lang}") or ""]
+            for f in shown
+        ]
+        out["fixes"] = table(
+            t["fix_table"].format(version=version),
+            [(t["sheet"], False), (t["cell"], False), (t["field"], False), (t["message"], False)],
+            rows,
+            ["sheet", "cell", "field", "message"],
+            csv_rows,
+            f"{view.org_code}_{view.year}_v{version}_errors",
+            lang,
+        )
+        out["fixes"]["open"] = True
+        out["fixes_more"] = t["fix_more"].format(shown=len(shown), n=n) if n > len(shown) else ""
+        page = feedback_path(Path(), view.year, view.org_code, version, lang)  # organisations/ is next to it
+        out["feedback"] = {
+            "text": t["fix_feedback_link"].format(version=version),
+            "href": "../" + page.relative_to(str(view.year)).as_posix(),
+        }
+    out["due"] = _due_text(out["state"], deadlines, view.data_as_of(), lang)
+    return out
+
+
+def earlier_years(view: MemberView, lang: str) -> dict[str, Any] | None:
+    """The member's own accepted values of the years before this one (None for a member with data this year:
+    its indicator blocks show them)."""
+    if view.has_data:
+        return None
+    t = TEXT[lang]
+    years = [y for y in view.years if y < view.year]
+    shown = [(ind, {y: (view.own(ind["code"], y) or {}).get("value") for y in years}) for ind in view.catalogue]
+    shown = [(ind, by_year) for ind, by_year in shown if any(v is not None for v in by_year.values())]
+    used = [y for y in years if any(by_year[y] is not None for _, by_year in shown)]
+    if not shown:
+        return _member_block(
+            view, "fig-earlier", t["earlier_title"], None, t["earlier_none"].format(year=view.year), []
+        )
+    rows = [
+        [ind_name(ind, lang), unit_label(ind, lang)] + [format_value(by_year[y], ind, lang) for y in used]
+        for ind, by_year in shown
+    ]
+    csv_rows = [[ind["code"]] + [num(by_year[y], ind["decimals"]) for y in used] for ind, by_year in shown]
+    earlier_table = table(
+        t["earlier_table"],
+        [(t["indicator"], False), (t["unit"], False)] + [(str(y), True) for y in used],
+        rows,
+        ["indicator"] + [str(y) for y in used],
+        csv_rows,
+        f"{view.org_code}_earlier_years",
+        lang,
+    )
+    earlier_table["open"] = True
+    return _member_block(
+        view,
+        "fig-earlier",
+        t["earlier_title"],
+        None,
+        t["earlier_summary"].format(years=years_text(used), year=view.year),
+        [earlier_table],
+        meta=[(t["source"], _source(view, lang))],
+    )

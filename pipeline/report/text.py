@@ -329,6 +329,86 @@ WORDING: dict[str, Any] = {
         "Gegevens: aanleveringen ontvangen tot en met {date}.",
         "Data: submissions received up to and including {date}.",
     ),
+    "no_data_for": ("geen gegevens voor {year}", "no data for {year}"),
+    "standing": ("Uw aanlevering {year}", "Your submission {year}"),
+    "standing_missing": (
+        "Voor {year} is geen aanlevering van {name} ontvangen. Dit rapport bevat daarom geen eigen waarden over "
+        "{year}: u ziet de benchmark van de andere leden en uw eigen waarden uit eerdere jaren.",
+        "No submission of {name} for {year} has been received. This report therefore holds no own values for "
+        "{year}: you see the benchmark of the other members and your own values of earlier years.",
+    ),
+    "standing_rejected": (
+        "Uw laatste aanlevering over {year} (versie {version}, ontvangen op {date}) is afgewezen met {errors}. "
+        "Dit rapport bevat daarom geen eigen waarden over {year}: u ziet de benchmark van de andere leden en uw "
+        "eigen waarden uit eerdere jaren.",
+        "Your latest submission for {year} (version {version}, received on {date}) was rejected with {errors}. "
+        "This report therefore holds no own values for {year}: you see the benchmark of the other members and your "
+        "own values of earlier years.",
+    ),
+    "n_errors": {1: ("1 fout", "1 error"), "n": ("{n} fouten", "{n} errors")},
+    "todo_missing": (
+        "Wat te doen: vul het RBB-aanleversjabloon over {year} in en lever het aan. Daarna krijgt u een volledig "
+        "vergelijkingsrapport met uw eigen waarden.",
+        "What to do: fill in the RBB submission template for {year} and deliver it. You will then receive a full "
+        "comparison report with your own values.",
+    ),
+    "todo_rejected": (
+        "Wat te doen: herstel de fouten hieronder en lever een gecorrigeerd bestand aan. Daarna krijgt u een "
+        "volledig vergelijkingsrapport met uw eigen waarden.",
+        "What to do: fix the errors below and deliver a corrected file. You will then receive a full comparison "
+        "report with your own values.",
+    ),
+    "due_ahead_missing": ("Lever vóór {date} uw bestand aan.", "Deliver your file before {date}."),
+    "due_ahead_rejected": (
+        "Lever vóór {date} een gecorrigeerd bestand aan.",
+        "Deliver a corrected file before {date}.",
+    ),
+    "due_passed": (
+        "De termijn is verstreken op {date}; neem contact op met het secretariaat van de RBB als u nog wilt "
+        "aanleveren.",
+        "The deadline passed on {date}; contact the RBB secretariat if you still want to deliver.",
+    ),
+    "fix_title": ("Wat u moet herstellen", "What to fix"),
+    "fix_table": ("Fouten in versie {version}", "Errors in version {version}"),
+    "fix_more": (
+        "Hier staan de eerste {shown} van de {n} fouten.",
+        "These are the first {shown} of the {n} errors.",
+    ),
+    "fix_feedback": (
+        "Alle bevindingen en hoe u ze herstelt staan op uw terugkoppelingspagina:",
+        "All findings and how to fix them are on your feedback page:",
+    ),
+    "fix_feedback_link": ("terugkoppeling bij versie {version}", "feedback on version {version}"),
+    "earlier_title": ("Uw waarden uit eerdere jaren", "Your values of earlier years"),
+    "earlier_summary": (
+        "Uw geaccepteerde waarden uit eerdere jaren ({years}); over {year} zijn er geen gegevens. Bij elke indicator "
+        "staan ze ook als lijn in de trend.",
+        "Your accepted values of earlier years ({years}); there is no data for {year}. They are also drawn as a "
+        "line in the trend of each indicator.",
+    ),
+    "earlier_none": (
+        "Er zijn geen geaccepteerde waarden van u uit eerdere jaren; over {year} zijn er geen gegevens.",
+        "There are no accepted values of yours from earlier years; there is no data for {year}.",
+    ),
+    "earlier_table": ("Uw waarden per indicator in eerdere jaren", "Your values per indicator in earlier years"),
+    "no_own_value": ("Geen eigen waarde: geen gegevens voor {year}.", "No own value: no data for {year}."),
+    "no_data_profile": ("Geen profiel: geen gegevens voor {year}.", "No profile: no data for {year}."),
+    "no_data_sw": ("Niet bepaald: geen gegevens voor {year}.", "Not determined: no data for {year}."),
+    "no_data_composite": (
+        "Geen positie in de index: geen gegevens voor {year}.",
+        "No position in the index: no data for {year}.",
+    ),
+    "no_data_dea": ("Geen efficiëntiescore: geen gegevens voor {year}.", "No efficiency score: no data for {year}."),
+    "provenance_none": (
+        "Dit rapport bevat geen eigen gegevens van {org} over {year}; de benchmark is gebaseerd op de geldende "
+        "aanleveringen van de andere leden in dit datapakhuis.",
+        "This report holds no own data of {org} for {year}; the benchmark is based on the other members' "
+        "submissions in force in this warehouse.",
+    ),
+    "report": ("Rapport", "Report"),
+    "report_full": ("rapport", "report"),
+    "report_no_data": ("rapport zonder eigen gegevens", "report without own data"),
+    "reports_without_data": ("Rapporten zonder eigen gegevens", "Reports without own data"),
     "meta_completeness": (
         "Registratie van de ontvangen aanleveringen en hun validatie (rbb ingest).",
         "Register of the submissions received and their validation (rbb ingest).",
@@ -551,9 +631,19 @@ def years_text(years: list[int]) -> str:
     return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
 
 
+def day_text(day: Any, lang: str) -> str:
+    """A date as the reports print it: 15-03-2026 (Dutch) or 2026-03-15 (English)."""
+    return day.strftime("%d-%m-%Y") if lang == "nl" else day.strftime("%Y-%m-%d")
+
+
 def date_text(last: Any, lang: str) -> str:
     """ "Data: submissions received up to and including <date>", empty without a date."""
     if last is None:
         return ""
-    text = last.strftime("%d-%m-%Y") if lang == "nl" else last.strftime("%Y-%m-%d")
-    return TEXT[lang]["data_as_of"].format(date=text)
+    return TEXT[lang]["data_as_of"].format(date=day_text(last, lang))
+
+
+def errors_text(n: int, lang: str) -> str:
+    """ "1 fout", "3 fouten" ("1 error", "3 errors")."""
+    words = TEXT[lang]["n_errors"]
+    return words[1] if n == 1 else words["n"].format(n=n)
