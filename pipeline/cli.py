@@ -993,6 +993,12 @@ def diff(ws: Workspace, wait: bool, before: str, after: str | None, output: Path
         console.print(f"written {shown(p)}")
 
 
+def _short(text: str, n: int = 160) -> str:
+    """The English part of a bilingual message (after ' / '), at most ``n`` characters."""
+    part = text.split(" / ")[-1] if " / " in text else text
+    return part if len(part) <= n else part[: n - 1] + "…"
+
+
 def _n(v) -> str:
     return "-" if v is None or v != v else str(int(v))
 
@@ -1029,7 +1035,7 @@ def log(ws: Workspace, wait: bool, limit: int, command: str | None) -> None:
             f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
             shown(r["command"]),
             shown(" ".join(f"{k}={v}" for k, v in args.items())),
-            f"[{style}]{r['outcome']}[/]" + (f": {shown(r['message'])}" if r["message"] else ""),
+            f"[{style}]{r['outcome']}[/]" + (f": {shown(_short(r['message']))}" if r["message"] else ""),
             f"{r['duration_s']:.1f}",
             shown(", ".join(f"{k} {v}" for k, v in counts.items())),
             shown(r["user_name"]),

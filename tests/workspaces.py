@@ -26,7 +26,11 @@ def reporting_orgs(db: Path, year: int = YEAR) -> list[str]:
 
 
 def copy_workspace(src: Workspace, root: Path) -> Workspace:
-    """A fresh workspace holding a copy of the demo warehouse (and nothing else)."""
+    """A fresh workspace holding a copy of the demo warehouse with the register and settings it was computed
+    with (``data/organisations.csv``, ``data/settings.yaml``), and nothing else."""
     ws = Workspace.at(root).ensure()
     shutil.copy2(src.db_path, ws.db_path)
+    for name in ("organisations.csv", "settings.yaml"):
+        if (src.root / "data" / name).exists():
+            shutil.copy2(src.root / "data" / name, ws.root / "data" / name)
     return ws

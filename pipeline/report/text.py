@@ -190,6 +190,14 @@ WORDING: dict[str, Any] = {
         "onbekend": ("{n} onbekend", "{n} unknown"),
         "leeg": ("{n} niet ingevuld", "{n} not filled in"),
     },
+    "review": ("Beoordeling", "Review"),
+    "review_states": {
+        "missing": ("niet ontvangen", "not received"),
+        "rejected": ("gecorrigeerde levering nodig", "corrected delivery needed"),
+        "findings_open": ("bevindingen open", "findings open"),
+        "resolved": ("afgehandeld, nog niet afgetekend", "resolved, not yet signed off"),
+        "signed_off": ("afgetekend", "signed off"),
+    },
     "states": {
         "accepted": ("Geaccepteerd", "Accepted"),
         "accepted_with_warnings": ("Geaccepteerd, open waarschuwingen", "Accepted, open warnings"),

@@ -90,7 +90,7 @@ def finding_key(rule: Any, sheet: Any, field: Any, value: Any, explanation: Any)
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
-    return (at or dt.datetime.now()).replace(microsecond=0)
+    return at or dt.datetime.now()  # to the microsecond: the history keeps the order of quick decisions
 
 
 # ------------------------------------------------------------------------------------------ reading

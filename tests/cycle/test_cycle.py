@@ -383,6 +383,20 @@ def test_status_shows_the_to_do_and_who_is_late_against_the_calendar(demo_worksp
     assert proc.returncode == 0, proc.stderr
     out = " ".join(proc.stdout.split())
     assert "signed off: " in out and "missing: 1" in out
-    assert "delivery late" in out and f"Deadlines {YEAR}: delivery {YEAR + 1}-03-15" in out
+    assert f"Deadlines {YEAR}: delivery {YEAR + 1}-03-15" in out and out.endswith("; 1 late")
+    with duckdb.connect(str(demo_workspace.db_path), read_only=True) as con:
+        from pipeline.core.settings import load_settings
+        from pipeline.validate.status import cycle_table
+
+        table = cycle_table(
+            con,
+            load_organisations(demo_workspace.root),
+            YEAR,
+            load_settings(demo_workspace.root).deadlines(YEAR),
+            dt.date(YEAR + 1, 4, 1),
+        )
+    late = table[table["late"] != ""]
+    assert list(late["org_code"]) == [MISSING_ORG] and late["late"].iloc[0].startswith("delivery late")
+    assert table.set_index("org_code").at[MISSING_ORG, "to_do"] == "member: deliver"
     proc = rbb("status", "--root", str(demo_workspace.root), "--year", str(YEAR), "--on", f"{YEAR + 1}-03-01")
-    assert "delivery late" not in " ".join(proc.stdout.split())
+    assert " ".join(proc.stdout.split()).endswith("; 0 late")

@@ -87,6 +87,19 @@ def demo_counts(demo_workspace) -> dict[str, dict[str, int]]:
     return {org: counts[sids[org]] for org in MEMBERS}
 
 
+def _in_force_names(demo_workspace: Workspace) -> dict[str, str]:
+    """The name of each member's delivery in force (a member may have sent a correction after its first)."""
+    con = duckdb.connect(str(demo_workspace.db_path), read_only=True)
+    try:
+        return dict(
+            con.execute(
+                "SELECT org_code, original_name FROM submissions WHERE year = ? AND in_force", [YEAR]
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
 class Round:
     """A workspace holding the demo's 2025 deliveries of DUO, SVB and UWV, each as a delivery folder
     ``<ORG>_levering`` (a workbook delivery is put in one), to which a test adds an attack. ``extra``: fact
@@ -103,8 +116,9 @@ class Round:
         self.counts = counts
         self.extra = extra or {}
         self.good: dict[str, str] = {}
+        in_force = _in_force_names(demo_workspace)
         for org in MEMBERS:
-            (src,) = list((demo_workspace.raw / str(YEAR) / org).iterdir())
+            src = demo_workspace.raw / str(YEAR) / org / in_force[org]
             dst = self.ws.raw / str(YEAR) / org / f"{org}_levering"
             if src.is_dir():
                 shutil.copytree(src, dst)

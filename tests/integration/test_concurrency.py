@@ -59,7 +59,8 @@ def test_two_concurrent_ingests_one_refuses_and_with_wait_both_succeed(tmp_path,
     both = [outputs[winner][0], out]
     assert sum("No new deliveries" in o for o in both) == 1 and "No new deliveries" in out, [o[-300:] for o in both]
     subs = assert_warehouse_consistent(ws)
-    assert len(subs) == deliveries_in(ws) == len(RACE_ORGS) * len(SMALL_YEARS)
+    # every delivery recorded once (a member may have sent a correction after its first delivery)
+    assert len(subs) == deliveries_in(ws) >= len(RACE_ORGS) * len(SMALL_YEARS)
 
 
 def test_ingest_while_the_warehouse_is_open_for_reading_gives_a_clear_message(tmp_path, demo_workspace):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from inprocess import rbb
+from workspaces import copy_workspace
 
 from pipeline.compute import engine as compute
 from pipeline.core.workspace import Workspace
@@ -223,10 +224,11 @@ def truth(demo_workspace):
 @pytest.fixture(scope="module")
 def report_sets(demo_workspace, tmp_path_factory):
     """Every organisation report of the demo's last year, Dutch (from rbb demo) and English (built here)."""
-    ws = Workspace.at(tmp_path_factory.mktemp("en")).ensure()
-    shutil.copy2(demo_workspace.db_path, ws.db_path)
+    ws = copy_workspace(demo_workspace, tmp_path_factory.mktemp("en"))
     build_reports(ws, YEAR, lang="en")
-    nl = sorted((demo_workspace.reports / str(YEAR) / "organisations").glob("*.html"))
+    nl = sorted(
+        p for p in (demo_workspace.reports / str(YEAR) / "organisations").glob("*.html") if ".en." not in p.name
+    )
     en = sorted((ws.reports / str(YEAR) / "organisations").glob("*.en.html"))
     assert len(nl) >= 20 and len(en) == len(nl)
     return {"nl": nl, "en": en}
@@ -370,9 +372,7 @@ def _recompute_into(ws: Workspace, values: pd.DataFrame) -> None:
 
 
 def _copy(demo_workspace, root: Path) -> Workspace:
-    ws = Workspace.at(root).ensure()
-    shutil.copy2(demo_workspace.db_path, ws.db_path)
-    return ws
+    return copy_workspace(demo_workspace, root)
 
 
 def _values(ws: Workspace) -> pd.DataFrame:
@@ -631,8 +631,7 @@ def small_disk(tmp_path):
 
 def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     """Issue 12 item 10: a real out-of-space condition (a 24 MB tmpfs as reports/) while writing a year's set."""
-    ws = Workspace.at(small_disk.parent).ensure()
-    shutil.copy2(demo_workspace.db_path, ws.db_path)
+    ws = copy_workspace(demo_workspace, small_disk.parent)
     con = duckdb.connect(str(ws.db_path), read_only=True)
     org = con.execute("SELECT min(org_code) FROM submissions WHERE year = ? AND in_force", [YEAR]).fetchone()[0]
     con.close()
