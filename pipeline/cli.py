@@ -575,16 +575,18 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
         ctx.obj = ws
         return
     from pipeline import pilots as pilot_stage
+    from pipeline.core import runlog
 
-    if not ws.db_path.exists():
-        raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
-    with ws.writer_lock(wait=wait):
-        try:
-            result = pilot_stage.run(ws, year)
-        except RegisterError:
-            raise  # worded by _guard
-        except (FileNotFoundError, ValueError) as exc:
-            raise UserError(str(exc)) from None
+    with runlog.recorded(ws, "pilots", {"year": year} if year else {}, refused=(click.ClickException,)):
+        if not ws.db_path.exists():
+            raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
+        with ws.writer_lock(wait=wait):
+            try:
+                result = pilot_stage.run(ws, year)
+            except RegisterError:
+                raise  # worded by _guard
+            except (FileNotFoundError, ValueError) as exc:
+                raise UserError(str(exc)) from None
     for key, value in result.items():
         if isinstance(value, (str, int, float, Path)):
             console.print(f"{shown(key)}: {shown(value)}")
@@ -597,6 +599,7 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
 @click.option("--start-year", type=int, required=True)
 @click.option("--note", default="")
 @click.pass_obj
+@logged("pilots add")
 def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str) -> None:
     """Record a chosen pilot in data/pilots_register.csv."""
     from pipeline.pilots import add_pilot

@@ -34,3 +34,8 @@ def copy_workspace(src: Workspace, root: Path) -> Workspace:
         if (src.root / "data" / name).exists():
             shutil.copy2(src.root / "data" / name, ws.root / "data" / name)
     return ws
+
+
+def dutch(folder: Path) -> list[Path]:
+    """The Dutch pages of a report folder (the English ones are ``<name>.en.html``), sorted."""
+    return sorted(p for p in folder.glob("*.html") if not p.name.endswith(".en.html"))

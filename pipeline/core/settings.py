@@ -79,11 +79,25 @@ def load_settings(root: Path | None) -> Settings:
         raise SettingsError(f"{path}: {problems}") from None
 
 
+#: settings that say when things happen, not how results are computed (a change does not make results stale)
+CALENDAR_KEYS = ("calendar",)
+
+
 def settings_sha(root: Path | None) -> str | None:
-    """Checksum of ``data/settings.yaml`` (None without the file): results depend on what it held."""
+    """Checksum of the settings the computed results depend on: ``data/settings.yaml`` without its calendar
+    (None when there are none)."""
     if root is None or not settings_path(root).exists():
         return None
-    return hashlib.sha256(settings_path(root).read_bytes()).hexdigest()
+    try:
+        raw = yaml.safe_load(settings_path(root).read_text("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return hashlib.sha256(settings_path(root).read_bytes()).hexdigest()
+    if not isinstance(raw, dict):
+        return hashlib.sha256(settings_path(root).read_bytes()).hexdigest()
+    rest = {k: v for k, v in raw.items() if k not in CALENDAR_KEYS}
+    if not rest:
+        return None
+    return hashlib.sha256(yaml.safe_dump(rest, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def write_calendar(root: Path, calendar: dict[int, dict[str, dt.date]]) -> Path:

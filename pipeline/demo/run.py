@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline import compute, pilots, report
+from pipeline import compute, pilots
 from pipeline.core import runlog, warehouse
 from pipeline.core.settings import Deadlines, write_calendar
 from pipeline.core.workspace import Workspace
@@ -448,18 +448,6 @@ def _compute(ws: Workspace, years: list[int]) -> str:
         f"Computed {counts['indicator_values']} indicator values, {counts['comparisons']} comparisons, "
         f"composite index for {len(years)} years, {counts['dea_results']} efficiency scores"
     )
-
-
-def _report(ws: Workspace, years: list[int]) -> str:
-    """The Dutch reports of the last demo year."""
-    try:
-        paths = report.run(ws, years[-1], lang="nl")
-    except report.MissingTables as exc:
-        return f"Reports skipped: {exc}"
-    except report.ReportWriteError as exc:
-        return f"Reports not written: {exc.message_en}"
-    n_org = sum(1 for p in paths if p.parent.name == "organisations")
-    return f"Reports {years[-1]}: overview and {n_org} organisation reports in {ws.reports / str(years[-1])}"
 
 
 def _pilots(ws: Workspace, years: list[int]) -> str:

@@ -43,11 +43,13 @@ def _copy(demo_workspace: Workspace, root: Path, reports: bool = True) -> Worksp
 
 @pytest.fixture(scope="module")
 def ws(demo_workspace, tmp_path_factory) -> Workspace:
-    """The copy with one English report added (DUO), so one archive holds both languages."""
+    """The copy with DUO's English report rebuilt here and SVB's English report removed, so one archive holds
+    both languages and one lacks one."""
     from pipeline import report
 
     ws = _copy(demo_workspace, tmp_path_factory.mktemp("package"))
     report.run(ws, YEAR, org="DUO", lang="en")
+    (ws.reports / str(YEAR) / "organisations" / "SVB.en.html").unlink(missing_ok=True)
     return ws
 
 

@@ -267,6 +267,7 @@ def test_overview_lists_members_without_data_honestly(built):
 
 def test_without_calendar_the_report_says_what_to_do_and_is_deterministic(demo_workspace, tmp_path):
     ws = copy_workspace(demo_workspace, tmp_path / "plain")
+    (ws.root / "data" / "settings.yaml").unlink(missing_ok=True)  # the demo's calendar: none here
     report.run(ws, YEAR, org=MISSING_ORG)
     page = ws.reports / str(YEAR) / "organisations" / f"{MISSING_ORG}.html"
     first = page.read_bytes()

@@ -16,7 +16,7 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 from markupsafe import escape
-from workspaces import copy_workspace, reporting_orgs
+from workspaces import copy_workspace, dutch, reporting_orgs
 
 from pipeline.compute.engine import catalogue as catalogue_list
 from pipeline.report import disclosure, figures
@@ -233,7 +233,7 @@ def test_demo_writes_overview_and_one_report_per_member(demo_workspace, reports)
     finally:
         con.close()
     orgs = reporting_orgs(demo_workspace.db_path)
-    written = sorted(p.stem for p in (reports / "organisations").glob("*.html"))
+    written = sorted(p.stem for p in dutch(reports / "organisations"))
     # members without an accepted submission get a report without own values
     assert written == members and set(orgs) < set(members) and len(orgs) >= 20
     assert (reports / "assets" / "plotly.min.js").stat().st_size > 3_000_000
@@ -243,7 +243,7 @@ def test_demo_writes_overview_and_one_report_per_member(demo_workspace, reports)
 def test_plotly_is_offline_self_contained_and_never_from_a_cdn(reports):
     index = (reports / "index.html").read_text("utf-8")
     assert '<script src="assets/plotly.min.js"></script>' in index
-    org_path = next((reports / "organisations").glob("*.html"))
+    org_path = dutch(reports / "organisations")[0]
     org = org_path.read_text("utf-8")
     assert "<script src=" not in org, "organisation reports must work as a single e-mailed file"
     assert 4_000_000 < org_path.stat().st_size < 8_000_000
@@ -255,7 +255,7 @@ def test_plotly_is_offline_self_contained_and_never_from_a_cdn(reports):
 
 
 def test_every_figure_is_a_valid_plotly_figure_with_a_fixed_id(reports):
-    for path in (reports / "index.html", next((reports / "organisations").glob("*.html"))):
+    for path in (reports / "index.html", dutch(reports / "organisations")[0]):
         figures = parse(path).figures()
         assert len(figures) >= 30
         for div_id, fig in figures.items():
@@ -270,7 +270,7 @@ def test_same_warehouse_gives_byte_identical_reports(demo_workspace, reports, tm
     build_reports(ws, YEAR)
     again = ws.reports / str(YEAR)
     names = ["index.html", "assets/plotly.min.js"] + [
-        f"organisations/{p.name}" for p in sorted((reports / "organisations").glob("*.html"))
+        f"organisations/{p.name}" for p in sorted(dutch(reports / "organisations"))
     ]
     assert len(names) > 20
     for name in names:
@@ -365,7 +365,7 @@ def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frame
             if x is not None:
                 values_by_org[org].append((code, x))
 
-    paths = sorted((reports / "organisations").glob("*.html"))
+    paths = sorted(dutch(reports / "organisations"))
     assert len(paths) >= 20
     for path in paths:
         me = path.stem
@@ -430,7 +430,7 @@ def test_organisation_reports_do_not_leak_other_members(reports, warehouse_frame
 
 
 def test_other_members_are_unlabeled_points_in_value_order(reports):
-    page = parse(sorted((reports / "organisations").glob("*.html"))[0])
+    page = parse(sorted(dutch(reports / "organisations"))[0])
     peers = [t for fig in page.figures().values() for t in fig["data"] if t.get("name") == "Leden (anoniem)"]
     assert len(peers) >= 25
     for trace in peers:
