@@ -6,7 +6,7 @@ freezes, in ``data/processed/releases/<id>/``:
 
 * ``tables/<table>.parquet``: the year's rows of every computed table, the submissions and findings of the year,
   the review decisions and sign-offs, the register;
-* ``reports/``: a copy of ``reports/<year>/`` as it was released (packages excluded);
+* ``reports/``: a copy of ``reports/<year>/`` as it was released (without packages, diffs and open reports);
 * ``manifest.json``: id, year, who and when, the submissions in force (member, submission id, version, checksum),
   the members not in it and why, the package and method versions, and the SHA-256 of every file above.
 
@@ -21,7 +21,6 @@ the methods changed, or other members' submissions changed (a peer effect on ran
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -35,7 +34,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import report
-from pipeline.compute.freshness import ensure_fresh, in_force
+from pipeline.compute.freshness import ensure_fresh, in_force, stale_reasons
 from pipeline.core.runlog import methods_sha, package_version, register_sha
 from pipeline.core.warehouse import connect, table_exists
 from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
@@ -143,12 +142,13 @@ def readiness(con: duckdb.DuckDBPyConnection, ws: Workspace, year: int) -> list[
                 f"not signed off: {shown_en} (rbb review, then rbb signoff)",
             )
         )
-    with contextlib.suppress(ValueError):
-        ensure_fresh(con, ws)
-        return problems
-    problems.append(
-        ("de berekende uitkomsten zijn verouderd (rbb compute)", "the computed results are out of date (rbb compute)")
-    )
+    if stale_reasons(con, ws):
+        problems.append(
+            (
+                "de berekende uitkomsten zijn verouderd (rbb compute)",
+                "the computed results are out of date (rbb compute)",
+            )
+        )
     return problems
 
 
@@ -230,7 +230,7 @@ def make_release(
             shutil.copytree(
                 source,
                 stage / "reports",
-                ignore=shutil.ignore_patterns("packages", ".*.tmp-*", "organisations-open"),
+                ignore=shutil.ignore_patterns("packages", "releases", ".*.tmp-*", "organisations-open"),
             )
         not_in = [
             {"org_code": r["org_code"], "state": r["state"]}
