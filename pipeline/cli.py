@@ -587,9 +587,20 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
                 raise  # worded by _guard
             except (FileNotFoundError, ValueError) as exc:
                 raise UserError(str(exc)) from None
-    for key, value in result.items():
-        if isinstance(value, (str, int, float, Path)):
-            console.print(f"{shown(key)}: {shown(value)}")
+    console.print(shown(result["summary"]), soft_wrap=True)
+    for label, key in (
+        ("pilot selection", "html"),
+        ("shortlist", "csv"),
+        ("teams", "teams_csv"),
+        ("follow-up", "follow_up_csv"),
+    ):
+        console.print(f"{label}: {shown(result[key])}", soft_wrap=True)
+    if result.get("pilot_pages"):
+        console.print(
+            f"pilot files: {len(result['pilot_pages'])} in {shown(result['pilot_pages'][0].parent)}", soft_wrap=True
+        )
+    for problem in [*result["register_problems"], *(f.message_en for f in result["pool"].findings)]:
+        err_console.print(f"[bold yellow]rbb: warning:[/] {escape(problem)}", soft_wrap=True)
 
 
 @pilots.command("add")
@@ -598,19 +609,160 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
 @click.option("--partner", required=True)
 @click.option("--start-year", type=int, required=True)
 @click.option("--note", default="")
+@click.option("--by", default=None, help="Who records it (default: RBB_USER or the login name).")
 @click.pass_obj
 @logged("pilots add")
-def pilots_add(ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str) -> None:
-    """Record a chosen pilot in data/pilots_register.csv."""
+def pilots_add(
+    ws: Workspace, org: str, indicator: str, partner: str, start_year: int, note: str, by: str | None
+) -> None:
+    """Record a pilot that is already running in data/pilots_register.csv."""
     from pipeline.pilots import add_pilot
 
     try:
-        add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note)
+        entry = add_pilot(ws, org.upper(), indicator, partner.upper(), start_year, note, by=_reviewer(by))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     console.print(
-        f"pilot recorded: {shown(org.upper())} × {shown(partner.upper())} on {shown(indicator)} from {start_year}"
+        f"pilot recorded: {shown(entry['pilot_id'])} ({shown(org.upper())} with partner {shown(partner.upper())} "
+        f"on {shown(indicator)}), running from {start_year}",
+        soft_wrap=True,
     )
+
+
+@pilots.command("choose")
+@click.option("--year", "round_year", type=int, required=True, help="The round (benchmark year) of the shortlist.")
+@click.option("--org", required=True)
+@click.option("--indicator", required=True)
+@click.option("--partner", default=None, help="Learning partner (default: the shortlist's partner).")
+@click.option("--note", default="")
+@click.option("--by", default=None, help="Who records the board's choice (default: RBB_USER or the login name).")
+@click.pass_obj
+@logged("pilots choose")
+def pilots_choose(
+    ws: Workspace, round_year: int, org: str, indicator: str, partner: str | None, note: str, by: str | None
+) -> None:
+    """The board chooses a pilot of a round (proposed -> chosen)."""
+    from pipeline import pilots as pilot_stage
+
+    with ws.writer_lock(wait=False):
+        try:
+            entry = pilot_stage.choose(ws, round_year, org, indicator, partner, note=note, by=_reviewer(by))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    console.print(
+        f"chosen: {shown(entry['pilot_id'])} (partner {shown(entry['partner_org_code'] or '—')}); "
+        f"start it with: rbb pilots start {shown(entry['pilot_id'])} --start-year {round_year + 1}",
+        soft_wrap=True,
+    )
+
+
+@pilots.command("start")
+@click.argument("pilot")
+@click.option("--start-year", type=int, required=True)
+@click.option("--team", default=None, help="P001:coach;P014:onderzoeker (default: the team proposed in its round).")
+@click.option("--note", default="")
+@click.option("--by", default=None)
+@click.pass_obj
+@logged("pilots start")
+def pilots_start(ws: Workspace, pilot: str, start_year: int, team: str | None, note: str, by: str | None) -> None:
+    """A chosen pilot starts with its team (chosen -> running)."""
+    from pipeline import pilots as pilot_stage
+
+    with ws.writer_lock(wait=False):
+        try:
+            entry = pilot_stage.start(ws, pilot, start_year, team, note=note, by=_reviewer(by))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    console.print(
+        f"started: {shown(entry['pilot_id'])} from {start_year} with team {shown(entry['team'])}", soft_wrap=True
+    )
+
+
+@pilots.command("close")
+@click.argument("pilot")
+@click.option("--outcome", required=True, help="What the pilot brought, in a sentence.")
+@click.option("--lessons", default="", help="What other members can learn from it.")
+@click.option("--by", default=None)
+@click.pass_obj
+@logged("pilots close")
+def pilots_close(ws: Workspace, pilot: str, outcome: str, lessons: str, by: str | None) -> None:
+    """A running pilot is evaluated (running -> evaluated)."""
+    from pipeline import pilots as pilot_stage
+
+    with ws.writer_lock(wait=False):
+        try:
+            entry = pilot_stage.close(ws, pilot, outcome, lessons, by=_reviewer(by))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    console.print(f"evaluated: {shown(entry['pilot_id'])}", soft_wrap=True)
+
+
+@pilots.command("list")
+@click.pass_obj
+def pilots_list(ws: Workspace) -> None:
+    """The pilots register: every chosen, running and evaluated pilot."""
+    from pipeline.pilots import load_register
+    from pipeline.pilots.register import STATUS_TEXT
+
+    try:
+        register, problems = load_register(ws, strict=False)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if register.empty:
+        console.print("the pilots register is empty (rbb pilots choose)")
+    for rec in register.to_dict("records"):
+        console.print(
+            f"{rec['pilot_id']}  {STATUS_TEXT[rec['status']][1]}  partner {rec['partner_org_code'] or '—'}  "
+            f"start {rec['start_year'] or '—'}  team {rec['team'] or '—'}",
+            soft_wrap=True,
+            markup=False,
+        )
+    for p in problems:
+        err_console.print(f"[bold yellow]rbb: warning:[/] {escape(p)}", soft_wrap=True)
+
+
+@pilots.group("pool")
+def pilots_pool() -> None:
+    """The pool of researchers and coaches (data/pool.xlsx)."""
+
+
+@pilots_pool.command("template")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_context
+def pilots_pool_template(ctx: click.Context, lang: str, output: Path | None) -> None:
+    """Write an empty pool workbook with an explanation of every column."""
+    from pipeline.pilots.pool import write_template
+
+    ws = ctx.find_object(Workspace)
+    target = output or (ws.root / "data" / ("pool_template.xlsx" if lang == "nl" else "pool_template.en.xlsx"))
+    try:
+        write_template(target, lang)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    console.print(f"written {shown(target)}", soft_wrap=True)
+
+
+@pilots_pool.command("check")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl")
+@click.pass_context
+def pilots_pool_check(ctx: click.Context, lang: str) -> None:
+    """Validate data/pool.xlsx (or pool.csv): findings at the cell, the people that can be used."""
+    from pipeline.pilots.pool import findings_text, load_pool
+
+    ws = ctx.find_object(Workspace)
+    pool = load_pool(ws)
+    if pool.path is None:
+        raise UserError("no pool: put data/pool.xlsx (or data/pool.csv) in the workspace; rbb pilots pool template")
+    for line in findings_text(pool.findings, lang):
+        console.print(line, soft_wrap=True, markup=False)
+    console.print(
+        f"{shown(pool.path)}: {len(pool.people)} usable people, {pool.n_errors} errors, "
+        f"{len(pool.findings) - pool.n_errors} warnings",
+        soft_wrap=True,
+    )
+    if pool.n_errors:
+        ctx.exit(1)
 
 
 # ------------------------------------------------------------------------------------ annual cycle
@@ -1157,6 +1309,19 @@ EXAMPLES: dict[str, list[str]] = {
     "pilots": ["rbb pilots --year 2025"],
     "package": ["rbb package --year 2025", "rbb package --year 2025 --release 2025.1 --org DUO"],
     "pilots add": ["rbb pilots add --org CJIB --indicator tijdig_beslist_pct --partner DUO --start-year 2025"],
+    "pilots choose": ['rbb pilots choose --year 2025 --org CJIB --indicator tijdig_beslist_pct --note "DB 12 maart"'],
+    "pilots start": [
+        "rbb pilots start 2025-CJIB-tijdig_beslist_pct --start-year 2026",
+        'rbb pilots start 2025-CJIB-tijdig_beslist_pct --start-year 2026 --team "P004:coach;P017:onderzoeker"',
+    ],
+    "pilots close": [
+        'rbb pilots close 2025-CJIB-tijdig_beslist_pct --outcome "Doorlooptijd bezwaar 20% korter" '
+        '--lessons "Dagstart met het team werkt"'
+    ],
+    "pilots list": ["rbb pilots list"],
+    "pilots pool": ["rbb pilots pool check"],
+    "pilots pool template": ["rbb pilots pool template --output data/pool.xlsx"],
+    "pilots pool check": ["rbb pilots pool check --lang en"],
     "docs": ["rbb docs -o docs"],
     "review": ["rbb review --year 2025", "rbb review --year 2025 --export review_2025.xlsx"],
     "review accept": ["rbb review accept DICTU-2025-v1-1 DICTU-2025-v1-2"],

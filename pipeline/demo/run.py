@@ -450,28 +450,81 @@ def _compute(ws: Workspace, years: list[int]) -> str:
     )
 
 
+#: who records the board's decisions in the demo
+DEMO_BOARD = "Dagelijks Bestuur (demo)"
+
+
+def _demo_rounds(ws: Workspace, years: list[int]) -> list[str]:
+    """Three rounds of pilots in different stages, as the board would have run them (dates fixed, so the demo
+    is reproducible): the round three years back chose two pilots that started the next year and are evaluated
+    now; the round before last chose two, of which one is running; the last round chose one that has not
+    started. The rest of each shortlist stays proposed."""
+    import datetime as dt
+
+    done: list[str] = []
+    to_close: list[str] = []
+    rounds = years[-3:]
+    for i, round_year in enumerate(rounds):
+        result = pilots.run(ws, round_year)
+        age = len(rounds) - 1 - i  # 2: evaluated, 1: running, 0: only chosen
+        shortlist = result["shortlist"]
+        complete = [
+            s
+            for s in shortlist.to_dict("records")
+            if not result["teams"][
+                (result["teams"]["pilot_org_code"] == s["org_code"])
+                & (result["teams"]["indicator_code"] == s["indicator_code"])
+                & result["teams"]["person_id"].isna()
+            ].shape[0]
+        ]
+        chosen = complete[: 1 if age == 0 else 2]
+        for k, s in enumerate(chosen):
+            entry = pilots.choose(
+                ws,
+                round_year,
+                s["org_code"],
+                s["indicator_code"],
+                note=f"Gekozen uit de shortlist {round_year} (plaats {int(s['rank'])}).",
+                by=DEMO_BOARD,
+                on=dt.date(round_year + 1, 3, 12),
+            )
+            done.append(f"{entry['pilot_id']} chosen")
+            if age == 0 or (age == 1 and k > 0):
+                continue
+            pilots.start(ws, entry["pilot_id"], round_year + 1, by=DEMO_BOARD, on=dt.date(round_year + 1, 9, 1))
+            if age == 2:
+                to_close.append(entry["pilot_id"])
+    for pid in to_close:  # evaluated after the last year's figures are in
+        pilots.close(
+            ws,
+            pid,
+            "De werkwijze van de leerpartner is ingevoerd; de gemeten follow-up staat in het pilotdossier.",
+            "Een vaste coach van buiten en een maandelijkse meting hielden de pilot op koers.",
+            by=DEMO_BOARD,
+            on=dt.date(years[-1] + 1, 2, 1),
+        )
+        done.append(f"{pid} evaluated")
+    return done
+
+
 def _pilots(ws: Workspace, years: list[int]) -> str:
-    """Register one earlier pilot when the register is empty, then run pilot selection."""
+    """A pool of researchers and coaches, three rounds of pilots in their stages, then this year's selection."""
+    from pipeline.demo.pool import write_demo_pool
+    from pipeline.metadata.registry import load_organisations
+
     years = sorted(int(y) for y in years)
     try:
-        data, _ = pilots.read_pilot_data(ws, years[-1])
+        pilots.read_pilot_data(ws, years[-1])
     except pilots.PilotError as exc:
         return f"Pilot selection skipped: {exc}"
+    if pilots.pool_path(ws) is None:
+        codes = [o.org_code for o in load_organisations(ws.root) if o.is_member(years[-1])]
+        write_demo_pool(ws, codes, years[0], years[-1])
+    register, _ = pilots.load_register(ws, strict=False)
     added = ""
-    register, _ = pilots.load_register(ws, strict=False, catalogue=data.catalogue)
     if register.empty:
-        pair = pilots.example_pair(data, years[0], years[-1])
-        if pair is not None:
-            org, ind, partner = pair
-            pilots.add_pilot(
-                ws,
-                org,
-                ind,
-                partner,
-                years[0] + 2,
-                note=f"Demo: {org} was in het laagste kwartiel in {years[0]}; partner {partner} in het beste.",
-            )
-            added = f"; registered demo pilot {org}/{ind} with {partner} from {years[0] + 2}"
+        steps = _demo_rounds(ws, years)
+        added = f"; demo register: {len(steps)} pilots chosen over {min(3, len(years))} round(s)"
     return pilots.run(ws, years[-1])["summary"] + added
 
 

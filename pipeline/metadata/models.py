@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class MetadataError(ValueError):
@@ -285,6 +285,30 @@ class PartnerWeightsModel(_Strict):
     dea_peer: float
 
 
+class TeamWeightsModel(_Strict):
+    fill: float = Field(gt=0)
+    theme: float = Field(ge=0)
+    partner: float = Field(ge=0)
+    strong: float = Field(ge=0)
+
+
+class TeamModel(_Strict):
+    coaches: int = Field(ge=0, le=3)
+    researchers_min: int = Field(ge=0, le=5)
+    researchers_max: int = Field(ge=0, le=5)
+    coach_days: int = Field(ge=0, le=220)
+    researcher_days: int = Field(ge=0, le=220)
+    max_org_share: float = Field(gt=0, le=1)
+    one_per_organisation: bool
+    weights: TeamWeightsModel
+
+    @model_validator(mode="after")
+    def _researchers(self) -> TeamModel:
+        if self.researchers_max < self.researchers_min:
+            raise ValueError("researchers_max must be at least researchers_min")
+        return self
+
+
 class PilotsModel(_Strict):
     min_bottom_years: int
     significant_qualifies: bool
@@ -309,6 +333,7 @@ class PilotsModel(_Strict):
     min_controls: int
     cov_type: str
     confidence: float
+    team: TeamModel
 
 
 MODELS: dict[str, type[_Strict]] = {

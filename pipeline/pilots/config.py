@@ -94,5 +94,9 @@ def check_config(cfg: Mapping[str, Any], source: str = "pilots.yaml") -> None:
         )
     if cfg["cov_type"] not in COV_TYPES:
         raise ValueError(f"{source}: cov_type must be one of {', '.join(COV_TYPES)}, not {cfg['cov_type']!r}")
+    try:
+        validate_metadata("pilots.yaml", dict(cfg), source)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
     if not 0 < float(cfg["confidence"]) < 1:
         raise ValueError(f"{source}: confidence must lie between 0 and 1, not {cfg['confidence']!r}")

@@ -512,6 +512,8 @@ def _follow_up_one(
         scope = "all"
         controls = controls_in(list(values))
     result: dict[str, Any] = {
+        "pilot_id": as_text(rec.get("pilot_id")),
+        "status": as_text(rec.get("status")) or "running",
         "org_code": org,
         "org_label": org_label(orgs, org),
         "indicator_code": ind,
@@ -563,6 +565,8 @@ def _follow_up_one(
                 "period": "after" if y >= start else "before",
                 "treated": mine.get(y, math.nan),
                 "control_mean": float(np.mean(cv)) if cv else math.nan,
+                "control_p25": float(np.percentile(cv, 25)) if len(cv) >= 4 else math.nan,
+                "control_p75": float(np.percentile(cv, 75)) if len(cv) >= 4 else math.nan,
                 "n_controls": len(cv),
             }
         )

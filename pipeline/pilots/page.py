@@ -13,8 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from pipeline.pilots.config import CRITERIA
+from pipeline.pilots.questions import QUARTILE_TEXT
+from pipeline.pilots.register import STATUS_TEXT, parse_team
+from pipeline.pilots.teams import ROLE_EN
 from pipeline.pilots.values import (
     as_float,
     as_text,
@@ -22,6 +26,7 @@ from pipeline.pilots.values import (
     format_difference,
     format_value,
 )
+from pipeline.report.figures import pilot_follow_up, to_div
 from pipeline.report.render import fmt_number, render
 
 # -------------------------------------------------------------------------------------------- CSV
@@ -129,7 +134,192 @@ def follow_up_csv(follow: Sequence[Mapping[str, Any]]) -> str:
     return df.to_csv(index=False, lineterminator="\n")
 
 
+TEAM_CSV_COLUMNS = [
+    "year",
+    "rank",
+    "pilot_org_code",
+    "indicator_code",
+    "role",
+    "place",
+    "person_id",
+    "name",
+    "person_org_code",
+    "score",
+    "reason",
+    "reason_en",
+]
+
+
+def teams_csv(teams: pd.DataFrame) -> str:
+    """The proposed teams, one row per team place (an open place has no ``person_id`` and says why)."""
+    df = teams.reindex(columns=TEAM_CSV_COLUMNS).copy()
+    for col in ("name", "reason", "reason_en"):
+        df[col] = df[col].map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+    df["score"] = pd.to_numeric(df["score"], errors="coerce").round(4)
+    return df.to_csv(index=False, lineterminator="\n")
+
+
 # ----------------------------------------------------------------------------------------- report
+
+
+def _role(role: str, nl: bool) -> str:
+    return role if nl else ROLE_EN.get(role, role)
+
+
+def _team_rows(teams: pd.DataFrame, nl: bool) -> list[dict[str, Any]]:
+    rows = []
+    for t in teams.to_dict("records"):
+        filled = isinstance(t.get("person_id"), str) and bool(t["person_id"])
+        rows.append(
+            {
+                "role": _role(str(t["role"]), nl),
+                "person": f"{t['name']} ({t['person_org_code']})" if filled else "—",
+                "person_id": t["person_id"] if filled else "",
+                "reason": t["reason"] if nl else t["reason_en"],
+                "open": not filled,
+            }
+        )
+    return rows
+
+
+def _follow_chart(f: Mapping[str, Any] | None, lang: str, div_id: str) -> str:
+    if not f or len(f.get("series") or []) < 2:
+        return ""
+    fig = pilot_follow_up(f["series"], int(f["start_year"]), f["org_label"], int(f["decimals"]), f["unit"], lang)
+    return Markup(to_div(fig, div_id))
+
+
+def _history_rows(history: pd.DataFrame, pid: str, nl: bool) -> list[dict[str, str]]:
+    if history is None or history.empty:
+        return []
+    rows = []
+    for h in history[history["pilot_id"] == pid].to_dict("records"):
+        rows.append(
+            {
+                "on": h["on"],
+                "by": h["by"] or "—",
+                "step": " → ".join(
+                    STATUS_TEXT.get(x, (x, x))[0 if nl else 1] for x in (h["from_status"], h["to_status"]) if x
+                ),
+                "note": h["note"],
+            }
+        )
+    return rows
+
+
+def _register_rows(result: Mapping[str, Any], nl: bool) -> list[dict[str, Any]]:
+    register = result.get("register")
+    if register is None or register.empty:
+        return []
+    people = result.get("people", {})
+    cat = {}
+    cand = result["candidates"]
+    if not cand.empty:
+        for c in cand.to_dict("records"):
+            cat[c["indicator_code"]] = c["indicator_name_nl"] if nl else c["indicator_name_en"]
+    follow = {f["pilot_id"]: f for f in result["follow_up"]}
+    rows = []
+    for rec in register.to_dict("records"):
+        f = follow.get(rec["pilot_id"])
+        team = [f"{people.get(pid, (pid, ''))[0]} ({_role(role, nl)})" for pid, role in parse_team(rec.get("team"))]
+        rows.append(
+            {
+                "pilot_id": rec["pilot_id"],
+                "href": f"pilots/{rec['pilot_id']}{'' if nl else '.en'}.html",
+                "org": rec["org_code"],
+                "indicator": (f["indicator_name_nl"] if nl else f["indicator_name_en"])
+                if f
+                else cat.get(rec["indicator_code"], rec["indicator_code"]),
+                "status": STATUS_TEXT[rec["status"]][0 if nl else 1],
+                "round": rec["round_year"] or "—",
+                "start": rec["start_year"] or "—",
+                "team": ", ".join(team) or "—",
+                "verdict": (f["verdict_nl"] if nl else f["verdict_en"]) if f else "—",
+                "outcome": rec.get("outcome") or "",
+            }
+        )
+    return rows
+
+
+def render_pilot_page(
+    result: Mapping[str, Any],
+    rec: Mapping[str, Any],
+    follow: Mapping[str, Any] | None,
+    proposed: pd.DataFrame,
+    lang: str = "nl",
+) -> str:
+    """One registered pilot for the board: the question, the evidence, the team, the follow-up and its history."""
+    nl = lang != "en"
+    year = result["year"]
+    people = result.get("people", {})
+    questions = {q["org_code"]: q for q in result.get("questions", [])}
+    shortlist = result["shortlist"]
+    hit = (
+        shortlist[(shortlist["org_code"] == rec["org_code"]) & (shortlist["indicator_code"] == rec["indicator_code"])]
+        if not shortlist.empty
+        else shortlist
+    )
+    entry = hit.iloc[0].to_dict() if not hit.empty else None
+    indicator = (
+        (follow["indicator_name_nl"] if nl else follow["indicator_name_en"])
+        if follow
+        else (entry["indicator_name_nl"] if nl else entry["indicator_name_en"])
+        if entry
+        else rec["indicator_code"]
+    )
+    team = [
+        {
+            "person": f"{people.get(pid, (pid, '?'))[0]} ({people.get(pid, (pid, '?'))[1]})",
+            "person_id": pid,
+            "role": _role(role, nl),
+        }
+        for pid, role in parse_team(rec.get("team"))
+    ]
+    f_view = None
+    if follow:
+        fd = lambda v: format_difference(v, follow["unit"], follow["decimals"], lang)  # noqa: E731
+        f_view = {
+            "estimate": fd(follow["estimate"]),
+            "verdict": follow["verdict_nl"] if nl else follow["verdict_en"],
+            "n_controls": follow["n_control_units"],
+            "scope": "cluster" if follow["control_scope"] == "cluster" else ("alle leden" if nl else "all members"),
+            "chart": _follow_chart(follow, lang, f"follow-{rec['pilot_id']}"),
+            "series": [
+                {
+                    "year": p["year"],
+                    "treated": format_value(p["treated"], follow["unit"], follow["decimals"], lang),
+                    "control": format_value(p["control_mean"], follow["unit"], follow["decimals"], lang),
+                    "n": p["n_controls"],
+                }
+                for p in follow["series"]
+            ],
+        }
+    title = f"Pilot {rec['org_code']}: {indicator}"
+    return render(
+        "pilot.html",
+        lang=lang,
+        title=title,
+        subtitle=(
+            f"Rijksbrede Benchmarkgroep — pilotdossier (stand {year})"
+            if nl
+            else f"Rijksbrede Benchmarkgroep — pilot file (as of {year})"
+        ),
+        confidential="Vertrouwelijk — alleen voor het Dagelijks Bestuur en de coördinatoren; bevat namen van personen"
+        if nl
+        else "Restricted — Executive Board and coordinators only; contains names of people",
+        plotly={"inline": None, "src": "../assets/plotly.min.js"},
+        rec=rec,
+        status=STATUS_TEXT[rec["status"]][0 if nl else 1],
+        indicator=indicator,
+        question=questions.get(rec["org_code"]),
+        rationale=(entry["rationale_nl"] if nl else entry["rationale_en"]) if entry else "",
+        evidence=_evidence_rows(entry, result["config"], nl) if entry else [],
+        team=team,
+        proposed=_team_rows(proposed, nl) if proposed is not None and not proposed.empty else [],
+        follow=f_view,
+        history=_history_rows(result.get("history"), rec["pilot_id"], nl),
+        back="../pilots.html" if nl else "../pilots.en.html",
+    )
 
 
 def _yes(flag: Any, nl: bool) -> str:
@@ -210,6 +400,13 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
     partners = result["partners"]
     fv = lambda v, row: format_value(v, row["unit"], row["decimals"], lang)  # noqa: E731
     fd = lambda v, row, signed=True: format_difference(v, row["unit"], row["decimals"], lang, signed)  # noqa: E731
+    teams = result.get("teams", pd.DataFrame())
+    chosen = {}
+    register = result.get("register")
+    if register is not None and not register.empty:
+        for rec in register.to_dict("records"):
+            if rec.get("round_year") == year:
+                chosen[(rec["org_code"], rec["indicator_code"])] = rec
     entries = []
     for s in shortlist.to_dict("records"):
         opts = (
@@ -233,6 +430,22 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
                 "partner_status": s["partner_status"],
                 "rationale": s["rationale_nl"] if nl else s["rationale_en"],
                 "evidence": _evidence_rows(s, cfg, nl),
+                "team": _team_rows(
+                    teams[(teams["pilot_org_code"] == s["org_code"]) & (teams["indicator_code"] == s["indicator_code"])]
+                    if not teams.empty
+                    else teams,
+                    nl,
+                ),
+                "status": STATUS_TEXT[
+                    chosen[(s["org_code"], s["indicator_code"])]["status"]
+                    if (s["org_code"], s["indicator_code"]) in chosen
+                    else "proposed"
+                ][0 if nl else 1],
+                "page": (
+                    f"pilots/{chosen[(s['org_code'], s['indicator_code'])]['pilot_id']}{'' if nl else '.en'}.html"
+                    if (s["org_code"], s["indicator_code"]) in chosen
+                    else None
+                ),
                 "options": [
                     {
                         "label": o["partner_label"],
@@ -264,6 +477,8 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
     for f in result["follow_up"]:
         follow.append(
             {
+                "chart": _follow_chart(f, lang, f"follow-{len(follow) + 1}"),
+                "page": f"pilots/{f['pilot_id']}{'' if nl else '.en'}.html" if f.get("pilot_id") else None,
                 "org": f["org_label"],
                 "indicator": f["indicator_name_nl"] if nl else f["indicator_name_en"],
                 "partner": f["partner_label"] or "—",
@@ -322,4 +537,36 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
         n_candidates=int((~candidates["excluded"].astype(bool)).sum()) if not candidates.empty else 0,
         n_excluded=len(excluded),
         problems=result.get("register_problems", []),
+        questions=[
+            {
+                "org": q["org_label"],
+                "theme": q["theme_nl"] if nl else q["theme_en"],
+                "text": q["text"],
+                "summary": q["summary_nl"] if nl else q["summary_en"],
+                "evidence": [
+                    {
+                        "name": e["name_nl"] if nl else e["name_en"],
+                        "value": e["value_nl"] if nl else e["value_en"],
+                        "median": e["median_nl"] if nl else e["median_en"],
+                        "quartile": _quartile_text(e["quartile"], nl),
+                        "shortlisted": e["shortlisted"],
+                    }
+                    for e in q["evidence"]
+                ],
+            }
+            for q in result.get("questions", [])
+        ],
+        register=_register_rows(result, nl),
+        pool=result.get("pool"),
+        pool_findings=[
+            f.message("nl" if nl else "en") for f in (result["pool"].findings if result.get("pool") else [])
+        ],
+        team_summary=result.get("team_summary"),
+        plotly={"inline": None, "src": "assets/plotly.min.js"},
     )
+
+
+def _quartile_text(q: Any, nl: bool) -> str:
+    if q is None:
+        return "—"
+    return QUARTILE_TEXT[int(q)][0 if nl else 1]

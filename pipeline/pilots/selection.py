@@ -285,12 +285,23 @@ def _value_flags(indicator_values: pd.DataFrame, year: int) -> dict[tuple[str, s
     }
 
 
-def _registered(register: pd.DataFrame | None) -> dict[tuple[str, str], list[int]]:
-    out: dict[tuple[str, str], list[int]] = {}
+def _registered(register: pd.DataFrame | None, year: int) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Per organisation x indicator, the pilots of earlier rounds (or started ones) that rule out a new one; a
+    pilot the board chose from this very round stays on its shortlist."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
     if register is None or register.empty:
         return out
     for rec in register.to_dict("records"):
-        out.setdefault((str(rec["org_code"]), str(rec["indicator_code"])), []).append(int(rec["start_year"]))
+        round_year = rec.get("round_year")
+        if round_year is not None and not pd.isna(round_year) and int(round_year) >= year:
+            continue
+        start = rec.get("start_year")
+        label = (
+            (f"start {int(start)}", f"start {int(start)}")
+            if start is not None and not pd.isna(start)
+            else (f"gekozen in {int(round_year)}", f"chosen in {int(round_year)}")
+        )
+        out.setdefault((str(rec["org_code"]), str(rec["indicator_code"])), []).append(label)
     return out
 
 
@@ -326,7 +337,7 @@ def find_candidates(
     composite = _composite_bottom(data.composite_uncertainty, year, float(cfg["composite_bottom_share"]))
     warnings = _open_warnings(data.findings, year)
     flags = _value_flags(data.indicator_values, year)
-    registered = _registered(register)
+    registered = _registered(register, year)
     weights = {k: float(cfg["weights"].get(k, 0.0)) for k in CRITERIA}
     exclude_flags = set(cfg.get("exclude_flags") or [])
 
@@ -439,7 +450,7 @@ def find_candidates(
 
 
 def _exclusion_reasons(
-    year: int, unclean: list[tuple[str, int]], bad_flags: list[str], registered_starts: list[int]
+    year: int, unclean: list[tuple[str, int]], bad_flags: list[str], registered_starts: list[tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
     nl, en = [], []
     if unclean:
@@ -450,9 +461,8 @@ def _exclusion_reasons(
         nl.append(f"waarde gemarkeerd als {', '.join(bad_flags)}")
         en.append(f"value flagged {', '.join(bad_flags)}")
     if registered_starts:
-        starts = ", ".join(str(s) for s in sorted(registered_starts))
-        nl.append(f"er is al een pilot geregistreerd (start {starts})")
-        en.append(f"a pilot is already registered (start {starts})")
+        nl.append(f"er is al een pilot geregistreerd ({', '.join(sorted(x[0] for x in registered_starts))})")
+        en.append(f"a pilot is already registered ({', '.join(sorted(x[1] for x in registered_starts))})")
     return nl, en
 
 
@@ -834,8 +844,10 @@ def read_pilot_data(ws: Workspace, year: int | None = None) -> tuple[PilotData, 
             ).df()
         organisatie = pd.DataFrame()
         if warehouse.table_exists(con, "v_organisatie"):
+            columns = {r[0] for r in con.execute("DESCRIBE v_organisatie").fetchall()}
+            text = ", ontwikkelvraag_tekst" if "ontwikkelvraag_tekst" in columns else ""
             organisatie = con.execute(
-                "SELECT org_code, year, ontwikkelvraag_thema FROM v_organisatie WHERE year <= ?", [year]
+                f"SELECT org_code, year, ontwikkelvraag_thema{text} FROM v_organisatie WHERE year <= ?", [year]
             ).df()
         data = PilotData(
             comparisons=_read_table(con, "comparisons", "SELECT * FROM comparisons WHERE year <= ?", [year]),

@@ -943,3 +943,100 @@ def block(
         "attrs": attrs or {},
         "notes": notes or [],
     }
+
+
+# ---------------------------------------------------------------------------------------------- pilots
+
+
+def pilot_follow_up(
+    series: Sequence[dict[str, Any]],
+    start_year: int,
+    org_label: str,
+    decimals: int,
+    unit: str,
+    lang: str,
+) -> Figure:
+    """A pilot's follow-up: the pilot member's value per year against the mean (and middle half, with at least
+    four) of the comparable members without a pilot, the start marked. For the restricted pilot pages."""
+    nl = lang != "en"
+    fmt = value_format(decimals)
+    years = [int(p["year"]) for p in series]
+    suffix = f" {unit}" if unit and unit != "%" else unit
+    low = [p.get("control_p25") for p in series]
+    high = [p.get("control_p75") for p in series]
+    data: list[dict[str, Any]] = []
+    band = [(y, lo, hi) for y, lo, hi in zip(years, low, high) if lo is not None and hi is not None and lo == lo]
+    if len(band) >= 2:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [b[0] for b in band] + [b[0] for b in reversed(band)],
+                "y": [b[2] for b in band] + [b[1] for b in reversed(band)],
+                "fill": "toself",
+                "fillcolor": BAND,
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "name": "Middelste helft vergelijkbare leden" if nl else "Middle half of comparable members",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": years,
+            "y": [p["control_mean"] for p in series],
+            "name": "Gemiddelde vergelijkbare leden zonder pilot" if nl else "Mean of comparable members without a pilot",
+            "line": {"color": PEER, "dash": "dash", "width": 2},
+            "marker": {"symbol": "square", "size": 7, "color": PEER},
+            "hovertemplate": f"%{{x}}: %{{y:{fmt}}}{suffix}<extra></extra>",
+        }
+    )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": years,
+            "y": [p["treated"] for p in series],
+            "name": plain(org_label),
+            "line": {"color": OWN, "width": 3},
+            "marker": {"size": 9, "color": OWN},
+            "hovertemplate": f"%{{x}}: %{{y:{fmt}}}{suffix}<extra></extra>",
+        }
+    )
+    start_text = f"start pilot {start_year}" if nl else f"pilot starts {start_year}"
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            340,
+            margin={"l": 10, "r": 10, "t": 60, "b": 10},
+            xaxis=_axis(title={"text": TEXT[lang]["year"]}, dtick=1, tickformat="d"),
+            yaxis=_axis(title={"text": unit or TEXT[lang]["value"]}, tickformat=fmt),
+            shapes=[
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": start_year - 0.5,
+                    "x1": start_year - 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#1b1b1b", "width": 1.5, "dash": "dot"},
+                }
+            ],
+            annotations=[
+                {
+                    "xref": "x",
+                    "yref": "paper",
+                    "x": start_year - 0.5,
+                    "y": 0.98,
+                    "yanchor": "top",
+                    "xanchor": "left",
+                    "text": start_text,
+                    "showarrow": False,
+                    "font": {"size": 12},
+                }
+            ],
+        ),
+    }

@@ -155,6 +155,14 @@ def plotly_js() -> str:
 ASSET = "assets/plotly.min.js"
 
 
+def ensure_plotly_asset(out_dir: Path) -> Path:
+    """``<out_dir>/assets/plotly.min.js`` (the year's shared plotly.js), written when missing or outdated."""
+    asset = out_dir / ASSET
+    if not asset.exists() or asset.read_text("utf-8") != plotly_js():
+        atomic_write_text(asset, plotly_js())
+    return asset
+
+
 def _inline_script() -> dict[str, Any]:
     return {"inline": Markup(plotly_js()), "src": None}
 
