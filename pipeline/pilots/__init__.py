@@ -131,6 +131,26 @@ def _proposed_team(ws: Workspace, rec: dict[str, Any]) -> pd.DataFrame:
     return teams[(teams["pilot_org_code"] == rec["org_code"]) & (teams["indicator_code"] == rec["indicator_code"])]
 
 
+def _round_question(data: PilotData, round_year: int, org_code: str) -> dict[str, Any] | None:
+    """The member's development question of the round a pilot was chosen in."""
+    empty = pd.DataFrame(columns=["org_code", "indicator_code"])
+    return next((q for q in development_questions(data, round_year, empty, empty) if q["org_code"] == org_code), None)
+
+
+def _round_rationale(ws: Workspace, rec: dict[str, Any]) -> dict[str, str] | None:
+    """The shortlist's reasons for a pilot in the round it was chosen in (``reports/<round>/pilots.csv``)."""
+    round_year = rec.get("round_year")
+    path = ws.reports / str(round_year) / "pilots.csv" if round_year else None
+    if path is None or not path.exists():
+        return None
+    short = pd.read_csv(path, dtype=str, keep_default_na=False)
+    hit = short[(short["org_code"] == rec["org_code"]) & (short["indicator_code"] == rec["indicator_code"])]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    return {"nl": row["rationale"].lstrip("'"), "en": row["rationale_en"].lstrip("'"), "rank": row["rank"]}
+
+
 def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     """Select pilots, propose their teams and follow up started ones for ``year`` (default: the latest).
 
@@ -154,6 +174,7 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     result["teams"] = propose_teams(team_pilots(result["shortlist"], result["partners"]), people, cfg["team"], year)
     result["questions"] = development_questions(data, year, result["shortlist"], result["candidates"])
     result["history"] = read_history(ws)
+    result["team_summary"] = teams_summary(result["teams"])
     names = {r["person_id"]: (r["name"], r["org_code"]) for r in pool.people.to_dict("records")}
     result["people"] = names
     out_dir = ws.reports / str(year)
@@ -171,6 +192,12 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     follow_by_id = {f["pilot_id"]: f for f in result["follow_up"]}
     pages = []
     for rec in register.to_dict("records"):
+        round_year = rec.get("round_year") or rec.get("start_year")
+        rec = {
+            **rec,
+            "question": _round_question(data, int(round_year), rec["org_code"]) if round_year else None,
+            "round_rationale": _round_rationale(ws, rec),
+        }
         team = result["teams"]
         proposed = (
             team[(team["pilot_org_code"] == rec["org_code"]) & (team["indicator_code"] == rec["indicator_code"])]
@@ -194,9 +221,8 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     result["n_registered"] = len(register)
     verdicts = Counter(f["verdict"] for f in result["follow_up"])
     follow = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "none"
-    ts = teams_summary(result["teams"])
+    ts = result["team_summary"]
     stages = Counter(register["status"]) if not register.empty else Counter()
-    result["team_summary"] = ts
     result["summary"] = (
         f"Pilot selection {year}: {result['n_shortlisted']} shortlisted of {result['n_candidates']} "
         f"candidates, {n_excluded} excluded; teams from a pool of {len(pool.people)}: {ts['filled']} places filled, "

@@ -48,7 +48,11 @@ def load_config(root: str | Path | None = None) -> dict[str, Any]:
                 )
             for key, value in override.items():
                 if isinstance(cfg[key], dict) and isinstance(value, dict):
-                    cfg[key] = {**cfg[key], **value}
+                    merged = {**cfg[key], **value}
+                    for sub, inner in value.items():  # e.g. team.weights: key by key as well
+                        if isinstance(cfg[key].get(sub), dict) and isinstance(inner, dict):
+                            merged[sub] = {**cfg[key][sub], **inner}
+                    cfg[key] = merged
                 else:
                     cfg[key] = value
             check_config(cfg, source=str(path))

@@ -311,8 +311,12 @@ def render_pilot_page(
         rec=rec,
         status=STATUS_TEXT[rec["status"]][0 if nl else 1],
         indicator=indicator,
-        question=questions.get(rec["org_code"]),
-        rationale=(entry["rationale_nl"] if nl else entry["rationale_en"]) if entry else "",
+        question=rec.get("question") or questions.get(rec["org_code"]),
+        question_year=rec.get("round_year") or year,
+        rationale=(entry["rationale_nl"] if nl else entry["rationale_en"])
+        if entry
+        else (rec["round_rationale"]["nl" if nl else "en"] if rec.get("round_rationale") else ""),
+        rationale_round=None if entry else rec.get("round_year"),
         evidence=_evidence_rows(entry, result["config"], nl) if entry else [],
         team=team,
         proposed=_team_rows(proposed, nl) if proposed is not None and not proposed.empty else [],

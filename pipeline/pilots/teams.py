@@ -294,29 +294,28 @@ def objective_of(
 def _reason(person: Candidate, pilot: TeamPilot, lang: str) -> str:
     nl = lang != "en"
     why = []
-    theme = pilot.theme_label_nl if nl else pilot.theme_label_en
-    theme = theme or pilot.theme
+    theme = (pilot.theme_label_nl if nl else pilot.theme_label_en) or pilot.theme
+    theme = theme[:1].lower() + theme[1:]
     if pilot.theme in person.themes:
-        why.append(f"expertise op het thema {theme}" if nl else f"expertise on the theme {theme}")
+        why.append(f"de expertise op het thema {theme}" if nl else f"the expertise on the theme {theme}")
     if pilot.partner_org_code and person.org_code == pilot.partner_org_code:
         why.append(
-            f"werkt bij de leerpartner {person.org_code}" if nl else f"works for the learning partner {person.org_code}"
+            f"de band met leerpartner {person.org_code}" if nl else f"the link with learning partner {person.org_code}"
         )
     elif person.org_code in pilot.strong_orgs:
         why.append(
-            f"{person.org_code} is aantoonbaar sterk op deze indicator"
+            f"de ervaring van {person.org_code}, dat aantoonbaar sterk is op deze indicator"
             if nl
-            else f"{person.org_code} is demonstrably strong on this indicator"
+            else f"the experience of {person.org_code}, which is demonstrably strong on this indicator"
         )
     if not why:
         why.append(
-            "beschikbaar; niemand met een sterkere match had nog ruimte"
+            "de beschikbaarheid: niemand met een sterkere match had nog ruimte"
             if nl
-            else "available; nobody with a stronger match had room left"
+            else "availability: nobody with a stronger match had room left"
         )
-    return ("gekozen om " if nl else "chosen for ") + (" en " if nl else " and ").join(
-        [", ".join(why[:-1]), why[-1]] if len(why) > 1 else why
-    )
+    joined = why[0] if len(why) == 1 else f"{', '.join(why[:-1])} {'en' if nl else 'and'} {why[-1]}"
+    return ("gekozen om " if nl else "chosen for ") + joined
 
 
 #: why people could not take a place, as (nl one, nl several, en one, en several)

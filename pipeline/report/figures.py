@@ -986,7 +986,9 @@ def pilot_follow_up(
             "mode": "lines+markers",
             "x": years,
             "y": [p["control_mean"] for p in series],
-            "name": "Gemiddelde vergelijkbare leden zonder pilot" if nl else "Mean of comparable members without a pilot",
+            "name": "Gemiddelde vergelijkbare leden zonder pilot"
+            if nl
+            else "Mean of comparable members without a pilot",
             "line": {"color": PEER, "dash": "dash", "width": 2},
             "marker": {"symbol": "square", "size": 7, "color": PEER},
             "hovertemplate": f"%{{x}}: %{{y:{fmt}}}{suffix}<extra></extra>",

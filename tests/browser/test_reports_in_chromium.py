@@ -131,3 +131,29 @@ def test_hostile_organisation_name_is_shown_as_text(chromium_browser, demo_works
         assert result["rendered"] == result["divs"]
         assert EVIL in result["text"], path.name
     assert EVIL in results[f"{org}.html"]["title"] and EVIL in results[f"{org}.html"]["h1"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_pilot_pages_render_offline_and_pass_axe(chromium_browser, reports, demo_workspace):
+    """The restricted pilot selection (teams, questions, register, follow-up charts) and a pilot's own page, in
+    both languages: every chart drawn, nothing fetched, axe clean."""
+    from pipeline.pilots.register import load_register
+
+    register, _ = load_register(demo_workspace)
+    started = register[register["status"] == "evaluated"]["pilot_id"].tolist()
+    assert started, "the demo should have evaluated pilots"
+    pages = [
+        reports / "pilots.html",
+        reports / "pilots.en.html",
+        reports / "pilots" / f"{started[0]}.html",
+        reports / "pilots" / f"{started[0]}.en.html",
+    ]
+    for path in pages:
+        result = _check_page(chromium_browser, path, axe=True)
+        assert result["console"] == [], (path.name, result["console"])
+        assert result["network"] == [], (path.name, result["network"])
+        assert result["divs"] >= 1 and result["rendered"] == result["divs"], path.name
+        assert result["violations"] == [], (path.name, result["violations"])
+    if not AXE.exists():
+        pytest.skip("axe-core not installed: run npm install in tests/browser (rendering checks passed)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import duckdb
 import numpy as np
@@ -491,8 +492,10 @@ def test_add_pilot_and_validation(tmp_path):
     entry = pilots.add_pilot(ws, "uwv", TIJDIG, "svb", 2024, note="Leren van de SVB")
     assert entry["org_code"] == "UWV" and entry["partner_org_code"] == "SVB"
     text = (tmp_path / "data" / "pilots_register.csv").read_text("utf-8")
-    assert text.splitlines()[0] == "org_code,indicator_code,partner_org_code,start_year,note"
-    assert text.splitlines()[1] == f"UWV,{TIJDIG},SVB,2024,Leren van de SVB"
+    assert text.splitlines()[0] == (
+        "pilot_id,org_code,indicator_code,partner_org_code,status,round_year,start_year,team,outcome,lessons,note"
+    )
+    assert text.splitlines()[1] == f"2024-UWV-{TIJDIG},UWV,{TIJDIG},SVB,running,,2024,,,,Leren van de SVB"
     pilots.add_pilot(ws, "RDW", KOSTEN, None, 2025, note="=cmd")
     register, problems = pilots.load_register(ws)
     assert problems == [] and register["org_code"].tolist() == ["UWV", "RDW"]
@@ -936,7 +939,10 @@ def test_run_pilots_on_a_tiny_warehouse(tmp_path):
     html = (tmp_path / "reports" / "2023" / "pilots.html").read_text("utf-8")
     assert "Pilotselectie 2023" in html and "Wat gebeurde er daarna" in html
     assert result["shortlist"]["rationale_nl"].iloc[0] in html
-    assert "cdn.plot.ly" not in html and "<script src=" not in html
+    # plotly.js comes from the year's own asset, never from the network
+    assert re.findall(r'<script src="([^"]*)"', html) == ["assets/plotly.min.js"]
+    assert (tmp_path / "reports" / "2023" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+    assert "cdn.plot.ly" not in html
     assert (tmp_path / "reports" / "2023" / "pilots.en.html").exists()
     table = pd.read_csv(tmp_path / "reports" / "2023" / "pilots.csv")
     assert table["org_code"].tolist() == result["shortlist"]["org_code"].tolist()

@@ -159,8 +159,10 @@ def test_preferences_theme_and_partner_win_when_there_is_room():
     coach = teams[teams["role"] == "coach"].iloc[0]
     # theme (4) beats partner (2); theme + strong member (DDD) beats theme alone
     assert coach["person_id"] == "P003"
-    assert "expertise op het thema tijdigheid" in coach["reason"]
-    assert "DDD is aantoonbaar sterk op deze indicator" in coach["reason"]
+    assert coach["reason"] == (
+        "gekozen om de expertise op het thema tijdigheid en de ervaring van DDD, dat aantoonbaar sterk is op deze "
+        "indicator"
+    )
     researchers = teams[teams["role"] == "onderzoeker"]["person_id"].tolist()
     assert researchers == ["P005", "P006"]
 
