@@ -348,11 +348,25 @@ class MemberView:
                 continue
             if r.get("status") == "not_published" or r.get("score") is None:
                 continue  # below the model's sample-size rule (docs/methods-dea.md): no score
+            group = [
+                g
+                for g in self._data.dea
+                if g.get("model") == r.get("model")
+                and g.get("cluster") == r.get("cluster")
+                and g.get("score") is not None
+            ]
+            peers = [p for p in str(r.get("peers") or "").split(";") if p and p != self.org_code]
             shown.append(
                 {
                     "model": r.get("model"),
                     "cluster": r.get("cluster"),
                     "score": display(r.get("score"), DEA_DECIMALS),
+                    "score_bc": display(r.get("score_bc"), DEA_DECIMALS),
+                    "ci_low": display(r.get("ci_low"), DEA_DECIMALS),
+                    "ci_high": display(r.get("ci_high"), DEA_DECIMALS),
+                    # counts, never who: how many members form the reference, how many are on the frontier
+                    "n_reference": len(peers),
+                    "n_frontier": sum(1 for g in group if float(g["score"]) >= 0.9995),
                     "robust_status": r.get("robust_status"),
                     "n_units": int(r["n_units"]),
                     "inputs": r.get("inputs"),
@@ -363,6 +377,23 @@ class MemberView:
                 }
             )
         return shown, bool(mine)
+
+    def dea_hidden(self) -> list[dict[str, Any]]:
+        """The member's DEA models below the sample-size rule: model, units in the comparison and units needed."""
+        out = []
+        for r in self._data.dea:
+            if r["org_code"] != self.org_code or not self.has_data or r.get("status") != "not_published":
+                continue
+            out.append(
+                {
+                    "model": r.get("model"),
+                    "inputs": r.get("inputs"),
+                    "outputs": r.get("outputs"),
+                    "n_units": int(r["n_units"]) if r.get("n_units") is not None else 0,
+                    "min_units": int(r["min_units"]) if r.get("min_units") is not None else None,
+                }
+            )
+        return out
 
 
 def _observations(row: dict[str, Any]) -> float:

@@ -156,6 +156,9 @@ def _layout(lang: str, height: int, **extra: Any) -> dict[str, Any]:
         "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": "#1b1b1b"}},
     }
     layout.update(extra)
+    # the toolbar stands upright in the right margin, so it never covers the legend or the plot
+    layout["modebar"] = {"orientation": "v"}
+    layout["margin"] = {**layout["margin"], "r": max(int(layout["margin"].get("r", 0)), 40)}
     return layout
 
 
@@ -519,23 +522,25 @@ def quartile_heatmap(
     values: Sequence[Sequence[str]],
     lang: str,
 ) -> Figure:
-    """Organisations × indicators, coloured by quartile (1 = best); the quartile number is printed in each cell."""
+    """Indicators (rows, by name) × organisations (columns, by abbreviation), coloured by quartile (1 = best);
+    the quartile number is printed in each cell. ``quartiles`` and ``values`` are per organisation."""
     t = TEXT[lang]
     scale = []
     for q in range(1, 5):
         scale += [[(q - 1) / 4, QUARTILE_COLOURS[q]], [q / 4, QUARTILE_COLOURS[q]]]
+    n_org, n_ind = len(org_labels), len(indicator_labels)
+    z = [[quartiles[i][j] for i in range(n_org)] for j in range(n_ind)]
     custom = [
-        [[plain(org_names[i]), plain(indicator_names[j]), values[i][j]] for j in range(len(indicator_labels))]
-        for i in range(len(org_labels))
+        [[plain(org_names[i]), plain(indicator_names[j]), values[i][j]] for i in range(n_org)] for j in range(n_ind)
     ]
-    height = max(420, 19 * len(org_labels) + 200)
+    height = max(420, 22 * n_ind + 160)
     return {
         "data": [
             {
                 "type": "heatmap",
-                "z": [list(r) for r in quartiles],
-                "x": [plain(x) for x in indicator_labels],
-                "y": [plain(y) for y in org_labels],
+                "z": z,
+                "x": [plain(x) for x in org_labels],
+                "y": [plain(y) for y in indicator_names],
                 "zmin": 0.5,
                 "zmax": 4.5,
                 "colorscale": scale,
@@ -543,7 +548,7 @@ def quartile_heatmap(
                 "ygap": 1,
                 "customdata": custom,
                 "texttemplate": "%{z}",
-                "textfont": {"color": "#000000"},
+                "textfont": {"color": "#000000", "size": 10},
                 "hoverongaps": False,
                 "hovertemplate": f"%{{customdata[0]}}<br>%{{customdata[1]}}: %{{customdata[2]}}<br>{t['quartile']} %{{z}}"
                 "<extra></extra>",
@@ -558,14 +563,14 @@ def quartile_heatmap(
         "layout": _layout(
             lang,
             height,
-            xaxis=_axis(side="top", tickangle=-50, showgrid=False, showline=False, ticks=""),
+            xaxis=_axis(side="top", tickangle=-90, showgrid=False, showline=False, ticks="", tickfont={"size": 10}),
             yaxis=_axis(
                 autorange="reversed",
                 showgrid=False,
                 showline=False,
                 ticks="",
                 tickmode="array",
-                tickvals=[plain(y) for y in org_labels],
+                tickvals=[plain(y) for y in indicator_names],
                 tickfont={"size": 11},
             ),
             margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -622,26 +627,71 @@ def share_heatmap(
     }
 
 
+CLUSTER_SCALE = {
+    "nl": "buiten de schaal (echte waarde bij aanwijzen en in de tabel)",
+    "en": "off the scale (true value on hover and in the table)",
+}
+
+
 def cluster_medians(
     indicator_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], lang: str
 ) -> Figure:
-    """Per indicator the published cluster medians relative to the median of all members (100 = equal)."""
+    """Per indicator the published cluster medians relative to the median of all members (100 = equal).
+
+    The axis runs over the bulk of the values (5th to 95th percentile, at least 50–150), so that a few outliers do
+    not squash the rest onto the 100 line; a value beyond it is drawn at the edge as an arrow, with its true value
+    on hover and in the table."""
     t = TEXT[lang]
+    every = sorted(v for _, rel in series for v in rel if v is not None)
+    if every:
+        k = len(every) - 1
+        lo = min(50.0, every[int(0.05 * k)])
+        hi = max(150.0, every[int(round(0.95 * k))])
+        lo, hi = max(0.0, lo - 5), hi + 5
+    else:
+        lo, hi = 0.0, 200.0
     data = []
+    out_x, out_y, out_text, out_symbol = [], [], [], []
     for i, (label, rel) in enumerate(series):
+        xs, ys = [], []
+        for v, ind in zip(rel, indicator_labels):
+            if v is None:
+                continue
+            if v > hi or v < lo:
+                out_x.append(hi if v > hi else lo)
+                out_y.append(plain(ind))
+                out_text.append(f"{plain(label)}: {v:,.0f}".replace(",", "." if lang == "nl" else ","))
+                out_symbol.append("triangle-right" if v > hi else "triangle-left")
+                continue
+            xs.append(v)
+            ys.append(plain(ind))
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers",
                 "name": plain(label),
-                "x": list(rel),
-                "y": [plain(x) for x in indicator_labels],
+                "x": xs,
+                "y": ys,
                 "marker": {
                     "color": CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)],
                     "size": 10,
                     "symbol": ["circle", "square", "diamond", "triangle-up", "x"][i % 5],
                 },
                 "hovertemplate": f"{plain(label)}<br>%{{y}}: %{{x:,.0f}}<extra></extra>",
+            }
+        )
+    if out_x:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": CLUSTER_SCALE[lang],
+                "x": out_x,
+                "y": out_y,
+                "hovertext": out_text,
+                "hovertemplate": "%{hovertext}<extra></extra>",
+                "cliponaxis": False,
+                "marker": {"color": "#1b1b1b", "size": 12, "symbol": out_symbol},
             }
         )
     height = max(400, 22 * len(indicator_labels) + 160)
@@ -651,7 +701,7 @@ def cluster_medians(
             lang,
             height,
             shapes=[_line_shape(100, 0, 1, MEDIAN, None, yref="y domain", dash="dash", width=2)],
-            xaxis=_axis(title={"text": t["relative"]}, tickformat=",.0f"),
+            xaxis=_axis(title={"text": t["relative"]}, tickformat=",.0f", range=[lo, hi]),
             yaxis=_axis(type="category", autorange="reversed", ticks=""),
         ),
     }
@@ -1040,5 +1090,231 @@ def pilot_follow_up(
                     "font": {"size": 12},
                 }
             ],
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------------------- first screen
+
+
+GLANCE_TEXT = {
+    "nl": {
+        "axis": "Gemiddeld percentiel (100 = beste)",
+        "bands": ["laagste kwart", "onder het midden", "boven het midden", "beste kwart"],
+    },
+    "en": {
+        "axis": "Mean percentile (100 = best)",
+        "bands": ["bottom quarter", "below the middle", "above the middle", "top quarter"],
+    },
+}
+
+
+def theme_glance(themes: Sequence[str], means: Sequence[float], lang: str) -> Figure:
+    """The first screen's compact figure: the member's mean percentile per theme as a bar, against the four
+    quarters of the members as a background."""
+    g = GLANCE_TEXT[lang]
+    colours = [QUARTILE_COLOURS[4 - (min(3, int(m // 25)))] for m in means]
+    shapes = []
+    for i, (x0, x1) in enumerate(((0, 25), (25, 50), (50, 75), (75, 100))):
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x0,
+                "x1": x1,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": ["#fbeee9", "#fdf6e7", "#eef6fb", "#e6f0f7"][i],
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+    annotations = [
+        {
+            "xref": "x",
+            "yref": "paper",
+            "x": (x0 + x1) / 2,
+            "y": 1,
+            "yanchor": "bottom",
+            "text": plain(text),
+            "showarrow": False,
+            "font": {"size": 11, "color": "#4a4a4a"},
+        }
+        for (x0, x1), text in zip(((0, 25), (25, 50), (50, 75), (75, 100)), g["bands"])
+    ]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [round(m, 1) for m in means],
+                "y": [plain(x) for x in themes],
+                "marker": {"color": colours, "line": {"color": "#1b1b1b", "width": 0.5}},
+                "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>",
+                "showlegend": False,
+            }
+        ],
+        "layout": _layout(
+            lang,
+            max(220, 30 * len(themes) + 90),
+            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            shapes=shapes,
+            annotations=annotations,
+            bargap=0.35,
+            xaxis=_axis(title={"text": g["axis"]}, range=[0, 101], tickvals=[0, 25, 50, 75, 100], fixedrange=True),
+            yaxis=_axis(
+                type="category",
+                categoryorder="array",
+                categoryarray=[plain(x) for x in reversed(themes)],
+                ticks="",
+                fixedrange=True,
+            ),
+        ),
+    }
+
+
+DEA_TEXT = {
+    "nl": {
+        "score": "Uw score (zonder correctie)",
+        "corrected": "Uw score na biascorrectie",
+        "interval": "95%-interval (na biascorrectie)",
+        "median": "Mediaan van het cluster",
+        "axis": "Efficiëntiescore (1 = geen vergelijkbaar lid doet het met minder)",
+    },
+    "en": {
+        "score": "Your score (uncorrected)",
+        "corrected": "Your bias-corrected score",
+        "interval": "95% interval (bias-corrected)",
+        "median": "Cluster median",
+        "axis": "Efficiency score (1 = no comparable member does it with less)",
+    },
+}
+
+
+DEA_OVERVIEW_TEXT = {
+    "nl": {"score": "Score (zonder correctie)", "corrected": "Score na biascorrectie"},
+    "en": {"score": "Score (uncorrected)", "corrected": "Bias-corrected score"},
+}
+
+
+def dea_scores(rows: Sequence[dict[str, Any]], lang: str, own: bool = True) -> Figure:
+    """Efficiency scores per row (a model of the member, or in the analysts' overview a member and model): the raw
+    score, the bias-corrected score and its 95% interval."""
+    t = dict(DEA_TEXT[lang])
+    if not own:
+        t.update(DEA_OVERVIEW_TEXT[lang])
+    labels = [plain(r["label"]) for r in rows]
+    data: list[dict[str, Any]] = []
+    lo = [r.get("ci_low") for r in rows]
+    if any(x is not None for x in lo):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": t["interval"],
+                "x": [v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), None)],
+                "y": [v for lab in labels for v in (lab, lab, None)],
+                "line": {"color": BAND.replace("0.35", "0.9"), "width": 10},
+                "hoverinfo": "skip",
+            }
+        )
+    medians = [r.get("median") for r in rows]
+    if any(m is not None for m in medians):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": t["median"],
+                "x": medians,
+                "y": labels,
+                "marker": {"symbol": "line-ns-open", "size": 18, "color": MEDIAN, "line": {"width": 2}},
+                "hovertemplate": "%{y}: %{x:.2f}<extra></extra>",
+            }
+        )
+    if any(r.get("score_bc") is not None for r in rows):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": t["corrected"],
+                "x": [r.get("score_bc") for r in rows],
+                "y": labels,
+                "marker": {"color": OWN, "size": 13, "symbol": "circle"},
+                "hovertemplate": "%{y}: %{x:.2f}<extra></extra>",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": t["score"],
+            "x": [r["score"] for r in rows],
+            "y": labels,
+            "marker": {"color": "#ffffff", "size": 12, "symbol": "diamond", "line": {"color": "#4a4a4a", "width": 2}},
+            "hovertemplate": "%{y}: %{x:.2f}<extra></extra>",
+        }
+    )
+    low = min([r["score"] for r in rows] + [x for x in lo if x is not None] + [0.5])
+    return {
+        "data": data,
+        "layout": _layout(
+            lang,
+            max(200, 60 * len(rows) + 120),
+            xaxis=_axis(title={"text": t["axis"]}, range=[max(0.0, low - 0.05), 1.02], tickformat=".2f"),
+            yaxis=_axis(type="category", ticks="", fixedrange=True),
+        ),
+    }
+
+
+COMPOSITE_TEXT = {
+    "nl": {"rank": "Positie in de index", "interval": "Rangorde-interval (5%–95%)", "axis": "Positie (1 = beste)"},
+    "en": {"rank": "Position in the index", "interval": "Rank interval (5%–95%)", "axis": "Position (1 = best)"},
+}
+
+
+def composite_ranks(
+    labels: Sequence[str],
+    ranks: Sequence[float],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    n: int,
+    lang: str,
+) -> Figure:
+    """The analysts' overview of the composite index: every member's position with its rank interval, best on top."""
+    t = COMPOSITE_TEXT[lang]
+    ys = [plain(x) for x in labels]
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": t["interval"],
+                "x": [v for lo, hi in zip(lows, highs) for v in (lo, hi, None)],
+                "y": [v for y in ys for v in (y, y, None)],
+                "line": {"color": BAND.replace("0.35", "0.9"), "width": 8},
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": t["rank"],
+                "x": list(ranks),
+                "y": ys,
+                "marker": {"color": OWN, "size": 9, "symbol": "diamond"},
+                "hovertemplate": "%{y}: %{x}<extra></extra>",
+            },
+        ],
+        "layout": _layout(
+            lang,
+            max(360, 20 * len(labels) + 140),
+            xaxis=_axis(title={"text": t["axis"]}, range=[n + 0.5, 0.5], dtick=max(1, round(n / 10))),
+            yaxis=_axis(
+                type="category",
+                categoryorder="array",
+                categoryarray=list(reversed(ys)),
+                ticks="",
+                tickfont={"size": 11},
+            ),
         ),
     }

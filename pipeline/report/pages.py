@@ -39,7 +39,7 @@ from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
 from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_text
-from pipeline.report import sections
+from pipeline.report import glance, sections
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
 from pipeline.report.feedback import write_feedback
@@ -77,8 +77,8 @@ def render_overview(
         completeness=sections.completeness_block(data, reports, lang),
         heatmap=sections.heatmap_block(data, lang),
         clusters=sections.clusters_block(data, lang),
-        composite=sections.composite_overview(data, lang),
-        dea=sections.dea_overview(data, lang),
+        composite=sections.composite_chart(data, lang, sections.composite_overview(data, lang)),
+        dea=sections.dea_chart(data, lang, sections.dea_overview(data, lang)),
         review=sections.composite_review(data, lang),
         themes=themes,
         methodology=sections.methodology(data, lang),
@@ -127,6 +127,9 @@ def _render_member(
         confidential=badge,
         plotly=plotly_script,
         kpis=kpis,
+        glance=glance.at_a_glance(view, view.composite(), lang),
+        glossary=glance.glossary(lang),
+        glossary_title=glance.w("glossary", lang),
         data_as_of=date_text(view.data_as_of(), lang),
         reading=t["reading_text"].format(name=org["name"], k=MIN_MEMBERS),
         standing=sections.standing(view, lang, deadlines),

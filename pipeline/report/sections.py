@@ -350,7 +350,7 @@ def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
     )
     quartile_table = table(
         t["heatmap_table"],
-        [(t["organisation"], False)] + [(ind["code"], True) for ind in ranked],
+        [(t["organisation"], False)] + [(ind_name(ind, lang), True) for ind in ranked],
         rows,
         ["org_code", "organisation"] + [ind["code"] for ind in ranked],
         csv_rows,
@@ -470,6 +470,96 @@ def composite_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
         csv_rows,
         f"composite_{data.year}",
         lang,
+    )
+
+
+OVERVIEW_CHARTS = {
+    "nl": {
+        "composite_caption": (
+            "Positie van elk lid op de samengestelde index met het rangorde-interval (5e–95e percentiel van de "
+            "posities bij andere gewichten, normalisaties en aggregaties); de beste bovenaan."
+        ),
+        "dea_title": "Efficiëntie (DEA) per model en cluster",
+        "dea_caption": (
+            "Efficiëntiescore per lid en model, ruw en na biascorrectie met het 95%-interval; alleen modellen en "
+            "clusters met genoeg leden voor hun aantal grootheden. Ruwe scores van 1,00 zijn bij weinig leden "
+            "gewoon; het interval zegt hoe zeker de score is."
+        ),
+    },
+    "en": {
+        "composite_caption": (
+            "Each member's position on the composite index with its rank interval (5th–95th percentile of the "
+            "positions under other weights, normalisations and aggregations); the best at the top."
+        ),
+        "dea_title": "Efficiency (DEA) per model and cluster",
+        "dea_caption": (
+            "Efficiency score per member and model, raw and bias-corrected with the 95% interval; only models and "
+            "clusters with enough members for their number of quantities. Raw scores of 1.00 are common with few "
+            "members; the interval says how certain the score is."
+        ),
+    },
+}
+
+
+def composite_chart(data: ReportData, lang: str, composite_table: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The composite index of the overview as a chart (positions with rank intervals) with its table."""
+    if composite_table is None or not data.uncertainty:
+        return None
+    t = TEXT[lang]
+    unc = sorted(
+        (r for r in data.uncertainty if r.get("nominal_rank") is not None),
+        key=lambda r: (r["nominal_rank"], r["org_code"]),
+    )
+    if not unc:
+        return None
+    n = max(int(r.get("n_units") or len(unc)) for r in unc)
+    fig = figures.composite_ranks(
+        [org_label(data.orgs.get(r["org_code"], {"org_code": r["org_code"]})) for r in unc],
+        [int(r["nominal_rank"]) for r in unc],
+        [r.get("rank_lo") for r in unc],
+        [r.get("rank_hi") for r in unc],
+        n,
+        lang,
+    )
+    return block(
+        "fig-composite",
+        t["composite_table"].format(year=data.year),
+        fig,
+        OVERVIEW_CHARTS[lang]["composite_caption"],
+        [composite_table],
+        meta=[(t["definition"], t["meta_composite"]), (t["source"], _source(data, lang))],
+    )
+
+
+def dea_chart(data: ReportData, lang: str, dea_table: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The published DEA scores of the overview as a chart with their intervals, with the full table."""
+    if dea_table is None:
+        return None
+    t = TEXT[lang]
+    rows = [r for r in data.dea if r.get("score") is not None and r.get("status") != "not_published"]
+    if not rows:
+        return block("fig-dea", OVERVIEW_CHARTS[lang]["dea_title"], None, t["no_dea"], [dea_table])
+    rows.sort(
+        key=lambda r: (r.get("model") or "", r.get("cluster") or "", -(r.get("score_bc") or r["score"]), r["org_code"])
+    )
+    chart_rows = [
+        {
+            "label": f"{org_label(data.orgs.get(r['org_code'], {'org_code': r['org_code']}))} · {r.get('model')}",
+            "score": r["score"],
+            "score_bc": r.get("score_bc"),
+            "ci_low": r.get("ci_low"),
+            "ci_high": r.get("ci_high"),
+        }
+        for r in rows
+    ]
+    fig = figures.dea_scores(chart_rows, lang, own=False)
+    return block(
+        "fig-dea",
+        OVERVIEW_CHARTS[lang]["dea_title"],
+        fig,
+        OVERVIEW_CHARTS[lang]["dea_caption"],
+        [dea_table],
+        meta=[(t["source"], _source(data, lang))],
     )
 
 
@@ -646,6 +736,22 @@ def _dea_model(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+ROBUST_WORDS = {
+    "nl": {
+        "robust efficient": "op de grens, ook zonder één ander lid",
+        "self-identifier": "op de grens door gebrek aan vergelijkbare leden",
+        "inefficient": "onder de grens",
+        "not_published": "niet gepubliceerd",
+    },
+    "en": {
+        "robust efficient": "on the frontier, also without any one other member",
+        "self-identifier": "on the frontier for lack of comparable members",
+        "inefficient": "below the frontier",
+        "not_published": "not published",
+    },
+}
+
+
 def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
     """The DEA table of the overview (every model and cluster); None if not computed."""
     t = TEXT[lang]
@@ -657,10 +763,10 @@ def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
             [
                 data.orgs.get(r["org_code"], {}).get("name", r["org_code"]),
                 cluster_label(r.get("cluster"), lang),
-                _dea_model(r),
+                _dea_label(r, lang),
                 fmt_number(r.get("score"), 3, lang),
                 fmt_number(r.get("super_efficiency"), 3, lang),
-                r.get("robust_status") or "—",
+                ROBUST_WORDS[lang].get(r.get("robust_status") or "", r.get("robust_status") or "—"),
                 "—" if r.get("n_units") is None else str(int(r["n_units"])),
             ]
         )
@@ -1151,6 +1257,9 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
         "composite_note": None,
         "kpi": None,
         "dea_kpi": None,
+        "dea_block": None,
+        "dea_texts": [],
+        "dea_rule": [],
     }
     unc, scores = view.composite()
     if unc:
@@ -1205,58 +1314,211 @@ def composite_block(view: MemberView, lang: str) -> dict[str, Any]:
     else:
         result["composite_note"] = t["no_composite"]
     shown, any_rows = view.dea()
+    hidden = view.dea_hidden()
     if shown:
-        columns = [
-            (t["model"], False),
-            (t["cluster"], False),
-            (t["score"], True),
-            (t["robust"], False),
-            (t["units"], True),
-        ]
-        header = ["model", "cluster", "score", "robust_status", "n_units"]
-        rows = [
-            [
-                _dea_model(r),
-                cluster_label(r.get("cluster"), lang),
-                fmt_number(r.get("score"), disclosure.DEA_DECIMALS, lang),
-                r.get("robust_status") or "—",
-                str(r["n_units"]),
-            ]
-            for r in shown
-        ]
-        csv_rows = [
-            [
-                r.get("model") or "",
-                r.get("cluster") or "",
-                num(r.get("score"), disclosure.DEA_DECIMALS),
-                r.get("robust_status") or "",
-                num(r.get("n_units")),
-            ]
-            for r in shown
-        ]
-        if view.open_mode:
-            columns.append((t["peers"], False))
-            header.append("peers")
-            for row, csv_row, r in zip(rows, csv_rows, shown, strict=True):
-                row.append(r.get("peers") or "—")
-                csv_row.append(r.get("peers") or "")
-        result["dea"] = table(
-            t["dea_table"].format(year=view.year),
-            columns,
-            rows,
-            header,
-            csv_rows,
-            f"{view.org_code}_{view.year}_dea",
-            lang,
-        )
-        result["dea_kpi"] = fmt_number(shown[0].get("score"), disclosure.DEA_DECIMALS, lang)
+        result.update(_dea_member(view, shown, lang))
     elif not view.has_data:
         result["dea_note"] = t["no_data_dea"].format(year=view.year)
     elif any_rows:
         result["dea_note"] = t["dea_hidden"].format(k=MIN_MEMBERS)
     else:
         result["dea_note"] = t["no_dea"]
+    result["dea_rule"] = [_dea_rule_text(h, lang) for h in hidden]
     return result
+
+
+DEA_WORDS = {
+    "nl": {
+        "model": "{inputs} voor {outputs}",
+        "and": " en ",
+        "frontier": (
+            "Uw score is 1,00: geen lid van uw cluster produceert met minder {input} minstens evenveel. Dat betekent "
+            "niet dat u goedkoop werkt: met {n} vergelijkbare leden en {k} grootheden komt 1,00 snel voor ({f} van "
+            "de {n} leden scoren 1,00). Na correctie voor die vertekening is uw score {bc} (95%-interval {lo} tot "
+            "{hi})."
+        ),
+        "below": (
+            "Voor dezelfde productie lijkt ongeveer {pct}% minder {input} haalbaar, gemeten aan {r} "
+            "{members} van uw cluster die met minder middelen minstens evenveel produceren. Na correctie voor "
+            "de vertekening door het kleine aantal leden is dat {pct_bc}% (95%-interval {a}% tot {b}%)."
+        ),
+        "member_one": "lid",
+        "member_many": "leden",
+        "robust efficient": "Blijft op de grens ook als één ander lid wordt weggelaten.",
+        "self-identifier": (
+            "Op de grens vooral omdat geen ander lid op u lijkt in deze verhouding van inzet en productie; weinig "
+            "zeggend."
+        ),
+        "rule": (
+            "{model}: niet getoond. Een betrouwbare score vraagt minstens {need} organisaties in de vergelijking "
+            "(drie per gebruikte grootheid, en niet minder dan het aantal inzet- maal productiegrootheden); uw "
+            "cluster telt er {n}."
+        ),
+        "table": "Efficiëntie (DEA) {year}: uw score met de marge",
+        "caption": (
+            "Uw efficiëntiescore per model, ruw en na correctie voor de vertekening door het kleine aantal leden, met "
+            "het 95%-interval; alleen uw eigen score, nooit die van een ander lid."
+        ),
+        "col_model": "Model",
+        "col_score": "Score",
+        "col_bc": "Gecorrigeerd",
+        "col_interval": "95%-interval",
+        "col_saving": "Haalbare besparing",
+        "col_units": "Leden in de vergelijking",
+    },
+    "en": {
+        "model": "{inputs} for {outputs}",
+        "and": " and ",
+        "frontier": (
+            "Your score is 1.00: no member of your cluster produces at least as much with less {input}. That does "
+            "not mean you work cheaply: with {n} comparable members and {k} quantities, 1.00 comes easily ({f} of "
+            "the {n} members score 1.00). Corrected for that bias your score is {bc} (95% interval {lo} to {hi})."
+        ),
+        "below": (
+            "For the same output about {pct}% less {input} seems feasible, measured against {r} {members} of "
+            "your cluster that produce at least as much with fewer resources. Corrected for the bias of the small "
+            "number of members that is {pct_bc}% (95% interval {a}% to {b}%)."
+        ),
+        "member_one": "member",
+        "member_many": "members",
+        "robust efficient": "Stays on the frontier also when any one other member is left out.",
+        "self-identifier": (
+            "On the frontier mainly because no other member resembles you in this mix of input and output; says little."
+        ),
+        "rule": (
+            "{model}: not shown. A reliable score needs at least {need} organisations in the comparison (three per "
+            "quantity used, and no fewer than the number of inputs times outputs); your cluster has {n}."
+        ),
+        "table": "Efficiency (DEA) {year}: your score with its margin",
+        "caption": (
+            "Your efficiency score per model, raw and corrected for the bias of the small number of members, with the "
+            "95% interval; only your own score, never another member's."
+        ),
+        "col_model": "Model",
+        "col_score": "Score",
+        "col_bc": "Corrected",
+        "col_interval": "95% interval",
+        "col_saving": "Feasible saving",
+        "col_units": "Members in the comparison",
+    },
+}
+
+
+def _field_labels(codes: Any, lang: str) -> list[str]:
+    from pipeline.metadata.registry import registry
+
+    fields = {f.code: f for f in registry().all_fields()}
+    out = []
+    for code in [c for c in str(codes or "").split(",") if c]:
+        f = fields.get(code)
+        label = (f.label_en if lang == "en" else f.label_nl) if f else code
+        out.append(label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label)
+    return out
+
+
+def _dea_label(row: dict[str, Any], lang: str) -> str:
+    d = DEA_WORDS[lang]
+    ins, outs = _field_labels(row.get("inputs"), lang), _field_labels(row.get("outputs"), lang)
+    if not ins or not outs:
+        return str(row.get("model") or "—")
+    text = d["model"].format(inputs=d["and"].join(ins), outputs=d["and"].join(outs))
+    return text[:1].upper() + text[1:]
+
+
+def _dea_rule_text(h: dict[str, Any], lang: str) -> str:
+    m = len([c for c in str(h.get("inputs") or "").split(",") if c])
+    s_ = len([c for c in str(h.get("outputs") or "").split(",") if c])
+    need = h.get("min_units") or max(m * s_, 3 * (m + s_))
+    return DEA_WORDS[lang]["rule"].format(model=_dea_label(h, lang), need=need, n=h["n_units"])
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else str(max(0, round(100 * (1 - x))))
+
+
+def _dea_member(view: MemberView, shown: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    """A member's DEA scores in words (what the score means, the feasible saving, its margin), as a chart and a
+    table; only its own scores and counts of its comparison (never who)."""
+    d = DEA_WORDS[lang]
+    fmt = lambda x: "—" if x is None else fmt_number(x, disclosure.DEA_DECIMALS, lang)  # noqa: E731
+    texts, rows, csv_rows, chart_rows = [], [], [], []
+    for r in shown:
+        label = _dea_label(r, lang)
+        ins = _field_labels(r.get("inputs"), lang)
+        input_words = d["and"].join(ins) if ins else "inzet"
+        k = len(ins) + len(_field_labels(r.get("outputs"), lang))
+        bc = r.get("score_bc")
+        if r["score"] is not None and r["score"] >= 0.9995:
+            text = d["frontier"].format(
+                input=input_words,
+                n=r["n_units"],
+                k=k,
+                f=r["n_frontier"],
+                bc=fmt(bc),
+                lo=fmt(r["ci_low"]),
+                hi=fmt(r["ci_high"]),
+            )
+        else:
+            text = d["below"].format(
+                pct=_pct(r["score"]),
+                input=input_words,
+                r=r["n_reference"],
+                members=d["member_one" if r["n_reference"] == 1 else "member_many"],
+                pct_bc=_pct(bc),
+                a=_pct(r["ci_high"]),
+                b=_pct(r["ci_low"]),
+            )
+        robust = d.get(str(r.get("robust_status") or ""))
+        texts.append({"model": label, "text": text, "robust": robust or ""})
+        interval = f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}" if r.get("ci_low") is not None else "—"
+        saving = (
+            f"{_pct(bc)}% ({_pct(r['ci_high'])}–{_pct(r['ci_low'])}%)" if bc is not None else f"{_pct(r['score'])}%"
+        )
+        rows.append([label, fmt(r["score"]), fmt(bc), interval, saving, str(r["n_units"])])
+        csv_rows.append(
+            [
+                r.get("model") or "",
+                num(r.get("score"), disclosure.DEA_DECIMALS),
+                num(bc, disclosure.DEA_DECIMALS),
+                num(r.get("ci_low"), disclosure.DEA_DECIMALS),
+                num(r.get("ci_high"), disclosure.DEA_DECIMALS),
+                num(r.get("n_units")),
+            ]
+        )
+        chart_rows.append(
+            {"label": label, "score": r["score"], "score_bc": bc, "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+        )
+    dea_table = table(
+        d["table"].format(year=view.year),
+        [
+            (d["col_model"], False),
+            (d["col_score"], True),
+            (d["col_bc"], True),
+            (d["col_interval"], True),
+            (d["col_saving"], True),
+            (d["col_units"], True),
+        ],
+        rows,
+        ["model", "score", "score_bias_corrected", "ci_low", "ci_high", "n_units"],
+        csv_rows,
+        f"{view.org_code}_{view.year}_dea",
+        lang,
+    )
+    fig = disclosure.seal(figures.dea_scores(chart_rows, lang), view.open_mode)
+    first = shown[0]
+    kpi = fmt(first.get("score_bc") if first.get("score_bc") is not None else first["score"])
+    if first.get("ci_low") is not None:
+        kpi += f" ({fmt(first['ci_low'])}–{fmt(first['ci_high'])})"
+    block_ = _member_block(
+        view,
+        "fig-dea",
+        TEXT[lang]["efficiency"],
+        fig,
+        d["caption"],
+        [dea_table],
+        meta=[(TEXT[lang]["definition"], figures.DEA_TEXT[lang]["axis"]), (TEXT[lang]["source"], _source(view, lang))],
+    )
+    return {"dea": dea_table, "dea_block": block_, "dea_texts": texts, "dea_kpi": kpi}
 
 
 def explanations(view: MemberView, lang: str) -> dict[str, Any]:

@@ -258,9 +258,9 @@ WORDING: dict[str, Any] = {
     "own_table": ("Uw waarden en de benchmark per jaar", "Your values and the benchmark per year"),
     "named_table": ("Alle leden in {year} (niet geanonimiseerd)", "All members in {year} (not anonymised)"),
     "heatmap_summary": (
-        "Kwartiel per organisatie (rijen) en indicator (kolommen) in {year}; 1 = beste kwart. Contextindicatoren "
+        "Kwartiel per indicator (rijen) en organisatie (kolommen) in {year}; 1 = beste kwart. Contextindicatoren "
         "hebben geen kwartiel en ontbreken.",
-        "Quartile per organisation (rows) and indicator (columns) in {year}; 1 = best quarter. Context indicators "
+        "Quartile per indicator (rows) and organisation (columns) in {year}; 1 = best quarter. Context indicators "
         "have no quartile and are left out.",
     ),
     "heatmap_table": ("Kwartiel per organisatie en indicator", "Quartile per organisation and indicator"),
