@@ -335,11 +335,5 @@ def at_a_glance(view: MemberView, composite: tuple[dict[str, Any] | None, Any], 
         "change_note": change_note,
         "detail_title": w("detail", lang),
         "detail": detail,
-        "terms": {
-            "percentile": term("percentiel", lang),
-            "quartile": term("kwartiel", lang),
-            "median": term("mediaan", lang),
-            "significant": term("significant", lang),
-            "index": term("index", lang),
-        },
+        "terms": [term(g[0], lang) for g in GLOSSARY],
     }
