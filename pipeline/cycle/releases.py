@@ -523,7 +523,7 @@ def write_diff(
         ["member", "before", "after"],
         [[s["org_code"], s["before"], s["after"]] for s in summary["submissions_changed"]],
         f"{stem}_submissions",
-        "en",
+        "nl",  # the Dutch Excel dialect, as the diff's own CSV (export.csv_bytes)
         "Submissions that changed",
     )
     rows_downloads = {

@@ -268,7 +268,7 @@ def write_page(path: Path, html: str) -> list[Path]:
 
 def _n(value: Any, decimals: int | None = None) -> tuple[str, Any, int | None]:
     x = as_float(value)
-    return num(None if math.isnan(x) else x, None if decimals is None else int(decimals))
+    return num(x if math.isfinite(x) else None, None if decimals is None else int(decimals))
 
 
 def _dl(header: list[str], rows: list[list[Any]], name: str, caption: str, lang: str) -> dict[str, str]:
