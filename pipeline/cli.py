@@ -450,12 +450,24 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None, 
     is_flag=True,
     help="Organisation reports load ../assets/plotly.min.js instead of carrying it inline (for serving a year's set together).",
 )
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also print every page written to <name>.pdf beside it (A4, with Chromium: /usr/bin/chromium or $RBB_CHROMIUM).",
+)
 @_guard
 @logged("report")
 def report(
-    ws: Workspace, wait: bool, year: int | None, org: str | None, lang: str, open_mode: bool, shared_assets: bool
+    ws: Workspace,
+    wait: bool,
+    year: int | None,
+    org: str | None,
+    lang: str,
+    open_mode: bool,
+    shared_assets: bool,
+    pdf: bool,
 ) -> None:
-    """Write the HTML reports into reports/<year>/."""
+    """Write the HTML reports into reports/<year>/ (and their PDFs with --pdf)."""
     from pipeline import report as report_stage
 
     if not ws.db_path.exists():
@@ -470,9 +482,12 @@ def report(
                 lang=lang,
                 open_mode=open_mode,
                 shared_assets=shared_assets,
+                pdf=pdf,
             )
         except report_stage.ReportWriteError as exc:  # disk full, no permission: the previous reports are intact
             raise UserError(f"{exc.message_en} / {exc.message_nl}") from None
+        except report_stage.PdfError as exc:  # no Chromium: checked before anything is written
+            raise UserError(str(exc)) from None
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(str(exc)) from None
     from pipeline.core import runlog

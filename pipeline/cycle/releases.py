@@ -505,7 +505,8 @@ def diff(ws: Workspace, before: str, after: str | None) -> tuple[pd.DataFrame, d
 def write_diff(
     ws: Workspace, before: str, after: str | None, out_dir: Path | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any], list[Path]]:
-    """The diff as CSV and as a short HTML page for the analysts (``reports/<year>/releases/``)."""
+    """The diff as CSV, XLSX and a short HTML page for the analysts (``reports/<year>/releases/``)."""
+    from pipeline.report.downloads import download_folder, externalise, frame_cells, table_downloads, xlsx_bytes
     from pipeline.report.export import csv_bytes
     from pipeline.report.render import render
 
@@ -514,9 +515,25 @@ def write_diff(
     stem = f"diff_{before}_{summary['after']}"
     csv_path = out_dir / f"{stem}.csv"
     atomic_write_bytes(csv_path, csv_bytes(table))
+    xlsx_path = out_dir / f"{stem}.xlsx"
+    header, cells = frame_cells(table)
+    atomic_write_bytes(xlsx_path, xlsx_bytes(header, cells, "What changed"))
     html_path = out_dir / f"{stem}.html"
-    atomic_write_text(
-        html_path,
+    changed = table_downloads(
+        ["member", "before", "after"],
+        [[s["org_code"], s["before"], s["after"]] for s in summary["submissions_changed"]],
+        f"{stem}_submissions",
+        "nl",  # the Dutch Excel dialect, as the diff's own CSV (export.csv_bytes)
+        "Submissions that changed",
+    )
+    rows_downloads = {
+        "caption": "What changed, per member and indicator",
+        "csv_href": csv_path.name,
+        "csv_name": csv_path.name,
+        "xlsx_href": xlsx_path.name,
+        "xlsx_name": xlsx_path.name,
+    }
+    page, files = externalise(
         render(
             "release_diff.html",
             lang="en",
@@ -525,7 +542,11 @@ def write_diff(
             confidential="Confidential: names every member",
             summary=summary,
             rows=table.to_dict("records"),
-            csv_name=csv_path.name,
+            downloads={"changed": changed, "rows": rows_downloads},
         ),
+        download_folder(html_path.name),
     )
-    return table, summary, [csv_path, html_path]
+    atomic_write_text(html_path, page)
+    for rel, content in files.items():
+        atomic_write_bytes(out_dir / rel, content)
+    return table, summary, [csv_path, html_path, xlsx_path]

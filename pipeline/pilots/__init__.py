@@ -21,7 +21,14 @@ import pandas as pd
 from pipeline.core.workspace import Workspace, atomic_write_text
 from pipeline.pilots.config import default_config, load_config
 from pipeline.pilots.followup import follow_up
-from pipeline.pilots.page import follow_up_csv, render_pilot_page, render_report, shortlist_csv, teams_csv
+from pipeline.pilots.page import (
+    follow_up_csv,
+    render_pilot_page,
+    render_report,
+    shortlist_csv,
+    teams_csv,
+    write_page,
+)
 from pipeline.pilots.pool import Pool, load_pool, pool_path
 from pipeline.pilots.questions import development_questions
 from pipeline.pilots.register import (
@@ -206,10 +213,10 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
         )
         for lang in ("nl", "en"):
             path = out_dir / "pilots" / f"{rec['pilot_id']}{'' if lang == 'nl' else '.en'}.html"
-            atomic_write_text(path, render_pilot_page(result, rec, follow_by_id.get(rec["pilot_id"]), proposed, lang))
+            write_page(path, render_pilot_page(result, rec, follow_by_id.get(rec["pilot_id"]), proposed, lang))
             pages.append(path)
-    atomic_write_text(paths["html"], render_report(result, "nl"))
-    atomic_write_text(paths["html_en"], render_report(result, "en"))
+    write_page(paths["html"], render_report(result, "nl"))
+    write_page(paths["html_en"], render_report(result, "en"))
     result["pilot_pages"] = pages
     result["paths"] = paths
     result.update(paths)

@@ -1,5 +1,8 @@
 """The pilot pages: ``pilots.html`` / ``pilots.en.html`` and the CSV files beside them.
 
+Every table on the pages has a CSV download (inline) and an XLSX download (a file in ``downloads/<page>/``
+beside the page, :func:`write_page`).
+
 :func:`render_report` renders the restricted pilot-selection report (shortlist with evidence and partner
 options, other and excluded candidates, follow-up of registered pilots) through the ``pilots.html`` template of
 :mod:`pipeline.report.render`; :func:`shortlist_csv` (``pilots.csv``) and :func:`follow_up_csv`
@@ -9,12 +12,15 @@ options, other and excluded candidates, follow-up of registered pilots) through 
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from markupsafe import Markup
 
+from pipeline.core.workspace import atomic_write_bytes, atomic_write_text
 from pipeline.pilots.config import CRITERIA
 from pipeline.pilots.questions import QUARTILE_TEXT
 from pipeline.pilots.register import STATUS_TEXT, parse_team
@@ -26,7 +32,8 @@ from pipeline.pilots.values import (
     format_difference,
     format_value,
 )
-from pipeline.report.figures import pilot_follow_up, to_div
+from pipeline.report.downloads import download_folder, externalise, table_downloads
+from pipeline.report.figures import num, pilot_follow_up, to_div
 from pipeline.report.render import fmt_number, render
 
 # -------------------------------------------------------------------------------------------- CSV
@@ -241,6 +248,64 @@ def _register_rows(result: Mapping[str, Any], nl: bool) -> list[dict[str, Any]]:
     return rows
 
 
+# ------------------------------------------------------------------------------------- downloads
+# Every table of the pilot pages has a CSV and an XLSX with the same rows (pipeline.report.downloads): numbers as
+# numbers at the table's decimals, text neutralised against formulas. The pages are rendered with the files
+# inline; the writer moves the XLSX files into a downloads/ folder beside the page.
+
+
+def write_page(path: Path, html: str) -> list[Path]:
+    """Write a pilot page with its XLSX downloads as files in ``downloads/<page>/`` beside it (replacing those of
+    an earlier run); returns the download files written."""
+    folder = download_folder(path.name)
+    html, files = externalise(html, folder)
+    shutil.rmtree(path.parent / folder, ignore_errors=True)
+    atomic_write_text(path, html)
+    for rel, content in sorted(files.items()):
+        atomic_write_bytes(path.parent / rel, content)
+    return [path.parent / rel for rel in sorted(files)]
+
+
+def _n(value: Any, decimals: int | None = None) -> tuple[str, Any, int | None]:
+    x = as_float(value)
+    return num(x if math.isfinite(x) else None, None if decimals is None else int(decimals))
+
+
+def _dl(header: list[str], rows: list[list[Any]], name: str, caption: str, lang: str) -> dict[str, str]:
+    return table_downloads(header, rows, name, lang, caption)
+
+
+def _labels(nl: bool, *pairs: tuple[str, str]) -> list[str]:
+    return [a if nl else b for a, b in pairs]
+
+
+def _team_dl(rows: list[dict[str, Any]], name: str, caption: str, nl: bool, lang: str, reason: bool = True):
+    header = _labels(nl, ("Rol", "Role"), ("Persoon", "Person"), ("Id", "Id"))
+    if reason:
+        header.append("Waarom" if nl else "Why")
+    return _dl(
+        header,
+        [[t["role"], t["person"], t["person_id"]] + ([t["reason"]] if reason else []) for t in rows],
+        name,
+        caption,
+        lang,
+    )
+
+
+def _series_dl(f: Mapping[str, Any], org: str, name: str, nl: bool, lang: str, period: bool) -> dict[str, str]:
+    header = ["Jaar" if nl else "Year"] + (["Periode" if nl else "Period"] if period else [])
+    header += [org, "Gemiddelde vergelijkers" if nl else "Control mean", "n"]
+    rows = []
+    for p in f["series"]:
+        when = [("vóór" if p["period"] == "before" else "na") if nl else p["period"]] if period else []
+        rows.append(
+            [_n(p["year"])]
+            + when
+            + [_n(p["treated"], f["decimals"]), _n(p["control_mean"], f["decimals"]), _n(p["n_controls"])]
+        )
+    return _dl(header, rows, name, "Waarden per jaar" if nl else "Values per year", lang)
+
+
 def render_pilot_page(
     result: Mapping[str, Any],
     rec: Mapping[str, Any],
@@ -295,6 +360,56 @@ def render_pilot_page(
             ],
         }
     title = f"Pilot {rec['org_code']}: {indicator}"
+    pid = rec["pilot_id"]
+    evidence = _evidence_rows(entry, result["config"], nl) if entry else []
+    proposed_rows = _team_rows(proposed, nl) if proposed is not None and not proposed.empty else []
+    history = _history_rows(result.get("history"), pid, nl)
+    summary = [
+        ["Organisatie" if nl else "Organisation", rec["org_code"]],
+        ["Indicator", indicator],
+        ["Leerpartner" if nl else "Learning partner", rec.get("partner_org_code") or None],
+        ["Stand" if nl else "Stage", STATUS_TEXT[rec["status"]][0 if nl else 1]],
+        ["Gekozen in ronde" if nl else "Chosen in round", _n(rec.get("round_year"))],
+        ["Start", _n(rec.get("start_year"))],
+    ]
+    for key, label in (
+        ("outcome", ("Uitkomst", "Outcome")),
+        ("lessons", ("Lessen", "Lessons")),
+        ("note", ("Notitie", "Note")),
+    ):
+        if rec.get(key):
+            summary.append([label[0 if nl else 1], rec[key]])
+    item = ("Gegeven", "Item")
+    downloads = {
+        "summary": _dl(_labels(nl, item, ("Waarde", "Value")), summary, f"{pid}_stand", pid, lang),
+        "evidence": _dl(
+            _labels(nl, item, ("Waarde", "Value")),
+            [list(r) for r in evidence],
+            f"{pid}_cijfers",
+            "Cijfers" if nl else "Figures",
+            lang,
+        ),
+        "team": _team_dl(
+            team, f"{pid}_team", "Team van de pilot" if nl else "The pilot's team", nl, lang, reason=False
+        ),
+        "proposed": _team_dl(
+            proposed_rows,
+            f"{pid}_voorgesteld_team",
+            "Voorgesteld team (nog niet gestart)" if nl else "Proposed team (not started yet)",
+            nl,
+            lang,
+        ),
+        "series": _series_dl(follow, rec["org_code"], f"{pid}_waarden_per_jaar", nl, lang, period=False)
+        if follow
+        else None,
+        "history": _dl(
+            _labels(nl, ("Datum", "Date"), ("Stap", "Step"), ("Door", "By"), ("Notitie", "Note")),
+            [[h["on"], h["step"], h["by"], h["note"]] for h in history],
+            f"{pid}_geschiedenis",
+            "Stappen in het register" if nl else "Steps in the register",
+            lang,
+        ),
+    }
     return render(
         "pilot.html",
         lang=lang,
@@ -317,11 +432,12 @@ def render_pilot_page(
         if entry
         else (rec["round_rationale"]["nl" if nl else "en"] if rec.get("round_rationale") else ""),
         rationale_round=None if entry else rec.get("round_year"),
-        evidence=_evidence_rows(entry, result["config"], nl) if entry else [],
+        evidence=evidence,
         team=team,
-        proposed=_team_rows(proposed, nl) if proposed is not None and not proposed.empty else [],
+        proposed=proposed_rows,
         follow=f_view,
-        history=_history_rows(result.get("history"), rec["pilot_id"], nl),
+        history=history,
+        downloads=downloads,
         back="../pilots.html" if nl else "../pilots.en.html",
     )
 
@@ -460,10 +576,50 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
                     }
                     for o in opts.head(5).to_dict("records")
                 ],
+                "raw": s,
+                "raw_options": opts.head(5).to_dict("records"),
             }
         )
+    item, value = ("Gegeven", "Item"), ("Waarde", "Value")
+    for e in entries:
+        s, rank = e.pop("raw"), e["rank"]
+        e["downloads"] = {
+            "evidence": _dl(
+                _labels(nl, item, value),
+                [list(r) for r in e["evidence"]],
+                f"pilot_{rank}_cijfers",
+                "Cijfers" if nl else "Figures",
+                lang,
+            ),
+            "options": _dl(
+                _labels(nl, ("Partner", "Partner"), value, ("Eenheid", "Unit"), ("Partnerscore", "Partner score"))
+                + _labels(nl, ("Bewijs", "Evidence"), ("Gekozen", "Chosen")),
+                [
+                    [o["partner_label"], _n(o["partner_value"], s["decimals"]), s["unit"], _n(o["partner_score"], 2)]
+                    + [
+                        o["evidence_nl"] if nl else o["evidence_en"],
+                        _yes(o["partner_org_code"] == s["partner_org_code"], nl),
+                    ]
+                    for o in e.pop("raw_options")
+                ],
+                f"pilot_{rank}_partners",
+                "Mogelijke partners (beste vijf)" if nl else "Possible partners (best five)",
+                lang,
+            ),
+            "team": _team_dl(e["team"], f"pilot_{rank}_team", "Voorgesteld team" if nl else "Proposed team", nl, lang),
+        }
+    short_rows = [
+        [_n(s["rank"]), s["org_label"], s["indicator_name_nl"] if nl else s["indicator_name_en"]]
+        + [_n(s["value"], s["decimals"]), _n(s["reference_median"], s["decimals"]), s["unit"], _n(s["bottom_years"])]
+        + [_n(s["score"], 3), as_text(s["partner_label"]) or None, s["partner_status"], e["status"], e["rationale"]]
+        for s, e in zip(shortlist.to_dict("records"), entries, strict=True)
+    ]
+    candidate_header = _labels(nl, ("Organisatie", "Organisation"), ("Indicator", "Indicator"), value)
+    candidate_header += _labels(
+        nl, ("Mediaan", "Median"), ("Eenheid", "Unit"), ("Jaren laagste kwartiel", "Years bottom quartile")
+    )
     short_keys = set(zip(shortlist["org_code"], shortlist["indicator_code"])) if not shortlist.empty else set()
-    others, excluded = [], []
+    others, excluded, other_rows, excluded_rows = [], [], [], []
     for c in candidates.to_dict("records"):
         row = {
             "org": c["org_label"],
@@ -473,10 +629,19 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
             "bottom_years": int(c["bottom_years"]),
             "score": fmt_number(c["score"], 3, lang),
         }
+        raw = [
+            c["org_label"],
+            row["indicator"],
+            _n(c["value"], c["decimals"]),
+            _n(c["reference_median"], c["decimals"]),
+        ]
+        raw += [c["unit"], _n(c["bottom_years"])]
         if c["excluded"]:
             excluded.append({**row, "reason": c["exclusion_nl"] if nl else c["exclusion_en"]})
+            excluded_rows.append(raw + [excluded[-1]["reason"]])
         elif (c["org_code"], c["indicator_code"]) not in short_keys:
             others.append(row)
+            other_rows.append(raw + [_n(c["score"], 3)])
     follow = []
     for f in result["follow_up"]:
         follow.append(
@@ -505,6 +670,9 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
                 "verdict": f["verdict"],
                 "verdict_text": f["verdict_nl"] if nl else f["verdict_en"],
                 "means": [fv(f[k], f) for k in ("treated_before", "treated_after", "control_before", "control_after")],
+                "downloads": _series_dl(
+                    f, f["org_label"], f"follow_{len(follow) + 1}_waarden_per_jaar", nl, lang, True
+                ),
                 "series": [
                     {
                         "year": p["year"],
@@ -518,6 +686,137 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
             }
         )
     weights = [(_CRITERIA_LABELS[k][0 if nl else 1], fmt_number(cfg["weights"][k], 2, lang)) for k in CRITERIA]
+    questions = [
+        {
+            "org": q["org_label"],
+            "theme": q["theme_nl"] if nl else q["theme_en"],
+            "text": q["text"],
+            "summary": q["summary_nl"] if nl else q["summary_en"],
+            "evidence": [
+                {
+                    "name": e["name_nl"] if nl else e["name_en"],
+                    "value": e["value_nl"] if nl else e["value_en"],
+                    "median": e["median_nl"] if nl else e["median_en"],
+                    "quartile": _quartile_text(e["quartile"], nl),
+                    "shortlisted": e["shortlisted"],
+                }
+                for e in q["evidence"]
+            ],
+        }
+        for q in result.get("questions", [])
+    ]
+    for i, q in enumerate(questions, start=1):
+        q["downloads"] = _dl(
+            _labels(nl, ("Indicator", "Indicator"), value, ("Mediaan", "Median"), ("Positie", "Position"))
+            + _labels(
+                nl,
+                ("Op de shortlist", "On the shortlist"),
+            ),
+            [[e["name"], e["value"], e["median"], e["quartile"], _yes(e["shortlisted"], nl)] for e in q["evidence"]],
+            f"ontwikkelvraag_{i}" if nl else f"development_question_{i}",
+            "Indicatoren op dit thema" if nl else "Indicators on this theme",
+            lang,
+        )
+    register_rows = _register_rows(result, nl)
+    follow_rows = [
+        [
+            f["org"],
+            f["indicator"],
+            f["partner"],
+            _n(f["start_year"]),
+            _n(r["estimate"], r["decimals"]),
+            _n(r.get("p_value"), 3),
+        ]
+        + [
+            _n(r.get("p_min"), 3),
+            _n(r["ci_low"], r["decimals"]),
+            _n(r["ci_high"], r["decimals"]),
+            _n(f["n_treated_years"]),
+        ]
+        + [_n(f["n_before"]), _n(f["n_after"]), _n(f["n_controls"]), f["scope"], f["verdict_text"]]
+        for f, r in zip(follow, result["follow_up"], strict=True)
+    ]
+    downloads = {
+        "shortlist": _dl(
+            ["#"]
+            + _labels(nl, ("Organisatie", "Organisation"), ("Indicator", "Indicator"), value, ("Mediaan", "Median"))
+            + _labels(nl, ("Eenheid", "Unit"), ("Jaren laagste kwartiel", "Years bottom quartile"), ("Score", "Score"))
+            + _labels(
+                nl, ("Partner", "Partner"), ("Soort partner", "Partner kind"), ("Stand", "Stage"), ("Waarom", "Why")
+            ),
+            short_rows,
+            f"shortlist_{year}",
+            "Voorgestelde pilots, hoogste score eerst" if nl else "Proposed pilots, highest score first",
+            lang,
+        ),
+        "others": _dl(
+            candidate_header + ["Score"],
+            other_rows,
+            f"overige_kandidaten_{year}" if nl else f"other_candidates_{year}",
+            "Overige kandidaten die niet op de shortlist staan" if nl else "Other candidates not on the shortlist",
+            lang,
+        ),
+        "excluded": _dl(
+            candidate_header + ["Reden" if nl else "Reason"],
+            excluded_rows,
+            f"uitgesloten_{year}" if nl else f"excluded_{year}",
+            "Kandidaten die aan de criteria voldoen, maar niet meedoen"
+            if nl
+            else "Candidates that meet the criteria but are left out",
+            lang,
+        ),
+        "register": _dl(
+            ["Pilot"]
+            + _labels(
+                nl, ("Organisatie", "Organisation"), ("Indicator", "Indicator"), ("Stand", "Stage"), ("Ronde", "Round")
+            )
+            + _labels(nl, ("Start", "Start"), ("Team", "Team"), ("Gemeten", "Measured"), ("Uitkomst", "Outcome")),
+            [
+                [r["pilot_id"], r["org"], r["indicator"], r["status"], _n(r["round"]), _n(r["start"]), r["team"]]
+                + [r["verdict"], r["outcome"]]
+                for r in register_rows
+            ],
+            "pilotregister" if nl else "pilot_register",
+            "Pilotregister" if nl else "Pilot register",
+            lang,
+        ),
+        "follow": _dl(
+            _labels(
+                nl,
+                ("Organisatie", "Organisation"),
+                ("Indicator", "Indicator"),
+                ("Partner", "Partner"),
+                ("Start", "Start"),
+            )
+            + _labels(
+                nl,
+                ("Effect", "Effect"),
+                ("p (permutatie)", "p (permutation)"),
+                ("Kleinst mogelijke p", "Smallest possible p"),
+            )
+            + _labels(
+                nl, ("BI onder", "CI low"), ("BI boven", "CI high"), ("Pilotjaren", "Treated years"), ("Vóór", "Before")
+            )
+            + _labels(
+                nl,
+                ("Na", "After"),
+                ("Vergelijkers", "Controls"),
+                ("Vergeleken met", "Compared with"),
+                ("Oordeel", "Verdict"),
+            ),
+            follow_rows,
+            f"geregistreerde_pilots_{year}" if nl else f"registered_pilots_{year}",
+            "Geregistreerde pilots" if nl else "Registered pilots",
+            lang,
+        ),
+        "weights": _dl(
+            _labels(nl, ("Criterium", "Criterion"), ("Gewicht", "Weight")),
+            [[_CRITERIA_LABELS[k][0 if nl else 1], _n(cfg["weights"][k], 2)] for k in CRITERIA],
+            "gewichten" if nl else "weights",
+            "Gewichten van de criteria" if nl else "Criteria weights",
+            lang,
+        ),
+    }
     title = f"Pilotselectie {year}" if nl else f"Pilot selection {year}"
     return render(
         "pilots.html",
@@ -541,26 +840,9 @@ def render_report(result: Mapping[str, Any], lang: str = "nl") -> str:
         n_candidates=int((~candidates["excluded"].astype(bool)).sum()) if not candidates.empty else 0,
         n_excluded=len(excluded),
         problems=result.get("register_problems", []),
-        questions=[
-            {
-                "org": q["org_label"],
-                "theme": q["theme_nl"] if nl else q["theme_en"],
-                "text": q["text"],
-                "summary": q["summary_nl"] if nl else q["summary_en"],
-                "evidence": [
-                    {
-                        "name": e["name_nl"] if nl else e["name_en"],
-                        "value": e["value_nl"] if nl else e["value_en"],
-                        "median": e["median_nl"] if nl else e["median_en"],
-                        "quartile": _quartile_text(e["quartile"], nl),
-                        "shortlisted": e["shortlisted"],
-                    }
-                    for e in q["evidence"]
-                ],
-            }
-            for q in result.get("questions", [])
-        ],
-        register=_register_rows(result, nl),
+        questions=questions,
+        downloads=downloads,
+        register=register_rows,
         pool=result.get("pool"),
         pool_findings=[
             f.message("nl" if nl else "en") for f in (result["pool"].findings if result.get("pool") else [])

@@ -9,6 +9,8 @@ import duckdb
 from pipeline.core.warehouse import table_exists
 from pipeline.core.workspace import atomic_write_text
 from pipeline.metadata.registry import registry
+from pipeline.report.downloads import table_downloads
+from pipeline.report.figures import num
 from pipeline.report.render import render
 from pipeline.validate.review import STATUS_LABELS, finding_id, warnings_frame
 
@@ -64,6 +66,7 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         groups.setdefault(title, []).append(f)
     ordered = sorted(groups.items(), key=lambda kv: (min(order[f["severity"]] for f in kv[1]), kv[0]))
     nl = lang == "nl"
+    status_text = STATUS[lang].get(sub["status"], sub["status"])
     if sub["status"] == "rejected":
         advice = (
             "Uw levering is afgewezen. Herstel de fouten hieronder en lever het bestand opnieuw aan; "
@@ -87,6 +90,8 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         if nl
         else f"Submission feedback {sub['org_code']} {sub['year']}"
     )
+    labels = SEVERITY[lang]
+    downloads = _downloads(sub, org[0] if org else None, status_text, ordered, reviewed, labels, lang)
     return render(
         "feedback.html",
         lang=lang,
@@ -97,12 +102,86 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         confidential="Vertrouwelijk" if nl else "Confidential",
         sub=sub,
         org_name=org[0] if org else None,
-        status_text=STATUS[lang].get(sub["status"], sub["status"]),
-        groups=[{"title": t, "findings": items} for t, items in ordered],
-        severity_labels=SEVERITY[lang],
+        status_text=status_text,
+        groups=[{"title": t, "findings": items, "downloads": d} for (t, items), d in zip(ordered, downloads["groups"])],
+        severity_labels=labels,
+        downloads=downloads,
         advice=advice,
         returned=reviewed["earlier_returned"],
     )
+
+
+def _downloads(
+    sub: dict, org_name: str | None, status_text: str, groups: list, reviewed: dict, labels: dict, lang: str
+) -> dict:
+    """The CSV and XLSX behind each table of the feedback page, with the same rows as the table."""
+    nl = lang == "nl"
+    stem = f"{sub['org_code']}_{sub['year']}_v{sub['version']}"
+    summary = [  # the rows of the page's summary table
+        ["Organisatie" if nl else "Organisation", sub["org_code"] + (f" — {org_name}" if org_name else "")],
+        ["Verslagjaar" if nl else "Year", num(sub["year"])],
+        ["Bestand" if nl else "File", f"{sub['original_name']} ({'versie' if nl else 'version'} {sub['version']})"],
+        ["Ontvangen" if nl else "Received", str(sub["received_at"])],
+        ["SHA-256", sub["sha256"]],
+        ["Status", status_text],
+        [
+            "Bevindingen" if nl else "Findings",
+            f"{sub['n_errors']} {'fouten' if nl else 'errors'}, {sub['n_warnings']} "
+            f"{'waarschuwingen' if nl else 'warnings'} ({sub['n_warnings_explained']} {'toegelicht' if nl else 'explained'})",
+        ],
+    ]
+    out = {
+        "summary": table_downloads(
+            ["Gegeven" if nl else "Item", "Waarde" if nl else "Value"],
+            summary,
+            f"{stem}_samenvatting" if nl else f"{stem}_summary",
+            lang,
+            "Samenvatting" if nl else "Summary",
+        ),
+        "returned": None,
+        "groups": [],
+    }
+    if reviewed["earlier_returned"]:
+        out["returned"] = table_downloads(
+            [
+                "Bevinding" if nl else "Finding",
+                "Veld" if nl else "Field",
+                "Uw toelichting" if nl else "Your explanation",
+            ]
+            + ["Reactie van de analist" if nl else "The analyst's note"],
+            [[r["finding_id"], r["field"], r["explanation"], r["note"]] for r in reviewed["earlier_returned"]],
+            f"{stem}_teruggestuurd" if nl else f"{stem}_returned",
+            lang,
+            "Teruggestuurde toelichtingen" if nl else "Explanations returned",
+        )
+    header = ["Ernst" if nl else "Severity", "Toegelicht" if nl else "Explained", "Cel" if nl else "Cell"]
+    header += [
+        "Veld" if nl else "Field",
+        "Gevonden waarde" if nl else "Value found",
+        "Wat te doen" if nl else "What to do",
+    ]
+    header += ["Uw toelichting" if nl else "Your explanation", "Bevinding" if nl else "Finding"]
+    header += ["Beoordeling" if nl else "Review", "Notitie analist" if nl else "Analyst's note"]
+    for i, (title, findings) in enumerate(groups, start=1):
+        rows = [
+            [
+                labels[f["severity"]],
+                ("ja" if nl else "yes") if f["explained"] else ("nee" if nl else "no"),
+                f["cell"],
+                f["field"],
+                f["value"],
+                f["message_nl"] if nl else f["message_en"],
+                f["explanation"] if f["explained"] else None,
+                f["finding_id"] if f["review"] else None,
+                f["review"]["label"] if f["review"] else None,
+                f["review"]["note"] if f["review"] else None,
+            ]
+            for f in findings
+        ]
+        out["groups"].append(
+            table_downloads(header, rows, f"{stem}_bevindingen_{i}" if nl else f"{stem}_findings_{i}", lang, title)
+        )
+    return out
 
 
 def review_state(con: duckdb.DuckDBPyConnection, sub: dict, lang: str) -> dict:

@@ -924,7 +924,12 @@ def _csv_cell(text: str) -> str:
 
 
 def csv_data_uri(header: list[str], rows: list[list[Any]], lang: str) -> str:
-    """A CSV file as a data: URI. Cells: ("num", value, decimals) for numbers, anything else is text.
+    """A CSV file (:func:`csv_text`) as a data: URI."""
+    return "data:text/csv;charset=utf-8," + quote(csv_text(header, rows, lang), safe="")
+
+
+def csv_text(header: list[str], rows: list[list[Any]], lang: str) -> str:
+    """A CSV file's text, byte order mark first. Cells: ("num", value, decimals) for numbers, anything else is text.
 
     Dutch files use ';' and a decimal comma (as Dutch Excel expects); English files ',' and a point. Every cell
     holding ';', ',', a quote or a line break is quoted in both dialects, and text cells are neutralised
@@ -940,7 +945,7 @@ def csv_data_uri(header: list[str], rows: list[list[Any]], lang: str) -> str:
             else:
                 out.append(_csv_cell(_csv_text(cell)))
         lines.append(sep.join(out))
-    return "data:text/csv;charset=utf-8," + quote("\ufeff" + "\r\n".join(lines) + "\r\n", safe="")
+    return "\ufeff" + "\r\n".join(lines) + "\r\n"
 
 
 def num(value: Any, decimals: int | None = None) -> tuple[str, Any, int | None]:
@@ -962,14 +967,10 @@ def table(
     name: str,
     lang: str,
 ) -> dict[str, Any]:
-    """A data table plus its CSV download; ``columns`` are (label, numeric) pairs."""
-    return {
-        "caption": caption,
-        "columns": columns,
-        "rows": rows,
-        "csv_href": csv_data_uri(csv_header, csv_rows, lang),
-        "csv_name": f"{slug(name)}.csv",
-    }
+    """A data table plus its CSV and XLSX downloads; ``columns`` are (label, numeric) pairs."""
+    from pipeline.report.downloads import table_downloads  # builds on this module's CSV cells
+
+    return {"columns": columns, "rows": rows, **table_downloads(csv_header, csv_rows, name, lang, caption)}
 
 
 def block(

@@ -3,7 +3,8 @@
 Output under ``reports/<year>/``:
 
 * ``index.html``: overview for analysts and programme management (names every member). It loads plotly.js
-  from ``assets/plotly.min.js``, written once per year.
+  from ``assets/plotly.min.js``, written once per year; the XLSX downloads of its tables are files in
+  ``downloads/index/`` (the CSV downloads are inline).
 * ``organisations/<CODE>.html``: one report per member of the register that year, confidential to that
   organisation. Other members appear only as unlabeled points; tables and downloads hold only the organisation's
   own figures and published benchmark statistics. A member without an accepted submission that year (nothing
@@ -38,11 +39,13 @@ from markupsafe import Markup
 from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
 from pipeline.core.settings import Deadlines, load_settings
-from pipeline.core.workspace import Workspace, atomic_write_text
+from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
 from pipeline.report import glance, sections
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
+from pipeline.report.downloads import download_folder, externalise
 from pipeline.report.feedback import write_feedback
+from pipeline.report.pdf import chromium_path, write_pdfs
 from pipeline.report.render import render
 from pipeline.report.text import TEXT, date_text
 
@@ -226,16 +229,19 @@ def _remove_stale_staging(reports: Path, year: int) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _fill_from(old: Path, new: Path) -> None:
-    """Give the staged year folder every file of the current one it does not replace (hard links: no space)."""
+def _fill_from(old: Path, new: Path, skip: str | None = None) -> None:
+    """Give the staged year folder every file of the current one it does not replace (hard links: no space),
+    except those under the folder ``skip`` (relative to the year folder)."""
     if not old.exists():
         return
     for src in sorted(old.rglob("*")):
         if src.is_dir() or (src.name.startswith(".") and ".tmp-" in src.name):
             continue
-        dst = new / src.relative_to(old)
-        if dst.exists():
+        if skip and src.relative_to(old).as_posix().startswith(skip.rstrip("/") + "/"):
             continue
+        dst = new / src.relative_to(old)
+        if dst.exists() or (src.suffix == ".pdf" and dst.with_suffix(".html").exists()):
+            continue  # replaced, or the print of a page that was replaced (it would no longer match)
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(src, dst)
@@ -285,6 +291,7 @@ def build_reports(
     open_mode: bool = False,
     shared_assets: bool = False,
     release: str | None = None,
+    pdf: bool = False,
 ) -> list[Path]:
     """Write the reports of one year into ``reports/<year>/`` and return the files written.
 
@@ -303,7 +310,11 @@ def build_reports(
             ``organisations-open/`` so they are never mistaken for the confidential member reports.
         shared_assets: organisation reports load ``../assets/plotly.min.js`` instead of carrying plotly.js inline.
         release: the release id the reports belong to (``rbb release``): stamped on every page.
+        pdf: also print every page written to ``<name>.pdf`` beside it (A4, headless Chromium, :mod:`.pdf`);
+            raises :class:`pipeline.report.pdf.ChromiumMissing` before writing anything when there is no Chromium.
     """
+    if pdf:
+        chromium_path()
     if lang not in TEXT:
         raise ValueError(f"unsupported language {lang!r}; use 'nl' or 'en'")
     con = warehouse.connect(ws.db_path, read_only=True)
@@ -344,7 +355,11 @@ def build_reports(
                 release,
                 deadlines,
             )
-            _fill_from(out_dir, stage)
+            # the overview's downloads of this language are all new: none of the current set is carried over
+            _fill_from(out_dir, stage, skip=download_folder(f"index{_suffix(lang)}.html"))
+            if pdf:  # printed from the complete staged set, so the PDFs are swapped in with their pages
+                pages = [stage / p.relative_to(out_dir) for p in written if p.suffix == ".html"]
+                written += [out_dir / p.relative_to(stage) for p in write_pdfs(pages)]
             old_set = _swap_in(stage, out_dir)
         except OSError as exc:
             raise ReportWriteError(year, out_dir, exc) from exc
@@ -379,10 +394,14 @@ def _write_set(
     written = [asset]
     if not asset.exists() or asset.read_text("utf-8") != plotly_js():
         atomic_write_text(stage / ASSET, plotly_js())
-    atomic_write_text(
-        stage / f"index{suffix}.html", render_overview(data, reports, lang, {"inline": None, "src": ASSET}, release)
+    page = f"index{suffix}.html"
+    html, files = externalise(
+        render_overview(data, reports, lang, {"inline": None, "src": ASSET}, release), download_folder(page)
     )
-    written.append(out_dir / f"index{suffix}.html")
+    atomic_write_text(stage / page, html)
+    for rel, content in files.items():
+        atomic_write_bytes(stage / rel, content)
+    written.append(out_dir / page)
     folder = "organisations-open" if open_mode else "organisations"
     script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
     for code in codes:

@@ -29,7 +29,8 @@ YEAR = 2025
 WORD = re.compile(r"[\w&-]+")
 SUM_LINE = re.compile(r"^\s*([0-9a-f]{64})  (\S+)$", re.MULTILINE)
 BUNDLE = re.compile(r"<script>\s*/\*\*\s*\* plotly\.js v.*?</script>", re.DOTALL)
-BASE64 = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+# images and the XLSX downloads (whose cells are those of the CSV downloads, which are read)
+BASE64 = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 
 def _copy(demo_workspace: Workspace, root: Path, reports: bool = True) -> Workspace:
