@@ -231,16 +231,17 @@ def _remove_stale_staging(reports: Path, year: int) -> None:
 
 def _fill_from(old: Path, new: Path, skip: str | None = None) -> None:
     """Give the staged year folder every file of the current one it does not replace (hard links: no space),
-    except those under the folder ``skip`` (relative to the year folder)."""
+    except those under the folder ``skip`` (relative to the year folder) and the PDFs of pages it replaces."""
     if not old.exists():
         return
+    replaced = {p.relative_to(new) for p in new.rglob("*.html")}
     for src in sorted(old.rglob("*")):
         if src.is_dir() or (src.name.startswith(".") and ".tmp-" in src.name):
             continue
         if skip and src.relative_to(old).as_posix().startswith(skip.rstrip("/") + "/"):
             continue
         dst = new / src.relative_to(old)
-        if dst.exists() or (src.suffix == ".pdf" and dst.with_suffix(".html").exists()):
+        if dst.exists() or (src.suffix == ".pdf" and src.relative_to(old).with_suffix(".html") in replaced):
             continue  # replaced, or the print of a page that was replaced (it would no longer match)
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:

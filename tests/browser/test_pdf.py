@@ -82,3 +82,14 @@ def test_report_pdf_without_chromium_is_a_message_and_exit_1(demo_workspace, tmp
     said = " ".join(r.stderr.split())
     assert f"no Chromium at {missing}" in said and CHROMIUM_ENV in said
     assert not (ws.reports / str(YEAR)).exists(), "nothing is written when the PDFs cannot be"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_page_rewritten_without_pdf_loses_its_old_pdf(printed):
+    """A PDF never outlives the page it printed: a run without --pdf drops the PDFs of the pages it rewrites."""
+    year_dir, org = printed
+    r = rbb("report", "--root", str(year_dir.parents[1]), "--year", str(YEAR), "--org", org)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not (year_dir / "organisations" / f"{org}.pdf").exists() and not (year_dir / "index.pdf").exists()
+    assert (year_dir / "organisations" / f"{org}.en.pdf").exists() and (year_dir / "index.en.pdf").exists()
