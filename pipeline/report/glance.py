@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from pipeline.report import disclosure, figures
 from pipeline.report.disclosure import MemberView
-from pipeline.report.figures import slug, to_div
+from pipeline.report.figures import block, num, slug, table
 from pipeline.report.render import fmt_number
 from pipeline.report.text import format_value, ind_name
 
@@ -37,6 +37,8 @@ WORDING: dict[str, tuple[str, str]] = {
         "There is no position on the composite index this year: too few indicators or members.",
     ),
     "themes_title": ("Positie per thema", "Position per theme"),
+    "mean_percentile": ("Gemiddeld percentiel", "Mean percentile"),
+    "chart_title": ("Percentiel per thema", "Percentile per theme"),
     "themes_caption": (
         "Gemiddeld percentiel per thema (100 = de beste van alle leden, 50 = het midden)",
         "Mean percentile per theme (100 = the best of all members, 50 = the middle)",
@@ -253,7 +255,19 @@ def at_a_glance(view: MemberView, composite: tuple[dict[str, Any] | None, Any], 
         labels.append(label)
         means.append(mean)
     fig = figures.theme_glance(labels, means, lang) if labels else None
-    chart = Markup(to_div(disclosure.seal(fig), "fig-glance")) if fig else None
+    chart = None
+    if fig:
+        disclosure.seal(fig)
+        glance_table = table(
+            w("themes_caption", lang),
+            [(w("themes_title", lang), False), (w("mean_percentile", lang), True)],
+            [[label, fmt_number(m, 0, lang)] for label, m in zip(labels, means)],
+            ["theme", "mean_percentile"],
+            [[label, num(m, 1)] for label, m in zip(labels, means)],
+            f"{view.org_code}_{view.year}_themes",
+            lang,
+        )
+        chart = block("fig-glance", w("chart_title", lang), fig, w("themes_caption", lang), [glance_table])
     # strongest and weakest
     order = sorted(positions, key=lambda p: (-p[1]["percentile"], p[0]["code"]))
 
