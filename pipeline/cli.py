@@ -12,8 +12,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 import click
 import duckdb
 from rich.markup import escape
-from rich.table import Table
 
+from pipeline.core.findings import cell_text
+from pipeline.core.numbers import count_text
 from pipeline.core.workspace import (
     OutOfSpace,
     Workspace,
@@ -23,7 +24,7 @@ from pipeline.core.workspace import (
 )
 from pipeline.flow import intake
 from pipeline.metadata.registry import RegisterError
-from pipeline.terminal import console, err_console, ingest_progress, print_status, shown
+from pipeline.terminal import Table, console, err_console, in_words, ingest_progress, print_status, shown, words
 
 
 class UserError(click.ClickException):
@@ -188,7 +189,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
         return
     t = Table(title="New deliveries")
     for c in ("org", "year", "version", "file", "status", "errors", "warnings"):
-        t.add_column(c, overflow="fold")  # never cut a name short: what was delivered shows in full
+        t.add_column(c)  # folds: never cut a name short, what was delivered shows in full
     for r in results:
         style = "red" if r.status == "rejected" else ("yellow" if r.n_warnings else "green")
         t.add_row(
@@ -196,7 +197,7 @@ def ingest(ws: Workspace, wait: bool, year: int | None) -> None:
             str(r.year),
             str(r.version),
             shown(r.name),
-            f"[{style}]{r.status}[/]",
+            f"[{style}]{words(r.status)}[/]",
             str(r.n_errors),
             str(r.n_warnings),
         )
@@ -290,12 +291,18 @@ def check(files: tuple[Path, ...], lang: str, root: Path | None, wait: bool) -> 
     for path, item in report.files:
         errors = item.n_errors
         any_errors |= errors > 0
-        head = f"[bold]{shown(path)}[/]: {errors} {'fouten' if lang == 'nl' else 'errors'}, {item.n_warnings} {'waarschuwingen' if lang == 'nl' else 'warnings'}"
-        console.print(head)
+        one, many = ("fout", "fouten") if lang == "nl" else ("error", "errors")
+        warn_one, warn_many = ("waarschuwing", "waarschuwingen") if lang == "nl" else ("warning", "warnings")
+        head = (
+            f"[bold]{shown(path)}[/]: {count_text(errors, one, many, lang)}, "
+            f"{count_text(item.n_warnings, warn_one, warn_many, lang)}"
+        )
+        console.print(head, soft_wrap=True)
         for f in item.findings:
             colour = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
             console.print(
-                f"  [{colour}]{f.severity:<7}[/] {shown(f.cell or '-')}: {shown(f.message(lang))}", soft_wrap=True
+                f"  [{colour}]{f.severity:<7}[/] {shown(f.where(lang) or '-')}: {shown(f.message(lang))}",
+                soft_wrap=True,
             )
     sys.exit(1 if any_errors else 0)
 
@@ -350,10 +357,32 @@ def _status(ws: Workspace, year: int | None, show_history: bool, on=None) -> Non
         if show_history:
             h = history_table(con, year)
             t = Table(title=f"Versions received {year}")
-            for c in h.columns:
-                t.add_column(str(c))
-            for rec in h.itertuples(index=False):
-                t.add_row(*[shown(x) for x in rec])
+            for c in (
+                "org",
+                "year",
+                "version",
+                "status",
+                "in force",
+                "errors",
+                "warnings",
+                "file",
+                "received",
+                "sha256",
+            ):
+                t.add_column(c)
+            for r in h.itertuples(index=False):
+                t.add_row(
+                    shown(r.org_code),
+                    str(r.year),
+                    f"v{r.version}",
+                    words(r.status),
+                    "yes" if r.in_force else "no",
+                    str(r.n_errors),
+                    str(r.n_warnings),
+                    shown(r.original_name),
+                    f"{r.received_at:%Y-%m-%d %H:%M}" if r.received_at == r.received_at else "",
+                    shown(r.sha256_prefix),
+                )
             console.print(t)
     finally:
         con.close()
@@ -427,6 +456,7 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None, 
                 finally:
                     con.close()
             else:
+                _require_year(ws, year)
                 paths = do_export(ws, year, fmt, output)
     except (FileNotFoundError, ValueError) as exc:
         if isinstance(exc, click.ClickException):
@@ -439,12 +469,62 @@ def export(ws: Workspace, wait: bool, year: int, fmt: str, output: Path | None, 
         console.print(f"written {shown(p)}")
 
 
+def _years_with_data(ws: Workspace) -> tuple[list[int], list[int]]:
+    """The years with an accepted submission in force, and the years with any submission at all."""
+    from pipeline.core import warehouse
+
+    con = warehouse.connect(ws.db_path, read_only=True)
+    try:
+        if not warehouse.table_exists(con, "submissions"):
+            return [], []
+        rows = con.execute("SELECT year, bool_or(in_force) FROM submissions GROUP BY year ORDER BY year").fetchall()
+    finally:
+        con.close()
+    return [int(y) for y, force in rows if force], [int(y) for y, _ in rows]
+
+
+def _require_year(ws: Workspace, year: int) -> None:
+    """Refuse a year without accepted data before anything is written (a report or export of no one)."""
+    accepted, received = _years_with_data(ws)
+    if year in accepted:
+        return
+    have = f"years with data: {', '.join(map(str, accepted))}" if accepted else "no year has accepted data yet"
+    if year in received:
+        raise UserError(f"no accepted submissions for {year} in this workspace (all were rejected); {have}")
+    raise UserError(f"no submissions for {year} in this workspace; {have}")
+
+
+def _require_org(ws: Workspace, org: str, year: int) -> str:
+    """An organisation code given with --org, checked against the workspace's register for ``year``."""
+    from pipeline.metadata.registry import load_organisations, register_path
+
+    code = org.strip().upper()
+    members = {o.org_code for o in load_organisations(ws.root) if o.is_member(year)}
+    if code not in members:
+        where = register_path(ws.root) or "the packaged register"
+        raise UserError(f"unknown organisation code {org!r} for {year} (register: {where})")
+    return code
+
+
+#: printed on stderr whenever reports are written that name every member
+NAMED_PEERS_WARNING = (
+    "these reports name every member beside its figures: they are for the analysts only, never for members "
+    "(written to {folder})"
+)
+
+
 @main.command()
 @root_option
 @click.option("--year", type=int, default=None)
 @click.option("--org", default=None, help="Only this organisation's report.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
-@click.option("--open", "open_mode", is_flag=True, help="Analyst mode: name every organisation (restricted!).")
+@click.option(
+    "--named-peers",
+    "named_peers",
+    is_flag=True,
+    help="Reports for the analysts that name every member (restricted: not for members).",
+)
+@click.option("--open", "open_alias", is_flag=True, hidden=True, help="Deprecated name of --named-peers.")
 @click.option(
     "--shared-assets",
     is_flag=True,
@@ -463,24 +543,38 @@ def report(
     year: int | None,
     org: str | None,
     lang: str,
-    open_mode: bool,
+    named_peers: bool,
+    open_alias: bool,
     shared_assets: bool,
     pdf: bool,
 ) -> None:
     """Write the HTML reports into reports/<year>/ (and their PDFs with --pdf)."""
     from pipeline import report as report_stage
 
+    if open_alias:
+        err_console.print("[bold yellow]rbb:[/] --open is deprecated; use --named-peers", soft_wrap=True)
+    named_peers = named_peers or open_alias
     if not ws.db_path.exists():
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest' and 'rbb compute' first")
     with ws.writer_lock(wait=wait):
+        year = year or _default_year(ws)
+        if year is None:
+            raise UserError("no submissions yet; run 'rbb ingest' first")
+        _require_year(ws, year)
+        code = _require_org(ws, org, year) if org else None
+        if named_peers:
+            folder = ws.reports / str(year) / "organisations-open"
+            err_console.print(
+                f"[bold yellow]rbb: warning:[/] {shown(NAMED_PEERS_WARNING.format(folder=folder))}", soft_wrap=True
+            )
         sweep_partial_files(ws.reports)
         try:
             paths = report_stage.run(
                 ws,
-                year=year or _default_year(ws),
-                org=org.upper() if org else None,
+                year=year,
+                org=code,
                 lang=lang,
-                open_mode=open_mode,
+                open_mode=named_peers,
                 shared_assets=shared_assets,
                 pdf=pdf,
             )
@@ -493,7 +587,7 @@ def report(
     from pipeline.core import runlog
 
     runlog.count(files=len(paths))
-    console.print(f"{len(paths)} report files written under {shown(ws.reports)}")
+    console.print(f"{count_text(len(paths), 'report file', 'report files', 'en')} written under {shown(ws.reports)}")
     for p in paths[:3]:
         console.print(f"  {shown(p)}")
 
@@ -602,7 +696,7 @@ def pilots(ctx: click.Context, ws: Workspace, wait: bool, year: int | None) -> N
                 raise  # worded by _guard
             except (FileNotFoundError, ValueError) as exc:
                 raise UserError(str(exc)) from None
-    console.print(shown(result["summary"]), soft_wrap=True)
+    console.print(shown(in_words(result["summary"])), soft_wrap=True)
     for label, key in (
         ("pilot selection", "html"),
         ("shortlist", "csv"),
@@ -888,7 +982,7 @@ def review(
         t.add_row(
             shown(r.finding_id),
             shown(r.status),
-            shown(r.cell or "-"),
+            shown(cell_text(r.cell, "en") or "-"),
             shown(r.value if r.value is not None else "-"),
             shown(r.explanation if isinstance(r.explanation, str) and r.explanation else "-"),
             shown(r.review_note if isinstance(r.review_note, str) else ""),
@@ -921,8 +1015,8 @@ def _decide(
 
     runlog.count(decisions=len(done), decision=decision)
     for d in done:
-        console.print(f"{shown(d.finding_id)}: {d.decision}")
-    console.print(f"{len(pages)} feedback pages updated")
+        console.print(f"{shown(d.finding_id)}: {words(d.decision)}")
+    console.print(f"{count_text(len(pages), 'feedback page', 'feedback pages', 'en')} updated")
 
 
 @review.command("accept")
@@ -979,7 +1073,9 @@ def review_apply(ws: Workspace, file: Path, by: str | None, wait: bool) -> None:
     runlog.add_inputs([__import__("hashlib").sha256(file.read_bytes()).hexdigest()])
     accepted = sum(d.decision == "accepted" for d in done)
     console.print(
-        f"{len(done)} decisions recorded ({accepted} accepted, {len(done) - accepted} returned); {len(pages)} feedback pages updated"
+        f"{count_text(len(done), 'decision', 'decisions', 'en')} recorded ({accepted} accepted, "
+        f"{len(done) - accepted} returned); {count_text(len(pages), 'feedback page', 'feedback pages', 'en')} updated",
+        soft_wrap=True,
     )
 
 
@@ -1028,7 +1124,7 @@ def signoff(
                     done.append(sign_off(con, code, year, _reviewer(by), note, withdraw=withdraw))
             except ReviewError as exc:
                 for d in done:
-                    console.print(f"{d['org_code']} {year} v{d['version']}: {d['action'].replace('_', ' ')}")
+                    console.print(f"{d['org_code']} {year} v{d['version']}: {words(d['action'])}")
                 raise UserError(str(exc)) from None
         finally:
             con.close()
@@ -1036,7 +1132,7 @@ def signoff(
 
     runlog.count(**{("withdrawn" if withdraw else "signed_off"): len(done)})
     for d in done:
-        console.print(f"{d['org_code']} {year} v{d['version']}: {d['action'].replace('_', ' ')}")
+        console.print(f"{d['org_code']} {year} v{d['version']}: {words(d['action'])}")
     if not done:
         console.print("nothing to sign off (no member is resolved; see 'rbb status')")
 
@@ -1108,10 +1204,12 @@ def release(
 
     runlog.count(release=rel.release_id, members=rel.n_members, files=len(rel.manifest["files"]))
     console.print(
-        f"release {rel.release_id}: {rel.n_members} members, {len(rel.manifest['files'])} files frozen in {shown(rel.folder)}"
+        f"release {rel.release_id}: {count_text(rel.n_members, 'member', 'members', 'en')}, "
+        f"{count_text(len(rel.manifest['files']), 'file', 'files', 'en')} frozen in {shown(rel.folder)}",
+        soft_wrap=True,
     )
     for item in rel.manifest["not_included"]:
-        console.print(f"  not in this release: {item['org_code']} ({item['state']})")
+        console.print(f"  not in this release: {item['org_code']} ({words(item['state'])})")
 
 
 @main.command()
@@ -1164,9 +1262,10 @@ def diff(ws: Workspace, wait: bool, before: str, after: str | None, output: Path
 
 
 def _short(text: str, n: int = 160) -> str:
-    """The English part of a bilingual message (after ' / '), at most ``n`` characters."""
+    """The English part of a bilingual message (after ' / '); in a terminal at most ``n`` characters (piped to a
+    file or a log it is printed whole)."""
     part = text.split(" / ")[-1] if " / " in text else text
-    return part if len(part) <= n else part[: n - 1] + "…"
+    return part if len(part) <= n or not console.is_terminal else part[: n - 1] + "…"
 
 
 def _n(v) -> str:
@@ -1207,12 +1306,16 @@ def log(ws: Workspace, wait: bool, limit: int, command: str | None) -> None:
             shown(" ".join(f"{k}={v}" for k, v in args.items())),
             f"[{style}]{r['outcome']}[/]" + (f": {shown(_short(r['message']))}" if r["message"] else ""),
             f"{r['duration_s']:.1f}",
-            shown(", ".join(f"{k} {v}" for k, v in counts.items())),
+            shown(", ".join(f"{in_words(k)} {in_words(v) if isinstance(v, str) else v}" for k, v in counts.items())),
             shown(r["user_name"]),
         )
     console.print(t)
     if pending:
-        console.print(f"{len(pending)} runs wait in {shown(runlog.pending_path(ws))} (written by the next command)")
+        console.print(
+            f"{count_text(len(pending), 'run waits', 'runs wait', 'en')} in {shown(runlog.pending_path(ws))} "
+            "(written by the next command)",
+            soft_wrap=True,
+        )
 
 
 # ---------------------------------------------------------------------------------------- package
@@ -1242,6 +1345,8 @@ def package(ws: Workspace, wait: bool, year: int, release: str | None, org: str 
         raise UserError(f"no warehouse at {ws.db_path}; run 'rbb ingest', 'rbb compute' and 'rbb report' first")
     try:
         with ws.reader_lock(wait=wait):
+            if not release:
+                _require_year(ws, year)
             paths = make_packages(ws, year, release=release, langs=langs, org=org)
     except PackageError as exc:
         raise UserError(str(exc)) from None
@@ -1257,7 +1362,9 @@ def package(ws: Workspace, wait: bool, year: int, release: str | None, org: str 
         t.add_row(shown(p.org_code), str(p.n_files), "yes" if p.has_data else "no", f"[{style}]{shown(missing)}[/]")
     console.print(t)
     if paths:
-        console.print(f"{len(paths)} packages written under {shown(paths[0].path.parent)}")
+        console.print(
+            f"{count_text(len(paths), 'package', 'packages', 'en')} written under {shown(paths[0].path.parent)}"
+        )
 
 
 # ------------------------------------------------------------------------------------------- docs

@@ -31,7 +31,9 @@ __all__ = [
     "ParsedNumber",
     "column_decimal_comma",
     "convention_of_separator",
+    "count_text",
     "decimal_comma_sql",
+    "format_number",
     "parse_number",
     "whole_number_regex",
 ]
@@ -238,3 +240,44 @@ def decimal_comma_sql(column: str, sql_type: str) -> str:
         comma = f"regexp_full_match({t}, '-?([0-9]+|[1-9][0-9]{{0,2}}(\\.[0-9]{{3}})+),[0-9]+')"
         cases.append(f"WHEN {comma} THEN TRY_CAST(replace(replace({t}, '.', ''), ',', '.') AS DOUBLE)")
     return f"(CASE {' '.join(cases)} END)"
+
+
+# ------------------------------------------------------------------ numbers as messages show them
+
+
+def _decimals(x: float, least: int) -> int:
+    """The decimals that show ``x`` exactly (``least`` at least, 6 at most)."""
+    text = f"{abs(x):.6f}".rstrip("0")
+    return max(least, min(6, len(text.split(".")[1]) if "." in text else 0))
+
+
+def format_number(x: object, lang: str = "nl", least_decimals: int = 2) -> str:
+    """A number as a message in ``lang`` shows it: Dutch ``1.234.567`` and ``12,50``, English ``1,234,567`` and
+    ``12.50``. A fraction keeps the decimals that show it exactly (``least_decimals`` at least, 6 at most), so a
+    message never rounds away the excess of a part over its total; an empty value is 'leeg' / 'empty'.
+    Anything that is not a number is returned as text."""
+    if isinstance(x, bool) or x is None:
+        return str(x)
+    if isinstance(x, int) or (hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu"):
+        text = f"{int(x):,}"
+    else:
+        try:
+            v = float(x)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(x)
+        if isinstance(x, str):
+            return x
+        if math.isnan(v):
+            return "leeg" if lang == "nl" else "empty"
+        if math.isinf(v) or abs(v) >= 1e15:
+            text = f"{v:.3g}"
+            return text.replace(".", ",") if lang == "nl" else text
+        text = f"{int(v):,}" if v.is_integer() else f"{v:,.{_decimals(v, least_decimals)}f}"
+    if lang == "nl":
+        return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def count_text(n: int, one: str, many: str, lang: str = "nl") -> str:
+    """A count with the word in singular or plural: '1 fout', '2 fouten', '1.500 regels', '1 error'."""
+    return f"{format_number(int(n), lang)} {one if n == 1 else many}"

@@ -4,8 +4,10 @@ Each registry field becomes four columns: ``<code>__raw``, the value as a canoni
 empty cell or a missing-value answer such as ``n.v.t.``), which validation checks for type; ``<code>``, the
 typed value (``NaN``/``None`` where the raw value is empty or not of the field's type); ``<code>__state``, the
 answer when the cell holds no value (``nvt``, ``onbekend`` or ``leeg``; ``None`` for a value, see
-:mod:`pipeline.ingest.answers`); and ``<code>__cell``, the text exactly as written where it is not a value,
-so findings echo what the member typed.
+:mod:`pipeline.ingest.answers`); and ``<code>__cell``, the text exactly as written (every text cell: an
+answer, a value, or text that is neither; ``None`` for an empty cell and for a number or date a workbook
+holds as such), so findings echo what the member typed (``ongeveer 1200``, ``12,5%``, ``1.234.567,5``)
+rather than what it was read as.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def _column(
         t = typed(text, f)
         typed_values.append((nan if t is None else t) if numeric else t)
         states.append(None)
-        cells.append(None)
+        cells.append((v.strip() or None) if isinstance(v, str) else None)
     return raws, typed_values, states, cells
 
 

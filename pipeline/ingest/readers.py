@@ -36,6 +36,7 @@ from xml.parsers import expat
 from defusedxml import ElementTree as SafeET
 
 from pipeline.core.findings import Finding, short_value
+from pipeline.core.numbers import count_text, format_number
 from pipeline.core.safe_files import KIND_NAMES, NotRegularFile, entry_kind, open_regular
 from pipeline.ingest import versions
 from pipeline.ingest.reader_child import decode_text
@@ -587,16 +588,13 @@ def _to_sheet(
 ) -> RawSheet | None:
     hdr = _header_row(rows, code_sheet, version=version)
     if hdr is None:
-        findings.append(
-            Finding(
-                "error",
-                "header_missing",
-                f"Op blad {name} is de kopregel met veldcodes niet gevonden. Gebruik het sjabloon en laat de kopregels staan.",
-                f"The header row with field codes was not found on sheet {name}. Use the template and keep its header rows.",
-                sheet=code_sheet.code,
-                cell=name,
-            )
-        )
+        if is_csv:
+            nl = f"In bestand {name} is de kopregel met veldcodes niet gevonden. Zet de veldcodes van het sjabloon op de eerste regel."
+            en = f"The header line with field codes was not found in file {name}. Put the template's field codes on the first line."
+        else:
+            nl = f"Op blad {name} is de kopregel met veldcodes niet gevonden. Gebruik het sjabloon en laat de kopregels staan."
+            en = f"The header row with field codes was not found on sheet {name}. Use the template and keep its header rows."
+        findings.append(Finding("error", "header_missing", nl, en, sheet=code_sheet.code, cell=name))
         return None
     hi, mapping = hdr
     header_values = rows[hi]
@@ -618,12 +616,16 @@ def _to_sheet(
         data.append((rownum, values))
     if unknown:
         shown = ", ".join(u[:40] for u in unknown[:10]) + (f" … (+{len(unknown) - 10})" if len(unknown) > 10 else "")
+        n = len(unknown)
+        where_nl, where_en = (f"Bestand {name}", f"File {name}") if is_csv else (f"Blad {name}", f"Sheet {name}")
         findings.append(
             Finding(
                 "info",
                 "column_unknown",
-                f"Blad {name} heeft {len(unknown)} kolom(men) die niet in het sjabloon staan en zijn genegeerd: {shown}.",
-                f"Sheet {name} has {len(unknown)} column(s) that are not in the template and were ignored: {shown}.",
+                f"{where_nl} heeft {count_text(n, 'kolom', 'kolommen', 'nl')} die niet in het sjabloon "
+                f"{'staat' if n == 1 else 'staan'} en {'is' if n == 1 else 'zijn'} genegeerd: {shown}.",
+                f"{where_en} has {count_text(n, 'column', 'columns', 'en')} that {'is' if n == 1 else 'are'} not in "
+                f"the template and {'was' if n == 1 else 'were'} ignored: {shown}.",
                 sheet=code_sheet.code,
                 cell=name,
             )
@@ -975,10 +977,10 @@ def _csv_problem(p: Path, sheet: Sheet, res: dict) -> Finding:
         return Finding(
             "error",
             "file_line_too_long",
-            f"Regel {line} van {name} is langer dan {MAX_CSV_LINE_BYTES // 1024} KB (minstens {length:,} bytes); zo'n regel komt in een ingevuld blad niet voor. Het bestand is niet gelezen.".replace(
-                ",", "."
-            ),
-            f"Line {line} of {name} is longer than {MAX_CSV_LINE_BYTES // 1024} KB (at least {length:,} bytes); a filled-in sheet never has such a line. The file was not read.",
+            f"Regel {line} van {name} is langer dan {format_number(MAX_CSV_LINE_BYTES // 1024, 'nl')} KB (minstens "
+            f"{format_number(length, 'nl')} bytes); zo'n regel komt in een ingevuld bestand niet voor. Het bestand is niet gelezen.",
+            f"Line {line} of {name} is longer than {format_number(MAX_CSV_LINE_BYTES // 1024, 'en')} KB (at least "
+            f"{format_number(length, 'en')} bytes); a filled-in file never has such a line. The file was not read.",
             sheet=sheet.code,
             cell=f"{name}, regel {line}",
             row=line,
@@ -1032,8 +1034,10 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
                 Finding(
                     "warning",
                     "file_ignored",
-                    f"Bestand {p.name} is genegeerd: een CSV-levering bestaat uit .csv-bestanden per blad.",
-                    f"File {p.name} was ignored: a CSV delivery consists of one .csv file per sheet.",
+                    f"Bestand {p.name} is genegeerd: een CSV-levering bestaat uit .csv-bestanden"
+                    f" ({', '.join(f'{c}.csv' for c in registry.sheet_codes)}).",
+                    f"File {p.name} was ignored: a CSV delivery consists of .csv files"
+                    f" ({', '.join(f'{c}.csv' for c in registry.sheet_codes)}).",
                     cell=p.name,
                 )
             )
@@ -1043,8 +1047,10 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
                 Finding(
                     "warning",
                     "file_ignored",
-                    f"Bestand {p.name} hoort bij geen enkel blad ({', '.join(registry.sheet_codes)}) en is genegeerd.",
-                    f"File {p.name} matches no sheet ({', '.join(registry.sheet_codes)}) and was ignored.",
+                    f"Bestand {p.name} is geen van de bestanden van het sjabloon"
+                    f" ({', '.join(f'{c}.csv' for c in registry.sheet_codes)}) en is genegeerd.",
+                    f"File {p.name} is none of the template's files"
+                    f" ({', '.join(f'{c}.csv' for c in registry.sheet_codes)}) and was ignored.",
                     cell=p.name,
                 )
             )
@@ -1088,8 +1094,10 @@ def _assemble(plan: _Plan, results: dict[str, dict], registry: Registry) -> RawS
                     Finding(
                         "error",
                         "sheet_twice",
-                        f"Blad {sheet.name_nl} komt twee keer voor ({p.name}).",
-                        f"Sheet {sheet.name_en} occurs twice ({p.name}).",
+                        f"Zowel {sub.sheets[sheet.code].name} als {p.name} bevat de gegevens van {sheet.name_nl}"
+                        f" ({sheet.code}.csv); lever er één aan.",
+                        f"Both {sub.sheets[sheet.code].name} and {p.name} hold the data of {sheet.name_nl}"
+                        f" ({sheet.code}.csv); deliver only one of them.",
                         sheet=sheet.code,
                         cell=p.name,
                     )

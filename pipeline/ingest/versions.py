@@ -187,6 +187,12 @@ def _list(items: Sequence[str]) -> str:
     return ", ".join(items)
 
 
+def _columns(items: Sequence[str], lang: str) -> str:
+    """'kolom a' / 'kolommen a, b' ('column a' / 'columns a, b')."""
+    one, many = ("kolom", "kolommen") if lang == "nl" else ("column", "columns")
+    return f"{one if len(items) == 1 else many} {_list(items)}"
+
+
 def detection_findings(reg: Registry, det: Detection, sheets: Mapping[str, object]) -> list[Finding]:
     """Info findings naming the version a delivery was read as and what its map changed; ``sheets`` are the
     read sheets (:class:`~pipeline.ingest.readers.RawSheet`) by sheet code."""
@@ -250,14 +256,15 @@ def detection_findings(reg: Registry, det: Detection, sheets: Mapping[str, objec
     for code, raw in sheets.items():
         sheet = reg.sheet(code)
         name = getattr(raw, "name", sheet.name_nl)
+        csv = bool(getattr(raw, "is_csv", False))
+        where_nl, where_en = (f"Bestand {name}", f"File {name}") if csv else (f"Blad {name}", f"Sheet {name}")
         if getattr(raw, "removed_columns", None):
-            cols = _list(raw.removed_columns)
             out.append(
                 Finding(
                     "info",
                     "column_removed",
-                    f"Blad {name}: kolom {cols} uit sjabloonversie {v} wordt niet meer gevraagd en is genegeerd.",
-                    f"Sheet {name}: column {cols} of template version {v} is no longer asked and was ignored.",
+                    f"{where_nl}: {_columns(raw.removed_columns, 'nl')} uit sjabloonversie {v} {'wordt' if len(raw.removed_columns) == 1 else 'worden'} niet meer gevraagd en {'is' if len(raw.removed_columns) == 1 else 'zijn'} genegeerd.",
+                    f"{where_en}: {_columns(raw.removed_columns, 'en')} of template version {v} {'is' if len(raw.removed_columns) == 1 else 'are'} no longer asked and {'was' if len(raw.removed_columns) == 1 else 'were'} ignored.",
                     sheet=code,
                     cell=name,
                 )
@@ -267,9 +274,9 @@ def detection_findings(reg: Registry, det: Detection, sheets: Mapping[str, objec
                 Finding(
                     "info",
                     "column_split",
-                    f"Blad {name}: kolom {old} is nu gesplitst in {_list(parts)}; de waarde is gelezen als "
+                    f"{where_nl}: kolom {old} is nu gesplitst in {_list(parts)}; de waarde is gelezen als "
                     f"{parts[0]}, {_list(parts[1:])} is in versie {v} niet gevraagd.",
-                    f"Sheet {name}: column {old} is now split into {_list(parts)}; its value was read as "
+                    f"{where_en}: column {old} is now split into {_list(parts)}; its value was read as "
                     f"{parts[0]}, {_list(parts[1:])} was not asked in version {v}.",
                     sheet=code,
                     cell=name,
@@ -278,14 +285,17 @@ def detection_findings(reg: Registry, det: Detection, sheets: Mapping[str, objec
             )
         if getattr(raw, "not_asked", None):
             cols = _list(raw.not_asked)
+            one = len(raw.not_asked) == 1
             out.append(
                 Finding(
                     "info",
                     "field_not_asked",
-                    f"Blad {name}: {cols} werd in sjabloonversie {v} nog niet gevraagd en is leeg gelaten "
-                    "(geen fout); indicatoren die dit veld nodig hebben ontbreken voor dit jaar.",
-                    f"Sheet {name}: {cols} was not yet asked in template version {v} and is left empty "
-                    "(not an error); indicators that need it are missing for this year.",
+                    f"{where_nl}: {cols} {'werd' if one else 'werden'} in sjabloonversie {v} nog niet gevraagd en "
+                    f"{'is' if one else 'zijn'} leeg gelaten (geen fout); indicatoren die "
+                    f"{'dit veld' if one else 'deze velden'} nodig hebben ontbreken voor dit jaar.",
+                    f"{where_en}: {cols} {'was' if one else 'were'} not yet asked in template version {v} and "
+                    f"{'is' if one else 'are'} left empty (not an error); indicators that need "
+                    f"{'it' if one else 'them'} are missing for this year.",
                     sheet=code,
                     cell=name,
                 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.core.findings import cell_text
 from pipeline.core.warehouse import table_exists
 from pipeline.core.workspace import atomic_write_text
 from pipeline.metadata.registry import registry
@@ -50,17 +51,21 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
     ]
     org = con.execute("SELECT name FROM organisations WHERE org_code = ?", [sub["org_code"]]).fetchone()
     reviewed = review_state(con, sub, lang)
+    csv = sub.get("fmt") == "csv"  # a CSV delivery: its sheets are files (producten.csv), named as such
     for f in findings:
         f["finding_id"] = finding_id(sub["org_code"], sub["year"], sub["version"], f["seq"])
         f["review"] = reviewed["by_seq"].get(f["seq"])
+        f["cell"] = cell_text(f["cell"], lang)
     reg = registry()
     order = {"error": 0, "warning": 1, "info": 2}
     groups: dict[str, list[dict]] = {}
     for f in findings:
         if f["sheet"]:
             s = reg.sheet(f["sheet"])
-            title = s.name_nl if lang == "nl" else s.name_en
-            title = f"Blad {title}" if lang == "nl" else f"Sheet {title}"
+            if csv:
+                title = f"{'Bestand' if lang == 'nl' else 'File'} {s.code}.csv"
+            else:  # the sheet's name in the workbook, also in English
+                title = f"{'Blad' if lang == 'nl' else 'Sheet'} {s.name_nl}"
         else:
             title = "Bestand" if lang == "nl" else "File"
         groups.setdefault(title, []).append(f)
@@ -78,10 +83,10 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
     elif sub["n_warnings"] > sub["n_warnings_explained"]:
         advice = (
             "Uw levering is geaccepteerd. Er zijn waarschuwingen zonder toelichting: controleer de waarden en "
-            "geef een toelichting op blad Toelichting."
+            f"geef een toelichting {'in bestand toelichting.csv' if csv else 'op blad Toelichting'}."
             if nl
             else "Your submission was accepted. Some warnings have no explanation: check the values and explain "
-            "them on the Explanations sheet."
+            f"them {'in file toelichting.csv' if csv else 'on sheet Toelichting'}."
         )
     else:
         advice = "Uw levering is geaccepteerd." if nl else "Your submission was accepted."

@@ -75,14 +75,18 @@ def run(
 
 def ingest_state(stage: str, recorded: int, total: int) -> tuple[str, str]:
     if stage == "checkpoint":
+        every_nl = "de nieuwe levering is" if total == 1 else f"alle {total} nieuwe leveringen zijn"
+        every_en = "the new delivery was" if total == 1 else f"all {total} new deliveries were"
         return (
-            f"alle {total} nieuwe leveringen zijn vastgelegd (in het logbestand van het warehouse, dat bij de volgende run wordt verwerkt)",
-            f"all {total} new deliveries were recorded (in the warehouse's log file, which the next run merges)",
+            f"{every_nl} vastgelegd (in het logbestand van het warehouse, dat bij de volgende run wordt verwerkt)",
+            f"{every_en} recorded (in the warehouse's log file, which the next run merges)",
         )
     if stage == "recording":
+        done_nl = f"{recorded} van de {total} nieuwe leveringen {'is' if recorded == 1 else 'zijn'}"
+        done_en = f"{recorded} of {total} new {'delivery was' if total == 1 else 'deliveries were'}"
         return (
-            f"{recorded} van de {total} nieuwe leveringen zijn volledig vastgelegd; de levering die werd geschreven is niet vastgelegd (niets half)",
-            f"{recorded} of {total} new deliveries were recorded completely; the one being written was not recorded (nothing half-written)",
+            f"{done_nl} volledig vastgelegd; de levering die werd geschreven is niet vastgelegd (niets half)",
+            f"{done_en} recorded completely; the one being written was not recorded (nothing half-written)",
         )
     return ("er is niets veranderd", "nothing was changed")
 

@@ -22,6 +22,7 @@ whole, and never copied or fingerprinted by a validation tool. Instead:
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.core.findings import Finding, short_value
-from pipeline.core.numbers import decimal_comma_sql, parse_number, whole_number_regex
+from pipeline.core.numbers import count_text, decimal_comma_sql, format_number, parse_number, whole_number_regex
 from pipeline.core.safe_files import NotRegularFile, longest_line_over, open_regular
 from pipeline.core.workspace import is_out_of_space
 from pipeline.ingest.batch import Item
@@ -386,9 +387,9 @@ def line_too_long_finding(path: Path, line: int, length: int) -> Finding:
     return Finding(
         "error",
         "line_too_long",
-        f"Regel {line} van {path.name} is langer dan {limit} KB (minstens {length:,} bytes); een zaakregel is nooit zo lang. "
-        "Het bestand is niet gelezen; controleer of het een CSV-bestand met één zaak per regel is.".replace(",", "."),
-        f"Line {line} of {path.name} is longer than {limit} KB (at least {length:,} bytes); a case line is never that long. "
+        f"Regel {line} van {path.name} is langer dan {limit} KB (minstens {format_number(length, 'nl')} bytes); een zaakregel"
+        " is nooit zo lang. Het bestand is niet gelezen; controleer of het een CSV-bestand met één zaak per regel is.",
+        f"Line {line} of {path.name} is longer than {limit} KB (at least {format_number(length, 'en')} bytes); a case line is never that long. "
         "The file was not read; check that it is a CSV file with one case per line.",
         sheet="zaken",
         cell=f"{path.name}, regel {line}",
@@ -558,16 +559,18 @@ def _count_finding(path: Path, rid: str, n: int) -> Finding:
         return Finding(
             "error",
             rid,
-            f"{n} regels in {path.name} bevatten NUL-tekens (binaire gegevens, geen tekst).",
-            f"{n} lines in {path.name} hold NUL characters (binary data, not text).",
+            f"{count_text(n, 'regel', 'regels', 'nl')} in {path.name} {'bevat' if n == 1 else 'bevatten'} NUL-tekens"
+            " (binaire gegevens, geen tekst).",
+            f"{count_text(n, 'line', 'lines', 'en')} in {path.name} {'holds' if n == 1 else 'hold'} NUL characters"
+            " (binary data, not text).",
             sheet="zaken",
             cell=path.name,
         )
     return Finding(
         "error",
         rid,
-        f"{n} regels in {path.name} schenden regel {rid}.",
-        f"{n} lines in {path.name} break rule {rid}.",
+        f"{count_text(n, 'regel', 'regels', 'nl')} in {path.name} {'schendt' if n == 1 else 'schenden'} regel {rid}.",
+        f"{count_text(n, 'line', 'lines', 'en')} in {path.name} {'breaks' if n == 1 else 'break'} rule {rid}.",
         sheet="zaken",
         cell=path.name,
     )
@@ -738,8 +741,10 @@ def validate_frames(scans: list[CaseScan], reg: Registry) -> None:
                     Finding(
                         "error",
                         rid,
-                        f"In totaal {n} regels in {path.name} schenden regel {rid} (de eerste {shown} staan hierboven).",
-                        f"In all {n} lines in {path.name} break rule {rid} (the first {shown} are listed above).",
+                        f"In totaal {count_text(n, 'regel', 'regels', 'nl')} in {path.name} schenden regel {rid}"
+                        f" (de eerste {format_number(shown, 'nl')} staan hierboven).",
+                        f"In all {count_text(n, 'line', 'lines', 'en')} in {path.name} break rule {rid}"
+                        f" (the first {format_number(shown, 'en')} are listed above).",
                         sheet="zaken",
                         cell=path.name,
                     )
@@ -803,8 +808,14 @@ def _finding(path: Path, reg: Registry, meta: dict, row: int, rec: pd.Series) ->
             f"{where_en}: the required field '{f.label_en}' is empty.",
         )
     elif kind == "range":
-        nl = f"{where}: '{f.label_nl}' is {shown}; toegestaan is {f.min:g} tot en met {f.max:g}."
-        en = f"{where_en}: '{f.label_en}' is {shown}; allowed is {f.min:g} to {f.max:g}."
+        written = rec.get(f"{fcode}{TEXT}")
+        typed = short_value(written.strip()) if isinstance(written, str) and written.strip() else None
+        said_nl, said_en = (format_number(float(value), lang, least_decimals=0) for lang in ("nl", "en"))
+        if typed is not None and not re.fullmatch(r"-?[0-9.,]+", typed):
+            said_nl, said_en = f"{said_nl} (ingevuld als '{typed}')", f"{said_en} (entered as '{typed}')"
+        shown = typed or shown
+        nl = f"{where}: '{f.label_nl}' is {said_nl}; toegestaan is {format_number(float(f.min), 'nl')} tot en met {format_number(float(f.max), 'nl')}."
+        en = f"{where_en}: '{f.label_en}' is {said_en}; allowed is {format_number(float(f.min), 'en')} to {format_number(float(f.max), 'en')}."
     elif kind == "code_list":
         nl = f"{where}: '{f.label_nl}' bevat '{shown}'; kies uit {', '.join(f.codes)}."
         en = f"{where_en}: '{f.label_en}' contains '{shown}'; choose from {', '.join(f.codes)}."
@@ -968,17 +979,32 @@ def _unknown_products(scan: CaseScan, item: Item) -> list[Finding]:
     if rows.empty:
         return []
     counts = rows.groupby("product_code")["n_rows" if "n_rows" in rows else "n_cases"].sum().sort_index()
-    shown = ", ".join(f"'{short_value(c, 40)}' ({int(n)})" for c, n in list(counts.items())[:10])
+    shown_nl = ", ".join(
+        f"'{short_value(c, 40)}' ({format_number(int(n), 'nl')})" for c, n in list(counts.items())[:10]
+    )
+    shown_en = ", ".join(
+        f"'{short_value(c, 40)}' ({format_number(int(n), 'en')})" for c, n in list(counts.items())[:10]
+    )
     more = f" en {len(counts) - 10} meer" if len(counts) > 10 else ""
     more_en = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
+    one = len(counts) == 1
+    products = item.raw.sheets.get("producten")
+    if (products is not None and products.is_csv) or (products is None and item.raw.fmt == "csv"):
+        name = products.name if products is not None else "producten.csv"
+        on_nl, on_en, of_nl, of_en = f"in bestand {name}", f"in file {name}", f"bestand {name}", f"file {name}"
+    else:
+        name = products.name if products is not None else "Producten"
+        on_nl, on_en, of_nl, of_en = f"op blad {name}", f"on sheet {name}", f"blad {name}", f"sheet {name}"
     return [
         Finding(
             "warning",
             "unknown_product",
-            f"{scan.path.name}: de productcodes {shown}{more} (tussen haakjes het aantal zaken) staan niet op blad"
-            " Producten. Gebruik de codes van blad Producten of voeg de producten daar toe.",
-            f"{scan.path.name}: the product codes {shown}{more_en} (number of cases in brackets) are not on the"
-            " Products sheet. Use the codes of the Products sheet or add the products there.",
+            f"{scan.path.name}: {'de productcode' if one else 'de productcodes'} {shown_nl}{more} (tussen haakjes het"
+            f" aantal zaken) {'staat' if one else 'staan'} niet {on_nl}. Gebruik de codes van {of_nl} of voeg"
+            f" {'het product' if one else 'de producten'} daar toe.",
+            f"{scan.path.name}: the product {'code' if one else 'codes'} {shown_en}{more_en} (number of cases in"
+            f" brackets) {'is' if one else 'are'} not {on_en}. Use the codes of {of_en} or add the"
+            f" {'product' if one else 'products'} there.",
             sheet="zaken",
             cell=scan.path.name,
             field="product_code",

@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from pipeline.core.numbers import count_text
 from pipeline.core.settings import Deadlines
 from pipeline.metadata.registry import Organisation
 from pipeline.validate.review import STATE_LABELS, member_states
@@ -100,8 +101,8 @@ def cycle_table(
             n = int(r["latest_errors"] or 0)
             todo.append(
                 (
-                    f"lid: gecorrigeerde levering ({n} {'fout' if n == 1 else 'fouten'} in v{int(r['latest_version'])})",
-                    f"member: corrected delivery ({n} {'error' if n == 1 else 'errors'} in v{int(r['latest_version'])})",
+                    f"lid: gecorrigeerde levering ({count_text(n, 'fout', 'fouten', 'nl')} in v{int(r['latest_version'])})",
+                    f"member: corrected delivery ({count_text(n, 'error', 'errors', 'en')} in v{int(r['latest_version'])})",
                 )[i]
             )
             due = due_feedback or due_delivery
@@ -109,19 +110,24 @@ def cycle_table(
                 late = (f"correctie te laat (termijn {due:%d-%m-%Y})", f"correction late (due {due:%Y-%m-%d})")[i]
         elif state == "findings_open":
             if r["open"]:
-                todo.append((f"lid: {r['open']} toelichtingen geven", f"member: explain {r['open']} warnings")[i])
+                todo.append(
+                    (
+                        f"lid: {count_text(r['open'], 'toelichting', 'toelichtingen', 'nl')} geven",
+                        f"member: explain {count_text(r['open'], 'warning', 'warnings', 'en')}",
+                    )[i]
+                )
             if r["returned"]:
                 todo.append(
                     (
-                        f"lid: {r['returned']} teruggestuurde toelichtingen herzien",
-                        f"member: revise {r['returned']} returned explanations",
+                        f"lid: {count_text(r['returned'], 'teruggestuurde toelichting', 'teruggestuurde toelichtingen', 'nl')} herzien",
+                        f"member: revise {count_text(r['returned'], 'returned explanation', 'returned explanations', 'en')}",
                     )[i]
                 )
             if r["explained"]:
                 todo.append(
                     (
-                        f"analist: {r['explained']} toelichtingen beoordelen",
-                        f"analyst: review {r['explained']} explanations",
+                        f"analist: {count_text(r['explained'], 'toelichting', 'toelichtingen', 'nl')} beoordelen",
+                        f"analyst: review {count_text(r['explained'], 'explanation', 'explanations', 'en')}",
                     )[i]
                 )
             if due_feedback and today > due_feedback and (r["open"] or r["returned"]):

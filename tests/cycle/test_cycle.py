@@ -380,7 +380,7 @@ def test_status_shows_the_to_do_and_who_is_late_against_the_calendar(demo_worksp
     proc = rbb("status", "--root", str(demo_workspace.root), "--year", str(YEAR), "--on", f"{YEAR + 1}-04-01")
     assert proc.returncode == 0, proc.stderr
     out = " ".join(proc.stdout.split())
-    assert "signed off: " in out and "missing: 1" in out
+    assert "signed off: " in out and "not received: 1" in out
     assert f"Deadlines {YEAR}: delivery {YEAR + 1}-03-15" in out and out.endswith("; 1 late")
     with duckdb.connect(str(demo_workspace.db_path), read_only=True) as con:
         from pipeline.core.settings import load_settings

@@ -350,4 +350,4 @@ def test_cli_unknown_release_year_mismatch_and_unknown_org_fail(release_ws):
         assert expected in said and "Traceback" not in said, (extra, said)
     result = runner.invoke(main, [*base, "--release", "2025.1", "--org", "duo"])
     assert result.exit_code == 0, result.output
-    assert "1 packages written" in result.output
+    assert "1 package written" in result.output

@@ -186,7 +186,7 @@ def test_check_with_root_reports_the_yoy_warning_ingest_reports(demo_workspace, 
     shutil.copytree(jumped, target)
     (result,) = ingest(ws, YEAR)
     ingested = sorted(
-        f"warning {f.cell}: {f.message_en}"
+        f"warning {f.where('en')}: {f.message_en}"
         for f in result.findings
         if f.rule == "yoy_change" and f.severity == "warning"
     )

@@ -297,7 +297,9 @@ def test_thousands_dots_in_case_numbers_are_thousands_and_a_dot_decimal_is_a_typ
     scan = scan_case_file(path, Y)
     by_cell = {(f.rule, f.row, f.field): f for f in scan.findings}
     term = by_cell[("range:termijn_dagen", 2, "termijn_dagen")]
-    assert term.value == "1500"
+    assert term.value == "1.500"  # as typed; read as 1500, not 2
+    assert "is 1.500; toegestaan is 1 tot en met 730." in term.message_nl
+    assert "is 1,500; allowed is 1 to 730." in term.message_en
     ambiguous = by_cell[("type:bezwaar", 3, "bezwaar")]
     assert ambiguous.value == "1.5"
     assert "niet eenduidig" in ambiguous.message_nl and "ambiguous" in ambiguous.message_en

@@ -179,7 +179,7 @@ def test_attack_7_stray_future_year_does_not_hijack_the_default_year(attacked):
     assert status.returncode == 0, status.stderr
     out = " ".join(status.stdout.split())
     assert "Submissions 2025" in out
-    assert "missing: 34" not in out
+    assert "not received: 34" not in out
     assert re.search(r"2026: \d+ deliveries, none accepted", out), out
     report = _rbb("report", "--org", ATTACKER, root=ws.root)
     assert report.returncode == 0, report.stderr

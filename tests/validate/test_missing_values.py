@@ -341,5 +341,5 @@ def test_case_file_product_codes_must_be_on_the_products_sheet(tmp_path):
     finally:
         con.close()
     assert [r[0] for r in rows] == ["warning"]
-    assert "'ONBEKEND1' (2)" in rows[0][1] and "not on the Products sheet" in rows[0][1]
+    assert "the product code 'ONBEKEND1' (2)" in rows[0][1] and "is not in file producten.csv" in rows[0][1]
     assert agg == (3,)  # the cases still count in the organisation's total

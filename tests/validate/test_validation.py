@@ -324,7 +324,7 @@ def test_status_command(demo_workspace):
     proc = rbb("status", "--root", str(demo_workspace.root), "--year", "2025")
     assert proc.returncode == 0, proc.stderr
     out = " ".join(proc.stdout.split())
-    assert "LBIO" in out and "missing: 1" in out and "signed off: " in out
+    assert "LBIO" in out and "not received: 1" in out and "signed off: " in out
 
 
 def test_partial_files_of_an_interrupted_run_are_swept(tmp_path):
