@@ -45,8 +45,12 @@ class Indicator:
     numerator: str
     denominator: str
     fields: tuple[str, ...]
-    description: str
-    caveat: str
+    description_nl: str
+    description_en: str
+    formula_nl: str
+    formula_en: str
+    caveat_nl: str
+    caveat_en: str
     missing: str = "exclude_row"
     min_coverage: float = 0.5
 
@@ -61,6 +65,17 @@ class Indicator:
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_nl
+
+    def description(self, lang: str) -> str:
+        """What the figure means, for a reader of ``lang``."""
+        return self.description_en if lang == "en" else self.description_nl
+
+    def formula(self, lang: str) -> str:
+        """The calculation in words (the field-code form is ``numerator`` / ``denominator``)."""
+        return self.formula_en if lang == "en" else self.formula_nl
+
+    def caveat(self, lang: str) -> str:
+        return self.caveat_en if lang == "en" else self.caveat_nl
 
 
 @lru_cache(maxsize=1)
@@ -97,8 +112,12 @@ def catalogue() -> list[Indicator]:
             numerator=str(i["numerator"]),
             denominator=str(i["denominator"]),
             fields=tuple(i["fields"]),
-            description=i["description"],
-            caveat=i.get("caveat") or "",
+            description_nl=i["description_nl"],
+            description_en=i["description_en"],
+            formula_nl=i["formula_nl"],
+            formula_en=i["formula_en"],
+            caveat_nl=i.get("caveat_nl") or "",
+            caveat_en=i.get("caveat_en") or "",
             missing=i.get("missing") or cfg["coverage"]["missing"],
             min_coverage=float(
                 i["min_coverage"] if i.get("min_coverage") is not None else cfg["coverage"]["min_coverage"]
@@ -127,12 +146,18 @@ def catalogue_frame() -> pd.DataFrame:
                 "numerator": ind.numerator,
                 "denominator": ind.denominator,
                 "fields": ";".join(ind.fields),
-                "description": ind.description,
-                "caveat": ind.caveat,
+                "description": ind.description_en,
+                "caveat": ind.caveat_en,
                 "missing": ind.missing if ind.rows.applies else None,
                 "min_coverage": ind.min_coverage if ind.rows.applies else None,
                 "theme_nl": themes[ind.theme]["nl"],
                 "theme_en": themes[ind.theme]["en"],
+                "description_nl": ind.description_nl,
+                "description_en": ind.description_en,
+                "formula_nl": ind.formula_nl,
+                "formula_en": ind.formula_en,
+                "caveat_nl": ind.caveat_nl,
+                "caveat_en": ind.caveat_en,
             }
         )
     return pd.DataFrame(rows)

@@ -160,10 +160,22 @@ class IndicatorModel(_Strict):
     numerator: str
     denominator: str
     fields: list[str]
-    description: str
-    caveat: str
+    #: for readers, in Dutch and English: what the figure means, the calculation in words, what to keep in mind
+    #: when comparing (empty when nothing); no field codes (``numerator``/``denominator`` hold those)
+    description_nl: str = Field(min_length=1)
+    description_en: str = Field(min_length=1)
+    formula_nl: str = Field(min_length=1)
+    formula_en: str = Field(min_length=1)
+    caveat_nl: str
+    caveat_en: str
     missing: Literal["exclude_row", "zero", "missing_org"] | None = None
     min_coverage: float | None = None
+
+    @model_validator(mode="after")
+    def _caveat_in_both_languages(self) -> IndicatorModel:
+        if bool(self.caveat_nl.strip()) != bool(self.caveat_en.strip()):
+            raise ValueError("caveat_nl and caveat_en are both given or both empty")
+        return self
 
 
 class CoverageModel(_Strict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from pipeline.pilots.values import (
 from pipeline.report.downloads import download_folder, externalise, table_downloads
 from pipeline.report.figures import num, pilot_follow_up, to_div
 from pipeline.report.render import fmt_number, render
+from pipeline.report.text import unit_label
 
 # -------------------------------------------------------------------------------------------- CSV
 CSV_COLUMNS = [
@@ -192,7 +194,8 @@ def _team_rows(teams: pd.DataFrame, nl: bool) -> list[dict[str, Any]]:
 def _follow_chart(f: Mapping[str, Any] | None, lang: str, div_id: str) -> str:
     if not f or len(f.get("series") or []) < 2:
         return ""
-    fig = pilot_follow_up(f["series"], int(f["start_year"]), f["org_label"], int(f["decimals"]), f["unit"], lang)
+    unit = unit_label({"unit": f["unit"]}, lang)
+    fig = pilot_follow_up(f["series"], int(f["start_year"]), f["org_label"], int(f["decimals"]), unit, lang)
     return Markup(to_div(fig, div_id))
 
 
@@ -236,7 +239,7 @@ def _register_rows(result: Mapping[str, Any], nl: bool) -> list[dict[str, Any]]:
                 "org": rec["org_code"],
                 "indicator": (f["indicator_name_nl"] if nl else f["indicator_name_en"])
                 if f
-                else cat.get(rec["indicator_code"], rec["indicator_code"]),
+                else cat.get(rec["indicator_code"]) or _indicator_label(rec["indicator_code"], nl),
                 "status": STATUS_TEXT[rec["status"]][0 if nl else 1],
                 "round": rec["round_year"] or "—",
                 "start": rec["start_year"] or "—",
@@ -330,7 +333,7 @@ def render_pilot_page(
         if follow
         else (entry["indicator_name_nl"] if nl else entry["indicator_name_en"])
         if entry
-        else rec["indicator_code"]
+        else _indicator_label(rec["indicator_code"], nl)
     )
     team = [
         {
@@ -442,6 +445,28 @@ def render_pilot_page(
     )
 
 
+def _indicator_label(code: str, nl: bool) -> str:
+    """An indicator's name from the packaged catalogue (for a registered pilot that is in none of this round's
+    tables), else its code."""
+    names = _catalogue_names().get(code)
+    return (names[0] if nl else names[1]) if names else code
+
+
+def _theme_label(theme: str, nl: bool) -> str:
+    names = _catalogue_names().get(f"theme:{theme}")
+    return (names[0] if nl else names[1]) if names else theme
+
+
+@lru_cache(maxsize=1)
+def _catalogue_names() -> dict[str, tuple[str, str]]:
+    from pipeline.metadata.models import load
+
+    spec = load("indicators.yaml")
+    out = {i["code"]: (i["name_nl"], i["name_en"]) for i in spec["indicators"]}
+    out.update({f"theme:{k}": (v["nl"], v["en"]) for k, v in spec["themes"].items()})
+    return out
+
+
 def _yes(flag: Any, nl: bool) -> str:
     return ("ja" if nl else "yes") if bool(flag) else ("nee" if nl else "no")
 
@@ -468,14 +493,16 @@ def _evidence_rows(c: Mapping[str, Any], cfg: Mapping[str, Any], nl: bool) -> li
         (
             "Totaalindex robuust laagste kwart" if nl else "Composite index robustly bottom quarter",
             (
-                _yes(True, nl) + f" (rang ≥ {int(c['composite_rank_lo'])} / {int(c['composite_n_units'])})"
+                _yes(True, nl)
+                + f" ({'rang' if nl else 'rank'} ≥ {int(c['composite_rank_lo'])} / {int(c['composite_n_units'])})"
                 if c["composite_bottom"]
                 else _yes(False, nl)
             ),
         ),
         (
             "Ontwikkelvraag" if nl else "Development question",
-            (as_text(c["development_question_theme"]) or "—") + (" ✓" if c["development_question_match"] else ""),
+            (_theme_label(as_text(c["development_question_theme"]), nl) or "—")
+            + (" ✓" if c["development_question_match"] else ""),
         ),
         ("DEA-efficiëntie (input)" if nl else "DEA efficiency (input)", _dea_text(c, nl)),
     ]

@@ -28,6 +28,9 @@ def _catalogue_yaml() -> dict[str, Any]:
 
 CLUSTER_MIN_MEMBERS = int(_catalogue_yaml()["comparison"]["cluster_min_members"])
 TREND_YEARS = int(_catalogue_yaml()["comparison"]["trend_years"])
+SURVEY_RULES: dict[str, Any] = dict(_catalogue_yaml()["survey_rules"])
+#: the reader's texts of an indicator, per language (indicators.yaml)
+TEXT_KEYS = tuple(f"{key}_{lang}" for key in ("description", "formula", "caveat") for lang in ("nl", "en"))
 
 
 @dataclass
@@ -124,8 +127,12 @@ def _catalogue(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             }
             for ind in spec["indicators"]
         ]
+    packaged = {ind["code"]: ind for ind in spec["indicators"]}
     for r in rows:
         r["decimals"] = int(r.get("decimals") if r.get("decimals") is not None else 1)
+        for key in TEXT_KEYS:  # a catalogue table written before the texts had a language
+            if r.get(key) is None:
+                r[key] = packaged.get(r["code"], {}).get(key) or ""
     return sorted(
         rows,
         key=lambda r: (

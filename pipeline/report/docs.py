@@ -101,6 +101,22 @@ def data_dictionary(reg: Registry | None = None) -> str:
     return "\n".join(out)
 
 
+#: the statistical method behind each ``uncertainty`` of the catalogue (docs/methods-comparisons.md)
+UNCERTAINTY = {
+    "none": "no interval: administrative data, not a sample",
+    "t_mean": "weighted mean; design-based (Taylor-linearised) standard error; 95% t-interval with Kish's "
+    "n_eff − 1 degrees of freedom",
+    "wilson": "share; Wilson interval, for weighted survey data on the design-adjusted n* = p(1 − p)/v",
+}
+
+
+def _indicator_sql(code: str) -> str:
+    """The SQL model of an indicator (``pipeline/compute/sql/indicators/<code>.sql``)."""
+    from importlib import resources
+
+    return resources.files("pipeline.compute.sql").joinpath(f"indicators/{code}.sql").read_text("utf-8")
+
+
 def indicators_doc() -> str:
     from pipeline.compute.engine import catalogue, catalogue_config
 
@@ -117,6 +133,18 @@ def indicators_doc() -> str:
         "value = numerator / denominator × scale. Numerator, denominator and n are stored beside every value.",
         "",
         "Directions: **higher** is better, **lower** is better, **context** (no normative direction: not ranked).",
+        "",
+        "## Keys of an indicator",
+        "",
+        "For the engine and this page: `code`, `theme`, `unit`, `scale`, `decimals`, `direction`, `uncertainty`, "
+        "`min_n`, `numerator` and `denominator` (the calculation in field codes), `fields` (the registry fields it "
+        'reads, `sheet.field`), optionally `missing` and `min_coverage` (see "Rows left out"). For readers, in '
+        "Dutch and English (`_nl`, `_en`): `name`, `description` (what the figure means), `formula` (the calculation "
+        "in words, without field codes) and `caveat` (what to keep in mind when comparing; empty when there is "
+        "nothing, but then in both languages). A report shows the texts of its own language. They are written for a "
+        "manager: statistical method (standard errors, intervals, effective sample size) belongs in the reports' "
+        "method appendix and on this page, not in a definition. The model in `pipeline/metadata/models.py` "
+        "(`IndicatorModel`) refuses a missing or unknown key.",
         "",
         "## Statistics",
         "",
@@ -177,9 +205,15 @@ def indicators_doc() -> str:
             out += [
                 f"### `{ind.code}` — {ind.name_nl} / {ind.name_en}",
                 "",
-                f"- Definition: {ind.description}",
-                f"- Formula: ({ind.numerator}) / ({ind.denominator})" + (f" × {ind.scale:g}" if ind.scale != 1 else ""),
-                f"- Unit: {ind.unit}; direction: {ind.direction}; uncertainty: {ind.uncertainty}; minimum n: {ind.min_n}",
+                f"- Definition: {ind.description_en}",
+                f"  - *nl:* {ind.description_nl}",
+                f"- In words: {ind.formula_en}",
+                f"  - *nl:* {ind.formula_nl}",
+                f"- Formula: `({ind.numerator}) / ({ind.denominator})"
+                + (f" × {ind.scale:g}" if ind.scale != 1 else "")
+                + "`",
+                f"- Unit: {ind.unit}; direction: {ind.direction}; uncertainty: {ind.uncertainty} "
+                f"({UNCERTAINTY[ind.uncertainty]}); minimum n: {ind.min_n}",
                 f"- Data needed: {', '.join('`' + f + '`' for f in ind.fields)}",
             ]
             if ind.rows.applies:
@@ -187,8 +221,15 @@ def indicators_doc() -> str:
                     f"- Products with a missing component: `{ind.missing}`; published from a coverage of "
                     f"{ind.min_coverage:g}"
                 )
-            if ind.caveat:
-                out.append(f"- Caveats: {ind.caveat}")
+            if "bron:zaken" in _indicator_sql(ind.code):
+                out.append(
+                    "- From case microdata when the organisation submits them (they take precedence; flag "
+                    "`bron:zaken`; `docs/case-microdata.md`)"
+                    if ind.fields and not ind.fields[0].startswith("zaken.")
+                    else "- Only from case microdata (flag `bron:zaken`; `docs/case-microdata.md`)"
+                )
+            if ind.caveat_en:
+                out += [f"- Caveats: {ind.caveat_en}", f"  - *nl:* {ind.caveat_nl}"]
             out.append("")
     return "\n".join(out)
 

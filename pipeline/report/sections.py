@@ -20,9 +20,9 @@ from typing import Any
 
 from pipeline.core.settings import Deadlines
 from pipeline.metadata.lineage import join_names
-from pipeline.metadata.registry import CLUSTER_LABELS
+from pipeline.metadata.registry import CLUSTER_LABELS, registry
 from pipeline.report import disclosure, figures
-from pipeline.report.data import CLUSTER_MIN_MEMBERS, ReportData
+from pipeline.report.data import CLUSTER_MIN_MEMBERS, SURVEY_RULES, ReportData
 from pipeline.report.disclosure import BAND_MIN_MEMBERS, MIN_MEMBERS, MemberView
 from pipeline.report.feedback import feedback_path
 from pipeline.report.figures import block, num, slug, table
@@ -41,6 +41,7 @@ from pipeline.report.text import (
     formula,
     ind_meta,
     ind_name,
+    ind_text,
     org_label,
     position_text,
     rows_text,
@@ -342,7 +343,7 @@ def heatmap_block(data: ReportData, lang: str) -> dict[str, Any]:
     fig = figures.quartile_heatmap(
         [org_label(o) for o in orgs],
         [o["name"] for o in orgs],
-        [ind["code"] for ind in ranked],
+        [ind_name(ind, lang) for ind in ranked],
         [ind_name(ind, lang) for ind in ranked],
         z,
         vals,
@@ -726,32 +727,6 @@ def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
     return {"title": r["title"], "block": sensitivity_block}
 
 
-def _dea_model(row: dict[str, Any]) -> str:
-    """Model name with its inputs, outputs and returns to scale, when the warehouse has them."""
-    parts = [row.get("model") or "—"]
-    if row.get("inputs") and row.get("outputs"):
-        spec = f"{row['inputs']} → {row['outputs']}".replace(",", ", ")
-        extra = ", ".join(str(row[k]) for k in ("rts", "orientation") if row.get(k))
-        parts.append(f"({spec}{'; ' + extra if extra else ''})")
-    return " ".join(parts)
-
-
-ROBUST_WORDS = {
-    "nl": {
-        "robust efficient": "op de grens, ook zonder één ander lid",
-        "self-identifier": "op de grens door gebrek aan vergelijkbare leden",
-        "inefficient": "onder de grens",
-        "not_published": "niet gepubliceerd",
-    },
-    "en": {
-        "robust efficient": "on the frontier, also without any one other member",
-        "self-identifier": "on the frontier for lack of comparable members",
-        "inefficient": "below the frontier",
-        "not_published": "not published",
-    },
-}
-
-
 def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
     """The DEA table of the overview (every model and cluster); None if not computed."""
     t = TEXT[lang]
@@ -802,7 +777,9 @@ def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
 
 
 def methodology(data: ReportData, lang: str) -> dict[str, Any]:
-    """The indicator catalogue as a table, with the introduction to the method."""
+    """The indicator catalogue as a table (definition, calculation in words, unit, direction, how uncertainty is
+    expressed, caveat), with the introduction to the method: how values are computed, the survey rules and where
+    case data take precedence. The CSV download adds the code and the calculation in field codes for analysts."""
     t = TEXT[lang]
     rows, csv_rows = [], []
     for ind in data.catalogue:
@@ -810,12 +787,12 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
             [
                 ind_name(ind, lang),
                 ind.get(f"theme_{lang}") or ind["theme"],
-                ind.get("description") or "—",
+                ind_text(ind, "description", lang) or "—",
                 formula(ind, lang),
                 unit_label(ind, lang),
                 t["directions"].get(ind.get("direction"), "—"),
                 t["uncertainties"].get(ind.get("uncertainty"), ind.get("uncertainty") or "—"),
-                ind.get("caveat") or "—",
+                ind_text(ind, "caveat", lang) or "—",
             ]
         )
         csv_rows.append(
@@ -823,7 +800,8 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
                 ind["code"],
                 ind_name(ind, lang),
                 ind["theme"],
-                ind.get("description") or "",
+                ind_text(ind, "description", lang),
+                ind_text(ind, "formula", lang),
                 ind.get("numerator") or "",
                 ind.get("denominator") or "",
                 num(ind.get("scale")),
@@ -831,7 +809,7 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
                 ind.get("direction") or "",
                 ind.get("uncertainty") or "",
                 num(ind.get("min_n")),
-                ind.get("caveat") or "",
+                ind_text(ind, "caveat", lang),
             ]
         )
     catalogue_table = table(
@@ -852,6 +830,7 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
             "name",
             "theme",
             "description",
+            "formula",
             "numerator",
             "denominator",
             "scale",
@@ -865,7 +844,18 @@ def methodology(data: ReportData, lang: str) -> dict[str, Any]:
         "indicator_catalogue",
         lang,
     )
-    return {"intro": t["methodology_intro"].format(k=CLUSTER_MIN_MEMBERS), "table": catalogue_table}
+    intro = " ".join(
+        [
+            t["methodology_intro"].format(k=CLUSTER_MIN_MEMBERS),
+            t["methodology_survey"].format(
+                suppress=fmt_number(SURVEY_RULES["suppress_below_n"], 0, lang),
+                indicative=fmt_number(SURVEY_RULES["indicative_below_n"], 0, lang),
+                halfwidth=fmt_number(SURVEY_RULES["max_halfwidth_mark"], 1, lang),
+            ),
+            t["methodology_cases"],
+        ]
+    )
+    return {"intro": intro, "table": catalogue_table}
 
 
 def data_as_of(data: ReportData, lang: str) -> str:
@@ -1405,7 +1395,6 @@ DEA_WORDS = {
 
 
 def _field_labels(codes: Any, lang: str) -> list[str]:
-    from pipeline.metadata.registry import registry
 
     fields = {f.code: f for f in registry().all_fields()}
     out = []

@@ -85,7 +85,7 @@ WORDING: dict[str, Any] = {
     "feedback": ("Terugkoppeling", "Feedback"),
     "indicator": "Indicator",
     "definition": ("Definitie", "Definition"),
-    "formula": ("Formule", "Formula"),
+    "formula": ("Berekening", "Calculation"),
     "unit": ("Eenheid", "Unit"),
     "direction": ("Richting", "Direction"),
     "uncertainty": ("Onzekerheid", "Uncertainty"),
@@ -125,9 +125,19 @@ WORDING: dict[str, Any] = {
         "context": ("context, geen rangorde", "context, not ranked"),
     },
     "uncertainties": {
-        "none": ("geen", "none"),
-        "t_mean": ("t-interval (Kish effectieve n)", "t-interval (Kish effective n)"),
-        "wilson": ("Wilson-interval", "Wilson interval"),
+        "none": ("geen (registratiegegevens, geen steekproef)", "none (administrative data, not a sample)"),
+        "t_mean": (
+            "95%-betrouwbaarheidsinterval met de t-verdeling; standaardfout volgens de steekproefopzet "
+            "(Taylor-linearisatie), vrijheidsgraden: de effectieve steekproefomvang (Kish) min 1",
+            "95% confidence interval from the t distribution; standard error following the survey design (Taylor "
+            "linearisation), degrees of freedom: the effective sample size (Kish) minus 1",
+        ),
+        "wilson": (
+            "95%-betrouwbaarheidsinterval volgens Wilson; bij een gewogen enquête berekend op de effectieve "
+            "steekproefomvang p(1 − p)/v, met v de variantie volgens de steekproefopzet (Taylor-linearisatie)",
+            "95% Wilson confidence interval; for a weighted survey computed on the effective sample size p(1 − p)/v, "
+            "with v the variance following the survey design (Taylor linearisation)",
+        ),
     },
     "significance": {
         "better": (
@@ -168,6 +178,7 @@ WORDING: dict[str, Any] = {
             "definition: includes calls resolved in the voice menu",
         ),
         "incl_zwangerschap": ("inclusief zwangerschapsverlof", "includes pregnancy leave"),
+        "bron:zaken": ("berekend uit de aangeleverde zaakgegevens", "computed from the submitted case data"),
         "low_coverage": (
             "niet gepubliceerd: de gebruikte producten dekken te weinig van het geheel",
             "not published: the products used cover too little of the whole",
@@ -319,6 +330,27 @@ WORDING: dict[str, Any] = {
         "The pipeline computes every indicator from the submitted source data (numerator / denominator × scale). "
         "Quartiles and positions take the indicator's direction into account; context indicators are not ranked. "
         "Cluster statistics are published only when at least {k} members of the cluster have a value.",
+    ),
+    "methodology_survey": (
+        "Enquêtecijfers zijn gewogen; het betrouwbaarheidsinterval en de toetsen houden rekening met de weging, "
+        "via de standaardfout en de effectieve steekproefomvang. Een waarde met een effectieve steekproefomvang "
+        "onder {suppress} wordt niet getoond; onder {indicative}, of bij een rapportcijfer met een interval breder "
+        "dan ±{halfwidth} punt, is de waarde indicatief. De toets of een waarde significant afwijkt van de mediaan "
+        "van de andere leden, wordt per organisatie gecorrigeerd voor het aantal toetsen (Benjamini–Hochberg).",
+        "Survey figures are weighted; the confidence interval and the tests take the weighting into account, through "
+        "the standard error and the effective sample size. A value with an effective sample size below {suppress} "
+        "is not shown; below {indicative}, or for a mark with an interval wider than ±{halfwidth} points, the value "
+        "is indicative. The test of whether a value differs significantly from the median of the other members is "
+        "corrected per organisation for the number of tests (Benjamini–Hochberg).",
+    ),
+    "methodology_cases": (
+        "Levert een organisatie zaakgegevens aan (één regel per zaak), dan worden tijdigheid, doorlooptijden, "
+        "werkvoorraad en bezwaren daaruit berekend in plaats van uit de producttotalen; die waarden hebben het "
+        "kenmerk ‘berekend uit de aangeleverde zaakgegevens’. Percentielen van doorlooptijden worden lineair "
+        "geïnterpoleerd.",
+        "Where an organisation submits case data (one row per case), timeliness, lead times, backlog and "
+        "objections are computed from them instead of from the product totals; those values carry the flag "
+        "‘computed from the submitted case data’. Percentiles of lead times use linear interpolation.",
     ),
     "reading_text": (
         "Dit rapport is vertrouwelijk en alleen bestemd voor {name}. Andere leden zijn anoniem: zij verschijnen "
@@ -610,26 +642,28 @@ def ind_name(ind: dict[str, Any], lang: str) -> str:
     return ind.get(f"name_{lang}") or ind["code"]
 
 
+def ind_text(ind: dict[str, Any], key: str, lang: str) -> str:
+    """An indicator's ``description``, ``formula`` or ``caveat`` in the report language (``description_nl``,
+    ...), empty when the catalogue has none."""
+    return str(ind.get(f"{key}_{lang}") or "")
+
+
 def formula(ind: dict[str, Any], lang: str) -> str:
-    """ "(numerator) / (denominator) × scale", or a dash."""
-    scale = ind.get("scale")
-    scale_text = "" if scale in (None, 1) else f" × {fmt_number(scale, 0, lang)}"
-    num, den = ind.get("numerator") or "", ind.get("denominator") or ""
-    if not num and not den:
-        return "—"
-    return f"({num}) / ({den}){scale_text}"
+    """The calculation in words in the report language, or a dash. (The field-code form, numerator and
+    denominator, stays in the catalogue, its CSV download and docs/indicators.md.)"""
+    return ind_text(ind, "formula", lang) or "—"
 
 
 def ind_meta(ind: dict[str, Any], lang: str, period: str) -> list[tuple[str, str]]:
     """The definition list under an indicator's figure; ``period`` is the years the source covers."""
     t = TEXT[lang]
     meta = [
-        (t["definition"], ind.get("description") or "—"),
+        (t["definition"], ind_text(ind, "description", lang) or "—"),
         (t["formula"], formula(ind, lang)),
         (t["unit"], unit_label(ind, lang) + f" · {t['directions'].get(ind.get('direction'), '')}"),
     ]
-    if ind.get("caveat"):
-        meta.append((t["caveat"], ind["caveat"]))
+    if ind_text(ind, "caveat", lang):
+        meta.append((t["caveat"], ind_text(ind, "caveat", lang)))
     meta.append((t["source"], t["source_text"].format(years=period)))
     return meta
 

@@ -117,7 +117,10 @@ def catalogue(ws) -> list[str]:
     """The indicator catalogue's wording, the same in every report ("... (CBS definition)" names a source)."""
     con = duckdb.connect(str(ws.db_path), read_only=True)
     try:
-        rows = con.execute("SELECT description, caveat FROM indicator_catalogue").fetchall()
+        rows = con.execute(
+            "SELECT description, caveat, description_nl, description_en, formula_nl, formula_en, caveat_nl, "
+            "caveat_en FROM indicator_catalogue"
+        ).fetchall()
     finally:
         con.close()
     return sorted({t for r in rows for t in r if t}, key=len, reverse=True)

@@ -75,7 +75,11 @@ def _texts() -> list[tuple[str, str]]:
     for code, t in cat["themes"].items():
         out += [(f"theme {code}", t["nl"]), (f"theme {code}", t["en"])]
     for i in cat["indicators"]:
-        out += [(f"indicator {i['code']}", i[k]) for k in ("name_nl", "name_en", "description", "caveat")]
+        out += [
+            (f"indicator {i['code']}", i[f"{k}_{lang}"])
+            for k in ("name", "description", "formula", "caveat")
+            for lang in ("nl", "en")
+        ]
     return out
 
 

@@ -153,7 +153,8 @@ def warehouse_frames(demo_workspace):
             "catalogue": {
                 r[0]: r
                 for r in con.execute(
-                    "SELECT code, decimals, name_nl, name_en, description, caveat, numerator, denominator, unit "
+                    "SELECT code, decimals, name_nl, name_en, description, caveat, numerator, denominator, unit, "
+                    "description_nl, description_en, formula_nl, formula_en, caveat_nl, caveat_en "
                     "FROM indicator_catalogue"
                 ).fetchall()
             },
