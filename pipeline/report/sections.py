@@ -727,6 +727,22 @@ def composite_review(data: ReportData, lang: str) -> dict[str, Any] | None:
     return {"title": r["title"], "block": sensitivity_block}
 
 
+ROBUST_WORDS = {
+    "nl": {
+        "robust efficient": "op de grens, ook zonder één ander lid",
+        "self-identifier": "op de grens door gebrek aan vergelijkbare leden",
+        "inefficient": "onder de grens",
+        "not_published": "niet gepubliceerd",
+    },
+    "en": {
+        "robust efficient": "on the frontier, also without any one other member",
+        "self-identifier": "on the frontier for lack of comparable members",
+        "inefficient": "below the frontier",
+        "not_published": "not published",
+    },
+}
+
+
 def dea_overview(data: ReportData, lang: str) -> dict[str, Any] | None:
     """The DEA table of the overview (every model and cluster); None if not computed."""
     t = TEXT[lang]
