@@ -1,9 +1,11 @@
-"""Regenerate docs/screenshots/overview.png and organisation.png from a demo workspace.
+"""Regenerate docs/screenshots/ (overview, an organisation report, first screens) from a demo workspace.
 
     python scripts/screenshots.py [--root /tmp/rbb_demo] [--org BD]
 
 Without ``--root`` the demo pipeline (synthetic data, 2023–2025) runs in a temporary folder first. The pages
 are opened from file:// in headless Debian chromium, every chart is drawn, and the top of each page is saved.
+``first-screen-<ORG>-<width>.png``: the first screen of a large (UWV) and a small (ZIN) member's report on a desktop
+(1,400 × 1,000) and a phone (390 × 844).
 """
 
 from __future__ import annotations
@@ -45,6 +47,20 @@ def shoot(browser, html: Path, png: Path) -> None:
     print(f"written {png.relative_to(ROOT)}")
 
 
+FIRST_SCREENS = ("UWV", "ZIN")
+VIEWPORTS = ((1400, 1000), (390, 844))
+
+
+def first_screen(browser, html: Path, png: Path, width: int, height: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(html.resolve().as_uri(), wait_until="load")
+    draw_all_charts(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(png))
+    page.close()
+    print(f"written {png.relative_to(ROOT)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=None, help="existing demo workspace (default: run the demo)")
@@ -78,6 +94,10 @@ def main() -> None:
             )
             shoot(browser, index, args.out / "overview.png")
             shoot(browser, org, args.out / "organisation.png")
+            for code in FIRST_SCREENS:
+                member = next((p for p in orgs if p.stem == code), None)
+                for width, height in VIEWPORTS if member else ():
+                    first_screen(browser, member, args.out / f"first-screen-{code}-{width}.png", width, height)
             browser.close()
 
 

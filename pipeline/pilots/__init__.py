@@ -88,6 +88,21 @@ def select_pilots(
     }
 
 
+#: the follow-up's verdicts and the register's stages in words, for the summary line
+VERDICT_WORDS = {
+    "improved": "improved",
+    "worsened": "worsened",
+    "no_clear_effect": "no clear effect",
+    "cannot_tell": "cannot tell yet",
+    "too_little_data": "too little data",
+}
+STAGE_WORDS = {"chosen": "chosen", "running": "running", "evaluated": "evaluated"}
+
+
+def _n(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def running_places(register: pd.DataFrame) -> list[dict[str, str]]:
     """The team places people hold in running pilots (they count against their capacity)."""
     out = []
@@ -227,15 +242,19 @@ def run(ws: Workspace, year: int | None = None) -> dict[str, Any]:
     result["n_shortlisted"] = len(result["shortlist"])
     result["n_registered"] = len(register)
     verdicts = Counter(f["verdict"] for f in result["follow_up"])
-    follow = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "none"
+    follow = ", ".join(f"{n} {VERDICT_WORDS.get(v, v)}" for v, n in sorted(verdicts.items())) or "none"
     ts = result["team_summary"]
     stages = Counter(register["status"]) if not register.empty else Counter()
+    started_n = len(result["follow_up"])
     result["summary"] = (
         f"Pilot selection {year}: {result['n_shortlisted']} shortlisted of {result['n_candidates']} "
         f"candidates, {n_excluded} excluded; teams from a pool of {len(pool.people)}: {ts['filled']} places filled, "
-        f"{ts['unfilled']} open in {ts['incomplete']} pilot(s); register: "
-        + (", ".join(f"{stages[s]} {s}" for s in ("chosen", "running", "evaluated") if stages[s]) or "empty")
-        + f"; follow-up of {len(result['follow_up'])} started pilot(s): {follow}"
+        f"{ts['unfilled']} open in {_n(ts['incomplete'], 'pilot', 'pilots')}; register: "
+        + (
+            ", ".join(f"{stages[s]} {STAGE_WORDS[s]}" for s in ("chosen", "running", "evaluated") if stages[s])
+            or "empty"
+        )
+        + f"; follow-up of {_n(started_n, 'started pilot', 'started pilots')}: {follow}"
     )
     return result
 

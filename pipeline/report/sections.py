@@ -1493,18 +1493,26 @@ def _dea_member(view: MemberView, shown: list[dict[str, Any]], lang: str) -> dic
         chart_rows.append(
             {"label": label, "score": r["score"], "score_bc": bc, "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
         )
+    columns = [
+        (d["col_model"], False),
+        (d["col_score"], True),
+        (d["col_bc"], True),
+        (d["col_interval"], True),
+        (d["col_saving"], True),
+        (d["col_units"], True),
+    ]
+    header = ["model", "score", "score_bias_corrected", "ci_low", "ci_high", "n_units"]
+    if view.open_mode:  # analysts only: who the reference members are
+        columns.append((TEXT[lang]["peers"], False))
+        header.append("peers")
+        for row, csv_row, r in zip(rows, csv_rows, shown, strict=True):
+            row.append(r.get("peers") or "—")
+            csv_row.append(r.get("peers") or "")
     dea_table = table(
         d["table"].format(year=view.year),
-        [
-            (d["col_model"], False),
-            (d["col_score"], True),
-            (d["col_bc"], True),
-            (d["col_interval"], True),
-            (d["col_saving"], True),
-            (d["col_units"], True),
-        ],
+        columns,
         rows,
-        ["model", "score", "score_bias_corrected", "ci_low", "ci_high", "n_units"],
+        header,
         csv_rows,
         f"{view.org_code}_{view.year}_dea",
         lang,

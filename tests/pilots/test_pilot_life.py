@@ -185,7 +185,7 @@ def _member_side_files(ws: Workspace) -> list[Path]:
         if not path.is_file() or path.suffix not in (".html", ".csv", ".zip", ".txt", ".xlsx", ".json"):
             continue
         rel = path.relative_to(ws.reports).as_posix()
-        if re.search(r"(^|/)(pilots[^/]*\.(html|csv)|pilot_teams\.csv|pilots/)", rel):
+        if re.search(r"(^|/)(pilots[^/]*\.(html|csv)|pilot_teams\.csv|pilots/|downloads/pilots)", rel):
             continue
         out.append(path)
     return out
