@@ -54,8 +54,12 @@ VIEWPORTS = ((1400, 1000), (390, 844))
 def first_screen(browser, html: Path, png: Path, width: int, height: int) -> None:
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(html.resolve().as_uri(), wait_until="load")
-    draw_all_charts(page)
-    page.evaluate("window.scrollTo(0, 0)")
+    deadline = time.monotonic() + 60  # the charts on the first screen, drawn as a reader's browser draws them
+    while not page.evaluate("document.querySelector('#fig-glance .main-svg') !== null"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the first screen's chart did not render")
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
     page.screenshot(path=str(png))
     page.close()
     print(f"written {png.relative_to(ROOT)}")
