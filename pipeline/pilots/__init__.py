@@ -35,6 +35,7 @@ from pipeline.pilots.register import (
     add_pilot,
     choose_pilot,
     close_pilot,
+    find_pilot,
     load_register,
     parse_team,
     read_history,
@@ -287,11 +288,7 @@ def start(
     round. Every member must be in the pool, active in ``start_year``, offer the role and not work for the pilot
     organisation."""
     register, _ = load_register(ws, strict=True)
-    hits = register[register["pilot_id"] == pilot]
-    if hits.empty:
-        known = ", ".join(register["pilot_id"].tolist()[:6]) or "none yet"
-        raise ValueError(f"unknown pilot {pilot!r}; pilots in the register: {known}")
-    rec = hits.iloc[0].to_dict()
+    rec = register.loc[find_pilot(register, pilot)].to_dict()
     if team:
         members = parse_team(team)
     else:

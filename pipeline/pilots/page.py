@@ -25,7 +25,7 @@ from pipeline.core.workspace import atomic_write_bytes, atomic_write_text
 from pipeline.pilots.config import CRITERIA
 from pipeline.pilots.questions import QUARTILE_TEXT
 from pipeline.pilots.register import STATUS_TEXT, parse_team
-from pipeline.pilots.teams import ROLE_EN
+from pipeline.pilots.teams import ROLE_EN, TEAM_COLUMNS
 from pipeline.pilots.values import (
     as_float,
     as_text,
@@ -143,20 +143,7 @@ def follow_up_csv(follow: Sequence[Mapping[str, Any]]) -> str:
     return df.to_csv(index=False, lineterminator="\n")
 
 
-TEAM_CSV_COLUMNS = [
-    "year",
-    "rank",
-    "pilot_org_code",
-    "indicator_code",
-    "role",
-    "place",
-    "person_id",
-    "name",
-    "person_org_code",
-    "score",
-    "reason",
-    "reason_en",
-]
+TEAM_CSV_COLUMNS = TEAM_COLUMNS
 
 
 def teams_csv(teams: pd.DataFrame) -> str:

@@ -381,12 +381,39 @@ def choose_pilot(
     return entry
 
 
-def _find(register: pd.DataFrame, pid: str) -> int:
+def find_pilot(register: pd.DataFrame, pid: str) -> int:
+    """The row index of pilot ``pid`` in the register; ValueError naming the pilots there when it is unknown."""
     hits = register.index[register["pilot_id"] == as_text(pid)].tolist()
     if not hits:
         known = ", ".join(register["pilot_id"].tolist()[:6]) or "none yet"
         raise ValueError(f"unknown pilot {pid!r}; pilots in the register: {known} (rbb pilots list)")
     return hits[0]
+
+
+def _step(
+    ws: Workspace,
+    pid: str,
+    before: str,
+    after: str,
+    check,
+    note: str,
+    by: str | None,
+    on: dt.date | None,
+) -> dict[str, Any]:
+    """Move pilot ``pid`` from stage ``before`` to ``after``: ``check(rec)`` validates and returns the changed
+    fields; the register is rewritten and the step appended to the history."""
+    register, _ = load_register(ws, strict=True)
+    i = find_pilot(register, pid)
+    rec = register.loc[i].to_dict()
+    if rec["status"] != before:
+        verb = "start" if after == "running" else "be closed"
+        raise ValueError(f"pilot {pid} is {rec['status']}; only a {before} pilot can {verb}")
+    rec.update(check(rec))
+    rows = register.to_dict("records")
+    rows[i] = rec
+    write_register(ws, rows)
+    _log(ws, pid, before, after, by, note, on)
+    return rec
 
 
 def start_pilot(
@@ -399,24 +426,21 @@ def start_pilot(
     on: dt.date | None = None,
 ) -> dict[str, Any]:
     """A chosen pilot starts in ``start_year`` with ``team`` ([(person_id, role)], checked by the caller)."""
-    register, _ = load_register(ws, strict=True)
-    i = _find(register, pid)
-    rec = register.loc[i].to_dict()
-    if rec["status"] != "chosen":
-        raise ValueError(f"pilot {pid} is {rec['status']}; only a chosen pilot can start")
     year = _year(start_year, "start_year")
-    orgs = load_organisations(ws.root)
-    validate_entry(rec["org_code"], rec["indicator_code"], rec["partner_org_code"], year, orgs, catalogue_from_yaml())
-    if rec["round_year"] is not None and year < int(rec["round_year"]):
-        raise ValueError(f"start_year {year} lies before the round {rec['round_year']} the pilot was chosen in")
-    rec.update(status="running", start_year=year, team=team_text(team))
-    if note:
-        rec["note"] = _one_line(" ".join(x for x in (rec["note"], note) if x))
-    rows = register.to_dict("records")
-    rows[i] = rec
-    write_register(ws, rows)
-    _log(ws, pid, "chosen", "running", by, note or f"start {year}", on)
-    return rec
+
+    def check(rec: dict[str, Any]) -> dict[str, Any]:
+        orgs = load_organisations(ws.root)
+        validate_entry(
+            rec["org_code"], rec["indicator_code"], rec["partner_org_code"], year, orgs, catalogue_from_yaml()
+        )
+        if rec["round_year"] is not None and year < int(rec["round_year"]):
+            raise ValueError(f"start_year {year} lies before the round {rec['round_year']} the pilot was chosen in")
+        changed = {"status": "running", "start_year": year, "team": team_text(team)}
+        if note:
+            changed["note"] = _one_line(" ".join(x for x in (rec["note"], note) if x))
+        return changed
+
+    return _step(ws, pid, "chosen", "running", check, note or f"start {year}", by, on)
 
 
 def close_pilot(
@@ -428,16 +452,10 @@ def close_pilot(
     on: dt.date | None = None,
 ) -> dict[str, Any]:
     """A running pilot is evaluated: its outcome (required) and lessons are recorded."""
-    register, _ = load_register(ws, strict=True)
-    i = _find(register, pid)
-    rec = register.loc[i].to_dict()
-    if rec["status"] != "running":
-        raise ValueError(f"pilot {pid} is {rec['status']}; only a running pilot can be closed")
-    if not _one_line(outcome):
-        raise ValueError("the outcome is empty; say in a sentence what the pilot brought")
-    rec.update(status="evaluated", outcome=_one_line(outcome), lessons=_one_line(lessons))
-    rows = register.to_dict("records")
-    rows[i] = rec
-    write_register(ws, rows)
-    _log(ws, pid, "running", "evaluated", by, outcome, on)
-    return rec
+
+    def check(rec: dict[str, Any]) -> dict[str, Any]:
+        if not _one_line(outcome):
+            raise ValueError("the outcome is empty; say in a sentence what the pilot brought")
+        return {"status": "evaluated", "outcome": _one_line(outcome), "lessons": _one_line(lessons)}
+
+    return _step(ws, pid, "running", "evaluated", check, outcome, by, on)
