@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import base64
 import datetime
-import io
 import math
 import re
-import zipfile
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-from openpyxl import Workbook
 
 from pipeline.report.export import neutralise
 from pipeline.report.figures import csv_text, num, slug
 from pipeline.report.visible import visible
+from pipeline.report.xlsx import Cell, Number, write_xlsx
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv;charset=utf-8"
@@ -107,50 +105,18 @@ def _sheet_title(caption: str) -> str:
 
 def xlsx_bytes(header: Sequence[Any], rows: Sequence[Sequence[Any]], caption: str = "Tabel") -> bytes:
     """One sheet: the header in bold and frozen, then the rows (numbers as numbers, text as strings)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _sheet_title(caption)
-    for j, h in enumerate(header, start=1):
-        cell = ws.cell(row=1, column=j, value=_xlsx_text(h))
-        cell.data_type = "s"
-        cell.font = cell.font.copy(bold=True)
-    for i, row in enumerate(rows, start=2):
-        for j, value in enumerate(row, start=1):
+    cells: list[list[Cell]] = [[_xlsx_text(h) for h in header]]
+    for row in rows:
+        out: list[Cell] = []
+        for value in row:
             if isinstance(value, tuple) and value and value[0] == "num":
                 x = _xlsx_number(value[1], value[2])
-                cell = ws.cell(row=i, column=j, value=x)
-                if isinstance(x, str):
-                    cell.data_type = "s"
-                elif x is not None and value[2] is not None and value[2] > 0:
-                    cell.number_format = "0." + "0" * int(value[2])
+                dec = value[2] if x is not None and not isinstance(x, str) and value[2] else None
+                out.append(x if dec is None else Number(x, int(dec)))
             else:
-                cell = ws.cell(row=i, column=j, value=_xlsx_text(value))
-                cell.data_type = "s"
-    ws.freeze_panes = "A2"
-    for j, h in enumerate(header, start=1):
-        width = max([len(str(h))] + [len(str(r[j - 1])) for r in rows[:200] if j - 1 < len(r)] + [6])
-        ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(60, width + 2)
-    wb.properties.creator = "Rijksbrede Benchmarkgroep"
-    wb.properties.created = datetime.datetime(*FIXED_DATE)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _fixed_dates(buf.getvalue())
-
-
-def _fixed_dates(data: bytes) -> bytes:
-    """The same workbook with fixed zip entry dates and document dates (openpyxl stamps the time of saving)."""
-    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*FIXED_DATE)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), body)
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_DATE)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            dst.writestr(entry, body, compresslevel=9)
-    return out.getvalue()
+                out.append(_xlsx_text(value))
+        cells.append(out)
+    return write_xlsx(_sheet_title(caption), cells, created=datetime.datetime(*FIXED_DATE))
 
 
 def frame_cells(df: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:

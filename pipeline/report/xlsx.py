@@ -1,0 +1,210 @@
+"""A small, deterministic XLSX writer for the report downloads: one sheet of text and numbers.
+
+The report pages carry every table as an XLSX download (``pipeline.report.downloads``), some fifty per member
+report. A general spreadsheet library builds a whole object model per workbook and takes tens of milliseconds
+for each; these workbooks need only a few parts of the Office Open XML format (ECMA-376 Part 1, SpreadsheetML):
+the content types, the package and workbook relationships, the workbook, a style sheet (a bold header and one
+number format per count of decimals), one worksheet with inline strings, a frozen first row and column widths,
+and the core document properties. Written by hand they take well under a millisecond and are a few kilobytes.
+
+Text is always written as a string (``t="inlineStr"``), never as a formula; characters XML 1.0 does not allow
+must have been removed by the caller. Zip entry dates and the document dates are fixed (``created``), so the
+same cells give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import math
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+#: decimals with a number format of their own (style index 2 + decimals - 1); more are shown as General
+MAX_DECIMALS = 9
+MAX_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number shown with a fixed count of decimals (``0.0``, ``0.00``, ...)."""
+
+    value: float | int
+    decimals: int
+
+
+Cell = str | int | float | Number | None
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 26 → Z, 27 → AA."""
+    out = ""
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _number_text(x: float | int) -> str | None:
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def _cell_xml(ref: str, value: Cell, header: bool) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Number):
+        text = _number_text(value.value)
+        if text is None:
+            return ""
+        style = 1 + min(max(value.decimals, 0), MAX_DECIMALS) if 0 < value.decimals <= MAX_DECIMALS else 0
+        return f'<c r="{ref}"{f" s={chr(34)}{style}{chr(34)}" if style else ""}><v>{text}</v></c>'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = _number_text(value)
+        return f'<c r="{ref}"><v>{text}</v></c>' if text is not None else ""
+    s = ' s="1"' if header else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+
+def _shown_length(value: Cell) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, Number):
+        return len(f"{value.value:.{max(0, value.decimals)}f}")
+    return len(str(value))
+
+
+def _sheet(cells: Sequence[Sequence[Cell]]) -> str:
+    width = max((len(r) for r in cells), default=0)
+    cols = []
+    for j in range(width):
+        longest = max([_shown_length(r[j]) for r in cells[:201] if j < len(r)] + [6])
+        cols.append(f'<col min="{j + 1}" max="{j + 1}" width="{min(MAX_WIDTH, longest + 2)}" customWidth="1"/>')
+    rows = []
+    for i, row in enumerate(cells, start=1):
+        body = "".join(_cell_xml(f"{column_letter(j)}{i}", v, i == 1) for j, v in enumerate(row, start=1))
+        rows.append(f'<row r="{i}">{body}</row>' if body else f'<row r="{i}"/>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+        '<sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{''.join(cols)}</cols>" if cols else "")
+        + f"<sheetData>{''.join(rows)}</sheetData>"
+        '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
+        "</worksheet>"
+    )
+
+
+def _styles() -> str:
+    fmts = "".join(f'<numFmt numFmtId="{163 + d}" formatCode="0.{"0" * d}"/>' for d in range(1, MAX_DECIMALS + 1))
+    xfs = '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    xfs += '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    xfs += "".join(
+        f'<xf numFmtId="{163 + d}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        for d in range(1, MAX_DECIMALS + 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<styleSheet xmlns="{MAIN_NS}">'
+        f'<numFmts count="{MAX_DECIMALS}">{fmts}</numFmts>'
+        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{2 + MAX_DECIMALS}">{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    )
+
+
+def _core(creator: str, created: datetime.datetime) -> str:
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:creator>{escape(creator)}</dc:creator>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        "</cp:coreProperties>"
+    )
+
+
+def write_xlsx(
+    title: str,
+    cells: Sequence[Sequence[Cell]],
+    created: datetime.datetime,
+    creator: str = "Rijksbrede Benchmarkgroep",
+) -> bytes:
+    """A workbook of one sheet named ``title`` (at most 31 characters, none of ``[]:*?/\\``): ``cells[0]`` is
+    the header (bold, frozen), the rest the rows. Text cells are strings, numbers are numbers."""
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '<Override PartName="/docProps/core.xml" '
+            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+            'core-properties" Target="docProps/core.xml"/>'
+            "</Relationships>"
+        ),
+        "docProps/core.xml": _core(creator, created),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+            '<bookViews><workbookView activeTab="0"/></bookViews>'
+            f'<sheets><sheet name={quoteattr(title)} sheetId="1" r:id="rId1"/></sheets>'
+            "</workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'worksheet" Target="worksheets/sheet1.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'styles" Target="styles.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/styles.xml": _styles(),
+        "xl/worksheets/sheet1.xml": _sheet(cells),
+    }
+    stamp = created.timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            entry = zipfile.ZipInfo(name, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            z.writestr(entry, text.encode("utf-8"), compresslevel=6)
+    return out.getvalue()
