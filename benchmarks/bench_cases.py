@@ -5,6 +5,8 @@ temporary folder, read once to warm the page cache, and then, in interleaved rou
 its own process under ``/usr/bin/time -v`` (wall time and maximum resident set size):
 
 - (a) ``benchmarks/case_floor.py``: one DuckDB query, declared types, GROUPING SETS, no validation;
+- (a2) ``benchmarks/case_hist.py``: the histogram floor, the same indicators from a lead-time histogram
+  (organisation x product x lead days) in one DuckDB query: the fastest baseline we know;
 - (b) ``benchmarks/case_pandas.py``: the straightforward pandas version;
 - (c) ``pipeline.validate.cases.run_case_pipeline(files, year, db_path)``: ingest + validation + indicators into a
   fresh DuckDB file (run through this script's ``_pipeline`` subcommand). If it cannot be imported, its
@@ -14,14 +16,14 @@ its own process under ``/usr/bin/time -v`` (wall time and maximum resident set s
   hard-linked into each member's last delivery; and (e) the same workspace without the case files, so that
   (d) − (e) is what the case files add to a real run. Only with ``--methods ...,rbb,rbb_sheets``.
 
-It then checks that (a), (b), (c) and (d) give the same indicators (max abs difference per pair, over all
+It then checks that (a), (a2), (b), (c) and (d) give the same indicators (max abs difference per pair, over all
 org and org x product groups; (d) only has the members whose submission was accepted) and prints
 markdown tables: the machine, wall time (min and median over
 ``--repeat`` rounds), peak RSS (max over rounds), rows/s, the ratios (c)/(a) and (b)/(c), the time per
 case per size and the linearity ratio (time per case at the largest size / at 7 M).
 
     python benchmarks/bench_cases.py --sizes 1000000,7000000,35000000 --fmt csv [--repeat 3]
-        [--methods floor,pandas,pipeline,rbb,rbb_sheets]
+        [--methods floor,hist,pandas,pipeline,rbb,rbb_sheets]
 
 Generated files are deleted after each size unless ``--keep`` is given. Without ``/usr/bin/time`` the
 wall time comes from ``time.perf_counter`` and the peak RSS from ``os.wait4``'s rusage of that child.
@@ -52,11 +54,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 TIME_BIN = "/usr/bin/time"
-METHODS = ("floor", "pandas", "pipeline", "rbb", "rbb_sheets")
-DEFAULT_METHODS = ("floor", "pandas", "pipeline")
+METHODS = ("floor", "hist", "pandas", "pipeline", "rbb", "rbb_sheets")
+DEFAULT_METHODS = ("floor", "hist", "pandas", "pipeline")
 LABELS = {
     "gen": "generate (casegen)",
     "floor": "(a) DuckDB floor",
+    "hist": "(a2) histogram floor",
     "pandas": "(b) pandas",
     "pipeline": "(c) pipeline",
     "rbb": "(d) rbb ingest + compute",
@@ -80,6 +83,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "share_digital": ("share_digital",),
 }
 TOLERANCE = 1e-9
+#: the pairs of methods whose indicators are compared
+PAIRS = (
+    ("floor", "hist"),
+    ("floor", "pandas"),
+    ("floor", "pipeline"),
+    ("hist", "pipeline"),
+    ("pandas", "pipeline"),
+    ("floor", "rbb"),
+)
+
+
+def short(method: str) -> str:
+    """``(a)``, ``(a2)``, ... of a method's label."""
+    return LABELS[method].split(" ", 1)[0]
 
 
 # ------------------------------------------------------------------ measuring one process
@@ -189,10 +206,10 @@ def method_cmd(method: str, data_dir: Path, fmt: str, year: int, out: Path, db: 
             "--out",
             str(out),
         ]
-    if method == "pandas":
+    if method in ("pandas", "hist"):
         return [
             py,
-            str(BENCH / "case_pandas.py"),
+            str(BENCH / ("case_pandas.py" if method == "pandas" else "case_hist.py")),
             "--dir",
             str(data_dir),
             "--fmt",
@@ -498,7 +515,7 @@ def compare_outputs(outs: dict[str, Path], methods: list[str], result: dict, yea
         if runs and all(r["returncode"] == 0 for r in runs) and outs[m].exists():
             tables[m] = normalise(pd.read_parquet(outs[m]), year)
     cmp = {}
-    for a, b in (("floor", "pandas"), ("floor", "pipeline"), ("pandas", "pipeline"), ("floor", "rbb")):
+    for a, b in PAIRS:
         if a in tables and b in tables:
             cmp[f"{a}|{b}"] = compare(tables[a], tables[b])
     if "floor|rbb" in cmp:  # (d) stores accepted submissions only: the members rejected for their workbooks lack
@@ -598,11 +615,28 @@ def render(results: list[dict], args, methods: list[str]) -> str:
 
     for res in results:
         size = res["size"]
-        a, b, c = (stats.get((size, m)) for m in DEFAULT_METHODS)
+        a, b, c = (stats.get((size, m)) for m in ("floor", "pandas", "pipeline"))
         lines.append(
             f"| {fmt_size(size)} | {ratio(c, a)} | {ratio(b, c)} | {ratio(b, a)} | "
             f"{verdict(c, c and a and c['min'] <= 2 * a['min'])} | "
             f"{verdict(c, c and b and b['min'] >= 2 * c['min'])} | {verdict(c, c and c['rss'] < 2048)} |"
+        )
+    lines += [
+        "",
+        "### Issue 20's goals: (d) ≤ 1.25× (a), (c) ≤ 1.5× (a2), peak RSS of (c) and (d) < 2 GB",
+        "",
+        "| size | (a2)/(a) | (c)/(a2) | (c)/(a) | (d)/(a) | (c) ≤ 1.5× (a2) | (d) ≤ 1.25× (a) | RSS < 2 GB |",
+        "|---|---:|---:|---:|---:|---|---|---|",
+    ]
+    for res in results:
+        size = res["size"]
+        a, a2, c, d = (stats.get((size, m)) for m in ("floor", "hist", "pipeline", "rbb"))
+        rss = [x["rss"] for x in (c, d) if x]
+        lines.append(
+            f"| {fmt_size(size)} | {ratio(a2, a)} | {ratio(c, a2)} | {ratio(c, a)} | {ratio(d, a)} | "
+            f"{verdict(c and a2, c and a2 and c['min'] <= 1.5 * a2['min'])} | "
+            f"{verdict(d and a, d and a and d['min'] <= 1.25 * a['min'])} | "
+            f"{verdict(rss, rss and max(rss) < 2048)} |"
         )
     if any(stats.get((res["size"], "rbb")) for res in results):
         lines += [
@@ -658,13 +692,13 @@ def render(results: list[dict], args, methods: list[str]) -> str:
     ]
     for res in results:
         cmp = res.get("compare", {})
-        for pair in ("floor|pandas", "floor|pipeline", "pandas|pipeline", "floor|rbb"):
+        for pair in (f"{a}|{b}" for a, b in PAIRS):
             c = cmp.get(pair)
             if not c:
                 continue
             a, b = pair.split("|")
             lines.append(
-                f"| {fmt_size(res['size'])} | {LABELS[a][:3]} vs {LABELS[b][:3]} | {c['groups']} | "
+                f"| {fmt_size(res['size'])} | {short(a)} vs {short(b)} | {c['groups']} | "
                 f"{c['only_left']} / {c['only_right']} | {c['max_abs_diff']:.3g} | "
                 f"{c['worst_column'] if c['max_abs_diff'] > 0 else '—'} | "
                 f"{'yes' if c['same'] else '**NO**'} | {len(c['columns'])} |"

@@ -70,7 +70,7 @@ def main() -> None:
         finally:
             con.close()
         codes = data.reporting_orgs
-        script = {"inline": Markup(pages.plotly_js()), "src": None}
+        script = {"inline": Markup(pages.plotly_inline()), "src": None}
 
         baseline, base_write = [], []
         for _ in range(args.repeat):
@@ -112,7 +112,7 @@ def main() -> None:
     print(
         f"year {year}: {len(codes)} organisation reports, {len(data.catalogue)} indicators, "
         f"report size {statistics.median(sizes) / 1e6:.2f} MB "
-        f"(plotly.js {len(pages.plotly_js()) / 1e6:.2f} MB inline)\n"
+        f"(plotly.js {len(pages.plotly_inline()) / 1e6:.2f} MB inline, packed)\n"
     )
     print("| task | seconds | × bare to_html |")
     print("|---|---:|---:|")

@@ -15,6 +15,9 @@ from pipeline.report.pages import build_reports
 YEAR = 2025
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+#: the trace types of every chart spec of a page (a trace without a type is a scatter, as in plotly.js)
+USED_TRACES = """[...new Set([...document.querySelectorAll('script.chart-spec')]
+    .flatMap(n => JSON.parse(n.textContent).data.map(t => t.type || 'scatter')))]"""
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
@@ -109,6 +112,25 @@ def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, re
         assert result["violations"] == [], (path.name, result["violations"])
     if not AXE.exists():
         pytest.skip("axe-core not installed: run npm install in tests/browser (rendering checks passed)")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_partial_plotly_bundle_draws_every_trace_type_of_the_pages(chromium_browser, reports, demo_workspace):
+    """plotly.js as the browser has it (unpacked from a self-contained report, or the shared asset) registers
+    every trace type the pages use; a pilot page (shared asset) renders too."""
+    pilot = sorted(demo_workspace.reports.glob("*/pilots/*.html"))
+    org = sorted(dutch(reports / "organisations"))[0]
+    for path in [org, reports / "index.html", *pilot[:1]]:
+        page, problems = open_report(chromium_browser, path)
+        try:
+            registered = set(page.evaluate("Object.keys(Plotly.PlotSchema.get().traces)"))
+            used = set(page.evaluate(USED_TRACES))
+            assert used and used <= registered, (path.name, used - registered)
+            assert problems["console"] == [] and problems["network"] == [], (path.name, problems)
+        finally:
+            page.close()
+    assert pilot, "the demo writes pilot pages"
 
 
 @pytest.mark.browser

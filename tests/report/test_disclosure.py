@@ -635,11 +635,11 @@ def test_report_disk_full_keeps_the_previous_set(demo_workspace, small_disk):
     con = duckdb.connect(str(ws.db_path), read_only=True)
     org = con.execute("SELECT min(org_code) FROM submissions WHERE year = ? AND in_force", [YEAR]).fetchone()[0]
     con.close()
-    build_reports(ws, YEAR, org=org)  # ~11 MB: overview, plotly.js, one report, feedback pages
+    build_reports(ws, YEAR, org=org)  # ~6 MB: overview, plotly.js, one report, feedback pages
     year_dir = ws.reports / str(YEAR)
     before = _snapshot(year_dir)
     with pytest.raises(ReportWriteError) as info:
-        build_reports(ws, YEAR)  # 29 self-contained reports of ~5 MB do not fit
+        build_reports(ws, YEAR)  # 35 self-contained reports of ~1.2 MB do not fit
     assert info.value.errno == 28
     assert "de schijf is vol" in info.value.message_nl and "the disk is full" in info.value.message_en
     assert str(year_dir) in info.value.message_en
@@ -667,7 +667,7 @@ def test_report_file_size_limit_keeps_the_previous_set(demo_workspace, tmp_path)
     script = textwrap.dedent(f"""
         import resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (800_000, 800_000))  # a self-contained report is ~1.2 MB
         from pipeline.report.pages import ReportWriteError, build_reports
         from pipeline.core.workspace import Workspace
         try:

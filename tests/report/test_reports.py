@@ -237,7 +237,7 @@ def test_demo_writes_overview_and_one_report_per_member(demo_workspace, reports)
     written = sorted(p.stem for p in dutch(reports / "organisations"))
     # members without an accepted submission get a report without own values
     assert written == members and set(orgs) < set(members) and len(orgs) >= 20
-    assert (reports / "assets" / "plotly.min.js").stat().st_size > 3_000_000
+    assert (reports / "assets" / "plotly.min.js").stat().st_size > 1_000_000
     assert any((reports / "validation").glob("*_v1.html"))
 
 
@@ -247,7 +247,7 @@ def test_plotly_is_offline_self_contained_and_never_from_a_cdn(reports):
     org_path = dutch(reports / "organisations")[0]
     org = org_path.read_text("utf-8")
     assert "<script src=" not in org, "organisation reports must work as a single e-mailed file"
-    assert 4_000_000 < org_path.stat().st_size < 8_000_000
+    assert 900_000 < org_path.stat().st_size <= 1_500_000  # plotly.js packed inline (test_plotly_bundle.py)
     for text in (index, org):
         assert f'content="{escape(CSP)}"' in text
         sources = re.findall(r'<script[^>]*\ssrc="([^"]*)"', text)
