@@ -40,7 +40,7 @@ from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
 from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
-from pipeline.report import glance, sections
+from pipeline.report import comparators, glance, sections
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
 from pipeline.report.downloads import download_folder, externalise
@@ -141,6 +141,7 @@ def _render_member(
         sw=sw,
         sw_empty=None if view.has_data else t["no_data_sw"].format(year=view.year),
         composite=composite,
+        comparators=comparators.comparators_block(view, lang),
         themes=themes,
         explanations=sections.explanations(view, lang),
         methodology=sections.methodology(view, lang),
