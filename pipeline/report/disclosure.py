@@ -275,6 +275,20 @@ class MemberView:
         shown = [display(v["value"], dec) for v in rows if _observations(v) >= floor]
         return Peers(values=sorted(shown), hidden=len(rows) - len(shown), floor=floor)
 
+    def other_points(self, code: str) -> list[float] | None:
+        """The anonymous points of :meth:`peers` without the member's own point (when it is drawn): what the
+        member sees of the others, for the report's what-if. None below ``MIN_MEMBERS``."""
+        peers = self.peers(code)
+        if peers is None:
+            return None
+        others = list(peers.values)
+        row = None if self._empty(None) else self._data.values.get((self.org_code, self.year, code))
+        if row and row.get("value") is not None and _observations(row) >= peers.floor:
+            mine = display(row["value"], self._decimals(code))
+            if mine in others:
+                others.remove(mine)
+        return others
+
     def named_points(self, code: str) -> list[dict[str, Any]]:
         """Open mode (analysts only): every member by name and exact value."""
         if not self.open_mode:

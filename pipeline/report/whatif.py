@@ -84,14 +84,11 @@ def member_whatif(view: MemberView, lang: str) -> dict[str, Any] | None:
     for ind in view.catalogue:
         if ind.get("direction") not in ("higher", "lower"):
             continue
-        peers = view.peers(ind["code"])
-        if peers is None:
+        others = view.other_points(ind["code"])
+        if others is None:
             continue
-        others = list(peers.values)
         own = view.own(ind["code"]) or {}
         mine = display(own.get("value"), int(ind["decimals"]))
-        if mine is not None and mine in others and own.get("value") is not None:
-            others.remove(mine)  # the member's own point: it asks where it would stand among the others
         if len(others) < 4:
             continue
         items.append(

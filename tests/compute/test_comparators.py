@@ -435,3 +435,15 @@ def test_compute_uses_the_workspace_register_and_methods_and_refuses_a_leaking_s
     assert "Traceback" not in done.stderr + done.stdout
     text = done.stderr + done.stdout
     assert "'bijna_registreren'" in text and "refused" in text and "geweigerd" in text
+
+
+def test_export_writes_the_groups_for_analysts(demo_workspace, tmp_path):
+    from pipeline.report.export import export
+
+    written = {p.name: p for p in export(demo_workspace, YEAR, "csv", out_dir=tmp_path)}
+    assert {"comparator_groups.csv", "comparator_stats.csv", "comparator_profile.csv"} <= set(written)
+    groups = pd.read_csv(written["comparator_groups.csv"], sep=";", decimal=",", encoding="utf-8-sig")
+    assert {"org_code", "comparator_code", "group_size", "reason_nl", "reason_en"} <= set(groups.columns)
+    d = groups[groups["set_kind"] == "default"]
+    assert (d.groupby("org_code").size() == d.groupby("org_code")["group_size"].first()).all()
+    assert set(groups["set_code"]) == {"default", "grote_uitvoerders", "vergunnen_registreren"}

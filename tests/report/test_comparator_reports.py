@@ -138,3 +138,34 @@ def test_group_membership_is_nowhere_in_a_member_report(demo_workspace, truth):
         for other in mine:
             assert f'"{other}"' not in page and f">{other}<" not in page, (code, other)
     assert pd.notna(g["reason_nl"]).all()
+
+
+def test_what_if_data_adds_nothing_to_the_published_points(demo_workspace):
+    """The what-if widget's data are the indicator chart's anonymous points (the member's own one taken out),
+    sorted by value: no identifier, no other order, no value the chart does not show."""
+    import json
+
+    from pipeline.report.data import load_report_data
+    from pipeline.report.disclosure import MemberView
+
+    con = connect(demo_workspace.db_path, read_only=True)
+    try:
+        data = load_report_data(con, YEAR)
+    finally:
+        con.close()
+    checked = 0
+    for code, _lang, page in _pages(demo_workspace):
+        m = re.search(r'<script type="application/json" id="whatif-data">(.*?)</script>', page, re.S)
+        if not m:
+            continue
+        view = MemberView(data, code)
+        for item in json.loads(m.group(1))["items"]:
+            assert set(item) == {"code", "name", "direction", "decimals", "others", "own"}
+            peers = list(view.peers(item["code"]).values)
+            others = list(item["others"])
+            assert others == sorted(others)
+            for x in others:  # every value is a drawn point; at most the member's own point is missing
+                peers.remove(x)
+            assert len(peers) <= 1 and (not peers or peers == [item["own"]])
+            checked += 1
+    assert checked > 300
