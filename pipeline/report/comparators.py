@@ -135,8 +135,8 @@ def comparators_block(view: MemberView, lang: str) -> dict[str, Any] | None:
             st = view.comparator_stat(code, s["kind"], s["code"])
             hidden = view.comparator_hidden(code, s["kind"], s["code"])
             own = view.own(code) or {}
-            if st is None and hidden is None:
-                continue
+            if st is None and hidden != "differencing":
+                continue  # fewer than MIN_MEMBERS values (or no such set): nothing of the group to show
             if st is None:
                 any_diff |= hidden == "differencing"
                 text = w["hidden_diff"] if hidden == "differencing" else w["hidden_few"].format(k=MIN_MEMBERS)
