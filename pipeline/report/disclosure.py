@@ -440,6 +440,8 @@ class MemberView:
         row = self._data.comparator_stats.get((self.org_code, kind, set_code, code))
         if row is None or not row.get("published") or row.get("n") is None or int(row["n"]) < MIN_MEMBERS:
             return None
+        if self._set_values(code, kind, set_code) < MIN_MEMBERS:
+            return None  # counted again from the values themselves: the layer does not trust a stored n alone
         dec = self._decimals(code)
         scale = float(self._ind[code].get("scale") or 1)
         band = int(row["n"]) >= BAND_MIN_MEMBERS
@@ -451,12 +453,26 @@ class MemberView:
             "significance_label": row.get("significance_label") if self.has_data else None,
         }
 
+    def _set_values(self, code: str, kind: str, set_code: str) -> int:
+        """How many members of the set (a default group without the member, an analyst set with it) have a
+        value for ``code`` this year."""
+        members = {
+            g["comparator_code"]
+            for g in self._data.comparator_groups
+            if g["org_code"] == self.org_code and g["set_kind"] == kind and g["set_code"] == set_code
+        }
+        if kind == "analyst":
+            members.add(self.org_code)
+        return sum(1 for m in members if (self._data.values.get((m, self.year, code)) or {}).get("value") is not None)
+
     def comparator_hidden(self, code: str, kind: str, set_code: str) -> str | None:
         """Why a set's statistics are not shown for an indicator: 'few' (below MIN_MEMBERS values) or
         'differencing'; None when shown or when the member has no such set."""
         row = self._data.comparator_stats.get((self.org_code, kind, set_code, code))
         if row is None:
             return None
+        if self._set_values(code, kind, set_code) < MIN_MEMBERS:
+            return "few"
         if row.get("published") and int(row.get("n") or 0) >= MIN_MEMBERS:
             return None
         return "differencing" if str(row.get("suppressed_reason") or "").startswith("differencing") else "few"
