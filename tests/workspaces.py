@@ -27,10 +27,10 @@ def reporting_orgs(db: Path, year: int = YEAR) -> list[str]:
 
 def copy_workspace(src: Workspace, root: Path) -> Workspace:
     """A fresh workspace holding a copy of the demo warehouse with the register and settings it was computed
-    with (``data/organisations.csv``, ``data/settings.yaml``), and nothing else."""
+    with (``data/organisations.csv``, ``data/settings.yaml``, ``data/methods.yaml``), and nothing else."""
     ws = Workspace.at(root).ensure()
     shutil.copy2(src.db_path, ws.db_path)
-    for name in ("organisations.csv", "settings.yaml"):
+    for name in ("organisations.csv", "settings.yaml", "methods.yaml"):
         if (src.root / "data" / name).exists():
             shutil.copy2(src.root / "data" / name, ws.root / "data" / name)
     return ws

@@ -18,13 +18,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.compute import stats
+from pipeline.compute import comparators, stats
 from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
 from pipeline.compute.freshness import record_inputs
 from pipeline.compute.lineage import lineage_series, register_lineage
+from pipeline.core.settings import load_settings
 from pipeline.core.warehouse import connect, init_schema, replace_organisations, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
+from pipeline.metadata.models import ComparatorsModel, workspace_file
 from pipeline.metadata.models import load as load_metadata
+from pipeline.metadata.models import load_for as load_metadata_for
 from pipeline.metadata.registry import load_organisations
 
 SURVEY_METHODS = ("t_mean", "wilson")
@@ -84,8 +87,16 @@ def catalogue_config() -> dict:
 
 
 @lru_cache(maxsize=1)
-def methods_config() -> dict:
+def _packaged_methods() -> dict:
     return load_metadata("methods.yaml")
+
+
+def methods_config(root=None) -> dict:
+    """The method settings: the packaged ``methods.yaml``, with a workspace's ``data/methods.yaml`` merged over
+    it when ``root`` is given (checked against the same model; :func:`pipeline.metadata.models.load_for`)."""
+    if root is None:
+        return _packaged_methods()
+    return load_metadata_for("methods.yaml", root)
 
 
 def disclosure_config() -> dict:
@@ -385,14 +396,28 @@ def compute_benchmark_stats(values: pd.DataFrame, orgs: pd.DataFrame, min_cluste
         x_all = g["value"].to_numpy()
         # All-member statistics are kept for the analysts, but published (shown to members) only from
         # min_cluster members, the same threshold as a cluster (docs/confidentiality.md).
-        rows.append(_describe(x_all, year, code, "all", "all", len(x_all) >= min_cluster))
+        rows.append(
+            {
+                **_describe(x_all, year, code, "all", "all", len(x_all) >= min_cluster),
+                "suppressed_reason": None if len(x_all) >= min_cluster else f"below_{min_cluster}",
+            }
+        )
         for cluster in sorted(orgs["cluster"].unique()):
             x = g.loc[g["cluster"] == cluster, "value"].to_numpy()
             published = len(x) >= min_cluster
-            rows.append(
-                _describe(x if published else np.array([]), year, code, cluster, "cluster", published, n=len(x))
+            # differencing: a cluster that differs from the published all-member set by 1 to min_cluster - 1
+            # members gives the others' values away by subtraction (docs/comparators.md); it is not published
+            leaks = published and len(x_all) >= min_cluster and 0 < len(x_all) - len(x) < min_cluster
+            row = _describe(
+                x if published and not leaks else np.array([]), year, code, cluster, "cluster", published and not leaks
             )
-    return pd.DataFrame(rows)
+            row["n"] = len(x)
+            row["suppressed_reason"] = "differencing:all" if leaks else (None if published else f"below_{min_cluster}")
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    if "suppressed_reason" not in out.columns:
+        out["suppressed_reason"] = None
+    return out
 
 
 def _describe(
@@ -784,6 +809,7 @@ def compute_composite(
     orgs: pd.DataFrame,
     bstats: pd.DataFrame | None = None,
     review: dict[str, pd.DataFrame] | None = None,
+    methods: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Composite scores, rank intervals and the method per year. With ``review`` (a dict), also the
     analysis an expert reviewer asks for (``REVIEW_COLUMNS``): Sobol sensitivity of every member's rank to
@@ -807,7 +833,7 @@ def compute_composite(
         rank_uncertainty,
     )
 
-    cfg = methods_config()["composite"]
+    cfg = (methods or methods_config())["composite"]
     sens_cfg = cfg["sensitivity"]
     confidence = float(catalogue_config()["survey_rules"]["confidence"])
     review_rows: dict[str, list[pd.DataFrame]] = {k: [] for k in REVIEW_COLUMNS}
@@ -1028,7 +1054,7 @@ def _dea_seed(seed: int, year: int, cluster: str, model: str) -> np.random.SeedS
     return np.random.SeedSequence([int(seed), int(year), zlib.crc32(str(cluster).encode()), zlib.crc32(model.encode())])
 
 
-def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFrame:
+def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame, methods: dict | None = None) -> pd.DataFrame:
     """DEA per model, year and cluster (docs/methods-dea.md).
 
     A model/cluster with fewer distinct organisations than the sample-size rule (``min_units_rule``) is not
@@ -1048,7 +1074,7 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame) -> pd.DataFr
         super_efficiency,
     )
 
-    cfg = methods_config()["dea"]
+    cfg = (methods or methods_config())["dea"]
     boot_cfg = cfg["bootstrap"]
     base = con.execute("""SELECT o.org_code, o.year, o.apparaatskosten_totaal, o.fte_totaal, o.n_klanten_actief,
                                  p.n_besluiten
@@ -1179,6 +1205,8 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
     replaced in one transaction: when the register is invalid (:class:`RegisterError`) or the disk fills up
     (:class:`OutOfSpace`) the warehouse keeps the previous register and results."""
     register = load_organisations(ws.root)  # an invalid register stops here, before anything is opened
+    methods = methods_config(ws.root)  # the workspace's data/methods.yaml over the packaged file, checked
+    settings = load_settings(ws.root)
     con = connect(ws.db_path)
     stage = "computing"
     try:
@@ -1188,7 +1216,11 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
         with transaction(con):
             replace_organisations(con, register)
             orgs = con.execute("SELECT * FROM organisations").fetch_df()
+            min_members = int(disclosure_config()["min_members"])
+            sets = comparators.resolve_sets(list(settings.comparator_sets), orgs)
             values = compute_indicator_values(con)
+            # analyst sets that would leak by differencing refuse the configuration before anything is written
+            comparators.check_sets(sets, orgs, sorted(int(y) for y in values["year"].unique()), min_members)
             if year is not None and year not in set(values["year"]):
                 raise ValueError(f"no accepted submissions for {year}")
             cfg = catalogue_config()["comparison"]
@@ -1197,8 +1229,12 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             comp = compute_comparisons(values, orgs, bstats, series)
             sw = strengths_weaknesses(comp)
             review: dict[str, pd.DataFrame] = {}
-            scores, unc, method = compute_composite(values, orgs, bstats, review)
-            dea_rows = compute_dea(con, orgs)
+            scores, unc, method = compute_composite(values, orgs, bstats, review, methods)
+            dea_rows = compute_dea(con, orgs, methods)
+            cmp_cfg = ComparatorsModel.model_validate(methods["comparators"]).model_dump()
+            default, profile = comparators.default_groups(con, values, orgs, sets, cmp_cfg, min_members)
+            groups = pd.concat([default, comparators.analyst_groups(values, orgs, sets)], ignore_index=True)
+            cmp_stats = comparators.compute_stats(con, values, groups, orgs, bstats, catalogue_frame(), min_members)
             tables = {
                 "indicator_catalogue": (catalogue_frame(), ["code"]),
                 "indicator_values": (values, ["year", "indicator_code", "org_code"]),
@@ -1214,10 +1250,17 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
                 "indicator_correlations": (review["indicator_correlations"], ["year", "indicator_a", "indicator_b"]),
                 "theme_reliability": (review["theme_reliability"], ["year", "theme"]),
                 "dea_results": (dea_rows, ["year", "model", "cluster", "org_code"]),
+                "comparator_groups": (
+                    groups,
+                    ["year", "set_kind", "set_code", "org_code", "position", "comparator_code"],
+                ),
+                "comparator_stats": (cmp_stats, ["year", "indicator_code", "set_kind", "set_code", "org_code"]),
+                "comparator_sets": (_set_frame(sets), ["code"]),
+                "comparator_profile": (profile, ["year", "org_code", "variable"]),
             }
             for name, (df, order) in tables.items():
                 _replace(con, name, df, order)
-            record_inputs(con, ws)  # what these results are computed from (the stale-result guard reads it)
+            record_inputs(con, ws, methods=methods, methods_file=workspace_file(ws.root, "methods.yaml"))
         stage = "checkpoint"
         con.execute("CHECKPOINT")
         return {name: len(df) for name, (df, _) in tables.items()}
@@ -1228,6 +1271,17 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
     finally:
         with contextlib.suppress(Exception):  # a connection DuckDB invalidated after a failed write
             con.close()
+
+
+def _set_frame(sets: list) -> pd.DataFrame:
+    """The analyst sets as computed (``comparator_sets``): code, names and members."""
+    return pd.DataFrame(
+        [
+            {"code": s.code, "name_nl": s.name_nl, "name_en": s.name_en, "members": ";".join(sorted(s.members))}
+            for s in sets
+        ],
+        columns=["code", "name_nl", "name_en", "members"],
+    )
 
 
 def _compute_state(stage: str) -> tuple[str, str]:

@@ -41,18 +41,26 @@ def state(ws: Workspace) -> dict[str, str | None]:
     return {
         "register_sha256": register_sha(ws.root),
         "settings_sha256": settings_sha(ws.root),
-        "methods_sha256": methods_sha(),
+        "methods_sha256": methods_sha(ws.root),
         "package_version": package_version(),
     }
 
 
-def record_inputs(con: duckdb.DuckDBPyConnection, ws: Workspace) -> int:
-    """Inside compute's transaction: what these results are computed from. Returns the number of submissions."""
+def record_inputs(con: duckdb.DuckDBPyConnection, ws: Workspace, methods: dict | None = None, methods_file=None) -> int:
+    """Inside compute's transaction: what these results are computed from. Returns the number of submissions.
+    With ``methods``, the method settings in effect are recorded beside the checksums (``methods_json``) with
+    where they came from (``methods_source``: the packaged file, or the workspace's ``data/methods.yaml``)."""
     inputs = in_force(con)
     con.register("_inputs", inputs)
     con.execute("CREATE OR REPLACE TABLE compute_inputs AS SELECT * FROM _inputs ORDER BY year, org_code")
     con.unregister("_inputs")
-    st = pd.DataFrame([state(ws)])
+    row = state(ws)
+    if methods is not None:
+        import json
+
+        row["methods_source"] = str(methods_file) if methods_file else "pipeline/metadata/methods.yaml"
+        row["methods_json"] = json.dumps(methods, sort_keys=True, ensure_ascii=False)
+    st = pd.DataFrame([row])
     con.register("_state", st)
     con.execute("CREATE OR REPLACE TABLE compute_state AS SELECT * FROM _state")
     con.unregister("_state")
@@ -116,7 +124,10 @@ def stale_reasons(con: duckdb.DuckDBPyConnection, ws: Workspace) -> list[tuple[s
             "de instellingen (data/settings.yaml) zijn gewijzigd",
             "the settings (data/settings.yaml) changed",
         ),
-        "methods_sha256": ("de methoden of definities zijn gewijzigd", "the methods or definitions changed"),
+        "methods_sha256": (
+            "de methoden of definities zijn gewijzigd (of data/methods.yaml)",
+            "the methods or definitions changed (or data/methods.yaml)",
+        ),
     }
     for key, label in labels.items():
         before = st.get(key)

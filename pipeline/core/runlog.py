@@ -64,13 +64,24 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def methods_sha() -> str:
-    """One checksum over the packaged method, indicator, registry and pilot files (a method change shows)."""
+#: the method files a workspace may override in ``data/`` (``pipeline.metadata.models.WORKSPACE_OVERRIDES``)
+WORKSPACE_METHOD_FILES = ("methods.yaml",)
+
+
+def methods_sha(root: Path | None = None) -> str:
+    """One checksum over the packaged method, indicator, registry and pilot files and, with ``root``, the
+    workspace's own method settings (``data/methods.yaml``), so a method change in either shows."""
     h = hashlib.sha256()
     folder = resources.files("pipeline.metadata")
     for name in METHOD_FILES:
         h.update(name.encode())
         h.update(folder.joinpath(name).read_bytes())
+    if root is not None:
+        for name in WORKSPACE_METHOD_FILES:
+            p = Path(root) / "data" / name
+            if p.is_file():
+                h.update(f"workspace:{name}".encode())
+                h.update(p.read_bytes())
     return h.hexdigest()
 
 
@@ -121,7 +132,7 @@ class Run:
             "message": (self.message or None) and self.message[:1000],
             "package_version": package_version(),
             "registry_version": reg_version,
-            "methods_sha256": methods_sha(),
+            "methods_sha256": methods_sha(root),
             "register_sha256": register_sha(root),
             "inputs": json.dumps(sorted(set(self.inputs))) if self.inputs else None,
             "counts": json.dumps(self.counts, ensure_ascii=False, sort_keys=True, default=str) if self.counts else None,

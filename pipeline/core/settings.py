@@ -8,6 +8,15 @@ calendar:
     publication: 2026-06-15   # release and reports
 ```
 
+Analyst-defined comparator sets (docs/comparators.md), by characteristics of the register or as a list:
+
+```yaml
+comparator_sets:
+  - {code: grote_uitvoerders, name_nl: Grote uitvoerders, name_en: Large implementing organisations,
+     where: {size_class: [groot]}}
+  - {code: uitkeren_breed, name_nl: ..., name_en: ..., members: [DUO, SVB, UWV, CAK, RVO]}
+```
+
 The file is optional; a year without an entry has no deadlines. It is checked when it is read: an unknown key,
 a date that is not a date or deadlines out of order stop the command with the file and the entry named.
 """
@@ -17,9 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class SettingsError(ValueError):
@@ -44,10 +54,42 @@ class Deadlines(BaseModel):
         return getattr(self, step)
 
 
+class ComparatorSetSpec(BaseModel):
+    """An analyst-defined comparator set: members by register characteristics (``where``) or by code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
+    name_nl: str = Field(min_length=1, max_length=80)
+    name_en: str = Field(min_length=1, max_length=80)
+    where: dict[Literal["cluster", "size_class"], list[str]] | None = None
+    members: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ComparatorSetSpec:
+        if (self.where is None) == (self.members is None):
+            raise ValueError("a comparator set has either 'where' (characteristics) or 'members' (a list)")
+        if self.where is not None and (not self.where or not all(self.where.values())):
+            raise ValueError("'where' needs at least one characteristic with at least one value")
+        if self.members is not None and len(set(self.members)) != len(self.members):
+            raise ValueError("a member is named twice in 'members'")
+        return self
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     calendar: dict[int, Deadlines] = {}
+    comparator_sets: list[ComparatorSetSpec] = []
+
+    @model_validator(mode="after")
+    def _unique_sets(self) -> Settings:
+        codes = [c.code for c in self.comparator_sets]
+        if len(codes) != len(set(codes)):
+            raise ValueError("every comparator set needs its own code")
+        if {"default", "all"} & set(codes):
+            raise ValueError("'default' and 'all' are reserved comparator set codes")
+        return self
 
     def deadlines(self, year: int) -> Deadlines | None:
         return self.calendar.get(int(year))
@@ -69,7 +111,7 @@ def load_settings(root: Path | None) -> Settings:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not readable as YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: expected a mapping with 'calendar:'")
+        raise SettingsError(f"{path}: expected a mapping with 'calendar:' or 'comparator_sets:'")
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

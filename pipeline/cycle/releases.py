@@ -56,6 +56,9 @@ COMPUTED = (
     "indicator_correlations",
     "theme_reliability",
     "dea_results",
+    "comparator_groups",
+    "comparator_stats",
+    "comparator_profile",
     "compute_inputs",
 )
 #: the record of the round frozen beside them
@@ -187,7 +190,7 @@ def make_release(
             ]
             if (
                 same_subs
-                and last.get("methods_sha256") == methods_sha()
+                and last.get("methods_sha256") == methods_sha(ws.root)
                 and last.get("register_sha256") == register_sha(ws.root)
             ):
                 raise ReleaseError(
@@ -246,7 +249,7 @@ def make_release(
             "created_by": created_by,
             "note": (note or "").strip() or None,
             "package_version": package_version(),
-            "methods_sha256": methods_sha(),
+            "methods_sha256": methods_sha(ws.root),
             "register_sha256": register_sha(ws.root),
             "submissions": [
                 {
@@ -409,7 +412,7 @@ def diff(ws: Workspace, before: str, after: str | None) -> tuple[pd.DataFrame, d
             }
         finally:
             con1.close()
-        methods1 = methods_sha()
+        methods1 = methods_sha(ws.root)
         label_after = "actueel"
     else:
         m1 = manifest(ws, after)

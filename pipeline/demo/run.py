@@ -222,6 +222,7 @@ def run_demo(
     deliveries, later = generate_rounds(seed=seed, years=years, orgs=load_organisations(ws.root))
     write_deliveries(ws, seed, years, system_export=True, deliveries=deliveries)
     write_calendar(ws.root, {y: deadlines(y) for y in years})
+    write_comparator_settings(ws.root)
     timings["generate"] = time.perf_counter() - t
     console.print(
         f"Generated {len(deliveries)} deliveries for {len({d.org_code for d in deliveries})} organisations, "
@@ -304,6 +305,45 @@ def run_demo(
     for label, path in _outputs(ws, last):
         console.print(f"{label:<20}{path}")
     return timings
+
+
+#: the demo's analyst-defined comparator sets (data/settings.yaml) and method override (data/methods.yaml)
+DEMO_COMPARATOR_SETS = [
+    {
+        "code": "grote_uitvoerders",
+        "name_nl": "Grote uitvoerders",
+        "name_en": "Large implementing organisations",
+        "where": {"size_class": ["groot"]},
+    },
+    {
+        "code": "vergunnen_registreren",
+        "name_nl": "Vergunnen en registreren",
+        "name_en": "Permits and registers",
+        "where": {"cluster": ["vergunnen_toetsen", "registreren"]},
+    },
+]
+DEMO_METHODS = """# This workspace's method settings, merged over the packaged pipeline/metadata/methods.yaml
+# (only what is named here changes; checked with the same model; docs/comparators.md).
+comparators:
+  k: 9
+"""
+
+
+def write_comparator_settings(root: Path) -> None:
+    """The demo's comparator sets in ``data/settings.yaml`` (keeping its calendar) and its ``data/methods.yaml``."""
+    import yaml
+
+    from pipeline.core.settings import Settings, settings_path
+
+    path = settings_path(root)
+    raw = (yaml.safe_load(path.read_text("utf-8")) or {}) if path.exists() else {}
+    raw["comparator_sets"] = DEMO_COMPARATOR_SETS
+    Settings.model_validate(raw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), "utf-8")
+    methods = Path(root) / "data" / "methods.yaml"
+    if not methods.exists():
+        methods.write_text(DEMO_METHODS, "utf-8")
 
 
 def deadlines(year: int) -> dict[str, dt.date]:

@@ -272,9 +272,53 @@ class DeaModel(_Strict):
     bootstrap: DeaBootstrapModel
 
 
+class ComparatorVariableModel(_Strict):
+    """One context variable of the similarity that forms default comparator groups (docs/comparators.md)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: ``field``: a field of the organisation sheet (``v_organisatie``); ``indicator``: an indicator's value;
+    #: ``register``: a column of the organisation register (categorical only)
+    source: Literal["field", "indicator", "register"]
+    name: str = Field(min_length=1)
+    kind: Literal["numeric", "categorical"] = "numeric"
+    transform: Literal["none", "log"] = "none"
+    weight: float = Field(gt=0)
+    #: distance of two members whose categorical value differs, in standardised units
+    mismatch: float = Field(default=2.0, gt=0)
+    label_nl: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> ComparatorVariableModel:
+        if self.source == "register" and self.kind != "categorical":
+            raise ValueError("a register column is a categorical variable (kind: categorical)")
+        if self.kind == "categorical" and self.transform != "none":
+            raise ValueError("a categorical variable has no transform")
+        return self
+
+
+class ComparatorsModel(_Strict):
+    k: int = Field(ge=5, le=30)
+    #: context averaged over this many years up to the year (years without a value left out)
+    years: int = Field(ge=1, le=10)
+    standardise: Literal["zscore", "robust"]
+    #: last year's group is kept while its farthest member is within (1 + stability) x the distance of the
+    #: member at the same place in this year's nearest list
+    stability: float = Field(ge=0, le=1)
+    variables: list[ComparatorVariableModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> ComparatorsModel:
+        codes = [v.code for v in self.variables]
+        if len(codes) != len(set(codes)):
+            raise ValueError("every comparator variable needs its own code")
+        return self
+
+
 class MethodsModel(_Strict):
     composite: CompositeModel
     dea: DeaModel
+    comparators: ComparatorsModel
 
 
 # ------------------------------------------------------------------ pilots.yaml
@@ -413,4 +457,47 @@ def load(name: str, path: Path | None = None) -> Any:
     return validate(name, load_yaml(text), source)
 
 
-__all__ = ["MODELS", "MetadataError", "load", "validate"]
+#: the metadata files a workspace may override (``<root>/data/<name>``, merged over the packaged file)
+WORKSPACE_OVERRIDES = ("methods.yaml",)
+
+
+def workspace_file(root: Path | None, name: str) -> Path | None:
+    """The workspace's override of a packaged metadata file, when it has one (``data/methods.yaml``)."""
+    if root is None or name not in WORKSPACE_OVERRIDES:
+        return None
+    path = Path(root) / "data" / name
+    return path if path.is_file() else None
+
+
+def merge(base: Any, override: Any) -> Any:
+    """``override`` over ``base``: mappings merged key by key, anything else (lists included) replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base[key], value) if key in base else value
+        return out
+    return override
+
+
+def load_for(name: str, root: Path | None) -> Any:
+    """A metadata file as a workspace uses it: the packaged file with the workspace's ``data/<name>`` merged
+    over it (only what the workspace file names changes), checked against the same model as the packaged file.
+    An unknown key or a wrong value in the workspace file stops the load with that file and the entry named."""
+    from pipeline.metadata.registry import load_yaml
+
+    packaged = load(name)
+    path = workspace_file(root, name)
+    if path is None:
+        return packaged
+    try:
+        override = load_yaml(path.read_text("utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a message, not a traceback
+        raise MetadataError(f"{path}: not readable as YAML ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    if override is None:
+        return packaged
+    if not isinstance(override, dict):
+        raise MetadataError(f"{path}: expected a mapping such as 'comparators:' or 'composite:'")
+    return validate(name, merge(packaged, override), str(path))
+
+
+__all__ = ["MODELS", "WORKSPACE_OVERRIDES", "MetadataError", "load", "load_for", "merge", "validate", "workspace_file"]

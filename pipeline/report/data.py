@@ -57,6 +57,11 @@ class ReportData:
     status: list[dict[str, Any]] = field(default_factory=list)
     # a merged or renamed member's values before its first year, from its predecessors (table lineage_values)
     lineage: dict[tuple[str, int, str], dict[str, Any]] = field(default_factory=dict)
+    # comparator groups of the year (docs/comparators.md): members per set, statistics, profile, analyst sets
+    comparator_groups: list[dict[str, Any]] = field(default_factory=list)
+    comparator_stats: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    comparator_profile: list[dict[str, Any]] = field(default_factory=list)
+    comparator_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
     _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
 
     @property
@@ -229,6 +234,27 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     for attr, (table, order) in optional.items():
         if warehouse.table_exists(con, table):
             setattr(data, attr, _rows(con, f"SELECT * FROM {table} WHERE year = ? {order}", [year]))
+    if warehouse.table_exists(con, "comparator_groups"):
+        data.comparator_groups = _rows(
+            con,
+            "SELECT * FROM comparator_groups WHERE year = ? ORDER BY set_kind, set_code, org_code, position, "
+            "comparator_code",
+            [year],
+        )
+        data.comparator_stats = {
+            (r["org_code"], r["set_kind"], r["set_code"], r["indicator_code"]): r
+            for r in _rows(
+                con,
+                "SELECT * FROM comparator_stats WHERE year = ? ORDER BY org_code, set_kind, set_code, indicator_code",
+                [year],
+            )
+        }
+    if warehouse.table_exists(con, "comparator_profile"):
+        data.comparator_profile = _rows(
+            con, "SELECT * FROM comparator_profile WHERE year = ? ORDER BY org_code, variable", [year]
+        )
+    if warehouse.table_exists(con, "comparator_sets"):
+        data.comparator_sets = {r["code"]: r for r in _rows(con, "SELECT * FROM comparator_sets ORDER BY code")}
     if warehouse.table_exists(con, "lineage_values"):
         data.lineage = {
             (r["org_code"], int(r["year"]), r["indicator_code"]): r

@@ -275,6 +275,20 @@ class MemberView:
         shown = [display(v["value"], dec) for v in rows if _observations(v) >= floor]
         return Peers(values=sorted(shown), hidden=len(rows) - len(shown), floor=floor)
 
+    def other_points(self, code: str) -> list[float] | None:
+        """The anonymous points of :meth:`peers` without the member's own point (when it is drawn): what the
+        member sees of the others, for the report's what-if. None below ``MIN_MEMBERS``."""
+        peers = self.peers(code)
+        if peers is None:
+            return None
+        others = list(peers.values)
+        row = None if self._empty(None) else self._data.values.get((self.org_code, self.year, code))
+        if row and row.get("value") is not None and _observations(row) >= peers.floor:
+            mine = display(row["value"], self._decimals(code))
+            if mine in others:
+                others.remove(mine)
+        return others
+
     def named_points(self, code: str) -> list[dict[str, Any]]:
         """Open mode (analysts only): every member by name and exact value."""
         if not self.open_mode:
@@ -377,6 +391,91 @@ class MemberView:
                 }
             )
         return shown, bool(mine)
+
+    # ------------------------------------------------------------------ comparator groups (docs/comparators.md)
+
+    @property
+    def comparators_computed(self) -> bool:
+        """Whether this year's results hold comparator groups at all (results of an older version do not)."""
+        return bool(self._data.comparator_groups)
+
+    def comparator_sets(self) -> list[dict[str, Any]]:
+        """The comparator sets this member is compared with this year: its default group first, then the
+        analyst sets it belongs to. Each with its kind, code, analyst names, size and reason; never who is in it."""
+        if not self.has_data and not any(g["org_code"] == self.org_code for g in self._data.comparator_groups):
+            return []
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for g in self._data.comparator_groups:
+            if g["org_code"] != self.org_code:
+                continue
+            key = (g["set_kind"], g["set_code"])
+            if key in seen:
+                continue
+            named = self._data.comparator_sets.get(g["set_code"], {}) if g["set_kind"] == "analyst" else {}
+            seen[key] = {
+                "kind": g["set_kind"],
+                "code": g["set_code"],
+                "name_nl": named.get("name_nl"),
+                "name_en": named.get("name_en"),
+                "size": int(g["group_size"]),
+                "reason_nl": g.get("reason_nl"),
+                "reason_en": g.get("reason_en"),
+            }
+        return sorted(seen.values(), key=lambda s: (s["kind"] != "default", s["code"]))
+
+    def comparator_profile(self) -> list[dict[str, Any]]:
+        """The member's context against its default group's median (a statistic over at least MIN_MEMBERS
+        comparators), per context variable; for a categorical variable how many share the member's category."""
+        out = []
+        for r in self._data.comparator_profile:
+            if r["org_code"] != self.org_code or int(r.get("group_size") or 0) < MIN_MEMBERS:
+                continue
+            out.append(dict(r))
+        return out
+
+    def comparator_stat(self, code: str, kind: str, set_code: str) -> dict[str, Any] | None:
+        """A comparator set's published statistics for one indicator, rounded like :meth:`stat`, with the
+        member's quartile class and significance in it; None when not published (fewer than MIN_MEMBERS values,
+        or left out by the differencing check). No count, rank or per-peer value."""
+        row = self._data.comparator_stats.get((self.org_code, kind, set_code, code))
+        if row is None or not row.get("published") or row.get("n") is None or int(row["n"]) < MIN_MEMBERS:
+            return None
+        if self._set_values(code, kind, set_code) < MIN_MEMBERS:
+            return None  # counted again from the values themselves: the layer does not trust a stored n alone
+        dec = self._decimals(code)
+        scale = float(self._ind[code].get("scale") or 1)
+        band = int(row["n"]) >= BAND_MIN_MEMBERS
+        return {
+            "median": display_statistic(row["median"], dec, scale),
+            "p25": display_statistic(row["p25"], dec, scale) if band else None,
+            "p75": display_statistic(row["p75"], dec, scale) if band else None,
+            "quartile": row.get("quartile") if self.has_data else None,
+            "significance_label": row.get("significance_label") if self.has_data else None,
+        }
+
+    def _set_values(self, code: str, kind: str, set_code: str) -> int:
+        """How many members of the set (a default group without the member, an analyst set with it) have a
+        value for ``code`` this year."""
+        members = {
+            g["comparator_code"]
+            for g in self._data.comparator_groups
+            if g["org_code"] == self.org_code and g["set_kind"] == kind and g["set_code"] == set_code
+        }
+        if kind == "analyst":
+            members.add(self.org_code)
+        return sum(1 for m in members if (self._data.values.get((m, self.year, code)) or {}).get("value") is not None)
+
+    def comparator_hidden(self, code: str, kind: str, set_code: str) -> str | None:
+        """Why a set's statistics are not shown for an indicator: 'few' (below MIN_MEMBERS values) or
+        'differencing'; None when shown or when the member has no such set."""
+        row = self._data.comparator_stats.get((self.org_code, kind, set_code, code))
+        if row is None:
+            return None
+        if self._set_values(code, kind, set_code) < MIN_MEMBERS:
+            return "few"
+        if row.get("published") and int(row.get("n") or 0) >= MIN_MEMBERS:
+            return None
+        return "differencing" if str(row.get("suppressed_reason") or "").startswith("differencing") else "few"
 
     def dea_hidden(self) -> list[dict[str, Any]]:
         """The member's DEA models below the sample-size rule: model, units in the comparison and units needed."""

@@ -34,6 +34,12 @@ TABLES = {
     "composite_value_log": "SELECT * FROM composite_value_log WHERE year = ? ORDER BY indicator_code, org_code",
     "indicator_correlations": "SELECT * FROM indicator_correlations WHERE year = ? ORDER BY indicator_a, indicator_b",
     "theme_reliability": "SELECT * FROM theme_reliability WHERE year = ? ORDER BY theme",
+    # comparator groups, for analysts only (they name every member): one row per member and comparator member
+    "comparator_groups": """SELECT * FROM comparator_groups WHERE year = ?
+                            ORDER BY set_kind, set_code, org_code, position, comparator_code""",
+    "comparator_stats": """SELECT * FROM comparator_stats WHERE year = ?
+                           ORDER BY indicator_code, set_kind, set_code, org_code""",
+    "comparator_profile": "SELECT * FROM comparator_profile WHERE year = ? ORDER BY org_code, variable",
 }
 
 

@@ -41,7 +41,7 @@ from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
 from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
-from pipeline.report import glance, sections
+from pipeline.report import comparators, glance, sections, whatif
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
 from pipeline.report.downloads import download_folder, externalise
@@ -84,6 +84,8 @@ def render_overview(
         composite=sections.composite_chart(data, lang, sections.composite_overview(data, lang)),
         dea=sections.dea_chart(data, lang, sections.dea_overview(data, lang)),
         review=sections.composite_review(data, lang),
+        weights=whatif.overview_whatif(data, lang),
+        weights_js=whatif.OVERVIEW_JS,
         themes=themes,
         methodology=sections.methodology(data, lang),
         release_text=release_text(release, lang),
@@ -142,6 +144,9 @@ def _render_member(
         sw=sw,
         sw_empty=None if view.has_data else t["no_data_sw"].format(year=view.year),
         composite=composite,
+        comparators=comparators.comparators_block(view, lang),
+        whatif=whatif.member_whatif(view, lang),
+        whatif_js=whatif.MEMBER_JS,
         themes=themes,
         explanations=sections.explanations(view, lang),
         methodology=sections.methodology(view, lang),

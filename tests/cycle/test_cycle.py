@@ -37,7 +37,7 @@ def workspace_copy(src: Workspace, root: Path) -> Workspace:
     the inbox hard-linked (rbb only ever replaces files there, never writes into one)."""
     ws = Workspace.at(root).ensure()
     shutil.copy2(src.db_path, ws.db_path)
-    for name in ("organisations.csv", "settings.yaml"):
+    for name in ("organisations.csv", "settings.yaml", "methods.yaml"):
         shutil.copy2(src.root / "data" / name, ws.root / "data" / name)
     for sub in (Path("data/processed/releases"), Path("data/processed/inbox"), Path("reports")):
         if (src.root / sub).exists():

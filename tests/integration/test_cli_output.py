@@ -38,7 +38,8 @@ def _reader_workspace(demo: Workspace, root: Path, long_name_for: str) -> Worksp
     one member has a very long name."""
     ws = Workspace.at(root).ensure()
     ws.db_path.symlink_to(demo.db_path)
-    shutil.copy2(demo.root / "data" / "settings.yaml", ws.root / "data" / "settings.yaml")
+    for name in ("settings.yaml", "methods.yaml"):
+        shutil.copy2(demo.root / "data" / name, ws.root / "data" / name)
     rows = _register_rows(demo.root)
     for r in rows:
         if r["org_code"] == long_name_for:

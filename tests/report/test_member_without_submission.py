@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from inprocess import rbb
 from workspaces import copy_workspace, reporting_orgs
 
@@ -267,7 +268,10 @@ def test_overview_lists_members_without_data_honestly(built):
 
 def test_without_calendar_the_report_says_what_to_do_and_is_deterministic(demo_workspace, tmp_path):
     ws = copy_workspace(demo_workspace, tmp_path / "plain")
-    (ws.root / "data" / "settings.yaml").unlink(missing_ok=True)  # the demo's calendar: none here
+    settings = ws.root / "data" / "settings.yaml"  # the demo's calendar: none here (its other settings stay)
+    raw = yaml.safe_load(settings.read_text("utf-8"))
+    raw.pop("calendar", None)
+    settings.write_text(yaml.safe_dump(raw, sort_keys=False), "utf-8")
     report.run(ws, YEAR, org=MISSING_ORG)
     page = ws.reports / str(YEAR) / "organisations" / f"{MISSING_ORG}.html"
     first = page.read_bytes()
