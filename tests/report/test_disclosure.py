@@ -157,6 +157,37 @@ def shown_values(fig: dict) -> list[float]:
     return out
 
 
+def _year(x) -> int | None:
+    try:
+        y = int(str(x)[:4])
+    except (TypeError, ValueError):
+        return None
+    return y if 1990 <= y <= 2100 else None
+
+
+def shown_by_year(fig: dict) -> set[tuple[int | None, float]]:
+    """:func:`shown_values` with the year each number is shown for: the left panel and its shapes are this
+    year's, a trend panel's y is the year at the same place of its x (None where a trace has no such pairing:
+    such a number is matched against every year)."""
+    out: set[tuple[int | None, float]] = set()
+    for trace in fig["data"]:
+        if is_own(trace):
+            continue
+        if trace.get("xaxis") == "x2":
+            xs, ys = trace.get("x"), trace.get("y")
+            if isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys):
+                for x, y in zip(xs, ys, strict=True):
+                    out |= {(_year(x), v) for v in numbers(y)}
+            else:
+                out |= {(None, v) for v in numbers(ys)}
+        else:
+            out |= {(YEAR, v) for v in numbers(trace.get("x"))}
+    for shape in fig["layout"].get("shapes", []):
+        if shape.get("xref", "x") == "x":
+            out |= {(YEAR, v) for v in numbers([shape.get("x0"), shape.get("x1")])}
+    return out
+
+
 def peer_points(fig: dict) -> list[float]:
     return [x for t in fig["data"] if t.get("name") in PEERS for x in t["x"]]
 
@@ -215,9 +246,9 @@ def truth(demo_workspace):
         if int(year) == YEAR and (n or 0) >= disclosure.point_floor(c["decimals"], c["scale"]):
             behind[(code, int(year))][round(value, c["decimals"])].add(org)
         behind[(code, int(year))][value].add(org)
-    exact_stats = defaultdict(set)
-    for _year, code, *xs in stats:
-        exact_stats[code] |= {x for x in xs if x is not None}
+    exact_stats = defaultdict(set)  # per indicator and year: a statistic of one year is shown for that year
+    for year, code, *xs in stats:
+        exact_stats[(code, int(year))] |= {x for x in xs if x is not None}
     return {"cat": cat, "fractions": fractions, "behind": behind, "stats": exact_stats}
 
 
@@ -261,20 +292,23 @@ def test_fraction_recovery_attack_finds_no_exact_numerator_or_denominator(report
                 continue
             c = cat[code]
             exact_of = {(org, year): (f, den) for org, year, f, den in fractions[code] if org != me}
-            candidates: dict[float, set[tuple[str, int]]] = defaultdict(set)
+            # who can be behind a number shown for a year: a value of that year (a number shown for a year
+            # says nothing about another year's values, however equal they happen to be)
+            candidates: dict[tuple[int, float], set[tuple[str, int]]] = defaultdict(set)
             for (ind, year), by_value in behind.items():
                 if ind != code:
                     continue
                 for key, orgs in by_value.items():
                     # the exact value, a drawn point's rounded value, and a statistic that is this value, rounded
                     others = {(o, year) for o in orgs if o != me}
-                    candidates[key] |= others
-                    if key in truth["stats"][code]:
-                        candidates[round(key, c["decimals"])] |= others
-            for x in set(shown_values(fig)):
+                    candidates[(year, key)] |= others
+                    if key in truth["stats"][(code, year)]:
+                        candidates[(year, round(key, c["decimals"]))] |= others
+            for shown_year, x in shown_by_year(fig):
                 checked += 1
                 exact, sb = recovered(x, c["decimals"], c["scale"])
-                for org, year in candidates.get(x, set()):
+                years = [shown_year] if shown_year is not None else sorted({y for y, _ in candidates})
+                for org, year in set().union(*(candidates.get((y, x), set()) for y in years)):
                     f, den = exact_of.get((org, year), (None, None))
                     if f is None:
                         continue
