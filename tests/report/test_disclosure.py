@@ -767,3 +767,22 @@ def test_seal_refuses_labelled_peer_points():
     assert disclosure.seal(fig) is fig
     with pytest.raises(disclosure.DisclosureError):
         disclosure.seal({"data": [{"x": [1], "customdata": [[1.234]]}], "layout": {}})
+
+
+def test_a_moved_statistic_never_gives_away_a_small_fraction_and_plain_rounding_would():
+    """The rule behind every statistic (display_statistic) against the Stern–Brocot attack, for every fraction
+    p/q with q up to 60 on a percentage scale at one decimal: the shown number never yields p/q, while plain
+    rounding would give most of them away (so the attack is one that can succeed)."""
+    plain_hits = moved_hits = 0
+    for q in range(2, 61):
+        for p in range(0, q + 1):
+            value = 100 * p / q
+            plain = disclosure.display(value, 1)
+            moved = disclosure.display_statistic(value, 1, 100)
+            if Fraction(p, q) * 1000 == int(Fraction(p, q) * 1000):
+                continue  # shown exactly at this precision: nothing beyond the display value
+            plain_hits += recovered(plain, 1, 100.0)[1] == Fraction(p, q)
+            moved_hits += recovered(moved, 1, 100.0)[1] == Fraction(p, q)
+            assert abs(moved - value) < 0.15 + 1e-9  # at most one display unit beyond plain rounding
+    assert moved_hits == 0
+    assert plain_hits > 500
