@@ -9,6 +9,8 @@ work on results older than the latest accepted submission or register, settings 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
@@ -58,7 +60,14 @@ def record_inputs(con: duckdb.DuckDBPyConnection, ws: Workspace, methods: dict |
     if methods is not None:
         import json
 
-        row["methods_source"] = str(methods_file) if methods_file else "pipeline/metadata/methods.yaml"
+        source = "pipeline/metadata/methods.yaml"
+        if methods_file:
+            # relative to the workspace: the same settings give the same record (and release) in any folder
+            try:
+                source = Path(methods_file).resolve().relative_to(Path(ws.root).resolve()).as_posix()
+            except ValueError:
+                source = str(methods_file)
+        row["methods_source"] = source
         row["methods_json"] = json.dumps(methods, sort_keys=True, ensure_ascii=False)
     st = pd.DataFrame([row])
     con.register("_state", st)

@@ -398,8 +398,10 @@ def test_published_imputation_uses_only_published_statistics() -> None:
     published, else the all-member mean from 5 values, else it stays missing."""
     from pipeline.compute.engine import compute_benchmark_stats, published_imputation
 
-    codes = [f"O{i}" for i in range(8)]
-    orgs = pd.DataFrame({"org_code": codes, "cluster": ["big"] * 6 + ["small"] * 2})
+    # a third cluster of five keeps the big cluster's five values from differing from all members' by fewer
+    # than five (differencing: such a cluster would not be published, docs/comparators.md)
+    codes = [f"O{i}" for i in range(13)]
+    orgs = pd.DataFrame({"org_code": codes, "cluster": ["big"] * 6 + ["small"] * 2 + ["other"] * 5})
     rows = []
     for i, c in enumerate(codes):
         rows.append({"org_code": c, "year": 2025, "indicator_code": "x", "value": float(10 * i)})
