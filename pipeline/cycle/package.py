@@ -32,9 +32,11 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.core.warehouse import connect, table_exists
@@ -42,6 +44,7 @@ from pipeline.core.workspace import Workspace, atomic_write_bytes
 from pipeline.metadata.registry import Organisation, load_organisations, registry
 from pipeline.report.export import csv_bytes, safe_text_frame
 from pipeline.report.pages import ASSET
+from pipeline.report.xlsx import write_workbook
 
 LANGS = ("nl", "en")
 CURRENT = "actueel"  # folder of the packages made from the current results (no release)
@@ -320,6 +323,29 @@ def _check_reports(items: list[_Member], year: int, rel: _Release | None, langs:
     )
 
 
+def workbook_cells(df: pd.DataFrame) -> list[list]:
+    """A frame as the cells of a sheet: the column names, then the rows (numbers as numbers, missing values
+    empty, dates and other values as their text)."""
+    columns = []
+    for col in df.columns:
+        values = df[col].tolist()
+        columns.append([_cell(v) for v in values])
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    return [[str(c) for c in df.columns], *rows]
+
+
+def _cell(v):
+    if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))  # as in the CSV beside it
+    if isinstance(v, int | float):
+        return v
+    if isinstance(v, Decimal | np.number):
+        return float(v)
+    return str(v)
+
+
 def _add_data(con, m: _Member, year: int, made_on: dt.date) -> None:
     """The member's rows of its submission, per sheet, and its own indicator values: CSV files and a workbook."""
     sid = int(m.submission["submission_id"])
@@ -348,17 +374,9 @@ def _add_data(con, m: _Member, year: int, made_on: dt.date) -> None:
             frames[INDICATORS] = values
     for name, df in frames.items():
         m.files[f"data/{name}.csv"] = csv_bytes(df)
-    buf = io.BytesIO()
-    with pd.ExcelWriter(
-        buf,
-        engine="xlsxwriter",
-        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
-    ) as xw:
-        stamp = dt.datetime.combine(made_on, dt.time())
-        xw.book.set_properties({"created": stamp, "title": f"{code} {year}"})  # no run time in the file
-        for name, df in frames.items():
-            safe_text_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
-    m.files[f"data/{code}_{year}.xlsx"] = buf.getvalue()
+    stamp = dt.datetime.combine(made_on, dt.time())  # no run time in the file
+    sheets = [(name[:31], workbook_cells(safe_text_frame(df))) for name, df in frames.items()]
+    m.files[f"data/{code}_{year}.xlsx"] = write_workbook(sheets, stamp, title=f"{code} {year}")
 
 
 # ------------------------------------------------------------------------------------------ note and archive

@@ -63,6 +63,7 @@ class ReportData:
     comparator_profile: list[dict[str, Any]] = field(default_factory=list)
     comparator_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
     _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
+    _rows_by: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     @property
     def reporting_orgs(self) -> list[str]:
@@ -87,6 +88,14 @@ class ReportData:
         if row is None or not row.get("published") or row.get("median") is None:
             return None
         return row
+
+    def value_rows(self, year: int, code: str) -> list[dict[str, Any]]:
+        """Every member's row of ``values`` with a value for one indicator and year, in the order of ``values``."""
+        if not self._rows_by:
+            for (_, y, c), v in self.values.items():
+                if v.get("value") is not None:
+                    self._rows_by.setdefault((y, c), []).append(v)
+        return self._rows_by.get((year, code), [])
 
     def peer_values(self, year: int, code: str) -> list[float]:
         """Every member's value for one indicator and year, sorted ascending (so the order says nothing)."""

@@ -77,6 +77,16 @@ def _simplest_in(lo: Fraction, hi: Fraction) -> Fraction:
 
 
 def display_statistic(value: Any, decimals: int, scale: float) -> float | None:
+    """A group statistic at display precision that does not pin down a member's exact fraction (see
+    :func:`_display_statistic`; the same statistic is shown on many pages, so the result is kept)."""
+    try:
+        return _display_statistic(value, decimals, scale)
+    except TypeError:  # an unhashable value
+        return _display_statistic.__wrapped__(value, decimals, scale)
+
+
+@lru_cache(maxsize=1 << 16)
+def _display_statistic(value: Any, decimals: int, scale: float) -> float | None:
     """A group statistic at display precision that does not pin down a member's exact fraction.
 
     A median or quartile can be one member's own value. When the simplest fraction within the rounding
@@ -265,11 +275,7 @@ class MemberView:
         ind = self._ind[code]
         dec = self._decimals(code)
         floor = point_floor(dec, float(ind.get("scale") or 1))
-        rows = [
-            v
-            for (_, y, c), v in self._data.values.items()
-            if y == self.year and c == code and v.get("value") is not None
-        ]
+        rows = self._data.value_rows(self.year, code)
         if len(rows) < MIN_MEMBERS:
             return None
         shown = [display(v["value"], dec) for v in rows if _observations(v) >= floor]

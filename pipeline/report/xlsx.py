@@ -1,4 +1,4 @@
-"""A small, deterministic XLSX writer for the report downloads: one sheet of text and numbers.
+"""A small, deterministic XLSX writer for the report downloads: sheets of text and numbers.
 
 The report pages carry every table as an XLSX download (``pipeline.report.downloads``), some fifty per member
 report. A general spreadsheet library builds a whole object model per workbook and takes tens of milliseconds
@@ -132,14 +132,15 @@ def _styles() -> str:
     )
 
 
-def _core(creator: str, created: datetime.datetime) -> str:
+def _core(creator: str, created: datetime.datetime, title: str | None = None) -> str:
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:creator>{escape(creator)}</dc:creator>"
+        + (f"<dc:title>{escape(title)}</dc:title>" if title else "")
+        + f"<dc:creator>{escape(creator)}</dc:creator>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
         "</cp:coreProperties>"
@@ -154,6 +155,33 @@ def write_xlsx(
 ) -> bytes:
     """A workbook of one sheet named ``title`` (at most 31 characters, none of ``[]:*?/\\``): ``cells[0]`` is
     the header (bold, frozen), the rest the rows. Text cells are strings, numbers are numbers."""
+    return write_workbook([(title, cells)], created, creator)
+
+
+def write_workbook(
+    sheets: Sequence[tuple[str, Sequence[Sequence[Cell]]]],
+    created: datetime.datetime,
+    creator: str = "Rijksbrede Benchmarkgroep",
+    title: str | None = None,
+) -> bytes:
+    """A workbook of one or more sheets, each ``(name, cells)`` as in :func:`write_xlsx` (names unique), with
+    ``title`` as the document title when given."""
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
+    n = len(sheets)
+    sheet_types = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, n + 1)
+    )
+    sheet_list = "".join(
+        f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>' for i, (name, _) in enumerate(sheets, start=1)
+    )
+    sheet_rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        f'worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, n + 1)
+    )
     parts = {
         "[Content_Types].xml": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -162,9 +190,8 @@ def write_xlsx(
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
+            + sheet_types
+            + '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
             '<Override PartName="/docProps/core.xml" '
             'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
@@ -179,26 +206,26 @@ def write_xlsx(
             'core-properties" Target="docProps/core.xml"/>'
             "</Relationships>"
         ),
-        "docProps/core.xml": _core(creator, created),
+        "docProps/core.xml": _core(creator, created, title),
         "xl/workbook.xml": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
             '<bookViews><workbookView activeTab="0"/></bookViews>'
-            f'<sheets><sheet name={quoteattr(title)} sheetId="1" r:id="rId1"/></sheets>'
+            f"<sheets>{sheet_list}</sheets>"
             "</workbook>"
         ),
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<Relationships xmlns="{PKG_REL_NS}">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'worksheet" Target="worksheets/sheet1.xml"/>'
-            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'styles" Target="styles.xml"/>'
+            + sheet_rels
+            + f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/styles" Target="styles.xml"/>'
             "</Relationships>"
         ),
         "xl/styles.xml": _styles(),
-        "xl/worksheets/sheet1.xml": _sheet(cells),
     }
+    for i, (_, cells) in enumerate(sheets, start=1):
+        parts[f"xl/worksheets/sheet{i}.xml"] = _sheet(cells)
     stamp = created.timetuple()[:6]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:

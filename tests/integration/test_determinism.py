@@ -1,9 +1,10 @@
 """Reproducibility: the same seed gives the same warehouse, exports and reports, and running the stages
 again changes nothing (idempotence).
 
-By default two fresh one-year demos with the same seed are compared: ``rbb demo`` (the command, in a process
-of its own) and ``run_demo`` in the test process, side by side. With ``--long`` (or ``RBB_LONG=1``) a fresh
-``rbb demo`` of all the years of the session's demo workspace is also compared with that workspace."""
+By default a fresh ``rbb demo`` (the command, in a process of its own) with the seed and years of the session's
+demo workspace (built by ``run_demo`` in another process) is compared with that workspace: one demo more per
+test run. With ``--long`` (or ``RBB_LONG=1``) two more fresh one-year demos are also compared, side by side:
+``rbb demo`` and ``run_demo`` in the test process."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def rerun_changes_nothing(ws: Workspace, warehouse: dict[str, str], reports: dic
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_two_one_year_demos_give_identical_warehouses_exports_and_reports(tmp_path):
     """``rbb demo`` and ``run_demo`` in this process, with the same seed and year, side by side, give the same
     warehouse, exports and reports; ``rbb ingest``, ``rbb compute`` and ``rbb report`` run again on the
@@ -116,7 +118,6 @@ def test_two_one_year_demos_give_identical_warehouses_exports_and_reports(tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.long
 def test_a_fresh_demo_gives_the_warehouse_exports_and_reports_of_the_session_demo(tmp_path, demo_workspace):
     """A fresh ``rbb demo`` with the seed and years of the session's demo workspace (built in-process by
     the same ``run_demo``) gives the same warehouse, exports and reports; ``rbb ingest``, ``rbb compute``
