@@ -76,6 +76,47 @@ def test_gx_fingerprint_switch_exists():
     assert hasattr(pee, "HASH_THRESHOLD")
 
 
+def test_suites_keep_gx_set_semantics_and_configurations_are_kept_only_during_a_run():
+    """``gx.new_suite`` adds an expectation once, as GX's own suite does (meta aside); GX's configuration of an
+    expectation is kept while a validation runs, rebuilt when a field changes, and not kept afterwards; the
+    results equal those of a plain GX suite."""
+    import great_expectations as gxlib
+    import pandas as pd
+
+    from pipeline.validate import gx
+
+    e = gx.expectations()
+    ours, plain = gx.new_suite("ours"), gxlib.ExpectationSuite(name="plain")
+    for suite in (ours, plain):
+        suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="a", meta={"rule": "x"}))
+        suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="a", meta={"rule": "y"}))  # the same: not added
+        suite.add_expectation(e.ExpectColumnValuesToBeBetween(column="a", min_value=0, max_value=5))
+        suite.add_expectation(e.ExpectColumnValuesToBeBetween(column="a", min_value=0, max_value=6))
+    assert [x.dict(exclude={"id"}) for x in ours.expectations] == [x.dict(exclude={"id"}) for x in plain.expectations]
+    assert len(ours.expectations) == 3
+
+    exp = ours.expectations[0]
+    assert exp.configuration is not exp.configuration  # outside a run: GX's own, rebuilt each time
+    frame = pd.DataFrame({"a": [1.0, None, 6.0], "__row": [0, 1, 2]})
+    results = gx.run(frame, ours, ["__row"])
+    expected = gx.run(frame, plain, ["__row"])
+    assert [(r.success, r.result.get("unexpected_count")) for r in results] == [
+        (r.success, r.result.get("unexpected_count")) for r in expected
+    ]
+    assert [r.success for r in results] == [False, False, True]
+    gx._running += 1  # as during a run
+    try:
+        first = exp.configuration
+        assert exp.configuration is first
+        exp.column = "b"  # another object in a field: rebuilt
+        again = exp.configuration
+        assert again is not first and again.kwargs["column"] == "b"
+    finally:
+        gx._running -= 1
+        gx._kept.clear()
+    assert gx._kept == {}
+
+
 # ------------------------------------------------------------------ demo: planted faults
 
 
