@@ -156,6 +156,7 @@ def test_every_member_gets_a_published_default_group_of_at_least_five(demo_table
         .items()
         if n < MIN
     ]
+    assert small, "the demo should have a cluster too small to be published (heffen_innen in 2025)"
     for c in small:
         for o in orgs.loc[orgs["cluster"] == c, "org_code"]:
             assert (groups[(groups.year == YEAR) & (groups.org_code == o)]["group_size"] >= MIN).all()
