@@ -484,7 +484,8 @@ WITH vals AS (
     SELECT org_code, year, indicator_code, value FROM _cmp_values WHERE value IS NOT NULL AND NOT isnan(value)
 ),
 agg AS (
-    SELECT m.year, v.indicator_code, m.set_kind, m.set_code, m.org_code, count(*) AS n, avg(v.value) AS mean,
+    SELECT m.year, v.indicator_code, m.set_kind, m.set_code, m.org_code, count(*) AS n,
+           avg(v.value ORDER BY m.member_code) AS mean,  -- summed in one order: the same bits on every run
            median(v.value) AS median, quantile_cont(v.value, 0.25) AS p25, quantile_cont(v.value, 0.75) AS p75,
            min(v.value) AS min, max(v.value) AS max, list(m.member_code ORDER BY m.member_code) AS members
     FROM _cmp_members m JOIN vals v ON v.org_code = m.member_code AND v.year = m.year
@@ -639,29 +640,30 @@ def _group_significance(out: pd.DataFrame, values: pd.DataFrame, catalogue: pd.D
         and r["uncertainty"] in ("t_mean", "wilson")
         and r["direction"] != "context"
     }
-    vi = values.set_index(["org_code", "year", "indicator_code"])
+    # each member's row by (org_code, year, indicator_code): plain lookups, not a MultiIndex per value
+    rows = {
+        (o, int(y), c): rec
+        for o, y, c, rec in zip(
+            values["org_code"], values["year"], values["indicator_code"], values.to_dict("records"), strict=True
+        )
+    }
     out["benchmark_value"] = np.nan
     out["p_value"] = np.nan
     out["p_adjusted"] = np.nan
     out["significance_label"] = None
     for ix, r in out[out["indicator_code"].isin(survey) & out["published"]].iterrows():
-        key = (r["org_code"], int(r["year"]), r["indicator_code"])
-        if key not in vi.index or pd.isna(vi.at[key, "value"]):
+        year, code = int(r["year"]), r["indicator_code"]
+        row = rows.get((r["org_code"], year, code))
+        if row is None or pd.isna(row["value"]):
             continue
-        others = np.array(
-            sorted(
-                float(vi.at[(o, int(r["year"]), r["indicator_code"]), "value"])
-                for o in r["members"]
-                if o != r["org_code"]
-            )
-        )
+        others = np.array(sorted(float(rows[(o, year, code)]["value"]) for o in r["members"] if o != r["org_code"]))
         if others.size < 2:
             continue
         rng = np.random.default_rng(
             [seed, int(r["year"]), zlib.crc32(f"{r['indicator_code']}:{r['set_code']}".encode())]
         )
         bench, bench_se = float(np.median(others)), stats.bootstrap_median_se(others, reps, rng)
-        row, scale = vi.loc[key], float(cat.at[r["indicator_code"], "scale"])
+        scale = float(cat.at[r["indicator_code"], "scale"])
         if cat.at[r["indicator_code"], "uncertainty"] == "wilson":
             p = stats.compare_score(row["value"] / scale, row["ci_n"], bench / scale, bench_se / scale)
         else:
