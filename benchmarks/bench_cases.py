@@ -727,6 +727,20 @@ def render(results: list[dict], args, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
+def parse_size(text: str) -> int:
+    """A case count as given on the command line: ``7000000``, ``7M``, ``500K`` or ``1.5e6``."""
+    t = text.strip().upper().replace("_", "")
+    factor = {"K": 1_000, "M": 1_000_000}.get(t[-1:], 1)
+    number = t[:-1] if factor > 1 else t
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise ValueError(f"not a case count: {text!r} (e.g. 7000000 or 7M)") from None
+    if value < 1 or value != int(value):
+        raise ValueError(f"not a case count: {text!r} (e.g. 7000000 or 7M)")
+    return int(value)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_pipeline":
         run_pipeline_child(sys.argv[2:])
@@ -747,7 +761,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per process")
     ap.add_argument("--json", type=Path, help="also write all measurements as JSON")
     args = ap.parse_args()
-    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    try:
+        sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        sys.exit(f"--sizes: {exc}")
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
     if unknown:

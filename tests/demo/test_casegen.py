@@ -361,3 +361,15 @@ def test_real_commands_on_a_benchmark_workspace(tmp_path, csv_set):
     cmp = bench.compare(want, got)
     assert cmp["max_abs_diff"] <= bench.TOLERANCE and cmp["only_right"] == 0
     assert 20 <= len(set(got.index.get_level_values("org_code"))) < len(csv_set)  # the demo's planted rejections
+
+
+def test_sizes_are_read_with_or_without_a_suffix():
+    assert [bench.parse_size(s) for s in ("7M", "500k", "1.5e6", "35000000")] == [
+        7_000_000,
+        500_000,
+        1_500_000,
+        35_000_000,
+    ]
+    for bad in ("x", "0", "1.5", "-3M"):
+        with pytest.raises(ValueError, match="not a case count"):
+            bench.parse_size(bad)
