@@ -192,13 +192,32 @@ def pending_path(ws) -> Path:
 
 
 def write(ws, run: Run) -> None:
-    """Write ``run`` to the warehouse (with any runs that were pending); to the pending file if it is busy."""
+    """Write ``run`` to the warehouse (with any runs that were pending); to the pending file if it is busy.
+
+    The warehouse is opened for writing only under the workspace's writer lock: held by the command itself, or
+    taken here without waiting. A run whose command has let go of the lock (or never had it, such as one refused
+    because another process is writing) is not written while another process holds it: that process may be
+    about to open the warehouse, which DuckDB allows to one process at a time. It waits in the pending file,
+    which the next run log written takes along."""
     if not ws.processed.exists():
         return
     row = run.row(ws.root)
     if not ws.db_path.exists():
         _append_pending(ws, row)
         return
+    if ws.holds_writer_lock():
+        _write_now(ws, row)
+        return
+    from pipeline.core.workspace import WorkspaceBusy
+
+    try:
+        with ws.writer_lock(wait=False):
+            _write_now(ws, row)
+    except WorkspaceBusy:
+        _append_pending(ws, row)
+
+
+def _write_now(ws, row: dict[str, Any]) -> None:
     try:
         con = duckdb.connect(str(ws.db_path))
     except duckdb.Error:

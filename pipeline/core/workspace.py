@@ -17,6 +17,8 @@ class WorkspaceBusy(RuntimeError):
     """Another rbb process is writing to this workspace."""
 
 
+#: the writer locks this process holds, by lock file: how many ``writer_lock`` blocks are open on it
+_HELD: dict[str, int] = {}
 _SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _SPACE_TEXTS = tuple(os.strerror(e) for e in _SPACE_ERRNOS)
 _WRITING = re.compile(r'(?:write|writing|open|create)[^"]*"([^"]+)"', re.IGNORECASE)
@@ -110,7 +112,18 @@ class Workspace:
         with self._flock(fcntl.LOCK_EX, wait, timeout) as fd:
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
-            yield
+            key = str(self.lock_path.resolve())
+            _HELD[key] = _HELD.get(key, 0) + 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+                if not _HELD[key]:
+                    del _HELD[key]
+
+    def holds_writer_lock(self) -> bool:
+        """Whether this process holds the workspace's single-writer lock (inside :meth:`writer_lock`)."""
+        return str(self.lock_path.resolve()) in _HELD
 
     @contextmanager
     def reader_lock(self, wait: bool = False, timeout: float = 600.0) -> Iterator[None]:

@@ -110,3 +110,50 @@ def test_status_while_a_writer_runs_gives_a_clear_message(tmp_path, demo_workspa
         pytest.skip("the writer finished before status read the warehouse")
     assert "Traceback" not in status.stderr, status.stderr[-1500:]
     assert status.returncode == 0 or status.stderr.strip()
+
+
+def test_a_run_log_waits_while_another_process_holds_the_writer_lock(tmp_path):
+    """A command's run is written to the warehouse only under the writer lock: while another process holds it
+    (and may be about to open the warehouse, which DuckDB gives to one process at a time) the run waits in the
+    pending file; the next run written takes it along. Under its own lock a process writes directly."""
+    import datetime as dt
+    import sys
+
+    from pipeline.core import runlog
+    from pipeline.core.workspace import Workspace
+
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    duckdb.connect(str(ws.db_path)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pipeline.core.workspace import Workspace\n"
+            "with Workspace.at(sys.argv[1]).writer_lock():\n    print('held', flush=True); time.sleep(60)",
+            str(ws.root),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        runlog.write(ws, runlog.Run("ingest", {}, dt.datetime(2026, 3, 1, 9, 0)))
+        assert runlog.pending_path(ws).exists()
+        assert len(runlog.read_pending(ws)) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    with ws.writer_lock():
+        assert ws.holds_writer_lock()
+        runlog.write(ws, runlog.Run("compute", {}, dt.datetime(2026, 3, 1, 9, 5)))
+    assert not ws.holds_writer_lock()
+    assert not runlog.pending_path(ws).exists()
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        assert [r[0] for r in con.execute("SELECT command FROM runs ORDER BY run_id").fetchall()] == [
+            "ingest",
+            "compute",
+        ]
+    finally:
+        con.close()
