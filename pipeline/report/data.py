@@ -62,7 +62,6 @@ class ReportData:
     comparator_stats: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     comparator_profile: list[dict[str, Any]] = field(default_factory=list)
     comparator_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _sorted_values: dict[tuple[int, str], list[float]] = field(default_factory=dict, repr=False)
     _rows_by: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     @property
@@ -96,16 +95,6 @@ class ReportData:
                 if v.get("value") is not None:
                     self._rows_by.setdefault((y, c), []).append(v)
         return self._rows_by.get((year, code), [])
-
-    def peer_values(self, year: int, code: str) -> list[float]:
-        """Every member's value for one indicator and year, sorted ascending (so the order says nothing)."""
-        if not self._sorted_values:
-            for (_, y, c), v in self.values.items():
-                if v["value"] is not None:
-                    self._sorted_values.setdefault((y, c), []).append(v["value"])
-            for vals in self._sorted_values.values():
-                vals.sort()
-        return list(self._sorted_values.get((year, code), []))
 
 
 class MissingTables(ValueError):

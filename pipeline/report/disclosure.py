@@ -76,17 +76,8 @@ def _simplest_in(lo: Fraction, hi: Fraction) -> Fraction:
     return fl + 1 / _simplest_in(1 / (hi - fl), 1 / (lo - fl))
 
 
+@lru_cache(maxsize=1 << 16)  # the same statistic is shown on many pages
 def display_statistic(value: Any, decimals: int, scale: float) -> float | None:
-    """A group statistic at display precision that does not pin down a member's exact fraction (see
-    :func:`_display_statistic`; the same statistic is shown on many pages, so the result is kept)."""
-    try:
-        return _display_statistic(value, decimals, scale)
-    except TypeError:  # an unhashable value
-        return _display_statistic.__wrapped__(value, decimals, scale)
-
-
-@lru_cache(maxsize=1 << 16)
-def _display_statistic(value: Any, decimals: int, scale: float) -> float | None:
     """A group statistic at display precision that does not pin down a member's exact fraction.
 
     A median or quartile can be one member's own value. When the simplest fraction within the rounding
