@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "MIN_PROOF",
@@ -130,8 +131,13 @@ def _canonical(negative: bool, digits: str, fraction: str, exponent: str = "") -
 def parse_number(cell: object, decimal_comma: bool) -> ParsedNumber:
     """Read one cell as a number in the file's convention (``decimal_comma`` or decimal point)."""
     if cell is None:
-        return ParsedNumber(None, None, "empty")
-    raw = str(cell)
+        return _EMPTY
+    if cell.__class__ is str:
+        return _parse_text(cell, bool(decimal_comma))
+    return _parse(str(cell), decimal_comma)
+
+
+def _parse(raw: str, decimal_comma: bool) -> ParsedNumber:
     text = raw.strip(_SPACE_CHARS + "\r\n")
     if not text:
         return ParsedNumber(None, None, "empty")
@@ -197,6 +203,12 @@ def parse_number(cell: object, decimal_comma: bool) -> ParsedNumber:
     if _DC_DECIMAL.match(body) or _DC_THOUSANDS.match(body):
         return _ambiguous(text, decimal_comma)
     return _not_a_number(text)
+
+
+_EMPTY = ParsedNumber(None, None, "empty")
+#: the same texts recur in a column and are parsed again for the column's convention and its values (the result
+#: is immutable, so it is shared)
+_parse_text = lru_cache(maxsize=1 << 16)(_parse)
 
 
 def column_decimal_comma(values: Iterable[object], default: bool, min_proof: int = MIN_PROOF) -> bool:

@@ -160,8 +160,12 @@ def replace_organisations(con: duckdb.DuckDBPyConnection, orgs: list[Organisatio
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table or view ``name`` exists (what ``information_schema.tables`` lists, at a third of its cost
+    for a table: it is asked a few thousand times in a demo)."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]:
+        return True
     return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
+        con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]).fetchone()[0]
     )
 
 

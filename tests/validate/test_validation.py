@@ -380,3 +380,35 @@ def test_partial_files_of_an_interrupted_run_are_swept(tmp_path):
     assert sweep_partial_files(ws.inbox, ws.reports) == 2
     assert [p.name for p in good.parent.iterdir()] == ["index.html"]
     assert good.read_text("utf-8") == "<html></html>"
+
+
+def test_gx_ids_of_plain_kwargs_are_gx_own_and_everything_else_takes_gx_route():
+    """The fast path of ``IDDict.to_id`` gives GX's own id for every plain value, and leaves the rest to GX."""
+    import numpy as np
+    from great_expectations.core.id_dict import IDDict
+
+    from pipeline.validate import gx
+
+    gx.prepare()
+    fast = IDDict.to_id
+    own = fast.gx_own
+    samples = [
+        {"column": "a", "batch_id": "x"},
+        {"column": "a", "row_condition": None, "condition_parser": "pandas", "n": 3, "flag": True},
+        {"value_set": ["DUO", "SVB", "UWV"] * 20, "result_format": {"result_format": "COMPLETE", "x": [1, 2.5]}},
+        {"min_value": 0.1, "max_value": float("inf"), "pair": ("a", "b"), "nested": IDDict({"k": [None, -1]})},
+        {"min_value": float("nan"), "max_value": 1},  # NaN: GX writes null
+        {"v": np.int64(3), "w": np.float64(0.1)},  # numpy values: GX's route
+        {"d": {1: "a"}, "e": "x"},  # a key that is not text: GX's route
+        {"s": {"a", "b"}, "t": 1},  # a set: GX's route
+        {"only": [1, 2]},  # one key: GX's own format
+        {},
+    ]
+    for sample in samples:
+        d = IDDict(sample)
+        assert fast(d) == own(d), sample
+        assert fast(d, id_ignore_keys={"column"}) == own(d, id_ignore_keys={"column"}), sample
+    plain = (1, "a", None, True, 0.5, float("inf"), [1, ("a", None)], {"a": {"b": 1}})
+    other = (float("nan"), np.int64(1), np.float64(1.0), {1: 2}, {"a"}, [float("nan")])
+    assert [gx._plain(v) for v in plain] == [True] * len(plain)
+    assert not any(gx._plain(v) for v in other)
