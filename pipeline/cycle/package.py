@@ -329,7 +329,13 @@ def workbook_cells(df: pd.DataFrame) -> list[list]:
     columns = []
     for col in df.columns:
         values = df[col].tolist()
-        columns.append([_cell(v) for v in values])
+        kind = df[col].dtype
+        if kind == np.float64:  # what _cell makes of a float, without its checks per value
+            columns.append([None if v != v else v for v in values])
+        elif kind in (np.int64, np.int32, np.int16, np.int8):
+            columns.append(values)
+        else:
+            columns.append([_cell(v) for v in values])
     rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
     return [[str(c) for c in df.columns], *rows]
 
@@ -372,10 +378,11 @@ def _add_data(con, m: _Member, year: int, made_on: dt.date) -> None:
             )
         else:
             frames[INDICATORS] = values
-    for name, df in frames.items():
-        m.files[f"data/{name}.csv"] = csv_bytes(df)
+    safe = {name: safe_text_frame(df) for name, df in frames.items()}
+    for name, df in safe.items():
+        m.files[f"data/{name}.csv"] = csv_bytes(df, neutralised=True)
     stamp = dt.datetime.combine(made_on, dt.time())  # no run time in the file
-    sheets = [(name[:31], workbook_cells(safe_text_frame(df))) for name, df in frames.items()]
+    sheets = [(name[:31], workbook_cells(df)) for name, df in safe.items()]
     m.files[f"data/{code}_{year}.xlsx"] = write_workbook(sheets, stamp, title=f"{code} {year}")
 
 

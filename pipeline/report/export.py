@@ -61,9 +61,11 @@ def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A table as a Dutch Excel CSV (``;``, decimal comma, UTF-8 with BOM), text cells quoted and neutralised."""
-    text = safe_text_frame(df).to_csv(index=False, sep=";", decimal=",", quoting=csv.QUOTE_NONNUMERIC)
+def csv_bytes(df: pd.DataFrame, neutralised: bool = False) -> bytes:
+    """A table as a Dutch Excel CSV (``;``, decimal comma, UTF-8 with BOM), text cells quoted and neutralised
+    (``neutralised``: ``df`` is already what :func:`safe_text_frame` made of it)."""
+    safe = df if neutralised else safe_text_frame(df)
+    text = safe.to_csv(index=False, sep=";", decimal=",", quoting=csv.QUOTE_NONNUMERIC)
     return text.encode("utf-8-sig")
 
 

@@ -50,7 +50,7 @@ def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: st
         for r in con.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id]).fetchall()
     ]
     org = con.execute("SELECT name FROM organisations WHERE org_code = ?", [sub["org_code"]]).fetchone()
-    reviewed = review_state(con, sub, lang)
+    reviewed = review_state(con, sub, lang, has_warnings=any(f["severity"] == "warning" for f in findings))
     csv = sub.get("fmt") == "csv"  # a CSV delivery: its sheets are files (producten.csv), named as such
     for f in findings:
         f["finding_id"] = finding_id(sub["org_code"], sub["year"], sub["version"], f["seq"])
@@ -189,12 +189,13 @@ def _downloads(
     return out
 
 
-def review_state(con: duckdb.DuckDBPyConnection, sub: dict, lang: str) -> dict:
+def review_state(con: duckdb.DuckDBPyConnection, sub: dict, lang: str, has_warnings: bool = True) -> dict:
     """The analyst's review of this submission's warnings (status and note per finding), and the explanations
-    returned on earlier versions of the same year (shown on the next feedback page)."""
+    returned on earlier versions of the same year (shown on the next feedback page). ``has_warnings`` False:
+    the submission has no warning to review (its statuses are not looked up)."""
     i = 0 if lang == "nl" else 1
     by_seq = {}
-    if sub["in_force"]:
+    if sub["in_force"] and has_warnings:
         for r in warnings_frame(con, submission_ids=[int(sub["submission_id"])]).itertuples():
             by_seq[int(r.seq)] = {
                 "status": r.status,

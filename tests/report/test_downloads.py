@@ -210,3 +210,36 @@ def test_xlsx_matches_the_csv_and_never_holds_a_formula():
     assert got[5][0] == "x<U+202E>abc" and got[6][0] in (None, "")
     assert [r[1] for r in got[1:]] == [-2.25] * len(hostile) and [r[2] for r in got[1:]] == [7] * len(hostile)
     assert all(r[3] is None for r in got[1:])
+
+
+def test_workbook_zip_is_byte_for_byte_what_zipfile_writes():
+    """The workbooks' own zip writer gives the bytes of Python's zipfile (deflate level 6, 0600), with and
+    without the shared parts already compressed, for names in ASCII and beyond, and opens in openpyxl."""
+    import datetime
+    import zipfile
+
+    from pipeline.report.xlsx import Number, write_workbook, zip_parts
+
+    def reference(parts, stamp):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts:
+                entry = zipfile.ZipInfo(name, date_time=stamp)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o600 << 16
+                z.writestr(entry, data, compresslevel=6)
+        return out.getvalue()
+
+    stamp = (2026, 6, 15, 10, 30, 59)
+    big = ("kolom;" * 3000).encode()
+    parts = [("a.xml", b"<a/>"), ("map/b.xml", big), ("naïef €.txt", "ëën".encode()), ("leeg", b"")]
+    for _ in range(2):  # the second time from the cache of compressed parts
+        assert zip_parts(parts, stamp) == reference(parts, stamp)
+    cells = [["Indicator", "Waarde"], ["Doorlooptijd", Number(12.25, 1)], ["=1+1", 3]]
+    book = write_workbook([("Tabel", cells), ("Twee", cells[:2])], datetime.datetime(2026, 1, 2, 3, 4, 5), title="T")
+    names = zipfile.ZipFile(io.BytesIO(book)).namelist()
+    again = [(n, zipfile.ZipFile(io.BytesIO(book)).read(n)) for n in names]
+    assert book == reference(again, (2026, 1, 2, 3, 4, 4))  # zip times are in steps of two seconds
+    wb = openpyxl.load_workbook(io.BytesIO(book))
+    assert wb.sheetnames == ["Tabel", "Twee"]
+    assert wb["Tabel"]["A3"].value == "=1+1" and wb["Tabel"]["A3"].data_type == "s"
