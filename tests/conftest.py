@@ -108,8 +108,12 @@ def pytest_collection_finish(session):
     """Worker: tell the controller that a selected test uses the demo workspace."""
     if not hasattr(session.config, "workerinput"):
         return
-    if any("demo_workspace" in item.fixturenames and not item.get_closest_marker("skip") for item in session.items):
+    if any(_uses_demo(item) and not item.get_closest_marker("skip") for item in session.items):
         (_shared_folder(session.config) / "demo.wanted").touch()
+
+
+def _uses_demo(item) -> bool:
+    return "demo_workspace" in item.fixturenames or item.get_closest_marker("demo_later") is not None
 
 
 @pytest.fixture(scope="session")
@@ -159,17 +163,20 @@ def _runs(item) -> bool:
 def run_order(items) -> list:
     """The files in the order they should start, each file's tests kept together and in their order (xdist's
     --dist loadfile hands out whole files in this order, see --no-loadscope-reorder in pyproject.toml): first
-    the files that do not use the demo workspace (they run while it is built), then those that do; within
-    each, the files holding a test marked ``slow`` first, so that the run does not end on one long test."""
+    the files with a test marked ``demo_later`` (it starts long work of its own, then waits for the demo
+    workspace: both builds run at once), then the files that do not use the demo workspace (they run while it
+    is built), then those that do; within each, the files holding a test marked ``slow`` first, so that the run
+    does not end on one long test."""
     files: dict[str, list] = {}
     for item in items:
         files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
 
-    def key(name: str) -> tuple[bool, bool]:
+    def key(name: str) -> tuple[bool, bool, bool]:
         running = [item for item in files[name] if _runs(item)]
+        early = any(item.get_closest_marker("demo_later") for item in running)
         uses_demo = any("demo_workspace" in item.fixturenames for item in running)
         slow = any(item.get_closest_marker("slow") for item in running)
-        return uses_demo, not slow
+        return not early, uses_demo, not slow
 
     return [item for name in sorted(files, key=key) for item in files[name]]
 

@@ -98,8 +98,9 @@ def _check_page(browser, path: Path, axe: bool = True) -> dict:
 def test_reports_render_offline_without_errors_and_pass_axe(chromium_browser, reports):
     orgs = sorted(dutch(reports / "organisations"))
     feedback = sorted((reports / "validation").glob("*_v1.html"))[0]
-    # Organisation reports share one template: axe runs on one of them, rendering is checked on two.
-    pages = [(reports / "index.html", True), (orgs[0], True), (orgs[-1], False), (feedback, True)]
+    # axe runs on the overview and a member report at a phone's and a desktop's width in test_layout.py (the
+    # same pages); here it runs on a feedback page other than the one there, and rendering is checked on all.
+    pages = [(reports / "index.html", False), (orgs[0], False), (orgs[-1], False), (feedback, True)]
     for path, axe in pages:
         result = _check_page(chromium_browser, path, axe=axe)
         assert result["console"] == [], (path.name, result["console"])

@@ -118,14 +118,17 @@ def test_two_one_year_demos_give_identical_warehouses_exports_and_reports(tmp_pa
 
 
 @pytest.mark.slow
-def test_a_fresh_demo_gives_the_warehouse_exports_and_reports_of_the_session_demo(tmp_path, demo_workspace):
-    """A fresh ``rbb demo`` with the seed and years of the session's demo workspace (built in-process by
-    the same ``run_demo``) gives the same warehouse, exports and reports; ``rbb ingest``, ``rbb compute``
-    and ``rbb report`` run again on it change nothing."""
+@pytest.mark.demo_later
+def test_a_fresh_demo_gives_the_warehouse_exports_and_reports_of_the_session_demo(tmp_path, request):
+    """A fresh ``rbb demo`` with the seed and years of the session's demo workspace (built in another process
+    by the same ``run_demo``) gives the same warehouse, exports and reports; ``rbb ingest``, ``rbb compute``
+    and ``rbb report`` run again on it change nothing. The fresh demo starts first and the session's demo is
+    asked for afterwards (``demo_later``: this file starts the run), so the two are built at the same time."""
     years = DEMO_YEARS
     fresh = Workspace.at(tmp_path / "fresh")
     demo = start("demo", "--seed", str(DEMO_SEED), "--years", f"{years[0]}-{years[-1]}", root=fresh.root)
     try:
+        demo_workspace = request.getfixturevalue("demo_workspace")
         # the session workspace's side while the fresh demo runs
         side_a = outputs(demo_workspace, years, tmp_path / "exports_session")
     finally:
