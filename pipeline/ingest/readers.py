@@ -30,6 +30,7 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from xml.parsers import expat
 
@@ -169,6 +170,11 @@ _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _XML_SUFFIXES = (".xml", ".rels")
 
 
+@lru_cache(maxsize=4096)
+def _letters_index(letters: bytes) -> int:
+    return _col_index(letters.decode())
+
+
 class _SheetCells:
     """Counts the cells of a worksheet's XML as a reader places them: a cell without ``r=`` follows the
     previous cell of its row, a row without ``r=`` follows the previous row. Remembers formula cells."""
@@ -178,7 +184,7 @@ class _SheetCells:
         self.cells = self.max_row = self.max_col = 0
         self.row = 0
         self.col = -1
-        self.ref: str | None = None
+        self.at: tuple[int, int] | None = None  # (column, row) of the last cell, named only for a formula
         self.formulas: list[str] = []
         self.n_formulas = 0
         self.tail = b""
@@ -204,11 +210,11 @@ class _SheetCells:
                 r = _R_ATTR.search(m.group(2))
                 ref = _CELL_REF.fullmatch(r.group(1)) if r else None
                 if ref:
-                    col, row = _col_index(ref.group(1).decode()), int(ref.group(2))
+                    col, row = _letters_index(ref.group(1)), int(ref.group(2))
                 else:
                     col, row = self.col + 1, max(self.row, 1)
                 self.col = col
-                self.ref = f"{_col_letter(col)}{row}"
+                self.at = (col, row)
                 self.max_row = max(self.max_row, row)
                 self.max_col = max(self.max_col, col + 1)
             elif tag == b"row":
@@ -219,8 +225,8 @@ class _SheetCells:
                 self.max_row = max(self.max_row, self.row)
             else:
                 self.n_formulas += 1
-                if len(self.formulas) < MAX_FORMULA_REFS and self.ref is not None:
-                    self.formulas.append(self.ref)
+                if len(self.formulas) < MAX_FORMULA_REFS and self.at is not None:
+                    self.formulas.append(f"{_col_letter(self.at[0])}{self.at[1]}")
         if self.cells > MAX_USED_CELLS or self.max_col > MAX_COLUMNS or self.used_range > MAX_USED_CELLS:
             raise _Refused("file_used_range", self.member, cells=self)
 
