@@ -118,6 +118,7 @@ def _column(
     numeric = f.is_numeric
     integer = f.type == "integer"
     nan = float("nan")
+    seen: dict[str, tuple[object, object, object, object]] = {}
     for v in values:
         if numeric and v.__class__ is float:
             if v != v:
@@ -141,26 +142,35 @@ def _column(
                 states.append(None)
                 cells.append(None)
             continue
-        if v is None or v == "":
-            raws.append(None)
-            typed_values.append(nan if numeric else None)
-            states.append(LEEG)
-            cells.append(None)
-            continue
-        state = field_state(v, f) if isinstance(v, str) else None
-        if state is not None:
-            raws.append(None)
-            typed_values.append(nan if numeric else None)
-            states.append(state)
-            cells.append(v.strip() or None)
-            continue
-        text = canonical(v, f, decimal_comma)
-        raws.append(text)
-        t = typed(text, f)
-        typed_values.append((nan if t is None else t) if numeric else t)
-        states.append(None)
-        cells.append((v.strip() or None) if isinstance(v, str) else None)
+        if v.__class__ is str:  # the same texts recur in a column (answers, codes, scale points): read once
+            out = seen.get(v)
+            if out is None:
+                out = seen[v] = _value(v, f, decimal_comma, numeric)
+        else:
+            out = _value(v, f, decimal_comma, numeric)
+        raws.append(out[0])
+        typed_values.append(out[1])
+        states.append(out[2])
+        cells.append(out[3])
     return raws, typed_values, states, cells
+
+
+def _value(v: object, f: Field, decimal_comma: bool, numeric: bool) -> tuple[object, object, object, object]:
+    """Canonical text, typed value, missing-value state and cell text of one value that is not a float."""
+    nan = float("nan")
+    if v is None or v == "":
+        return None, (nan if numeric else None), LEEG, None
+    state = field_state(v, f) if isinstance(v, str) else None
+    if state is not None:
+        return None, (nan if numeric else None), state, (v.strip() or None)
+    text = canonical(v, f, decimal_comma)
+    t = typed(text, f)
+    return (
+        text,
+        ((nan if t is None else t) if numeric else t),
+        None,
+        ((v.strip() or None) if isinstance(v, str) else None),
+    )
 
 
 def is_code_text(f: Field) -> bool:
@@ -171,22 +181,32 @@ def is_code_text(f: Field) -> bool:
 def sheet_frame(raw: RawSheet, sheet: Sheet) -> pd.DataFrame:
     """One row per data row of the sheet: ``__row`` plus typed and raw columns for each present field."""
     present = [f for f in sheet.fields if f.code in raw.columns]
-    data: dict[str, object] = {"__row": np.fromiter((r for r, _ in raw.rows), dtype="int64", count=len(raw.rows))}
+    order = ["__row"]
+    numbers: dict[str, np.ndarray] = {
+        "__row": np.fromiter((r for r, _ in raw.rows), dtype="int64", count=len(raw.rows))
+    }
+    objects: dict[str, list[object]] = {}  # built as one frame of dtype object: a Series per column costs more
     for f in present:
         values = [vals.get(f.code) for _, vals in raw.rows]
         convention = column_convention(raw, f.code) if f.is_numeric else raw.decimal_comma
         raws, typed_values, states, cells = _column(values, f, convention)
-        data[f"{f.code}__raw"] = pd.Series(raws, dtype=object)
-        data[f"{f.code}__state"] = pd.Series(states, dtype=object)
-        data[f"{f.code}__cell"] = pd.Series(cells, dtype=object)
+        objects[f"{f.code}__raw"] = raws
+        objects[f"{f.code}__state"] = states
+        objects[f"{f.code}__cell"] = cells
+        order += [f"{f.code}__raw", f"{f.code}__state", f"{f.code}__cell"]
         if is_code_text(f):
             # a code typed as a number in Excel (0849 becomes 849): the text it became, to warn about
-            data[f"{f.code}__asnumber"] = pd.Series(
-                [r if (v.__class__ in (int, float) and r is not None) else None for v, r in zip(values, raws)],
-                dtype=object,
-            )
+            objects[f"{f.code}__asnumber"] = [
+                r if (v.__class__ in (int, float) and r is not None) else None for v, r in zip(values, raws)
+            ]
+            order.append(f"{f.code}__asnumber")
         if f.is_numeric:
-            data[f.code] = np.array(typed_values, dtype="float64")
+            numbers[f.code] = np.array(typed_values, dtype="float64")
         else:
-            data[f.code] = pd.Series(typed_values, dtype=object)
-    return pd.DataFrame(data)
+            objects[f.code] = typed_values
+        order.append(f.code)
+    parts = [pd.DataFrame(numbers)]
+    if objects:
+        parts.append(pd.DataFrame(objects, dtype=object))
+    frame = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    return frame[order] if list(frame.columns) != order else frame
