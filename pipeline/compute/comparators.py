@@ -647,41 +647,53 @@ def _group_significance(out: pd.DataFrame, values: pd.DataFrame, catalogue: pd.D
             values["org_code"], values["year"], values["indicator_code"], values.to_dict("records"), strict=True
         )
     }
+    scales = cat["scale"].to_dict()
+    uncertainty, directions = cat["uncertainty"].to_dict(), cat["direction"].to_dict()
     out["benchmark_value"] = np.nan
     out["p_value"] = np.nan
     out["p_adjusted"] = np.nan
     out["significance_label"] = None
-    for ix, r in out[out["indicator_code"].isin(survey) & out["published"]].iterrows():
-        year, code = int(r["year"]), r["indicator_code"]
-        row = rows.get((r["org_code"], year, code))
+    # the tests' arguments row by row, then each test once over all its rows (the same p-values: elementwise)
+    tests: dict[str, tuple[list, list]] = {"wilson": ([], []), "t_mean": ([], [])}
+    benches: dict = {}
+    sel = out[out["indicator_code"].isin(survey) & out["published"]]
+    for ix, y, code, org, members, set_code in zip(
+        sel.index, sel["year"], sel["indicator_code"], sel["org_code"], sel["members"], sel["set_code"], strict=True
+    ):
+        year = int(y)
+        row = rows.get((org, year, code))
         if row is None or pd.isna(row["value"]):
             continue
-        others = np.array(sorted(float(rows[(o, year, code)]["value"]) for o in r["members"] if o != r["org_code"]))
+        others = np.array(sorted(float(rows[(o, year, code)]["value"]) for o in members if o != org))
         if others.size < 2:
             continue
-        rng = np.random.default_rng(
-            [seed, int(r["year"]), zlib.crc32(f"{r['indicator_code']}:{r['set_code']}".encode())]
-        )
+        rng = np.random.default_rng([seed, year, zlib.crc32(f"{code}:{set_code}".encode())])
         bench, bench_se = float(np.median(others)), stats.bootstrap_median_se(others, reps, rng)
-        scale = float(cat.at[r["indicator_code"], "scale"])
-        if cat.at[r["indicator_code"], "uncertainty"] == "wilson":
-            p = stats.compare_score(row["value"] / scale, row["ci_n"], bench / scale, bench_se / scale)
+        benches[ix] = bench
+        if uncertainty[code] == "wilson":
+            scale = float(scales[code])
+            tests["wilson"][0].append(ix)
+            tests["wilson"][1].append((row["value"] / scale, row["ci_n"], bench / scale, bench_se / scale))
         else:
-            p = stats.compare_t(row["value"], row["se"], bench, bench_se, row["ci_df"])
-        out.at[ix, "benchmark_value"] = bench
-        out.at[ix, "p_value"] = float(p)
+            tests["t_mean"][0].append(ix)
+            tests["t_mean"][1].append((row["value"], row["se"], bench, bench_se, row["ci_df"]))
+    if benches:
+        out.loc[list(benches), "benchmark_value"] = list(benches.values())
+    for kind, (ixs, args) in tests.items():
+        if ixs:
+            test = stats.compare_score if kind == "wilson" else stats.compare_t
+            out.loc[ixs, "p_value"] = np.asarray(test(*zip(*args, strict=True)), dtype="float64")
     alpha = float(cfg["significance_alpha"])
     for _, g in out[out["p_value"].notna()].groupby(["org_code", "year", "set_kind", "set_code"]):
         pv = g["p_value"].to_numpy(dtype="float64")
         out.loc[g.index, "p_adjusted"] = stats.bh_adjust(pv)
         reject = stats.bh_reject(pv, alpha)
-        for j, ix in enumerate(g.index):
-            direction = cat.at[out.at[ix, "indicator_code"], "direction"]
-            d = out.at[ix, "own_value"] - out.at[ix, "benchmark_value"]
-            better = d > 0 if direction == "higher" else d < 0
-            out.at[ix, "significance_label"] = (
-                ("better" if better else "worse") if reject[j] == 1.0 else "not_significant"
-            )
+        labels = []
+        for j, (code, own, bench) in enumerate(zip(g["indicator_code"], g["own_value"], g["benchmark_value"])):
+            d = own - bench
+            better = d > 0 if directions[code] == "higher" else d < 0
+            labels.append(("better" if better else "worse") if reject[j] == 1.0 else "not_significant")
+        out.loc[g.index, "significance_label"] = pd.Series(labels, index=g.index, dtype=object)
 
 
 def what_if_position(x: float, others: list[float], direction: str) -> dict[str, int]:

@@ -132,7 +132,18 @@ def bootstrap_median_se(values, reps: int, rng: np.random.Generator) -> float:
     if x.size < 2:
         return np.nan
     idx = rng.integers(0, x.size, size=(reps, x.size))
-    return float(np.std(np.median(x[idx], axis=1), ddof=1))
+    return float(np.std(sample_medians(x[idx]), ddof=1))
+
+
+def sample_medians(samples: np.ndarray) -> np.ndarray:
+    """The median of each row of ``samples`` (no NaN): what ``np.median(samples, axis=1)`` gives, bit for bit
+    (the middle value, or the mean of the two middle values), from one sort of the rows, which for the small
+    rows of a bootstrap is several times faster than numpy's partition per row."""
+    ordered = np.sort(samples, axis=1)
+    n = ordered.shape[1]
+    if n % 2:
+        return ordered[:, n // 2].copy()
+    return (ordered[:, n // 2 - 1] + ordered[:, n // 2]) / 2.0
 
 
 def competition_rank(values, direction: str) -> np.ndarray:

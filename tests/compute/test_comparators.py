@@ -448,3 +448,22 @@ def test_export_writes_the_groups_for_analysts(demo_workspace, tmp_path):
     d = groups[groups["set_kind"] == "default"]
     assert (d.groupby("org_code").size() == d.groupby("org_code")["group_size"].first()).all()
     assert set(groups["set_code"]) == {"default", "grote_uitvoerders", "vergunnen_registreren"}
+
+
+def test_bootstrap_medians_are_numpys_bit_for_bit_and_the_se_matches_a_direct_bootstrap():
+    """The sorted-rows median of the group significance equals ``np.median(axis=1)`` exactly for every row
+    length (odd, even, ties, scales), and the bootstrap SE equals one computed with numpy's median."""
+    from pipeline.compute.stats import bootstrap_median_se, sample_medians
+
+    rng = np.random.default_rng(1)
+    for n in range(1, 41):
+        for scale in (1.0, 1e-3, 1e6):
+            x = rng.normal(size=(300, n)) * scale
+            x[:, 0] = x[:, -1]  # ties
+            assert sample_medians(x).tobytes() == np.median(x, axis=1).tobytes(), n
+    values = [61.0, 70.5, 72.0, 80.25, 66.0, 74.0, 69.5, float("nan")]
+    x = np.array([v for v in values if v == v])
+    idx = np.random.default_rng(7).integers(0, x.size, size=(2000, x.size))
+    direct = float(np.std(np.median(x[idx], axis=1), ddof=1))
+    assert bootstrap_median_se(values, 2000, np.random.default_rng(7)) == direct
+    assert np.isnan(bootstrap_median_se([1.0], 100, np.random.default_rng(0)))
