@@ -615,10 +615,9 @@ def _differencing(
             else:
                 accepted[set_code] = members
         default = g[(g["set_kind"] == "default") & g["published"]]
-        for ix, r in default.iterrows():
-            own = r["org_code"]
+        for ix, own, group in zip(default.index, default["org_code"], default["members"], strict=True):
             others = base_sets(own) + [(f"set:{c}", m) for c, m in accepted.items() if own in m]
-            hit = next((label for label, other in others if leak(set(r["members"]), other, own, min_members)), None)
+            hit = next((label for label, other in others if leak(set(group), other, own, min_members)), None)
             if hit:
                 out.loc[ix, ["published", "suppressed_reason"]] = [False, f"differencing:{hit}"]
 
