@@ -33,6 +33,6 @@ def after_review(ws: Workspace, submission_ids: list[int]) -> list:
         return []
     con = warehouse.connect(ws.db_path, read_only=True)
     try:
-        return write_feedback(con, ws.reports, ids, langs=("nl", "en"))
+        return write_feedback(con, ws.reports, ids, langs=("nl", "en"), close=True)
     finally:
         con.close()

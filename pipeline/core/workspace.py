@@ -135,6 +135,7 @@ class Workspace:
     def _flock(self, mode: int, wait: bool, timeout: float) -> Iterator[int]:
         self.processed.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        _LOCK_FDS.add(fd)
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -155,7 +156,25 @@ class Workspace:
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
+                _LOCK_FDS.discard(fd)
                 os.close(fd)
+
+
+#: descriptors of the lock files this process has open. A forked child closes its copies at once: a lock
+#: belongs to the open file, so a child holding a copy would keep the workspace locked after its parent died.
+_LOCK_FDS: set[int] = set()
+
+
+def _close_locks_in_child() -> None:
+    for fd in list(_LOCK_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _LOCK_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_close_locks_in_child)
 
 
 def sweep_partial_files(*folders: Path) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipeline.core.findings import cell_text
+from pipeline.core.parallel import forked_map
 from pipeline.core.warehouse import table_exists
 from pipeline.core.workspace import atomic_write_text
 from pipeline.metadata.registry import registry
@@ -40,17 +42,37 @@ def feedback_path(reports: Path, year: int, org_code: str, version: int, lang: s
     return reports / str(year) / "validation" / f"{org_code}_v{version}{suffix}.html"
 
 
-def render_feedback(con: duckdb.DuckDBPyConnection, submission_id: int, lang: str = "nl") -> str:
-    cols = [d[0] for d in con.execute("SELECT * FROM submissions LIMIT 0").description]
-    row = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]).fetchone()
-    sub = dict(zip(cols, row))
-    fcols = [d[0] for d in con.execute("SELECT * FROM findings LIMIT 0").description]
-    findings = [
-        dict(zip(fcols, r))
-        for r in con.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id]).fetchall()
-    ]
+@dataclass(frozen=True)
+class FeedbackInputs:
+    """What a submission's feedback page shows, read from the warehouse once for all its languages."""
+
+    sub: dict
+    findings: list[dict]
+    org_name: str | None
+    reviews: dict  # see :func:`review_rows`
+
+
+def feedback_inputs(con: duckdb.DuckDBPyConnection, submission_id: int) -> FeedbackInputs:
+    cur = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id])
+    cols = [d[0] for d in cur.description]
+    sub = dict(zip(cols, cur.fetchone()))
+    cur = con.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", [submission_id])
+    fcols = [d[0] for d in cur.description]
+    findings = [dict(zip(fcols, r)) for r in cur.fetchall()]
     org = con.execute("SELECT name FROM organisations WHERE org_code = ?", [sub["org_code"]]).fetchone()
-    reviewed = review_state(con, sub, lang, has_warnings=any(f["severity"] == "warning" for f in findings))
+    reviews = review_rows(con, sub, has_warnings=any(f["severity"] == "warning" for f in findings))
+    return FeedbackInputs(sub, findings, org[0] if org else None, reviews)
+
+
+def render_feedback(
+    con: duckdb.DuckDBPyConnection | None, submission_id: int, lang: str = "nl", inputs: FeedbackInputs | None = None
+) -> str:
+    """A submission's feedback page in ``lang``; ``inputs`` (:func:`feedback_inputs`) when already read."""
+    inputs = inputs or feedback_inputs(con, submission_id)
+    sub = inputs.sub
+    findings = [dict(f) for f in inputs.findings]  # this language's cell texts and reviews are added below
+    org = (inputs.org_name,) if inputs.org_name is not None else None
+    reviewed = review_labels(inputs.reviews, lang)
     csv = sub.get("fmt") == "csv"  # a CSV delivery: its sheets are files (producten.csv), named as such
     for f in findings:
         f["finding_id"] = finding_id(sub["org_code"], sub["year"], sub["version"], f["seq"])
@@ -193,15 +215,26 @@ def review_state(con: duckdb.DuckDBPyConnection, sub: dict, lang: str, has_warni
     """The analyst's review of this submission's warnings (status and note per finding), and the explanations
     returned on earlier versions of the same year (shown on the next feedback page). ``has_warnings`` False:
     the submission has no warning to review (its statuses are not looked up)."""
+    return review_labels(review_rows(con, sub, has_warnings), lang)
+
+
+def review_labels(rows: dict, lang: str) -> dict:
+    """:func:`review_rows` with each status's label in ``lang``."""
     i = 0 if lang == "nl" else 1
+    by_seq = {
+        seq: {"status": status, "label": STATUS_LABELS[status][i], "note": note}
+        for seq, (status, note) in rows["by_seq"].items()
+    }
+    return {"by_seq": by_seq, "earlier_returned": rows["earlier_returned"]}
+
+
+def review_rows(con: duckdb.DuckDBPyConnection, sub: dict, has_warnings: bool = True) -> dict:
+    """The review data of :func:`review_state` without the language: seq -> (status, note) and the earlier
+    returned explanations."""
     by_seq = {}
     if sub["in_force"] and has_warnings:
         for r in warnings_frame(con, submission_ids=[int(sub["submission_id"])]).itertuples():
-            by_seq[int(r.seq)] = {
-                "status": r.status,
-                "label": STATUS_LABELS[r.status][i],
-                "note": r.review_note if isinstance(r.review_note, str) else None,
-            }
+            by_seq[int(r.seq)] = (r.status, r.review_note if isinstance(r.review_note, str) else None)
     earlier = []
     if table_exists(con, "reviews"):
         rows = con.execute(
@@ -230,19 +263,24 @@ def write_feedback(
     reports: Path,
     submission_ids: list[int] | None = None,
     langs: tuple[str, ...] = ("nl",),
+    close: bool = False,
 ) -> list[Path]:
+    """Write the feedback pages of ``submission_ids`` (default: all) in ``langs``; returns their paths. With
+    ``close`` the connection is closed once the pages' data is read and the pages are rendered one per core."""
     if submission_ids is None:
         submission_ids = [r[0] for r in con.execute("SELECT submission_id FROM submissions ORDER BY 1").fetchall()]
-    out = []
-    for sid in submission_ids:
-        org, year, version = con.execute(
-            "SELECT org_code, year, version FROM submissions WHERE submission_id = ?", [sid]
-        ).fetchone()
-        for lang in langs:
-            path = feedback_path(reports, year, org, version, lang)
-            atomic_write_text(path, render_feedback(con, sid, lang))
-            out.append(path)
-    return out
+    jobs = [(inputs, lang) for inputs in (feedback_inputs(con, sid) for sid in submission_ids) for lang in langs]
+    if close:
+        con.close()  # DuckDB's threads end here: the pages can be rendered in forked processes
+
+    def one(job: tuple[FeedbackInputs, str]) -> Path:
+        inputs, lang = job
+        sub = inputs.sub
+        path = feedback_path(reports, sub["year"], sub["org_code"], sub["version"], lang)
+        atomic_write_text(path, render_feedback(None, sub["submission_id"], lang, inputs))
+        return path
+
+    return forked_map(one, jobs) if close else [one(j) for j in jobs]
 
 
 def write_pending(ws, submission_ids: list[int]) -> list[Path]:
@@ -258,6 +296,6 @@ def write_pending(ws, submission_ids: list[int]) -> list[Path]:
         ).fetchall():
             if not all(feedback_path(ws.reports, y, org, version, lang).exists() for lang in ("nl", "en")):
                 todo.add(sid)
-        return write_feedback(con, ws.reports, sorted(todo), langs=("nl", "en")) if todo else []
+        return write_feedback(con, ws.reports, sorted(todo), langs=("nl", "en"), close=True) if todo else []
     finally:
         con.close()

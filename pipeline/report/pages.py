@@ -39,13 +39,14 @@ from markupsafe import Markup
 
 from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
+from pipeline.core.parallel import forked_map
 from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
 from pipeline.report import comparators, glance, sections, whatif
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
 from pipeline.report.downloads import download_folder, externalise
-from pipeline.report.feedback import write_feedback
+from pipeline.report.feedback import feedback_inputs, feedback_path, render_feedback
 from pipeline.report.pdf import chromium_path, write_pdfs
 from pipeline.report.render import render
 from pipeline.report.text import TEXT, date_text
@@ -456,14 +457,23 @@ def _write_set(
     written.append(out_dir / page)
     folder = "organisations-open" if open_mode else "organisations"
     script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
-    for code in codes:
-        name = f"{folder}/{code}{suffix}.html"
-        atomic_write_text(
-            stage / name,
-            render_organisation(data, code, lang, script, open_mode=open_mode, release=release, deadlines=deadlines),
-        )
-        written.append(out_dir / name)
     ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
-    for path in write_feedback(con, stage_root, ids, langs=(lang,)):
-        written.append(out_dir / path.relative_to(stage))
+    feedback = [feedback_inputs(con, sid) for sid in ids]
+    con.close()  # DuckDB's threads end here: the pages below are rendered in forked processes
+
+    def one_page(job: tuple[str, Any]) -> Path:
+        kind, x = job
+        if kind == "member":
+            name = f"{folder}/{x}{suffix}.html"
+            atomic_write_text(
+                stage / name,
+                render_organisation(data, x, lang, script, open_mode=open_mode, release=release, deadlines=deadlines),
+            )
+            return out_dir / name
+        path = feedback_path(stage_root, x.sub["year"], x.sub["org_code"], x.sub["version"], lang)
+        atomic_write_text(path, render_feedback(None, x.sub["submission_id"], lang, x))
+        return out_dir / path.relative_to(stage)
+
+    # every page is a pure function of the data read above: rendered one per core (the same files)
+    written += forked_map(one_page, [("member", c) for c in codes] + [("feedback", f) for f in feedback])
     return written

@@ -45,17 +45,23 @@ def run(
         init_schema(con, reg)
         sync_organisations(con, orgs)
         known = {(o, y, s) for o, y, s in con.execute("SELECT org_code, year, sha256 FROM submissions").fetchall()}
+        history = history_for(con, reg, orgs)
+        # closed while the deliveries are read and validated (nothing is written then; the workspace's writer
+        # lock keeps other runs out), so that Great Expectations can run in forked processes
+        con.close()
+        con = None
         if progress:
             progress("reading", 0, 0)
         stage = "reading"
         batch = ingest.run(ws, reg, org_codes, known, year)
         deliveries, items = batch.deliveries, batch.items
-        validator = Validator(reg, sorted(org_codes))
+        validator = Validator(reg, sorted(org_codes), fork=True)
         if progress:
             progress("validating", 0, len(deliveries))
-        validator.validate(items, history_for(con, reg, orgs))
+        validator.validate(items, history)
         scans = scan_cases(deliveries, items, reg)
         stage = "recording"
+        con = connect(ws.db_path)
         for done, (d, item) in enumerate(zip(deliveries, items), start=1):
             results.append(record(con, reg, ws, d, item, key_org(d, org_codes), scans.get(item.key, [])))
             if progress:

@@ -310,11 +310,21 @@ def _duplicate_ids(table: pa.Table) -> dict[str, int]:
         return dict(pool.map(repeats, jobs))
 
 
+def _query(sql: str) -> list[tuple]:
+    """Rows of one query on a connection of its own, closed at once (not DuckDB's default connection, whose
+    threads would outlive it: pipeline.core.parallel forks only a process without DuckDB threads)."""
+    con = duckdb.connect()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def _header_findings(path: Path, reg: Registry) -> list[Finding]:
     """Required columns present? (read from the CSV header line or the Parquet schema)."""
     if path.suffix.lower() == ".parquet":
         try:
-            names = [r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()]
+            names = [r[0] for r in _query(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})")]
         except duckdb.Error:
             return [
                 Finding(
@@ -453,7 +463,7 @@ def _estimated_rows(path: Path) -> int:
     """Rows of a case file: from the Parquet footer, or the CSV's size over the mean length of its first lines."""
     try:
         if path.suffix.lower() == ".parquet":
-            return int(duckdb.sql(f"SELECT count(*) FROM read_parquet({_quote(path)})").fetchall()[0][0])
+            return int(_query(f"SELECT count(*) FROM read_parquet({_quote(path)})")[0][0])
         with open_regular(path) as fh:
             head = fh.read(1 << 20)
         lines = head.count(b"\n")

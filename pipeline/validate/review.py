@@ -436,18 +436,43 @@ def current_signoff(con: duckdb.DuckDBPyConnection, org: str, year: int) -> dict
     return {"submission_id": int(row[0]), "version": int(row[1]), "analyst": row[3], "at": row[4], "note": row[5]}
 
 
+def latest_signoffs(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str, Any]]:
+    """The sign-off in effect for every member's ``year`` (what :func:`current_signoff` gives each), in one
+    query: org_code -> sign-off; a member never signed off or withdrawn since is not in it."""
+    if not table_exists(con, "signoffs"):
+        return {}
+    rows = con.execute(
+        """SELECT org_code, submission_id, version, action, analyst, signed_at, note FROM signoffs WHERE year = ?
+           QUALIFY row_number() OVER (PARTITION BY org_code ORDER BY signoff_id DESC) = 1""",
+        [int(year)],
+    ).fetchall()
+    return {
+        org: {"submission_id": int(sid), "version": int(version), "analyst": analyst, "at": at, "note": note}
+        for org, sid, version, action, analyst, at, note in rows
+        if action == "signed_off"
+    }
+
+
 def member_states(con: duckdb.DuckDBPyConnection, org_codes: list[str], year: int) -> pd.DataFrame:
     """One row per member: state, version in force, counts of warnings per review status, errors of the latest
     delivery, and the sign-off (who, when) when it holds for the version in force."""
+    one = org_codes[0] if len(org_codes) == 1 else None
     subs = con.execute(
-        """SELECT org_code, submission_id, version, status, n_errors, in_force, received_at FROM submissions
-           WHERE year = ? ORDER BY org_code, version""",
-        [int(year)],
-    ).fetch_df()
-    warn = warnings_frame(con, year)
+        f"""SELECT org_code, submission_id, version, status, n_errors, in_force, received_at FROM submissions
+           WHERE year = ?{" AND org_code = ?" if one else ""} ORDER BY org_code, version""",
+        [int(year), one] if one else [int(year)],
+    ).fetchall()
+    by_org: dict[str, list[tuple]] = {}
+    for r in subs:
+        by_org.setdefault(r[0], []).append(r)
+    warn = warnings_frame(con, year, org=one)
+    counts: dict[tuple[int, str], int] = {}
+    for sid, status in zip(warn["submission_id"], warn["status"]):
+        counts[(int(sid), status)] = counts.get((int(sid), status), 0) + 1
+    signoffs = latest_signoffs(con, year)
     rows = []
     for code in sorted(org_codes):
-        mine = subs[subs["org_code"] == code]
+        mine = by_org.get(code, [])
         row: dict[str, Any] = {
             "org_code": code,
             "state": "missing",
@@ -464,24 +489,23 @@ def member_states(con: duckdb.DuckDBPyConnection, org_codes: list[str], year: in
             "signed_off_by": None,
             "signed_off_at": None,
         }
-        if not mine.empty:
-            latest = mine.iloc[-1]
+        if mine:
+            _, _, version, status, n_errors, _, received_at = mine[-1]
             row.update(
-                latest_version=int(latest["version"]),
-                latest_status=latest["status"],
-                latest_errors=int(latest["n_errors"] or 0),
-                received_at=latest["received_at"],
+                latest_version=int(version),
+                latest_status=status,
+                latest_errors=int(n_errors or 0),
+                received_at=pd.Timestamp(received_at) if received_at is not None else pd.NaT,
             )
-            force = mine[mine["in_force"]]
-            if force.empty:
+            force = [r for r in mine if r[5]]
+            if not force:
                 row["state"] = "rejected"
             else:
-                f = force.iloc[-1]
-                row["version_in_force"], row["submission_id"] = int(f["version"]), int(f["submission_id"])
-                w = warn[warn["submission_id"] == f["submission_id"]]
+                f = force[-1]
+                row["version_in_force"], row["submission_id"] = int(f[2]), int(f[1])
                 for s in ("open", "explained", "returned", "accepted"):
-                    row[s] = int((w["status"] == s).sum())
-                signed = current_signoff(con, code, year)
+                    row[s] = counts.get((int(f[1]), s), 0)
+                signed = signoffs.get(code)
                 if signed is not None and signed["submission_id"] == row["submission_id"]:
                     row["state"] = "signed_off"
                     row["signed_off_by"], row["signed_off_at"] = signed["analyst"], signed["at"]
@@ -549,13 +573,14 @@ def sign_off(
 
 def signed_off_in_force(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
     """Members whose submission in force for ``year`` is signed off: org_code -> submission_id."""
-    if not table_exists(con, "signoffs"):
+    signoffs = latest_signoffs(con, year)
+    if not signoffs:
         return {}
     out = {}
     for org, sid in con.execute(
         "SELECT org_code, submission_id FROM submissions WHERE year = ? AND in_force", [int(year)]
     ).fetchall():
-        s = current_signoff(con, org, year)
+        s = signoffs.get(org)
         if s is not None and s["submission_id"] == sid:
             out[org] = int(sid)
     return out

@@ -15,13 +15,19 @@ plausibility checks test from :mod:`.rules` (with :class:`History`), and the fin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from pipeline.core.findings import Finding
+from pipeline.core.parallel import forked_map
 from pipeline.ingest.batch import Item
 from pipeline.ingest.normalize import sheet_frame
 from pipeline.metadata.lineage import join_names
-from pipeline.metadata.registry import Registry
+from pipeline.metadata.registry import Registry, Sheet
 from pipeline.validate import gx
 from pipeline.validate.assemble import (
     collect,
@@ -39,11 +45,14 @@ __all__ = ["History", "Validator", "identity_rejected"]
 
 
 class Validator:
-    """Validates one batch of submissions against the registry; ``org_codes`` are the members' codes."""
+    """Validates one batch of submissions against the registry; ``org_codes`` are the members' codes. With
+    ``fork`` the Great Expectations runs of the error pass are spread over forked processes
+    (:mod:`pipeline.core.parallel`: the caller holds no DuckDB connection while :meth:`validate` runs)."""
 
-    def __init__(self, registry: Registry, org_codes: list[str]):
+    def __init__(self, registry: Registry, org_codes: list[str], fork: bool = False):
         self.registry = registry
         self.org_codes = sorted(org_codes)
+        self.fork = fork
 
     def validate(self, items: list[Item], history: History | None = None) -> None:
         """Pass 1: errors (one GX run per sheet over all items). Pass 2: plausibility warnings against the
@@ -59,7 +68,9 @@ class Validator:
                 df.insert(0, "__sub", it.key)
                 it.frames[code] = df
         by_key = {it.key: it for it in live}
-        self._check_structure(live, by_key)
+        # the GX runs of the error pass only add findings: each is run where it is cheapest (one per core,
+        # forked, when the caller holds no DuckDB connection) and its findings are added in this order
+        runs: list[Callable[[], None]] = [lambda: self._check_structure(live, by_key)]
         frames: dict[str, pd.DataFrame] = {}
         for sheet in self.registry.sheet_level:
             parts = [it.frames[sheet.code] for it in live if sheet.code in it.frames]
@@ -73,8 +84,11 @@ class Validator:
                     frame[f"{f.code}__state"] = None
             frames[sheet.code] = frame
             suite = sheet_suite(self.registry, self.org_codes, sheet, frame, live)
-            results = gx.run(frame, suite, ["__sub", "__row"])
-            collect(self.registry, sheet, frame, results, by_key)
+            runs.append(partial(self._check_sheet, sheet, frame, suite, by_key))
+        collected = partial(_added_findings, by_key)
+        for added in forked_map(collected, runs) if self.fork else map(collected, runs):
+            for key, found in added:
+                by_key[key].findings.extend(found)
         for it in sorted(live, key=lambda x: x.key):
             if it.n_errors == 0 and it.expected_year is not None:
                 org = comparison_org(it)
@@ -104,6 +118,9 @@ class Validator:
             mark_explained(self.registry, it)
             it.findings.sort(key=finding_order)
 
+    def _check_sheet(self, sheet: Sheet, frame: pd.DataFrame, suite: Any, by_key: dict[int, Item]) -> None:
+        collect(self.registry, sheet, frame, gx.run(frame, suite, ["__sub", "__row"]), by_key)
+
     def _check_structure(self, live: list[Item], by_key: dict[int, Item]) -> None:
         """Required sheets and columns: one GX run over a frame with a row per thing that must be there."""
         frame = structure_frame(self.registry, live)
@@ -111,6 +128,20 @@ class Validator:
             return
         (result,) = gx.run(frame, structure_suite(), ["__sub", "__row"])
         structure_findings(self.registry, frame, result, by_key)
+
+
+def _added_findings(by_key: dict[int, Item], run: Callable[[], None]) -> list[tuple[int, list[Finding]]]:
+    """Run a check that adds findings to the items, and take those findings off again: (key, findings) per
+    item, to be added by the caller (in whatever process the check ran)."""
+    before = {key: len(it.findings) for key, it in by_key.items()}
+    run()
+    added = []
+    for key, it in by_key.items():
+        n = before[key]
+        if len(it.findings) > n:
+            added.append((key, it.findings[n:]))
+            del it.findings[n:]
+    return added
 
 
 def note_lineage(items: list[Item], history: History) -> None:

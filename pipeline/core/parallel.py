@@ -1,0 +1,92 @@
+"""Pure, independent work items run in forked processes, one per core, with the results in input order.
+
+Used for work that reads only what the process already holds in memory (a year's report data) and writes its
+own files: the children are forked, so they share that data and the items without copying or pickling them
+(only the results travel back). The result is the same as running the items one after the other: the items
+are pure, their order is kept, and an item's exception is raised in the caller as it would have been
+in-process. When a child dies (killed for memory, say), the items not yet done are run in-process, so the
+caller still gets either every result or the item's own error.
+
+The caller closes its DuckDB connections first where it can: DuckDB's worker threads end with the last
+connection to a database, and a process forked while they run may hang or crash when it touches DuckDB state
+(DuckDB is not fork-safe: https://github.com/duckdb/duckdb-python/issues/292). The work items never use
+DuckDB, and the children never collect an object of the parent (``gc.freeze``), so no DuckDB object is
+destroyed in them either.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+#: the function and items of the running :func:`forked_map` (read by the forked children by position)
+_WORK: list[tuple[Callable[[Any], Any], list]] = []
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start_child(parent: int) -> None:
+    """A worker dies with the process that forked it: after a crash nothing it would still write is wanted
+    (and the next run must find the workspace as the crash left it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker ends when it finds the work queue closed
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+#: prctl(2): the signal a process gets when its parent ends
+PR_SET_PDEATHSIG = 1
+
+
+def _call(n: int) -> Any:
+    func, items = _WORK[-1]
+    return func(items[n])
+
+
+def forked_map(
+    func: Callable[[Any], Any], items: Iterable[Any], workers: int | None = None, min_items: int = 4
+) -> list:
+    """``[func(i) for i in items]``, spread over ``workers`` forked processes (default: one per core, at most
+    four). Fewer than ``min_items`` items, one core, or no ``fork`` on this platform: run in-process."""
+    items = list(items)
+    workers = min(workers or min(cores(), 4), len(items))
+    if workers < 2 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
+        return [func(i) for i in items]
+    _WORK.append((func, items))
+    results: dict[int, Any] = {}
+    # the children's cyclic collector never visits what exists now (nor copies its pages by touching it), so
+    # it never destroys an object of the parent, a DuckDB one among them
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_child,
+            initargs=(os.getpid(),),
+        ) as pool:
+            futures = [pool.submit(_call, n) for n in range(len(items))]
+            for n, fut in enumerate(futures):
+                try:
+                    results[n] = fut.result()
+                except BrokenProcessPool:
+                    break
+    finally:
+        gc.unfreeze()
+        _WORK.pop()
+    # a child that died took its items with it: those not done are run here (or raise their own error here)
+    return [results[n] if n in results else func(item) for n, item in enumerate(items)]
