@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.core.parallel import forked_map
 from pipeline.core.warehouse import connect, table_exists
 from pipeline.core.workspace import Workspace, atomic_write_bytes
 from pipeline.metadata.registry import Organisation, load_organisations, registry
@@ -132,22 +133,24 @@ def make_packages(
             _add_reports(m, reports, langs)
             _add_feedback(m, reports, year, langs)
         _check_reports(items, year, rel, langs)
-        for m in items:
-            if m.submission is not None:
-                _add_data(con, m, year, made_on)
+        data = {m.org.org_code: _read_data(con, m, year) for m in items if m.submission is not None}
     finally:
-        con.close()
+        con.close()  # DuckDB's threads end here: the archives are built in forked processes
     out_dir = ws.reports / str(year) / "packages" / (rel.release_id if rel else CURRENT)
-    written = []
-    for m in items:
+
+    def archive(m: _Member) -> Packaged:
+        if m.org.org_code in data:
+            _add_data(m, data[m.org.org_code], year, made_on)
         note = _cover_note(m, year, rel, made_on, langs)
         m.files[NOTE] = note.encode("utf-8")
         m.files[SUMS] = _sums(m.files).encode("utf-8")
         name = f"{m.org.org_code}_{year}{'_' + rel.release_id if rel else ''}.zip"
         path = out_dir / name
         atomic_write_bytes(path, zip_bytes(m.files, made_on))
-        written.append(Packaged(path, m.org.org_code, len(m.files), m.submission is not None, tuple(m.missing)))
-    return written
+        return Packaged(path, m.org.org_code, len(m.files), m.submission is not None, tuple(m.missing))
+
+    # each archive is a pure function of what was read above: built one per core (the same bytes)
+    return forked_map(archive, items)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -352,8 +355,8 @@ def _cell(v):
     return str(v)
 
 
-def _add_data(con, m: _Member, year: int, made_on: dt.date) -> None:
-    """The member's rows of its submission, per sheet, and its own indicator values: CSV files and a workbook."""
+def _read_data(con, m: _Member, year: int) -> dict[str, pd.DataFrame]:
+    """The member's rows of its submission, per sheet, and its own indicator values (for :func:`_add_data`)."""
     sid = int(m.submission["submission_id"])
     code = m.org.org_code
     frames: dict[str, pd.DataFrame] = {}
@@ -378,6 +381,12 @@ def _add_data(con, m: _Member, year: int, made_on: dt.date) -> None:
             )
         else:
             frames[INDICATORS] = values
+    return frames
+
+
+def _add_data(m: _Member, frames: dict[str, pd.DataFrame], year: int, made_on: dt.date) -> None:
+    """The member's data (:func:`_read_data`) as CSV files and one workbook."""
+    code = m.org.org_code
     safe = {name: safe_text_frame(df) for name, df in frames.items()}
     for name, df in safe.items():
         m.files[f"data/{name}.csv"] = csv_bytes(df, neutralised=True)

@@ -22,8 +22,10 @@ The pool holds names of people. It is read only by the pilots stage and never lo
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
+import hashlib
 import io
 import math
 import os
@@ -45,7 +47,7 @@ from pipeline.core.workspace import Workspace, atomic_write_bytes
 from pipeline.ingest.reader_child import decode_text
 from pipeline.ingest.readers import check_workbook, not_regular_finding
 from pipeline.metadata.lineage import join_names
-from pipeline.metadata.registry import Organisation, load_organisations, registry
+from pipeline.metadata.registry import Organisation, load_organisations, register_path, registry
 from pipeline.validate import gx
 
 POOL_COLUMNS: tuple[str, ...] = (
@@ -1039,10 +1041,45 @@ def load_pool(ws: Workspace) -> Pool:
 
     Organisation codes are checked against the workspace's register (``data/organisations.csv``, else the
     packaged one); a malformed register raises :class:`~pipeline.metadata.registry.RegisterError`, as it does
-    in every stage."""
+    in every stage. The same pool file and register read again in this process give a copy of the pool read
+    before (the check is a function of their bytes; a file that changes while it is read is not kept)."""
     path = pool_path(ws)
     if path is None:
         return Pool(path=None)
+    key = _pool_key(ws, path)
+    if key is not None and key in _LOADED:
+        return copy.deepcopy(_LOADED[key])
+    pool = _load_pool(ws, path)
+    if key is not None and _pool_key(ws, path) == key:
+        if len(_LOADED) >= 8:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = copy.deepcopy(pool)
+    return pool
+
+
+#: pools read in this process, by :func:`_pool_key`
+_LOADED: dict[tuple, Pool] = {}
+
+
+def _pool_key(ws: Workspace, path: Path) -> tuple | None:
+    """What a pool's check depends on: the pool file's path and bytes, the register's bytes, and whether the
+    other pool file is there (None: the file cannot be read as a regular file; it is then never kept)."""
+    try:
+        data = read_regular(path, 4 * MAX_CSV_BYTES)
+        register = register_path(ws.root)
+        reg = read_regular(register, 4 * MAX_CSV_BYTES) if register is not None else b""
+    except (NotRegularFile, OSError):
+        return None
+    return (
+        str(path),
+        hashlib.sha256(data).hexdigest(),
+        hashlib.sha256(reg).hexdigest(),
+        register is not None,
+        os.path.lexists(ws.root / "data" / CSV_NAME),
+    )
+
+
+def _load_pool(ws: Workspace, path: Path) -> Pool:
     findings: list[Finding] = []
     other = ws.root / "data" / CSV_NAME
     if path.name == XLSX_NAME and os.path.lexists(other):

@@ -131,6 +131,29 @@ def test_demo_pool_loads_without_errors_and_is_deterministic(ws):
     assert len(pool.active(2021)) == (people["active_from"] == 2021).sum() - sum(t < 2021 for t in ended)
 
 
+def test_a_pool_read_again_is_the_same_until_its_file_or_the_register_changes(ws, monkeypatch):
+    from pipeline.pilots import pool as pool_module
+
+    path = pool_file(ws, "xlsx")
+    write_pool(path, [person(), person(person_id="P002", naam="Jan Bakker", org_code="XYZ")])
+    first = load_pool(ws)
+    assert [f.rule for f in first.findings if f.severity == "error"]  # XYZ is not in the register
+    checks = []
+    monkeypatch.setattr(pool_module, "_load_pool", lambda *a: checks.append(a) or Pool(path=path))
+    again = load_pool(ws)
+    assert checks == [] and again is not first
+    assert again.findings == first.findings and again.people.equals(first.people)
+    again.findings.clear()  # a copy: what the caller does with it changes nothing kept
+    assert load_pool(ws).findings == first.findings
+    write_pool(path, [person(), person(person_id="P002", naam="Jan Bakker", org_code="CAK")])
+    load_pool(ws)
+    assert len(checks) == 1  # another file: checked again
+    register = ws.root / "data" / "organisations.csv"
+    register.write_text(register.read_text("utf-8") + "\n", "utf-8")
+    load_pool(ws)
+    assert len(checks) == 2  # another register: checked again
+
+
 # ------------------------------------------------------------------ the template
 
 
