@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.core.findings import Finding
 from pipeline.core.safe_files import NotRegularFile
@@ -65,13 +66,15 @@ def history_for(con: duckdb.DuckDBPyConnection, reg: Registry, orgs: list[Organi
     return h
 
 
-def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pd.DataFrame:
+def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, org: str, year: int) -> pa.Table:
+    """A submission sheet's rows as the columns of its fact table (an Arrow table: DuckDB reads it without
+    converting Python objects); a field the delivery does not hold is left out (NULL in the table)."""
     n = len(frame)
-    data: dict[str, object] = {
-        "submission_id": np.full(n, sid, dtype="int32"),
-        "org_code": pd.Series([org] * n, dtype="string[pyarrow]"),
-        "year": np.full(n, year, dtype="int32"),
-        "source_row": frame["__row"].to_numpy(dtype="int32"),
+    data: dict[str, pa.Array] = {
+        "submission_id": pa.array(np.full(n, sid, dtype="int32")),
+        "org_code": pa.array([org] * n, type=pa.string()),
+        "year": pa.array(np.full(n, year, dtype="int32")),
+        "source_row": pa.array(frame["__row"].to_numpy(dtype="int32")),
     }
     for name, sqltype in fact_columns(reg, sheet_code)[4:]:
         numeric = sqltype in ("BIGINT", "DOUBLE")
@@ -80,17 +83,22 @@ def fact_frame(reg: Registry, sheet_code: str, frame: pd.DataFrame, sid: int, or
             if name in frame.columns:
                 states = frame[name].to_numpy(dtype=object)
                 if any(isinstance(s, str) for s in states):
-                    data[name] = pd.Series([s if isinstance(s, str) else None for s in states], dtype="string[pyarrow]")
+                    data[name] = pa.array([s if isinstance(s, str) else None for s in states], type=pa.string())
         elif name == "jaar":
-            data[name] = np.full(n, float(year))
+            data[name] = pa.array(np.full(n, float(year)))
         elif name in frame.columns:
             data[name] = (
-                frame[name].to_numpy(dtype="float64")
+                pa.array(frame[name].to_numpy(dtype="float64"), from_pandas=True)
                 if numeric
-                else pd.Series(frame[name].to_numpy(dtype=object), dtype="string[pyarrow]")
+                else pa.array(_texts(frame[name].to_numpy(dtype=object)), type=pa.string())
             )
         # a field the delivery does not hold is left out: the INSERT names only the columns given, the rest is NULL
-    return pd.DataFrame(data)
+    return pa.table(data)
+
+
+def _texts(values: np.ndarray) -> list:
+    """Text cells as Arrow takes them: a missing value (None, NaN, pandas' NA) is null."""
+    return [v if isinstance(v, str) else None if v is None or v is pd.NA or v != v else str(v) for v in values]
 
 
 def record(
@@ -194,7 +202,7 @@ def record(
                     continue
                 facts = fact_frame(reg, sheet.code, frame, sid, org_code, d.year)
                 con.register("_facts", facts)
-                names = ", ".join(f'"{c}"' for c in facts.columns)
+                names = ", ".join(f'"{c}"' for c in facts.column_names)
                 con.execute(f"INSERT INTO f_{sheet.code} ({names}) SELECT {names} FROM _facts")
                 con.unregister("_facts")
             shas = {name: sha for name, sha, _, _ in d.files}
