@@ -62,9 +62,13 @@ class Validator:
         live = [it for it in items if it.raw.readable]
         for it in items:
             it.findings.extend(it.raw.findings)
-        for it in live:
-            for code, raw_sheet in it.raw.sheets.items():
-                df = sheet_frame(raw_sheet, self.registry.sheet(code))
+        reg = self.registry
+
+        def typed(it: Item) -> dict[str, pd.DataFrame]:
+            return {code: sheet_frame(raw_sheet, reg.sheet(code)) for code, raw_sheet in it.raw.sheets.items()}
+
+        for it, frames_of in zip(live, forked_map(typed, live) if self.fork else map(typed, live)):
+            for code, df in frames_of.items():
                 df.insert(0, "__sub", it.key)
                 it.frames[code] = df
         by_key = {it.key: it for it in live}
