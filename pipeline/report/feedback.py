@@ -71,7 +71,6 @@ def render_feedback(
     inputs = inputs or feedback_inputs(con, submission_id)
     sub = inputs.sub
     findings = [dict(f) for f in inputs.findings]  # this language's cell texts and reviews are added below
-    org = (inputs.org_name,) if inputs.org_name is not None else None
     reviewed = review_labels(inputs.reviews, lang)
     csv = sub.get("fmt") == "csv"  # a CSV delivery: its sheets are files (producten.csv), named as such
     for f in findings:
@@ -118,7 +117,7 @@ def render_feedback(
         else f"Submission feedback {sub['org_code']} {sub['year']}"
     )
     labels = SEVERITY[lang]
-    downloads = _downloads(sub, org[0] if org else None, status_text, ordered, reviewed, labels, lang)
+    downloads = _downloads(sub, inputs.org_name, status_text, ordered, reviewed, labels, lang)
     return render(
         "feedback.html",
         lang=lang,
@@ -128,7 +127,7 @@ def render_feedback(
         else "Rijksbrede Benchmarkgroep — submission validation",
         confidential="Vertrouwelijk" if nl else "Confidential",
         sub=sub,
-        org_name=org[0] if org else None,
+        org_name=inputs.org_name,
         status_text=status_text,
         groups=[{"title": t, "findings": items, "downloads": d} for (t, items), d in zip(ordered, downloads["groups"])],
         severity_labels=labels,
@@ -274,13 +273,17 @@ def write_feedback(
         con.close()  # DuckDB's threads end here: the pages can be rendered in forked processes
 
     def one(job: tuple[FeedbackInputs, str]) -> Path:
-        inputs, lang = job
-        sub = inputs.sub
-        path = feedback_path(reports, sub["year"], sub["org_code"], sub["version"], lang)
-        atomic_write_text(path, render_feedback(None, sub["submission_id"], lang, inputs))
-        return path
+        return write_feedback_page(reports, *job)
 
     return forked_map(one, jobs) if close else [one(j) for j in jobs]
+
+
+def write_feedback_page(reports: Path, inputs: FeedbackInputs, lang: str) -> Path:
+    """Write one feedback page from its data (:func:`feedback_inputs`); returns its path."""
+    sub = inputs.sub
+    path = feedback_path(reports, sub["year"], sub["org_code"], sub["version"], lang)
+    atomic_write_text(path, render_feedback(None, sub["submission_id"], lang, inputs))
+    return path
 
 
 def write_pending(ws, submission_ids: list[int]) -> list[Path]:

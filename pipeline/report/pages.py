@@ -46,7 +46,7 @@ from pipeline.report import comparators, glance, sections, whatif
 from pipeline.report.data import MissingTables, ReportData, latest_year, load_report_data
 from pipeline.report.disclosure import MIN_MEMBERS, MemberView
 from pipeline.report.downloads import download_folder, externalise
-from pipeline.report.feedback import feedback_inputs, feedback_path, render_feedback
+from pipeline.report.feedback import feedback_inputs, write_feedback_page
 from pipeline.report.pdf import chromium_path, write_pdfs
 from pipeline.report.render import render
 from pipeline.report.text import TEXT, date_text
@@ -470,9 +470,7 @@ def _write_set(
                 render_organisation(data, x, lang, script, open_mode=open_mode, release=release, deadlines=deadlines),
             )
             return out_dir / name
-        path = feedback_path(stage_root, x.sub["year"], x.sub["org_code"], x.sub["version"], lang)
-        atomic_write_text(path, render_feedback(None, x.sub["submission_id"], lang, x))
-        return out_dir / path.relative_to(stage)
+        return out_dir / write_feedback_page(stage_root, x, lang).relative_to(stage)
 
     # every page is a pure function of the data read above: rendered one per core (the same files)
     written += forked_map(one_page, [("member", c) for c in codes] + [("feedback", f) for f in feedback])

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -424,31 +425,23 @@ def decide_from_file(
 
 def current_signoff(con: duckdb.DuckDBPyConnection, org: str, year: int) -> dict[str, Any] | None:
     """The sign-off in effect for a member's year (None when never signed off or withdrawn since)."""
-    if not table_exists(con, "signoffs"):
-        return None
-    row = con.execute(
-        """SELECT submission_id, version, action, analyst, signed_at, note FROM signoffs WHERE org_code = ? AND year = ?
-           ORDER BY signoff_id DESC LIMIT 1""",
-        [org, int(year)],
-    ).fetchone()
-    if row is None or row[2] != "signed_off":
-        return None
-    return {"submission_id": int(row[0]), "version": int(row[1]), "analyst": row[3], "at": row[4], "note": row[5]}
+    return latest_signoffs(con, year, org).get(org)
 
 
-def latest_signoffs(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str, Any]]:
-    """The sign-off in effect for every member's ``year`` (what :func:`current_signoff` gives each), in one
-    query: org_code -> sign-off; a member never signed off or withdrawn since is not in it."""
+def latest_signoffs(con: duckdb.DuckDBPyConnection, year: int, org: str | None = None) -> dict[str, dict[str, Any]]:
+    """The sign-off in effect for every member's ``year`` (or only ``org``'s), in one query: org_code ->
+    sign-off; a member never signed off or withdrawn since is not in it."""
     if not table_exists(con, "signoffs"):
         return {}
     rows = con.execute(
-        """SELECT org_code, submission_id, version, action, analyst, signed_at, note FROM signoffs WHERE year = ?
+        f"""SELECT org_code, submission_id, version, action, analyst, signed_at, note FROM signoffs
+           WHERE year = ?{" AND org_code = ?" if org is not None else ""}
            QUALIFY row_number() OVER (PARTITION BY org_code ORDER BY signoff_id DESC) = 1""",
-        [int(year)],
+        [int(year)] if org is None else [int(year), org],
     ).fetchall()
     return {
-        org: {"submission_id": int(sid), "version": int(version), "analyst": analyst, "at": at, "note": note}
-        for org, sid, version, action, analyst, at, note in rows
+        code: {"submission_id": int(sid), "version": int(version), "analyst": analyst, "at": at, "note": note}
+        for code, sid, version, action, analyst, at, note in rows
         if action == "signed_off"
     }
 
@@ -466,10 +459,8 @@ def member_states(con: duckdb.DuckDBPyConnection, org_codes: list[str], year: in
     for r in subs:
         by_org.setdefault(r[0], []).append(r)
     warn = warnings_frame(con, year, org=one)
-    counts: dict[tuple[int, str], int] = {}
-    for sid, status in zip(warn["submission_id"], warn["status"]):
-        counts[(int(sid), status)] = counts.get((int(sid), status), 0) + 1
-    signoffs = latest_signoffs(con, year)
+    counts = Counter(zip(map(int, warn["submission_id"]), warn["status"]))
+    signoffs = latest_signoffs(con, year, one)
     rows = []
     for code in sorted(org_codes):
         mine = by_org.get(code, [])
