@@ -321,13 +321,15 @@ def default_groups(
     sets: list[AnalystSet],
     cfg: dict,
     min_members: int,
+    context: tuple[pd.DataFrame, dict[str, pd.Series]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The default comparator group of every member in every year (rows of ``comparator_groups``) and how the
     group compares with the member on each context variable (rows of ``comparator_profile``).
 
     Candidates are the members with an accepted submission in the year; a member without one that year gets a
-    group from its context of the years before (averaged over the window)."""
-    context, cats = context_frame(con, values, orgs, cfg)
+    group from its context of the years before (averaged over the window). ``context``: the result of
+    :func:`context_frame` when it was read before (then ``con`` is not used)."""
+    context, cats = context if context is not None else context_frame(con, values, orgs, cfg)
     codes = [v["code"] for v in cfg["variables"] if v["kind"] == "numeric"]
     clusters = orgs.set_index("org_code")["cluster"].to_dict()
     k, stability = int(cfg["k"]), float(cfg["stability"])
@@ -536,7 +538,16 @@ def compute_stats(
     A default group's statistics are over the comparators (the member itself left out); an analyst set's over
     all its members. Position (rank, percentile, mid-rank quartile class) is the member's among the set and
     itself. Published from ``min_members`` values and only when no other set published to the member differs
-    from it by 1 to ``min_members - 1`` members with a value (the differencing check per indicator)."""
+    from it by 1 to ``min_members - 1`` members with a value (the differencing check per indicator).
+
+    The query is :func:`stats_rows`, the rest (publication, differencing, significance) :func:`finish_stats`."""
+    return finish_stats(stats_rows(con, values, groups, catalogue), values, orgs, bstats, catalogue, min_members)
+
+
+def stats_rows(
+    con: duckdb.DuckDBPyConnection, values: pd.DataFrame, groups: pd.DataFrame, catalogue: pd.DataFrame
+) -> pd.DataFrame:
+    """The statistics of every set over its members (DuckDB), before any publication rule."""
     members = groups[["year", "set_kind", "set_code", "org_code", "comparator_code"]].rename(
         columns={"comparator_code": "member_code"}
     )
@@ -551,6 +562,19 @@ def compute_stats(
     finally:
         for name in ("_cmp_members", "_cmp_values", "_cmp_catalogue"):
             con.unregister(name)
+    return out
+
+
+def finish_stats(
+    out: pd.DataFrame,
+    values: pd.DataFrame,
+    orgs: pd.DataFrame,
+    bstats: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    min_members: int,
+) -> pd.DataFrame:
+    """``comparator_stats`` from :func:`stats_rows`: the publication threshold, the differencing check and the
+    significance of survey indicators (no warehouse access)."""
     if out.empty:
         return pd.DataFrame(columns=STAT_COLUMNS)
     out["members"] = out["members"].map(lambda x: frozenset(x))

@@ -22,6 +22,7 @@ from pipeline.compute import comparators, stats
 from pipeline.compute.coverage import RowPlan, coverage_frame, missing_reason, row_plan, rows_sql
 from pipeline.compute.freshness import record_inputs
 from pipeline.compute.lineage import lineage_series, register_lineage
+from pipeline.core.parallel import forked_start
 from pipeline.core.settings import load_settings
 from pipeline.core.warehouse import connect, init_schema, replace_organisations, table_exists, transaction
 from pipeline.core.workspace import OutOfSpace, Workspace, is_out_of_space
@@ -1054,12 +1055,25 @@ def _dea_seed(seed: int, year: int, cluster: str, model: str) -> np.random.SeedS
     return np.random.SeedSequence([int(seed), int(year), zlib.crc32(str(cluster).encode()), zlib.crc32(model.encode())])
 
 
-def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame, methods: dict | None = None) -> pd.DataFrame:
+def dea_inputs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The inputs and outputs of the DEA models per organisation and year (read by :func:`compute_dea`)."""
+    return con.execute("""SELECT o.org_code, o.year, o.apparaatskosten_totaal, o.fte_totaal, o.n_klanten_actief,
+                                 p.n_besluiten
+                          FROM int_org o JOIN int_products p USING (org_code, year, submission_id)""").fetch_df()
+
+
+def compute_dea(
+    con: duckdb.DuckDBPyConnection | None,
+    orgs: pd.DataFrame,
+    methods: dict | None = None,
+    base: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """DEA per model, year and cluster (docs/methods-dea.md).
 
     A model/cluster with fewer distinct organisations than the sample-size rule (``min_units_rule``) is not
     published: its rows carry ``status = 'not_published'`` and a reason, and no score. Published rows add the
     Simar–Wilson bootstrap (``score_bc``, ``bias``, ``ci_low``, ``ci_high``) and the phase-2 slacks.
+    ``base``: the frame of :func:`dea_inputs` when it was read before (then ``con`` is not used).
     """
     import warnings
 
@@ -1076,10 +1090,7 @@ def compute_dea(con: duckdb.DuckDBPyConnection, orgs: pd.DataFrame, methods: dic
 
     cfg = (methods or methods_config())["dea"]
     boot_cfg = cfg["bootstrap"]
-    base = con.execute("""SELECT o.org_code, o.year, o.apparaatskosten_totaal, o.fte_totaal, o.n_klanten_actief,
-                                 p.n_besluiten
-                          FROM int_org o JOIN int_products p USING (org_code, year, submission_id)""").fetch_df()
-    base = base.merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
+    base = (dea_inputs(con) if base is None else base).merge(orgs[["org_code", "cluster"]], on="org_code", how="left")
     rows = []
     for model in cfg["models"]:
         cols = model["inputs"] + model["outputs"]
@@ -1226,15 +1237,31 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
             cfg = catalogue_config()["comparison"]
             bstats = compute_benchmark_stats(values, orgs, cfg["cluster_min_members"])
             series = lineage_series(values, register_lineage(orgs), {i.code: i.scale for i in catalogue()})
-            comp = compute_comparisons(values, orgs, bstats, series)
-            sw = strengths_weaknesses(comp)
-            review: dict[str, pd.DataFrame] = {}
-            scores, unc, method = compute_composite(values, orgs, bstats, review, methods)
-            dea_rows = compute_dea(con, orgs, methods)
             cmp_cfg = ComparatorsModel.model_validate(methods["comparators"]).model_dump()
-            default, profile = comparators.default_groups(con, values, orgs, sets, cmp_cfg, min_members)
-            groups = pd.concat([default, comparators.analyst_groups(values, orgs, sets)], ignore_index=True)
-            cmp_stats = comparators.compute_stats(con, values, groups, orgs, bstats, catalogue_frame(), min_members)
+            context = comparators.context_frame(con, values, orgs, cmp_cfg)
+            dea_base = dea_inputs(con)
+            review: dict[str, pd.DataFrame] = {}
+
+            def job(name: str):  # pure: everything it needs was read above
+                if name == "comparisons":
+                    comp = compute_comparisons(values, orgs, bstats, series)
+                    return comp, strengths_weaknesses(comp)
+                if name == "composite":
+                    return *compute_composite(values, orgs, bstats, review, methods), review
+                return compute_dea(None, orgs, methods, base=dea_base)
+
+            # comparisons, composite and DEA in forked processes while this one finds the comparator groups
+            # and their statistics (which query the warehouse): the same tables as one after the other
+            with forked_start(job, ["comparisons", "composite", "dea"], workers=2, min_items=2) as results:
+                default, profile = comparators.default_groups(
+                    None, values, orgs, sets, cmp_cfg, min_members, context=context
+                )
+                groups = pd.concat([default, comparators.analyst_groups(values, orgs, sets)], ignore_index=True)
+                cat_frame = catalogue_frame()
+                cmp_stats = comparators.finish_stats(
+                    comparators.stats_rows(con, values, groups, cat_frame), values, orgs, bstats, cat_frame, min_members
+                )
+                (comp, sw), (scores, unc, method, review), dea_rows = results()
             tables = {
                 "indicator_catalogue": (catalogue_frame(), ["code"]),
                 "indicator_values": (values, ["year", "indicator_code", "org_code"]),

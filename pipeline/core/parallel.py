@@ -16,18 +16,21 @@ destroyed in them either.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
+import itertools
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-#: the function and items of the running :func:`forked_map` (read by the forked children by position)
-_WORK: list[tuple[Callable[[Any], Any], list]] = []
+#: the function and items of each started batch, by batch number (read by the forked children by position)
+_WORK: dict[int, tuple[Callable[[Any], Any], list]] = {}
+_NEXT = itertools.count()
 
 
 def cores() -> int:
@@ -53,8 +56,8 @@ def _start_child(parent: int) -> None:
 PR_SET_PDEATHSIG = 1
 
 
-def _call(n: int) -> Any:
-    func, items = _WORK[-1]
+def _call(batch: int, n: int) -> Any:
+    func, items = _WORK[batch]
     return func(items[n])
 
 
@@ -63,12 +66,32 @@ def forked_map(
 ) -> list:
     """``[func(i) for i in items]``, spread over ``workers`` forked processes (default: one per core, at most
     four). Fewer than ``min_items`` items, one core, or no ``fork`` on this platform: run in-process."""
+    with forked_start(func, items, workers, min_items) as results:
+        return results()
+
+
+@contextlib.contextmanager
+def forked_start(
+    func: Callable[[Any], Any], items: Iterable[Any], workers: int | None = None, min_items: int = 4
+) -> Iterator[Callable[[], list]]:
+    """Start ``[func(i) for i in items]`` in forked processes and yield a function that waits for the results
+    (in input order), so that the caller can do other work meanwhile::
+
+        with forked_start(job, ["a", "b"], min_items=2) as results:
+            c = other_work()     # in this process, while the children work
+            a, b = results()
+
+    The children are forked when the block starts: what the caller changes afterwards, they do not see. Left
+    early (an exception of the caller's own work), the items not started are cancelled and the block waits
+    for those running. The in-process cases of :func:`forked_map` run the items when the results are asked for.
+    """
     items = list(items)
     workers = min(workers or min(cores(), 4), len(items))
     if workers < 2 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
-        return [func(i) for i in items]
-    _WORK.append((func, items))
-    results: dict[int, Any] = {}
+        yield lambda: [func(i) for i in items]
+        return
+    batch = next(_NEXT)
+    _WORK[batch] = (func, items)
     # the children's cyclic collector never visits what exists now (nor copies its pages by touching it), so
     # it never destroys an object of the parent, a DuckDB one among them
     gc.freeze()
@@ -79,14 +102,24 @@ def forked_map(
             initializer=_start_child,
             initargs=(os.getpid(),),
         ) as pool:
-            futures = [pool.submit(_call, n) for n in range(len(items))]
-            for n, fut in enumerate(futures):
-                try:
-                    results[n] = fut.result()
-                except BrokenProcessPool:
-                    break
+            futures = [pool.submit(_call, batch, n) for n in range(len(items))]  # the workers are forked here
+            gc.unfreeze()
+
+            def results() -> list:
+                done: dict[int, Any] = {}
+                for n, fut in enumerate(futures):
+                    try:
+                        done[n] = fut.result()
+                    except BrokenProcessPool:
+                        break
+                # a child that died took its items with it: those not done are run here (or raise their error)
+                return [done[n] if n in done else func(item) for n, item in enumerate(items)]
+
+            try:
+                yield results
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         gc.unfreeze()
-        _WORK.pop()
-    # a child that died took its items with it: those not done are run here (or raise their own error here)
-    return [results[n] if n in results else func(item) for n, item in enumerate(items)]
+        del _WORK[batch]

@@ -37,7 +37,7 @@ def test_an_items_error_is_raised_in_the_caller():
     with pytest.raises(OSError) as info:
         forked_map(boom, range(12), workers=2)
     assert info.value.errno == 28
-    assert parallel._WORK == []  # nothing left over for the next map
+    assert parallel._WORK == {}  # nothing left over for the next map
 
 
 def test_a_child_that_dies_leaves_its_items_to_the_caller():
@@ -106,3 +106,39 @@ forked_map(work, range(8), workers=2)
     while time.monotonic() < deadline and any(alive(p) for p in children):
         time.sleep(0.1)
     assert not any(alive(p) for p in children)
+
+
+def test_the_caller_works_while_the_children_do():
+    from pipeline.core.parallel import forked_start
+
+    seen = {"x": 1}
+
+    def job(i):
+        return i, seen["x"], os.getpid()
+
+    with forked_start(job, range(6), workers=2, min_items=2) as results:
+        seen["x"] = 2  # after the fork: the children keep what they were forked with
+        mine = sum(range(1000))
+        out = results()
+    assert mine == 499500
+    assert [i for i, _, _ in out] == list(range(6))
+    if parallel.cores() >= 2:
+        assert {x for _, x, _ in out} == {1}
+        assert os.getpid() not in {pid for _, _, pid in out}
+    assert parallel._WORK == {}
+
+
+def test_an_error_of_the_callers_own_work_leaves_nothing_running():
+    from pipeline.core.parallel import forked_start
+
+    with pytest.raises(ValueError, match="own work"):
+        with forked_start(lambda i: i, range(8), workers=2, min_items=2):
+            raise ValueError("own work")
+    assert parallel._WORK == {}
+    assert not multiprocessing_children()
+
+
+def multiprocessing_children():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.is_alive()]
