@@ -171,9 +171,18 @@ def new_suite(name: str) -> Any:
 
 
 def run(frame: Any, suite: Any, index_columns: list[str]) -> list[Any]:
-    """Validate one DataFrame against a suite; returns GX's per-expectation results."""
+    """Validate one DataFrame against a suite; returns GX's per-expectation results.
+
+    GX filters and copies the whole frame for every expectation it evaluates, so it is handed only the
+    columns the suite's expectations name and the index columns (the same results: no expectation reads
+    another column)."""
     global _counter, _running
     prepare()
+    cols = _columns_used(suite, index_columns)
+    if cols is not None and hasattr(frame, "columns") and set(cols) <= set(frame.columns):
+        narrow = [c for c in frame.columns if c in cols]
+        if len(narrow) < len(frame.columns):
+            frame = frame[narrow]
     ctx = _context()
     with _lock:
         _counter += 1
@@ -196,3 +205,27 @@ def run(frame: Any, suite: Any, index_columns: list[str]) -> list[Any]:
             if not _running:
                 _kept.clear()
     return list(result.results)
+
+
+def _columns_used(suite: Any, index_columns: list[str]) -> set[str] | None:
+    """The columns the suite's expectations read, with ``index_columns``; None when an expectation may read
+    others (a row condition, or a column argument of a kind not known here)."""
+    cols = set(index_columns)
+    for e in suite.expectations:
+        if getattr(e, "row_condition", None):
+            return None
+        named = False
+        for attr in ("column", "column_A", "column_B"):
+            value = getattr(e, attr, None)
+            if value is not None:
+                if not isinstance(value, str):
+                    return None
+                cols.add(value)
+                named = True
+        value = getattr(e, "column_list", None)
+        if value is not None:
+            cols.update(value)
+            named = True
+        if not named:
+            return None
+    return cols
