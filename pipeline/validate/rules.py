@@ -83,7 +83,13 @@ class History:
             }
         prod = item.frames.get("producten")
         if prod is not None and "product_code" in prod.columns:
-            for rec in prod.to_dict("records"):
+            # text columns never hold a float: left out before the rows are turned into dicts (slow for them)
+            cols = [
+                c
+                for c in prod.columns
+                if c == "product_code" or (not c.startswith("__") and not isinstance(prod[c].dtype, pd.StringDtype))
+            ]
+            for rec in prod[cols].to_dict("records"):
                 if isinstance(rec.get("product_code"), str):
                     self.product_values[(org, year, rec["product_code"])] = {
                         k: v
