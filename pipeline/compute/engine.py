@@ -1248,6 +1248,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
                     return comp, strengths_weaknesses(comp)
                 if name == "composite":
                     return *compute_composite(values, orgs, bstats, review, methods), review
+                assert name == "dea", name
                 return compute_dea(None, orgs, methods, base=dea_base)
 
             # comparisons, composite and DEA in forked processes while this one finds the comparator groups
@@ -1263,7 +1264,7 @@ def compute(ws: Workspace, year: int | None = None) -> dict[str, int]:
                 )
                 (comp, sw), (scores, unc, method, review), dea_rows = results()
             tables = {
-                "indicator_catalogue": (catalogue_frame(), ["code"]),
+                "indicator_catalogue": (cat_frame, ["code"]),
                 "indicator_values": (values, ["year", "indicator_code", "org_code"]),
                 "lineage_values": (series, ["year", "indicator_code", "org_code"]),
                 "benchmark_stats": (bstats, ["year", "indicator_code", "scope_kind", "scope"]),

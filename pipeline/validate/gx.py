@@ -179,7 +179,7 @@ def run(frame: Any, suite: Any, index_columns: list[str]) -> list[Any]:
     global _counter, _running
     prepare()
     cols = _columns_used(suite, index_columns)
-    if cols is not None and hasattr(frame, "columns") and set(cols) <= set(frame.columns):
+    if cols is not None and cols <= set(frame.columns):
         narrow = [c for c in frame.columns if c in cols]
         if len(narrow) < len(frame.columns):
             frame = frame[narrow]
