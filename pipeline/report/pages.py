@@ -39,7 +39,7 @@ from markupsafe import Markup
 
 from pipeline.compute.freshness import ensure_fresh, matching_release
 from pipeline.core import warehouse
-from pipeline.core.parallel import forked_map
+from pipeline.core.parallel import forked_start
 from pipeline.core.settings import Deadlines, load_settings
 from pipeline.core.workspace import Workspace, atomic_write_bytes, atomic_write_text
 from pipeline.report import comparators, glance, sections, whatif
@@ -447,14 +447,6 @@ def _write_set(
     written = [asset]
     if not asset.exists() or asset.read_text("utf-8") != plotly_js():
         atomic_write_text(stage / ASSET, plotly_js())
-    page = f"index{suffix}.html"
-    html, files = externalise(
-        render_overview(data, reports, lang, {"inline": None, "src": ASSET}, release), download_folder(page)
-    )
-    atomic_write_text(stage / page, html)
-    for rel, content in files.items():
-        atomic_write_bytes(stage / rel, content)
-    written.append(out_dir / page)
     folder = "organisations-open" if open_mode else "organisations"
     script = {"inline": None, "src": f"../{ASSET}"} if shared_assets else _inline_script()
     ids = [s["submission_id"] for s in data.submissions if org is None or s["org_code"] == org]
@@ -472,6 +464,17 @@ def _write_set(
             return out_dir / name
         return out_dir / write_feedback_page(stage_root, x, lang).relative_to(stage)
 
-    # every page is a pure function of the data read above: rendered one per core (the same files)
-    written += forked_map(one_page, [("member", c) for c in codes] + [("feedback", f) for f in feedback])
+    # every page is a pure function of the data read above: rendered one per core (the same files), the
+    # overview in this process meanwhile
+    jobs = [("member", c) for c in codes] + [("feedback", f) for f in feedback]
+    with forked_start(one_page, jobs) as pages:
+        page = f"index{suffix}.html"
+        html, files = externalise(
+            render_overview(data, reports, lang, {"inline": None, "src": ASSET}, release), download_folder(page)
+        )
+        atomic_write_text(stage / page, html)
+        for rel, content in files.items():
+            atomic_write_bytes(stage / rel, content)
+        written.append(out_dir / page)
+        written += pages()
     return written
