@@ -312,10 +312,7 @@ def frames_as_version(
                     cols[col.header] = pd.concat(parts, axis=1).sum(axis=1, min_count=1)
             elif col.field is not None and col.field.code in frame.columns:
                 cols[col.header] = frame[col.field.code]
-        new = pd.DataFrame(index=frame.index)
-        for name, value in cols.items():
-            new[name] = value
-        out[code] = new
+        out[code] = pd.DataFrame(cols, index=frame.index)  # columns in layout order, built at once
     return out
 
 
