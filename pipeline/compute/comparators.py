@@ -260,27 +260,36 @@ def standardise(x: pd.DataFrame, method: str) -> pd.DataFrame:
 
 
 def distances(z: pd.DataFrame, cats: dict[str, pd.Series], cfg: dict, own: str, candidates: list[str]) -> pd.Series:
-    """Weighted root-mean-square distance from ``own`` to each candidate over the variables both have."""
+    """Weighted root-mean-square distance from ``own`` to each candidate over the variables both have.
+
+    The numeric variables come first, then the categorical ones, each in the configured order; the numeric ones
+    are summed over all candidates at once (the same additions, in the same order, as one candidate at a time)."""
     num = [v for v in cfg["variables"] if v["kind"] == "numeric"]
     cat = [v for v in cfg["variables"] if v["kind"] == "categorical"]
-    out = {}
+    n = len(candidates)
+    total, weight = np.zeros(n), np.zeros(n)
     zo = z.loc[own] if own in z.index else None
-    for c in candidates:
-        total, weight = 0.0, 0.0
-        for v in num:
-            a = zo[v["code"]] if zo is not None else np.nan
-            b = z.at[c, v["code"]] if c in z.index else np.nan
-            if pd.isna(a) or pd.isna(b):
+    rows = z.reindex(candidates) if num else None
+    for v in num:
+        a = zo[v["code"]] if zo is not None else np.nan
+        if pd.isna(a):
+            continue
+        b = rows[v["code"]].to_numpy(dtype="float64", na_value=np.nan)
+        both = ~np.isnan(b)
+        squares = np.array([d**2 for d in (float(a) - b[both]).tolist()])  # C pow, as for one float
+        total[both] += v["weight"] * squares
+        weight[both] += v["weight"]
+    for v in cat:
+        a = cats[v["code"]].get(own)
+        if a is None or pd.isna(a):
+            continue
+        for i, c in enumerate(candidates):
+            b = cats[v["code"]].get(c)
+            if b is None or pd.isna(b):
                 continue
-            total += v["weight"] * (float(a) - float(b)) ** 2
-            weight += v["weight"]
-        for v in cat:
-            a, b = cats[v["code"]].get(own), cats[v["code"]].get(c)
-            if a is None or b is None or pd.isna(a) or pd.isna(b):
-                continue
-            total += v["weight"] * (0.0 if a == b else float(v["mismatch"]) ** 2)
-            weight += v["weight"]
-        out[c] = float(np.sqrt(total / weight)) if weight > 0 else np.inf
+            total[i] += v["weight"] * (0.0 if a == b else float(v["mismatch"]) ** 2)
+            weight[i] += v["weight"]
+    out = {c: float(np.sqrt(total[i] / weight[i])) if weight[i] > 0 else np.inf for i, c in enumerate(candidates)}
     return pd.Series(out, dtype="float64")
 
 

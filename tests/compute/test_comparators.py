@@ -467,3 +467,50 @@ def test_bootstrap_medians_are_numpys_bit_for_bit_and_the_se_matches_a_direct_bo
     direct = float(np.std(np.median(x[idx], axis=1), ddof=1))
     assert bootstrap_median_se(values, 2000, np.random.default_rng(7)) == direct
     assert np.isnan(bootstrap_median_se([1.0], 100, np.random.default_rng(0)))
+
+
+def _distances_one_by_one(z, cats, cfg, own, candidates):
+    """The distance of each candidate on its own, as a reader would compute it by hand (the numeric variables
+    first, then the categorical ones, each in the configured order)."""
+    out = {}
+    ordered = sorted(cfg["variables"], key=lambda v: v["kind"] != "numeric")
+    for c in candidates:
+        total = weight = 0.0
+        for v in ordered:
+            if v["kind"] == "numeric":
+                a = z.loc[own, v["code"]] if own in z.index else np.nan
+                b = z.loc[c, v["code"]] if c in z.index else np.nan
+                if pd.isna(a) or pd.isna(b):
+                    continue
+                total += v["weight"] * (float(a) - float(b)) ** 2
+            else:
+                a, b = cats[v["code"]].get(own), cats[v["code"]].get(c)
+                if a is None or b is None or pd.isna(a) or pd.isna(b):
+                    continue
+                total += v["weight"] * (0.0 if a == b else float(v["mismatch"]) ** 2)
+            weight += v["weight"]
+        out[c] = float(np.sqrt(total / weight)) if weight > 0 else np.inf
+    return out
+
+
+def test_distances_equal_a_candidate_by_candidate_computation_to_the_bit():
+    rng = np.random.default_rng(7)
+    orgs = [f"O{i:02d}" for i in range(30)]
+    z = pd.DataFrame(rng.normal(size=(27, 3)), index=orgs[:27], columns=["size", "cost", "digital"])
+    z[z > 1.2] = np.nan  # gaps: a variable is left out for a pair where either has no value
+    cats = {"cluster": pd.Series(rng.choice(["a", "b", None], size=29), index=orgs[1:], dtype=object)}
+    cfg = {
+        "variables": [
+            {"code": "size", "kind": "numeric", "weight": 2},
+            {"code": "cluster", "kind": "categorical", "weight": 1.0, "mismatch": 1.5},
+            {"code": "cost", "kind": "numeric", "weight": 1.0},
+            {"code": "digital", "kind": "numeric", "weight": 0.5},
+        ]
+    }
+    for own in orgs:  # members with and without context, with and without a cluster
+        candidates = [c for c in orgs if c != own]
+        got = C.distances(z, cats, cfg, own, candidates)
+        want = _distances_one_by_one(z, cats, cfg, own, candidates)
+        assert list(got.index) == candidates
+        assert {c: float(x) for c, x in got.items()} == want  # the same floats, not only close ones
+    assert np.isinf(C.distances(z, cats, {"variables": cfg["variables"][:1]}, "O29", ["O01"])["O01"])
